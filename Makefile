@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+# dm-chain top-level build.
+#
+#   make            build userspace/chainctl and kmod/dm-chain.ko
+#   make check      every test: host unit tests, stock-headers compile,
+#                   KUnit and end-to-end scenarios in a QEMU VM
+#   make demo       the main job, shown in the VM
+#   make bench      benchmarks against peers (never part of check)
+#   make install    install chainctl and the module (DESTDIR, PREFIX)
+#
+# KDIR is the kernel build tree the module is built against: the running
+# kernel's when it has one, else the cached KUnit test kernel
+# (tests/vm/build-kernel builds it once per machine).
+
+KDIR    ?= $(shell d=/lib/modules/$$(uname -r)/build; [ -d $$d ] && echo $$d)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+all: userspace module
+
+deps:
+	@tests/setup/deps build
+
+userspace: deps
+	$(MAKE) -C userspace
+
+module:
+	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$(tests/vm/build-kernel); \
+	echo "building dm-chain.ko against $$kdir"; \
+	$(MAKE) -C "$$kdir" M=$(CURDIR) modules
+
+kernel:
+	@tests/setup/deps test
+	tests/vm/build-kernel
+
+check:
+	@tests/check
+
+demo:
+	@tests/demo/run
+
+bench:
+	@tests/bench/run
+
+install: all
+	install -D -m 0755 userspace/chainctl $(DESTDIR)$(PREFIX)/sbin/chainctl
+	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$(tests/vm/build-kernel); \
+	$(MAKE) -C "$$kdir" M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install
+
+clean:
+	$(MAKE) -C userspace clean
+	[ ! -f tests/unit/Makefile ] || $(MAKE) -C tests/unit clean
+	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
+	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
+
+.PHONY: all deps userspace module kernel check demo bench install clean

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-chain module entry: registers the "chain" device-mapper target and the
+ * "dm-chain" generic netlink family, and tears both down in reverse order.
+ */
+#include <linux/module.h>
+
+#include "dm-chain.h"
+
+static int __init dm_chain_init(void)
+{
+	int r;
+
+	r = dm_chain_target_init();
+	if (r)
+		return r;
+
+	r = dm_chain_netlink_init();
+	if (r) {
+		dm_chain_target_exit();
+		return r;
+	}
+	return 0;
+}
+
+static void __exit dm_chain_exit(void)
+{
+	dm_chain_netlink_exit();
+	dm_chain_target_exit();
+}
+
+module_init(dm_chain_init);
+module_exit(dm_chain_exit);
+
+MODULE_DESCRIPTION("device-mapper target for chains of differencing-disk layers");
+MODULE_AUTHOR("dm-chain developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(DM_CHAIN_VERSION);

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * chainctl command-line plumbing shared by the per-object command files:
+ * global options, the object table, and the conventions every command keeps
+ * (errors as "chainctl: WHAT: why" on stderr, -j for JSON on read commands).
+ */
+#ifndef CHAINCTL_H
+#define CHAINCTL_H
+
+#include <stdbool.h>
+
+#define CHAINCTL_VERSION "0.1.0"
+
+/* Options given before OBJECT; commands may also accept -j themselves. */
+struct global_opts {
+	bool json;	/* -j: JSON output */
+	bool verbose;	/* -v */
+};
+
+extern struct global_opts g_opts;
+
+/* Each object's entry point: argv[0] is the COMMAND (or absent). */
+int cmd_version(int argc, char **argv);
+int cmd_layer(int argc, char **argv);
+
+/* True if ARG asks for help: "help", "-h" or "--help". */
+bool is_help_arg(const char *arg);
+
+/* Print "chainctl: " + formatted message + newline to stderr. */
+void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Exit codes shared by all commands (layer check has its own, documented). */
+#define EXIT_USAGE 2
+
+#endif

@@ -44,7 +44,7 @@ struct get_ctx {
 	unsigned int nr_found;
 };
 
-static int put_device(const struct dm_chain_dev_info *info, void *data)
+static int put_chain_device(const struct dm_chain_dev_info *info, void *data)
 {
 	struct get_ctx *ctx = data;
 	struct nlattr *nest;
@@ -105,7 +105,7 @@ static int dm_chain_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 			ret = nla_put_string(ctx.msg, DM_CHAIN_A_VERSION,
 					     DM_CHAIN_VERSION);
 			if (!ret)
-				ret = dm_chain_for_each_device(put_device, &ctx);
+				ret = dm_chain_for_each_device(put_chain_device, &ctx);
 		}
 		if (ret != -EMSGSIZE || size >= (1U << 24))
 			break;

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: GPL-2.0
+# Body of the clone-path merge scenarios (20-layer-merge-xfs.sh,
+# 22-layer-merge-btrfs.sh): LAYER_FS names the filesystem made on the first
+# scratch disk.  Random chains of depth 1 to 8 over raw and layer bases,
+# merged at every depth and compared with a reference built by applying the
+# same writes to a raw file; proof that data is shared (fiemap's shared
+# flag, free space that does not move, nothing copied); SIGKILL in the middle
+# of merges, then a re-run.  Sourced after lib.sh and layer/helpers.sh.
+
+mnt=$DMC_TMP/$LAYER_FS
+fs_make "$LAYER_FS" "${DMC_DISK_LIST[0]}" "$mnt" || { fail "mkfs.$LAYER_FS"; done_testing; }
+POOL=$mnt/pool
+pool_make "$POOL" 16
+POOL_BLOCKS=256
+RANDOM=20
+
+# --- every depth of every chain depth ------------------------------------------
+for depth in ${LAYER_DEPTHS:-1 2 3 4 5 6 7 8}; do
+	raw=$((depth % 2))
+	src=$mnt/chain$depth
+	if ! chain_build "$src" "$depth" 32 "$raw"; then
+		fail "depth $depth: build the chain"
+		continue
+	fi
+	check "depth $depth: chain reads as the reference before merging" \
+		same_as_ref "$src/l$depth.dmc" "$src/ref.img"
+	for ((n = 1; n <= depth; n++)); do
+		dir=$mnt/m$depth-$n
+		cp -a --reflink=always "$src" "$dir"
+		target=$(chain_target "$dir" "$depth" "$n")
+		out=$("$CHAINCTL" layer merge -j --depth "$n" "$dir/l$depth.dmc" 2>&1)
+		if [ $? -ne 0 ]; then
+			fail "depth $depth, merge $n: merge" "$out"
+			continue
+		fi
+		copied=$(jq -r .bytes_copied <<< "$out")
+		cloned=$(jq -r .bytes_cloned <<< "$out")
+		if same_as_ref "$target" "$dir/ref.img" && [ "$copied" = 0 ]; then
+			ok "depth $depth, merge $n into $(basename "$target"): same data, $cloned bytes cloned, none copied"
+		else
+			fail "depth $depth, merge $n into $(basename "$target")" "$out"
+		fi
+		rm -rf "$dir"
+	done
+	rm -rf "$src"
+done
+
+# --- the data is shared, not copied -------------------------------------------
+dir=$mnt/share
+mkdir -p "$dir"
+"$CHAINCTL" layer create -s 1G "$dir/base.dmc"
+"$CHAINCTL" layer create --parent "$dir/base.dmc" "$dir/child.dmc"
+head -c 256M /dev/urandom > "$DMC_TMP/big"
+"$CHAINCTL" layer write "$dir/child.dmc" 0 256M < "$DMC_TMP/big"
+rm -f "$DMC_TMP/big"
+sync
+free_before=$(df --output=avail -B1M "$mnt" | tail -1)
+out=$("$CHAINCTL" layer merge -j "$dir/child.dmc")
+sync
+free_after=$(df --output=avail -B1M "$mnt" | tail -1)
+diag "merge of 256 MiB: $(jq -c '{bytes_cloned,bytes_copied,clone_calls,seconds}' <<< "$out")"
+check_eq "256 MiB merge: all of it cloned" 268435456 "$(jq -r .bytes_cloned <<< "$out")"
+check_eq "256 MiB merge: in one clone call (one run)" 1 "$(jq -r .clone_calls <<< "$out")"
+used=$((free_before - free_after))
+if ((used < 16)); then
+	ok "256 MiB merge: free space moved by $used MiB only"
+else
+	fail "256 MiB merge: free space moved by $used MiB"
+fi
+# fiemap -v rows: "N: [a..b]: c..d TOTAL FLAGS"; 0x2000 is FIEMAP_EXTENT_SHARED.
+shared=$(xfs_io -r -c "fiemap -v" "$dir/base.dmc" | tail -n +3 | {
+	n=0
+	while read -r _ _ range _ flags; do
+		[ "$range" = hole ] || [ -z "$flags" ] && continue
+		(( flags & 0x2000 )) && n=$((n + 1))
+	done
+	echo "$n"
+})
+if ((shared > 0)); then
+	ok "fiemap: the target's data extents are shared ($shared extents)"
+else
+	fail "fiemap: the target's data extents are shared" \
+		"$(xfs_io -r -c 'fiemap -v' "$dir/base.dmc" | head -5)"
+fi
+check_fail_msg "the merged-away child is refused with the reason" \
+	"child.dmc: merged away into .*base.dmc" "$CHAINCTL" layer map "$dir/child.dmc"
+check "check on the target: clean" "$CHAINCTL" layer check "$dir/base.dmc"
+rm -rf "$dir"
+
+# --- SIGKILL in the middle of merges, then re-run --------------------------------
+# Copy mode over 128 runs of 1 MiB keeps the merge busy long enough to be
+# killed at different points (a journal commit at least every second).
+dir=$mnt/kill
+mkdir -p "$dir"
+"$CHAINCTL" layer create -s 256M "$dir/base.dmc"
+truncate -s 256M "$dir/ref.img"
+pool_make "$POOL" 64
+POOL_BLOCKS=1024
+for ((i = 0; i < 8; i++)); do layer_put "$dir/base.dmc" "$dir/ref.img" $((i * 512)) 64; done
+# Each layer is written before its child is made: writing a layer moves its
+# generation on, which would make an older child stale.
+"$CHAINCTL" layer create --parent "$dir/base.dmc" "$dir/mid.dmc"
+for ((i = 0; i < 64; i++)); do layer_put "$dir/mid.dmc" "$dir/ref.img" $((i * 64)) 16 || break; done
+"$CHAINCTL" layer create --parent "$dir/mid.dmc" "$dir/top.dmc"
+for ((i = 0; i < 64; i++)); do layer_put "$dir/top.dmc" "$dir/ref.img" $((i * 64 + 8)) 16 || break; done
+layer_zero "$dir/top.dmc" "$dir/ref.img" 100 50
+rm -rf "$dir.orig"
+cp -a --reflink=always "$dir" "$dir.orig"
+for delay in 0.2 0.6 1.5 3; do
+	rm -rf "$dir"
+	cp -a --reflink=always "$dir.orig" "$dir"
+	"$CHAINCTL" layer merge --mode copy --depth 2 "$dir/top.dmc" > /dev/null 2>&1 &
+	pid=$!
+	sleep "$delay"
+	kill -9 "$pid" 2> /dev/null
+	wait "$pid" 2> /dev/null
+	state=$("$CHAINCTL" layer info -j "$dir/base.dmc" | jq -r '.journal.state + " " + (.journal.cursor // 0 | tostring)')
+	diag "killed after ${delay}s: journal $state"
+	top_state=$("$CHAINCTL" layer info -j "$dir/top.dmc" | jq -r .state)
+	if [ "$top_state" = valid ]; then
+		check "killed after ${delay}s: the chain still reads the same" \
+			same_as_ref "$dir/top.dmc" "$dir/ref.img"
+	elif [ "${state%% *}" != none ]; then
+		check_fail_msg "killed after ${delay}s: the merged-away leaf says how to finish" \
+			"chainctl layer merge .*top.dmc' or 'chainctl layer check -r" \
+			"$CHAINCTL" layer map "$dir/top.dmc"
+	fi
+	if [ "${state%% *}" != none ]; then
+		"$CHAINCTL" layer check "$dir/base.dmc" > /dev/null 2>&1
+		check_eq "killed after ${delay}s: check says needs repair (5)" 5 "$?"
+	fi
+	if [ "${state%% *}" != none ] || [ "$top_state" = valid ]; then
+		check "killed after ${delay}s: re-running the merge finishes it" \
+			"$CHAINCTL" layer merge --depth 2 "$dir/top.dmc"
+	fi
+	check "killed after ${delay}s: the target reads as the reference" \
+		same_as_ref "$dir/base.dmc" "$dir/ref.img"
+	check "killed after ${delay}s: check clean" "$CHAINCTL" layer check "$dir/base.dmc"
+done
+rm -rf "$dir" "$dir.orig"
+
+done_testing

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the on-disk format code: CRC32C, header encode/decode and
+ * validation, checksum failures, slot selection after a torn write, block
+ * map get/set, and the small helpers (sizes, relative paths, JSON).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crc32c.h"
+#include "json.h"
+#include "layer_header.h"
+#include "paths.h"
+#include "sizes.h"
+
+static unsigned char slot[DMC_SLOT_SIZE];
+
+static void sample_header(struct layer_header *h)
+{
+	unsigned int i;
+
+	layer_header_init(h, 4ULL << 30, 16);
+	for (i = 0; i < DMC_UUID_SIZE; i++) {
+		h->uuid[i] = (uint8_t)(i + 1);
+		h->parent_uuid[i] = (uint8_t)(0xa0 + i);
+	}
+	h->parent_kind = DMC_PARENT_LAYER;
+	h->parent_generation = 7;
+	h->generation = 3;
+	strcpy(h->parent_path, "../base.dmc");
+}
+
+static void test_crc32c_check_value(void **state)
+{
+	(void)state;
+	assert_int_equal(crc32c("123456789", 9), 0xE3069283U);
+	assert_int_equal(crc32c("", 0), 0);
+}
+
+static void test_header_roundtrip(void **state)
+{
+	struct layer_header h, d;
+
+	(void)state;
+	sample_header(&h);
+	h.journal.state = DMC_JOURNAL_MERGING;
+	h.journal.nr_sources = 2;
+	h.journal.cursor = 12;
+	h.journal.old_generation = 3;
+	h.journal.new_generation = 4;
+	h.journal.bottom_uuid[0] = 9;
+	h.journal.top_uuid[0] = 10;
+	strcpy(h.journal.top_path, "top.dmc");
+	layer_header_encode(&h, slot);
+	assert_int_equal(layer_header_decode(slot, &d), SLOT_VALID);
+	assert_memory_equal(&h, &d, sizeof(h));
+}
+
+static void test_header_layout_little_endian(void **state)
+{
+	struct layer_header h;
+
+	(void)state;
+	sample_header(&h);
+	layer_header_encode(&h, slot);
+	assert_memory_equal(slot, "DCHAIN1", 8);		/* magic */
+	assert_int_equal(slot[12], DMC_VERSION);		/* version */
+	assert_int_equal(slot[36], 16);				/* block_shift */
+	assert_int_equal(slot[40 + 4], 1);			/* 4 GiB: byte 4 */
+	assert_int_equal(slot[offsetof(struct dmc_header, uuid)], 1);
+	assert_string_equal((char *)slot + 152, "../base.dmc");
+}
+
+static void test_header_checksum_failure(void **state)
+{
+	struct layer_header h, d;
+	size_t offs[] = { 8, 16, 40, 200, DMC_SLOT_SIZE - 1 };
+	size_t i;
+
+	(void)state;
+	sample_header(&h);
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		layer_header_encode(&h, slot);
+		slot[offs[i]] ^= 0x40;
+		assert_int_equal(layer_header_decode(slot, &d), SLOT_BAD_CHECKSUM);
+	}
+}
+
+static void test_header_bad_magic_and_version(void **state)
+{
+	struct layer_header h, d;
+
+	(void)state;
+	sample_header(&h);
+	layer_header_encode(&h, slot);
+	slot[0] = 'X';
+	assert_int_equal(layer_header_decode(slot, &d), SLOT_NO_MAGIC);
+	h.version = 2;
+	layer_header_encode(&h, slot);
+	assert_int_equal(layer_header_decode(slot, &d), SLOT_BAD_VERSION);
+	memset(slot, 0, sizeof(slot));
+	assert_int_equal(layer_header_decode(slot, &d), SLOT_NO_MAGIC);
+}
+
+/* Each case breaks one field; validation must say no. */
+struct invalid_case {
+	const char *name;
+	void (*breakit)(struct layer_header *h);
+};
+
+static void bad_shift_low(struct layer_header *h) { h->block_shift = 11; }
+static void bad_shift_high(struct layer_header *h) { h->block_shift = 22; }
+static void bad_size_zero(struct layer_header *h) { h->virtual_size = 0; }
+static void bad_size_odd(struct layer_header *h) { h->virtual_size += 100; }
+static void bad_size_huge(struct layer_header *h) { h->virtual_size = 1ULL << 51; }
+static void bad_map_offset(struct layer_header *h) { h->map_offset = 4096; }
+static void bad_map_length(struct layer_header *h) { h->map_length = 4096; }
+static void bad_data_offset(struct layer_header *h) { h->data_offset += 4096; }
+static void bad_state(struct layer_header *h) { h->state = 7; }
+static void bad_uuid(struct layer_header *h) { memset(h->uuid, 0, DMC_UUID_SIZE); }
+static void bad_kind(struct layer_header *h) { h->parent_kind = 9; }
+static void bad_incompat(struct layer_header *h) { h->incompat_features = 1; }
+static void bad_path(struct layer_header *h) { memset(h->parent_path, 'a', DMC_PATH_MAX); }
+static void bad_parent_uuid(struct layer_header *h) { memset(h->parent_uuid, 0, DMC_UUID_SIZE); }
+static void bad_journal_gen(struct layer_header *h)
+{
+	h->journal.state = DMC_JOURNAL_MERGING;
+	h->journal.nr_sources = 1;
+	h->journal.old_generation = 3;
+	h->journal.new_generation = 5;
+	h->journal.bottom_uuid[0] = h->journal.top_uuid[0] = 1;
+	strcpy(h->journal.top_path, "t");
+}
+static void bad_journal_cursor(struct layer_header *h)
+{
+	bad_journal_gen(h);
+	h->journal.new_generation = 4;
+	h->journal.cursor = layer_header_nr_blocks(h) + 1;
+}
+static void bad_journal_state(struct layer_header *h)
+{
+	bad_journal_gen(h);
+	h->journal.new_generation = 4;
+	h->journal.state = 3;
+}
+
+static const struct invalid_case invalid_cases[] = {
+	{ "block shift 11", bad_shift_low },
+	{ "block shift 22", bad_shift_high },
+	{ "size 0", bad_size_zero },
+	{ "size not sector multiple", bad_size_odd },
+	{ "size > 1 PiB", bad_size_huge },
+	{ "map offset", bad_map_offset },
+	{ "map length", bad_map_length },
+	{ "data offset misaligned", bad_data_offset },
+	{ "state", bad_state },
+	{ "zero uuid", bad_uuid },
+	{ "parent kind", bad_kind },
+	{ "incompat feature", bad_incompat },
+	{ "unterminated parent path", bad_path },
+	{ "zero parent uuid", bad_parent_uuid },
+	{ "journal generations", bad_journal_gen },
+	{ "journal cursor", bad_journal_cursor },
+	{ "journal state", bad_journal_state },
+};
+
+static void test_header_validate(void **state)
+{
+	struct layer_header h;
+	char why[256];
+	size_t i;
+
+	(void)state;
+	sample_header(&h);
+	assert_int_equal(layer_header_validate(&h, why, sizeof(why)), 0);
+	for (i = 0; i < sizeof(invalid_cases) / sizeof(invalid_cases[0]); i++) {
+		sample_header(&h);
+		invalid_cases[i].breakit(&h);
+		if (layer_header_validate(&h, why, sizeof(why)) == 0)
+			fail_msg("case '%s' passed validation", invalid_cases[i].name);
+		assert_true(why[0] != '\0');
+	}
+}
+
+static void test_geometry(void **state)
+{
+	struct layer_header h;
+
+	(void)state;
+	layer_header_init(&h, 4ULL << 30, 16);		/* 65536 blocks */
+	assert_int_equal(h.map_offset, 8192);
+	assert_int_equal(h.map_length, 16384);
+	assert_int_equal(h.data_offset, 1 << 20);
+	layer_header_init(&h, 1ULL << 40, 12);		/* 2^28 blocks: 64 MiB map */
+	assert_int_equal(h.map_length, 64ULL << 20);
+	assert_int_equal(h.data_offset, (64ULL << 20) + (1 << 20));
+	layer_header_init(&h, 1ULL << 30, 21);		/* 2 MiB blocks */
+	assert_int_equal(h.data_offset % (2 << 20), 0);
+	layer_header_init(&h, 1000 * 512, 16);		/* partial last block */
+	assert_int_equal(layer_header_nr_blocks(&h), 8);
+}
+
+/* Torn writes: the valid slot with the higher sequence is current. */
+static void test_slot_pick(void **state)
+{
+	struct layer_header a, b;
+
+	(void)state;
+	sample_header(&a);
+	sample_header(&b);
+	a.sequence = 5;
+	b.sequence = 6;
+	assert_int_equal(layer_header_pick(SLOT_VALID, &a, SLOT_VALID, &b), 1);
+	b.sequence = 4;
+	assert_int_equal(layer_header_pick(SLOT_VALID, &a, SLOT_VALID, &b), 0);
+	/* The newer slot torn: fall back to the older one. */
+	assert_int_equal(layer_header_pick(SLOT_VALID, &a, SLOT_BAD_CHECKSUM, &b), 0);
+	assert_int_equal(layer_header_pick(SLOT_BAD_CHECKSUM, &a, SLOT_VALID, &b), 1);
+	assert_int_equal(layer_header_pick(SLOT_NO_MAGIC, &a, SLOT_VALID, &b), 1);
+	assert_int_equal(layer_header_pick(SLOT_BAD_CHECKSUM, &a,
+					   SLOT_BAD_VERSION, &b), -1);
+}
+
+/* A torn slot (half old, half new bytes) is detected by its checksum. */
+static void test_torn_slot_detected(void **state)
+{
+	static unsigned char old[DMC_SLOT_SIZE], new[DMC_SLOT_SIZE];
+	struct layer_header h, d;
+
+	(void)state;
+	sample_header(&h);
+	layer_header_encode(&h, old);
+	h.generation++;
+	h.sequence++;
+	strcpy(h.parent_path, "../moved/base.dmc");
+	layer_header_encode(&h, new);
+	/* Only the first 128 bytes of the new header reached the disk. */
+	memcpy(slot, new, 128);
+	memcpy(slot + 128, old + 128, DMC_SLOT_SIZE - 128);
+	assert_int_equal(layer_header_decode(slot, &d), SLOT_BAD_CHECKSUM);
+}
+
+static void test_map_get_set(void **state)
+{
+	uint8_t map[8];
+	uint64_t b;
+
+	(void)state;
+	memset(map, 0, sizeof(map));
+	for (b = 0; b < 32; b++)
+		dmc_map_set(map, b, (unsigned int)(b % 3));
+	for (b = 0; b < 32; b++)
+		assert_int_equal(dmc_map_get(map, b), b % 3);
+	/* Block i: byte i / 4, bits 2 * (i % 4). */
+	memset(map, 0, sizeof(map));
+	dmc_map_set(map, 5, DMC_BLOCK_ZERO);
+	assert_int_equal(map[1], 2 << 2);
+	dmc_map_set(map, 7, DMC_BLOCK_DATA);
+	assert_int_equal(map[1], (2 << 2) | (1 << 6));
+	dmc_map_set(map, 5, DMC_BLOCK_ABSENT);
+	assert_int_equal(map[1], 1 << 6);
+}
+
+static void test_parse_size(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(parse_size("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(parse_size("64K", &v), 0);
+	assert_int_equal(v, 65536);
+	assert_int_equal(parse_size("2m", &v), 0);
+	assert_int_equal(v, 2 << 20);
+	assert_int_equal(parse_size("4GiB", &v), 0);
+	assert_int_equal(v, 4ULL << 30);
+	assert_int_equal(parse_size("1T", &v), 0);
+	assert_int_equal(v, 1ULL << 40);
+	assert_int_equal(parse_size("", &v), -1);
+	assert_int_equal(parse_size("12Q", &v), -1);
+	assert_int_equal(parse_size("-1", &v), -1);
+	assert_int_equal(parse_size("99999999999T", &v), -1);
+}
+
+static void test_path_relative(void **state)
+{
+	static const char *const cases[][3] = {
+		{ "/a/b", "/a/b/c", "c" },
+		{ "/a/b", "/a/c/d", "../c/d" },
+		{ "/a/b", "/x", "../../x" },
+		{ "/", "/x/y", "x/y" },
+		{ "/a", "/ab/c", "../ab/c" },
+		{ "/a/bc", "/a/b/x", "../b/x" },
+	};
+	size_t i;
+	char *r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = path_relative(cases[i][0], cases[i][1]);
+		assert_string_equal(r, cases[i][2]);
+		free(r);
+	}
+	r = path_resolve_hint("dir/child.dmc", "../base.dmc");
+	assert_string_equal(r, "dir/../base.dmc");
+	free(r);
+	r = path_resolve_hint("child.dmc", "base.dmc");
+	assert_string_equal(r, "base.dmc");
+	free(r);
+	r = path_resolve_hint("dir/child.dmc", "/abs/base.dmc");
+	assert_string_equal(r, "/abs/base.dmc");
+	free(r);
+}
+
+static void test_json_writer(void **state)
+{
+	struct json_writer jw;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	json_init(&jw, f);
+	json_object_begin(&jw, NULL);
+	json_string(&jw, "s", "a\"b\\c\n\x01");
+	json_u64(&jw, "n", 18446744073709551615ULL);
+	json_array_begin(&jw, "a");
+	json_bool(&jw, NULL, true);
+	json_null(&jw, NULL);
+	json_object_begin(&jw, NULL);
+	json_object_end(&jw);
+	json_array_end(&jw);
+	json_object_end(&jw);
+	json_finish(&jw);
+	fclose(f);
+	assert_string_equal(buf, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\","
+			    "\"n\":18446744073709551615,\"a\":[true,null,{}]}\n");
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crc32c_check_value),
+		cmocka_unit_test(test_header_roundtrip),
+		cmocka_unit_test(test_header_layout_little_endian),
+		cmocka_unit_test(test_header_checksum_failure),
+		cmocka_unit_test(test_header_bad_magic_and_version),
+		cmocka_unit_test(test_header_validate),
+		cmocka_unit_test(test_geometry),
+		cmocka_unit_test(test_slot_pick),
+		cmocka_unit_test(test_torn_slot_detected),
+		cmocka_unit_test(test_map_get_set),
+		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_path_relative),
+		cmocka_unit_test(test_json_writer),
+	};
+
+	return cmocka_run_group_tests_name("format", tests, NULL, NULL);
+}

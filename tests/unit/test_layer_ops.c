@@ -1,0 +1,666 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Command-level tests on real files in a temporary directory: create
+ * chains, write blocks (keeping a reference image of what the chain must
+ * show), merge at various depths into layers and raw bases, stop merges at
+ * every journal step and resume them, flatten and compare, check and
+ * repair, and the refusals (stale children, held locks, bad files).
+ * On the host's filesystem cloning may be refused: the copy path runs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "chain.h"
+#include "flatten.h"
+#include "layer_check.h"
+#include "layer_create.h"
+#include "layer_write.h"
+#include "merge.h"
+
+#define BS	4096ULL
+#define NBLK	64ULL
+#define VSIZE	(BS * NBLK)
+
+struct fixture {
+	char dir[64];
+	unsigned char ref[VSIZE];	/* what the chain's top must read */
+	unsigned int seed;
+};
+
+static struct fixture *fx;
+
+static char *path(const char *name)
+{
+	static char buf[8][128];
+	static unsigned int i;
+
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", fx->dir, name);
+	return buf[i];
+}
+
+static int setup(void **state)
+{
+	fx = calloc(1, sizeof(*fx));
+	strcpy(fx->dir, "/tmp/dmc-unit.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	free(fx);
+	return 0;
+}
+
+static void must(int ret, const struct dmc_err *err)
+{
+	if (ret)
+		fail_msg("unexpected error: %s", err->msg);
+}
+
+static void create(const char *name, const char *parent)
+{
+	struct layer_create_opts o = { 0 };
+	struct dmc_err err;
+
+	dmc_err_clear(&err);
+	o.virtual_size = parent ? 0 : VSIZE;
+	o.block_shift = 12;
+	o.parent = parent ? path(parent) : NULL;
+	must(layer_create(path(name), &o, &err), &err);
+}
+
+static void make_raw(const char *name, bool random_fill)
+{
+	unsigned char buf[BS];
+	FILE *f = fopen(path(name), "w");
+	uint64_t b, i;
+
+	assert_non_null(f);
+	for (b = 0; b < NBLK; b++) {
+		for (i = 0; i < BS; i++)
+			buf[i] = random_fill ? (unsigned char)rand_r(&fx->seed) : 0;
+		memcpy(fx->ref + b * BS, buf, BS);
+		assert_int_equal(fwrite(buf, 1, BS, f), BS);
+	}
+	fclose(f);
+}
+
+/* Write COUNT blocks of fresh random data at block FIRST of NAME. */
+static void write_blocks(const char *name, uint64_t first, uint64_t count)
+{
+	unsigned char *buf = malloc(count * BS);
+	struct dmc_err err;
+	uint64_t i;
+
+	for (i = 0; i < count * BS; i++)
+		buf[i] = (unsigned char)rand_r(&fx->seed);
+	dmc_err_clear(&err);
+	must(layer_write_range(path(name), first * BS, buf, count * BS, &err), &err);
+	memcpy(fx->ref + first * BS, buf, count * BS);
+	free(buf);
+}
+
+static void zero_blocks(const char *name, uint64_t first, uint64_t count)
+{
+	struct dmc_err err;
+
+	dmc_err_clear(&err);
+	must(layer_write_range(path(name), first * BS, NULL, count * BS, &err), &err);
+	memset(fx->ref + first * BS, 0, count * BS);
+}
+
+static void assert_file_is_ref(const char *file)
+{
+	static unsigned char got[VSIZE];
+	FILE *f = fopen(file, "r");
+
+	assert_non_null(f);
+	assert_int_equal(fread(got, 1, VSIZE, f), VSIZE);
+	fclose(f);
+	assert_memory_equal(got, fx->ref, VSIZE);
+}
+
+/* Flatten the chain at NAME and compare with the reference. */
+static void assert_chain_is_ref(const char *name)
+{
+	struct flatten_request rq = { 0 };
+	struct flatten_result res;
+	struct dmc_err err;
+
+	dmc_err_clear(&err);
+	rq.layer = path(name);
+	rq.out = path("flat.img");
+	must(flatten_run(&rq, &res, &err), &err);
+	assert_file_is_ref(rq.out);
+	unlink(rq.out);
+}
+
+static struct layer *open_layer(const char *name)
+{
+	struct dmc_err err;
+	struct layer *l;
+
+	dmc_err_clear(&err);
+	must(layer_open(path(name), LAYER_LOAD_MAP, &l, &err), &err);
+	return l;
+}
+
+static int merge(const char *leaf, unsigned int depth, enum merge_stop_point stop,
+		 struct merge_result *res, struct dmc_err *err)
+{
+	struct merge_request rq = { 0 };
+
+	dmc_err_clear(err);
+	rq.leaf = path(leaf);
+	rq.depth = depth;
+	rq.stop_at = stop;
+	rq.batch_runs = 2;	/* many commits, so stops land mid-data */
+	return merge_run(&rq, res, err);
+}
+
+/* Standard chain: base <- a <- b <- c with overlapping writes. */
+static void build_chain(bool raw_base)
+{
+	if (raw_base) {
+		make_raw("base.img", true);
+		create("a.dmc", "base.img");
+	} else {
+		memset(fx->ref, 0, VSIZE);
+		create("base.dmc", NULL);
+		write_blocks("base.dmc", 0, 40);
+		create("a.dmc", "base.dmc");
+	}
+	write_blocks("a.dmc", 2, 6);
+	zero_blocks("a.dmc", 20, 4);
+	write_blocks("a.dmc", 50, 3);
+	create("b.dmc", "a.dmc");
+	write_blocks("b.dmc", 4, 2);
+	zero_blocks("b.dmc", 1, 2);
+	write_blocks("b.dmc", 21, 1);
+	write_blocks("b.dmc", 63, 1);
+	create("c.dmc", "b.dmc");
+	write_blocks("c.dmc", 5, 10);
+	zero_blocks("c.dmc", 30, 2);
+	write_blocks("c.dmc", 22, 1);
+}
+
+static void test_create_and_link(void **state)
+{
+	struct layer_create_opts o = { 0 };
+	struct layer *base, *child;
+	struct dmc_err err;
+
+	(void)state;
+	create("base.dmc", NULL);
+	create("child.dmc", "base.dmc");
+	base = open_layer("base.dmc");
+	child = open_layer("child.dmc");
+	assert_int_equal(child->hdr.parent_kind, DMC_PARENT_LAYER);
+	assert_memory_equal(child->hdr.parent_uuid, base->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(child->hdr.parent_generation, base->hdr.generation);
+	assert_string_equal(child->hdr.parent_path, "base.dmc");
+	assert_int_equal(child->hdr.block_shift, 12);
+	assert_int_equal(child->slot_status[0], SLOT_VALID);
+	assert_int_equal(child->slot_status[1], SLOT_VALID);
+	layer_close(base);
+	layer_close(child);
+
+	/* Refusals leave nothing behind. */
+	dmc_err_clear(&err);
+	o.parent = path("base.dmc");
+	o.virtual_size = VSIZE * 2;
+	assert_int_equal(layer_create(path("bad.dmc"), &o, &err), -1);
+	assert_non_null(strstr(err.msg, "differs"));
+	assert_int_equal(access(path("bad.dmc"), F_OK), -1);
+	dmc_err_clear(&err);
+	o.virtual_size = 0;
+	o.block_shift = 16;
+	assert_int_equal(layer_create(path("bad.dmc"), &o, &err), -1);
+	assert_non_null(strstr(err.msg, "block size"));
+	dmc_err_clear(&err);
+	o.block_shift = 0;
+	assert_int_equal(layer_create(path("child.dmc"), &o, &err), -1);
+	assert_int_equal(err.errnum, EEXIST);
+	dmc_err_clear(&err);
+	o.parent = path("missing.dmc");
+	assert_int_equal(layer_create(path("bad.dmc"), &o, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+}
+
+static void test_merge_depth_1_into_layer(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *b, *c;
+
+	(void)state;
+	build_chain(false);
+	assert_chain_is_ref("c.dmc");
+	must(merge("c.dmc", 1, MERGE_STOP_NONE, &res, &err), &err);
+	assert_int_equal(res.nr_sources, 1);
+	assert_false(res.resumed);
+	assert_int_equal(res.data_blocks, 11);
+	assert_int_equal(res.zero_blocks, 2);
+	assert_int_equal(res.xfer.bytes_cloned + res.xfer.bytes_copied, 11 * BS);
+	assert_chain_is_ref("b.dmc");
+	b = open_layer("b.dmc");
+	c = open_layer("c.dmc");
+	assert_int_equal(c->hdr.state, DMC_STATE_MERGED_AWAY);
+	assert_memory_equal(c->hdr.merged_into_uuid, b->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(b->hdr.generation, c->hdr.parent_generation + 1);
+	assert_int_equal(b->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(dmc_map_get(b->map, 30), DMC_BLOCK_ZERO);
+	layer_close(b);
+	layer_close(c);
+}
+
+static void test_merge_depth_3_into_base(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct chain ch;
+
+	(void)state;
+	build_chain(false);
+	must(merge("c.dmc", 3, MERGE_STOP_NONE, &res, &err), &err);
+	assert_int_equal(res.nr_sources, 3);
+	assert_chain_is_ref("base.dmc");
+	dmc_err_clear(&err);
+	must(chain_open(path("base.dmc"), 0, &ch, &err), &err);
+	assert_int_equal(ch.nr, 1);
+	chain_close(&ch);
+	/* Every merged layer now says where it went. */
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("b.dmc"), 0, &ch, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_STALE);
+	assert_non_null(strstr(err.msg, "merged away into"));
+	chain_close(&ch);
+}
+
+static void test_merge_into_raw_base_and_delete(void **state)
+{
+	struct merge_request rq = { 0 };
+	struct merge_result res;
+	struct dmc_err err;
+
+	(void)state;
+	build_chain(true);
+	assert_chain_is_ref("c.dmc");
+	dmc_err_clear(&err);
+	rq.leaf = path("c.dmc");
+	rq.into = path("base.img");
+	rq.delete_sources = true;
+	must(merge_run(&rq, &res, &err), &err);
+	assert_true(res.raw_target);
+	assert_int_equal(res.nr_sources, 3);
+	assert_true(res.deleted);
+	assert_file_is_ref(path("base.img"));
+	assert_int_equal(access(path("a.dmc"), F_OK), -1);
+	assert_int_equal(access(path("c.dmc"), F_OK), -1);
+}
+
+/* Another child of the target, made before the merge, is refused after. */
+static void test_stale_sibling_refused(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct chain ch;
+
+	(void)state;
+	build_chain(false);
+	create("sib.dmc", "b.dmc");
+	dmc_err_clear(&err);
+	must(chain_open(path("sib.dmc"), 0, &ch, &err), &err);
+	chain_close(&ch);
+	/* During the merge: refused because b is being merged into. */
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_AFTER_BATCH, &res, &err), 1);
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("sib.dmc"), 0, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "being merged into"));
+	chain_close(&ch);
+	must(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
+	assert_true(res.resumed);
+	/* After: refused because b's generation moved on. */
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("sib.dmc"), 0, &ch, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_STALE);
+	assert_non_null(strstr(err.msg, "generation"));
+	chain_close(&ch);
+}
+
+/* Journal state expected in the holder after each stop point. */
+struct stop_case {
+	enum merge_stop_point stop;
+	uint32_t journal_state;
+	bool top_merged_away;
+};
+
+static const struct stop_case stop_cases[] = {
+	{ MERGE_STOP_AFTER_JOURNAL, DMC_JOURNAL_MERGING, false },
+	{ MERGE_STOP_AFTER_BATCH, DMC_JOURNAL_MERGING, false },
+	{ MERGE_STOP_AFTER_DATA, DMC_JOURNAL_RETIRING, false },
+	{ MERGE_STOP_AFTER_FIRST_MARK, DMC_JOURNAL_RETIRING, true },
+	{ MERGE_STOP_BEFORE_FINISH, DMC_JOURNAL_RETIRING, true },
+};
+
+/*
+ * Stop a depth-2 merge (c, b into a) at STOP, check what is on disk and
+ * that the chain still shows the same data (or points at the command that
+ * finishes), then finish by re-running the merge or by check -r.
+ */
+static void stop_and_resume(const struct stop_case *sc, bool raw_base,
+			    bool by_check)
+{
+	const char *holder = "a.dmc";	/* the target, or the bottom source */
+	unsigned int depth = raw_base ? 3 : 2;
+	struct merge_request tmpl = { 0 };
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_result res;
+	struct layer *h, *top;
+	struct dmc_err err;
+	struct chain ch;
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/*", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_chain(raw_base);
+	assert_int_equal(merge("c.dmc", depth, sc->stop, &res, &err), 1);
+	h = open_layer(holder);
+	assert_int_equal(h->hdr.journal.state, sc->journal_state);
+	assert_int_equal(h->hdr.journal.nr_sources, depth);
+	assert_string_equal(h->hdr.journal.top_path, "c.dmc");
+	layer_close(h);
+	top = open_layer("c.dmc");
+	assert_int_equal(top->hdr.state == DMC_STATE_MERGED_AWAY, sc->top_merged_away);
+	layer_close(top);
+	dmc_err_clear(&err);
+	if (sc->top_merged_away) {
+		/* The leaf is gone but says how to finish. */
+		assert_int_equal(chain_open(path("c.dmc"), 0, &ch, &err), -1);
+		assert_int_equal(err.kind, DMC_ERR_JOURNAL);
+		assert_non_null(strstr(err.msg, "chainctl layer merge"));
+		chain_close(&ch);
+	} else {
+		assert_chain_is_ref("c.dmc");
+	}
+	layer_check(path(holder), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_NEEDS_REPAIR);
+	if (by_check) {
+		layer_check(path(holder), true, &tmpl, rep);
+		assert_int_equal(rep->verdict, CHECK_REPAIRED);
+		assert_true(rep->merge_finished);
+	} else {
+		must(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
+		assert_true(res.resumed);
+	}
+	if (raw_base) {
+		assert_file_is_ref(path("base.img"));
+	} else {
+		assert_chain_is_ref("a.dmc");
+		layer_check(path("a.dmc"), false, &tmpl, rep);
+		assert_int_equal(rep->verdict, CHECK_CLEAN);
+	}
+	free(rep);
+}
+
+static void test_journal_stop_and_rerun(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(stop_cases) / sizeof(stop_cases[0]); i++)
+		stop_and_resume(&stop_cases[i], false, false);
+}
+
+static void test_journal_stop_and_check_repair(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(stop_cases) / sizeof(stop_cases[0]); i++)
+		stop_and_resume(&stop_cases[i], false, true);
+}
+
+static void test_journal_raw_target(void **state)
+{
+	size_t i;
+
+	(void)state;
+	/*
+	 * With a raw target the bottom source holds the journal and clears it
+	 * when it is marked merged-away, so there is no "before finish" state.
+	 */
+	for (i = 0; i < sizeof(stop_cases) / sizeof(stop_cases[0]); i++)
+		if (stop_cases[i].stop != MERGE_STOP_BEFORE_FINISH)
+			stop_and_resume(&stop_cases[i], true, i % 2);
+}
+
+/* RETIRING with the sources deleted by hand: check -r still finishes T. */
+static void test_finish_with_sources_gone(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *a;
+
+	(void)state;
+	build_chain(false);
+	assert_int_equal(merge("c.dmc", 2, MERGE_STOP_AFTER_DATA, &res, &err), 1);
+	unlink(path("c.dmc"));
+	unlink(path("b.dmc"));
+	layer_check(path("a.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_REPAIRED);
+	a = open_layer("a.dmc");
+	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(a->hdr.generation, res.new_generation);
+	layer_close(a);
+	assert_chain_is_ref("a.dmc");
+	free(rep);
+}
+
+/* A merge with another merge's journal in the chain is refused. */
+static void test_other_merge_refused(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+
+	(void)state;
+	build_chain(false);
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_AFTER_JOURNAL, &res, &err), 1);
+	assert_int_equal(merge("c.dmc", 2, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_JOURNAL);
+	assert_int_equal(merge("b.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_JOURNAL);
+	assert_non_null(strstr(err.msg, "check -r"));
+	/* Nor may a source of the unfinished merge change. */
+	dmc_err_clear(&err);
+	assert_int_equal(layer_write_range(path("c.dmc"), 0, NULL, BS, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_JOURNAL);
+}
+
+/* A layer someone holds a lock on (a live device) is not modified. */
+static void test_locked_layer_refused(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *b;
+	uint64_t seq;
+	int fd;
+
+	(void)state;
+	build_chain(false);
+	fd = open(path("b.dmc"), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_SH), 0);
+	b = open_layer("b.dmc");
+	seq = b->hdr.sequence;
+	layer_close(b);
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_BUSY);
+	assert_non_null(strstr(err.msg, "in use"));
+	b = open_layer("b.dmc");
+	assert_int_equal(b->hdr.sequence, seq);
+	assert_int_equal(b->hdr.journal.state, DMC_JOURNAL_NONE);
+	layer_close(b);
+	close(fd);
+	must(merge("c.dmc", 1, MERGE_STOP_NONE, &res, &err), &err);
+}
+
+static void corrupt_bytes(const char *name, off_t off, size_t len)
+{
+	unsigned char junk[64];
+	int fd = open(path(name), O_WRONLY);
+
+	memset(junk, 0xff, sizeof(junk));	/* 0xff: map state 3 */
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, junk, len, off), (ssize_t)len);
+	close(fd);
+}
+
+static void test_check_verdicts(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct layer *l;
+
+	(void)state;
+	build_chain(false);
+	layer_check(path("c.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CLEAN);
+	assert_int_equal(rep->chain_depth, 4);
+
+	/* Torn header slot: the other one carries on; -r rewrites it. */
+	l = open_layer("c.dmc");
+	corrupt_bytes("c.dmc", (l->cur_slot ^ 1) * DMC_SLOT_SIZE + 100, 8);
+	layer_close(l);
+	layer_check(path("c.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_NEEDS_REPAIR);
+	assert_chain_is_ref("c.dmc");
+	layer_check(path("c.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_REPAIRED);
+	layer_check(path("c.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CLEAN);
+
+	/* Invalid map entry (state 3). */
+	corrupt_bytes("b.dmc", DMC_MAP_OFFSET + 3, 1);
+	layer_check(path("b.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CORRUPT);
+	layer_check(path("b.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CORRUPT);
+
+	/* Both slots bad. */
+	corrupt_bytes("a.dmc", 100, 8);
+	corrupt_bytes("a.dmc", DMC_SLOT_SIZE + 100, 8);
+	layer_check(path("a.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CORRUPT);
+	assert_non_null(strstr(rep->findings[0].msg, "no valid header"));
+
+	/* Missing file: could not check. */
+	layer_check(path("nothing.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_FAILED);
+	free(rep);
+}
+
+static void test_bad_files(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct dmc_err err;
+	struct layer *l;
+	struct chain ch;
+
+	(void)state;
+	build_chain(false);
+	/* Truncated layer. */
+	assert_int_equal(truncate(path("b.dmc"), 1 << 20), 0);
+	dmc_err_clear(&err);
+	assert_int_equal(layer_open(path("b.dmc"), 0, &l, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "truncated"));
+	/* The chain above names the broken file. */
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("c.dmc"), 0, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "b.dmc"));
+	chain_close(&ch);
+	/* Missing parent: could not check, message names the hint. */
+	assert_int_equal(unlink(path("b.dmc")), 0);
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("c.dmc"), 0, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "missing"));
+	chain_close(&ch);
+	layer_check(path("c.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_FAILED);
+	/* Another layer in the parent's place: uuid mismatch, refused. */
+	create("x.dmc", NULL);
+	create("y.dmc", "x.dmc");
+	assert_int_equal(rename(path("base.dmc"), path("x.dmc")), 0);
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("y.dmc"), 0, &ch, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_STALE);
+	assert_non_null(strstr(err.msg, "expected"));
+	chain_close(&ch);
+	/* A raw file is not a layer to open a chain from. */
+	make_raw("plain.img", false);
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("plain.img"), 0, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "not a dm-chain layer"));
+	chain_close(&ch);
+	free(rep);
+}
+
+/* Writing into a layer with children makes them stale (generation). */
+static void test_write_bumps_generation(void **state)
+{
+	struct dmc_err err;
+	struct chain ch;
+
+	(void)state;
+	build_chain(false);
+	write_blocks("b.dmc", 10, 1);
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("c.dmc"), 0, &ch, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_STALE);
+	chain_close(&ch);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_and_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_depth_1_into_layer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_depth_3_into_base, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_into_raw_base_and_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_sibling_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_stop_and_rerun, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_stop_and_check_repair, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_raw_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_finish_with_sources_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_merge_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locked_layer_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_verdicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_bumps_generation, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("layer_ops", tests, NULL, NULL);
+}

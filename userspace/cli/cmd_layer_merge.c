@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `chainctl layer merge` and `chainctl layer flatten`, and their reports. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chainctl.h"
+#include "cmd_layer.h"
+#include "flatten.h"
+#include "json.h"
+#include "merge.h"
+#include "progress.h"
+#include "sizes.h"
+
+static int parse_mode(const char *s, enum xfer_mode *mode)
+{
+	if (!strcmp(s, "auto"))
+		*mode = XFER_AUTO;
+	else if (!strcmp(s, "clone"))
+		*mode = XFER_CLONE;
+	else if (!strcmp(s, "copy"))
+		*mode = XFER_COPY;
+	else
+		return -1;
+	return 0;
+}
+
+static void json_xfer(struct json_writer *jw, const struct xfer_stats *x)
+{
+	unsigned int i;
+
+	json_u64(jw, "bytes_cloned", x->bytes_cloned);
+	json_u64(jw, "bytes_copied", x->bytes_copied);
+	json_u64(jw, "clone_calls", x->clone_calls);
+	json_u64(jw, "copy_ranges", x->copy_ranges);
+	json_array_begin(jw, "clone_refused");
+	for (i = 0; i < REFUSED_NR; i++) {
+		if (!x->refusals[i])
+			continue;
+		json_object_begin(jw, NULL);
+		json_string(jw, "reason", clone_refusal_str((enum clone_refusal)i));
+		json_u64(jw, "ranges", x->refusals[i]);
+		json_u64(jw, "bytes", x->bytes_refused[i]);
+		json_object_end(jw);
+	}
+	json_array_end(jw);
+}
+
+static void print_xfer(const struct xfer_stats *x)
+{
+	char a[32], b[32];
+	unsigned int i;
+
+	printf("  cloned %s in %" PRIu64 " call%s, copied %s in %" PRIu64 " range%s\n",
+	       format_size(x->bytes_cloned, a, sizeof(a)), x->clone_calls,
+	       x->clone_calls == 1 ? "" : "s",
+	       format_size(x->bytes_copied, b, sizeof(b)), x->copy_ranges,
+	       x->copy_ranges == 1 ? "" : "s");
+	for (i = 0; i < REFUSED_NR; i++)
+		if (x->refusals[i])
+			printf("  cloning refused for %" PRIu64 " range%s (%s): %s\n",
+			       x->refusals[i], x->refusals[i] == 1 ? "" : "s",
+			       format_size(x->bytes_refused[i], a, sizeof(a)),
+			       clone_refusal_str((enum clone_refusal)i));
+}
+
+void merge_report(const struct merge_result *r, bool json)
+{
+	struct json_writer jw;
+
+	if (json) {
+		json_init(&jw, stdout);
+		json_object_begin(&jw, NULL);
+		json_string(&jw, "target", r->target);
+		json_bool(&jw, "raw_target", r->raw_target);
+		json_u64(&jw, "nr_sources", r->nr_sources);
+		json_bool(&jw, "resumed", r->resumed);
+		if (!r->raw_target)
+			json_u64(&jw, "generation", r->new_generation);
+		json_u64(&jw, "block_size", r->block_size);
+		json_u64(&jw, "data_blocks", r->data_blocks);
+		json_u64(&jw, "data_runs", r->data_runs);
+		json_u64(&jw, "zero_blocks", r->zero_blocks);
+		json_xfer(&jw, &r->xfer);
+		json_bool(&jw, "deleted", r->deleted);
+		json_double(&jw, "seconds", r->seconds);
+		json_object_end(&jw);
+		json_finish(&jw);
+		return;
+	}
+	printf("%s %u layer%s into %s", r->resumed ? "finished merging" : "merged",
+	       r->nr_sources, r->nr_sources == 1 ? "" : "s", r->target);
+	if (!r->raw_target)
+		printf(" (now generation %" PRIu64 ")", r->new_generation);
+	printf(" in %.3f s\n", r->seconds);
+	printf("  %" PRIu64 " data block%s in %" PRIu64 " run%s, %" PRIu64
+	       " zero block%s\n", r->data_blocks, r->data_blocks == 1 ? "" : "s",
+	       r->data_runs, r->data_runs == 1 ? "" : "s", r->zero_blocks,
+	       r->zero_blocks == 1 ? "" : "s");
+	print_xfer(&r->xfer);
+	if (r->deleted)
+		printf("  merged layers deleted\n");
+}
+
+static const char merge_help[] =
+	"Usage: chainctl layer merge [--depth N | --into LAYER] [--mode auto|clone|copy]\n"
+	"                            [-p] [--delete] [-j] LEAF\n"
+	"\n"
+	"Merge the top N layers of the chain ending at LEAF (LEAF is depth 1)\n"
+	"into the layer below them, upper layers taking precedence.  Data moves\n"
+	"by sharing extents (FICLONERANGE, one call per run of blocks) where the\n"
+	"filesystem allows, else by copying; zero blocks become zero state (or\n"
+	"holes in a raw base).  The merged layers are then marked merged-away and\n"
+	"the target's generation moves on, so other children of the target made\n"
+	"before the merge are refused from then on.  An interrupted merge leaves\n"
+	"the chain showing the same data; running the same command again (or\n"
+	"'chainctl layer check -r TARGET') finishes it.\n"
+	"\n"
+	"  -d, --depth N       merge the top N layers (default 1)\n"
+	"  -i, --into LAYER    merge everything above LAYER into it\n"
+	"  -m, --mode MODE     auto (clone, copy where refused), clone (fail if\n"
+	"                      refused), copy (never share extents)\n"
+	"  -p, --progress      progress bar on a terminal\n"
+	"      --delete        delete the merged layers afterwards\n"
+	"  -j, --json          JSON report\n";
+
+int layer_cmd_merge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "depth", required_argument, NULL, 'd' },
+		{ "into", required_argument, NULL, 'i' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "delete", no_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct merge_request req = { 0 };
+	struct merge_result res;
+	bool json = g_opts.json, want_progress = false;
+	struct progress bar;
+	struct dmc_err err;
+	int c, ret;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "d:i:m:pjh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (parse_count(optarg, &req.depth))
+				return layer_usage_error("merge", "bad depth '%s'", optarg);
+			break;
+		case 'i': req.into = optarg; break;
+		case 'm':
+			if (parse_mode(optarg, &req.mode))
+				return layer_usage_error("merge", "bad mode '%s'", optarg);
+			break;
+		case 'p': want_progress = true; break;
+		case 'D': req.delete_sources = true; break;
+		case 'j': json = true; break;
+		case 'h': fputs(merge_help, stdout); return 0;
+		default: return layer_usage_error("merge", "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return layer_usage_error("merge", "expected one LEAF argument");
+	req.leaf = argv[optind];
+	progress_init(&bar, want_progress, "merging");
+	req.progress = progress_update;
+	req.progress_arg = &bar;
+	dmc_err_clear(&err);
+	ret = merge_run(&req, &res, &err);
+	if (!ret)
+		progress_end(&bar);
+	else if (bar.drawn)
+		fputc('\n', stderr);
+	if (ret)
+		return layer_fail(&err);
+	merge_report(&res, json);
+	return 0;
+}
+
+static const char flatten_help[] =
+	"Usage: chainctl layer flatten [--depth N] [--mode auto|clone|copy] [-p] [-j]\n"
+	"                              LAYER OUT\n"
+	"\n"
+	"Write OUT (which must not exist), a standalone raw image of the chain as\n"
+	"seen at LAYER (--depth 1, the default) or at the layer N-1 below it.\n"
+	"Extents are shared with the layers where the filesystem allows (no data\n"
+	"passes through userland), copied where it does not; zeros stay holes.\n"
+	"\n"
+	"  -d, --depth N       read the chain at depth N (1: LAYER itself)\n"
+	"  -m, --mode MODE     auto, clone or copy, as for merge\n"
+	"  -p, --progress      progress bar on a terminal\n"
+	"  -j, --json          JSON report\n";
+
+int layer_cmd_flatten(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "depth", required_argument, NULL, 'd' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct flatten_request req = { 0 };
+	struct flatten_result res;
+	bool json = g_opts.json, want_progress = false;
+	struct json_writer jw;
+	struct progress bar;
+	struct dmc_err err;
+	char a[32];
+	int c, ret;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "d:m:pjh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (parse_count(optarg, &req.depth))
+				return layer_usage_error("flatten", "bad depth '%s'", optarg);
+			break;
+		case 'm':
+			if (parse_mode(optarg, &req.mode))
+				return layer_usage_error("flatten", "bad mode '%s'", optarg);
+			break;
+		case 'p': want_progress = true; break;
+		case 'j': json = true; break;
+		case 'h': fputs(flatten_help, stdout); return 0;
+		default: return layer_usage_error("flatten", "bad option");
+		}
+	}
+	if (optind != argc - 2)
+		return layer_usage_error("flatten", "expected LAYER and OUT");
+	req.layer = argv[optind];
+	req.out = argv[optind + 1];
+	progress_init(&bar, want_progress, "flattening");
+	req.progress = progress_update;
+	req.progress_arg = &bar;
+	dmc_err_clear(&err);
+	ret = flatten_run(&req, &res, &err);
+	if (!ret)
+		progress_end(&bar);
+	else if (bar.drawn)
+		fputc('\n', stderr);
+	if (ret)
+		return layer_fail(&err);
+	if (json) {
+		json_init(&jw, stdout);
+		json_object_begin(&jw, NULL);
+		json_string(&jw, "output", req.out);
+		json_u64(&jw, "virtual_size", res.virtual_size);
+		json_u64(&jw, "data_runs", res.data_runs);
+		json_xfer(&jw, &res.xfer);
+		json_double(&jw, "seconds", res.seconds);
+		json_object_end(&jw);
+		json_finish(&jw);
+	} else {
+		printf("wrote %s (%s) in %.3f s\n", req.out,
+		       format_size(res.virtual_size, a, sizeof(a)), res.seconds);
+		print_xfer(&res.xfer);
+	}
+	return 0;
+}

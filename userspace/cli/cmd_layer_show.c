@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `chainctl layer info` and `chainctl layer map`: read-only views. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chain.h"
+#include "chainctl.h"
+#include "cmd_layer.h"
+#include "json.h"
+#include "merge_plan.h"
+#include "sizes.h"
+
+struct block_counts {
+	uint64_t data, zero, absent;
+};
+
+static void count_blocks(const struct layer *l, struct block_counts *bc)
+{
+	uint64_t b, nr = layer_header_nr_blocks(&l->hdr);
+
+	memset(bc, 0, sizeof(*bc));
+	for (b = 0; l->map && b < nr; b++) {
+		switch (dmc_map_get(l->map, b)) {
+		case DMC_BLOCK_DATA: bc->data++; break;
+		case DMC_BLOCK_ZERO: bc->zero++; break;
+		default: bc->absent++; break;
+		}
+	}
+}
+
+static void json_uuid(struct json_writer *jw, const char *key, const uint8_t *u)
+{
+	char s[37];
+
+	uuid_to_str(u, s);
+	json_string(jw, key, s);
+}
+
+static void json_layer(struct json_writer *jw, const struct layer *l)
+{
+	const struct layer_header *h = &l->hdr;
+	const struct layer_journal *j = &h->journal;
+	struct block_counts bc;
+
+	json_string(jw, "path", l->path);
+	if (l->is_raw) {
+		json_string(jw, "format", "raw");
+		json_u64(jw, "virtual_size", l->file_size);
+		return;
+	}
+	count_blocks(l, &bc);
+	json_string(jw, "format", "dm-chain");
+	json_u64(jw, "version", h->version);
+	json_uuid(jw, "uuid", h->uuid);
+	json_string(jw, "state", layer_state_str(h->state));
+	if (h->state == DMC_STATE_MERGED_AWAY)
+		json_uuid(jw, "merged_into", h->merged_into_uuid);
+	json_u64(jw, "virtual_size", h->virtual_size);
+	json_u64(jw, "block_size", 1ULL << h->block_shift);
+	json_u64(jw, "generation", h->generation);
+	json_u64(jw, "nr_blocks", layer_header_nr_blocks(h));
+	json_u64(jw, "data_blocks", bc.data);
+	json_u64(jw, "zero_blocks", bc.zero);
+	json_object_begin(jw, "parent");
+	json_string(jw, "kind", parent_kind_str(h->parent_kind));
+	if (h->parent_kind != DMC_PARENT_NONE)
+		json_string(jw, "path", h->parent_path);
+	if (h->parent_kind == DMC_PARENT_LAYER) {
+		json_uuid(jw, "uuid", h->parent_uuid);
+		json_u64(jw, "generation", h->parent_generation);
+	} else if (h->parent_kind == DMC_PARENT_RAW) {
+		json_u64(jw, "raw_size", h->parent_raw_size);
+	}
+	json_object_end(jw);
+	json_object_begin(jw, "journal");
+	json_string(jw, "state", journal_state_str(j->state));
+	if (j->state != DMC_JOURNAL_NONE) {
+		json_u64(jw, "nr_sources", j->nr_sources);
+		json_u64(jw, "cursor", j->cursor);
+		json_u64(jw, "old_generation", j->old_generation);
+		json_u64(jw, "new_generation", j->new_generation);
+		json_uuid(jw, "bottom_uuid", j->bottom_uuid);
+		json_uuid(jw, "top_uuid", j->top_uuid);
+		json_string(jw, "top_path", j->top_path);
+	}
+	json_object_end(jw);
+	json_u64(jw, "header_slot", (uint64_t)l->cur_slot);
+	json_u64(jw, "sequence", h->sequence);
+	json_array_begin(jw, "slots");
+	json_string(jw, NULL, slot_status_str(l->slot_status[0]));
+	json_string(jw, NULL, slot_status_str(l->slot_status[1]));
+	json_array_end(jw);
+	json_u64(jw, "map_offset", h->map_offset);
+	json_u64(jw, "map_length", h->map_length);
+	json_u64(jw, "data_offset", h->data_offset);
+}
+
+static void print_layer(const struct layer *l)
+{
+	const struct layer_header *h = &l->hdr;
+	const struct layer_journal *j = &h->journal;
+	struct block_counts bc;
+	char uuid[37], a[32], b[32];
+
+	printf("file:          %s\n", l->path);
+	if (l->is_raw) {
+		printf("format:        raw image (no dm-chain header)\n"
+		       "size:          %s (%" PRIu64 " bytes)\n",
+		       format_size(l->file_size, a, sizeof(a)), l->file_size);
+		return;
+	}
+	count_blocks(l, &bc);
+	uuid_to_str(h->uuid, uuid);
+	printf("format:        dm-chain layer, version %u\n", h->version);
+	printf("uuid:          %s\n", uuid);
+	printf("state:         %s", layer_state_str(h->state));
+	if (h->state == DMC_STATE_MERGED_AWAY) {
+		uuid_to_str(h->merged_into_uuid, uuid);
+		printf(" into %s", uuid_is_zero(h->merged_into_uuid) ?
+		       "its raw base" : uuid);
+	}
+	printf("\nvirtual size:  %s (%" PRIu64 " bytes)\n",
+	       format_size(h->virtual_size, a, sizeof(a)), h->virtual_size);
+	printf("block size:    %s\n", format_size(1ULL << h->block_shift, b, sizeof(b)));
+	printf("blocks:        %" PRIu64 " (data %" PRIu64 ", zero %" PRIu64
+	       ", absent %" PRIu64 ")\n", layer_header_nr_blocks(h), bc.data,
+	       bc.zero, bc.absent);
+	printf("generation:    %" PRIu64 "\n", h->generation);
+	switch (h->parent_kind) {
+	case DMC_PARENT_NONE:
+		printf("parent:        none (a base)\n");
+		break;
+	case DMC_PARENT_LAYER:
+		uuid_to_str(h->parent_uuid, uuid);
+		printf("parent:        %s (layer %s, generation %" PRIu64 ")\n",
+		       h->parent_path, uuid, h->parent_generation);
+		break;
+	case DMC_PARENT_RAW:
+		printf("parent:        %s (raw image, %" PRIu64 " bytes)\n",
+		       h->parent_path, h->parent_raw_size);
+		break;
+	}
+	if (j->state == DMC_JOURNAL_NONE) {
+		printf("merge journal: none\n");
+	} else {
+		printf("merge journal: %s, block %" PRIu64 " of %" PRIu64
+		       ", %u source%s, top %s, generation %" PRIu64 " -> %" PRIu64 "\n",
+		       journal_state_str(j->state), j->cursor,
+		       layer_header_nr_blocks(h), j->nr_sources,
+		       j->nr_sources == 1 ? "" : "s", j->top_path,
+		       j->old_generation, j->new_generation);
+	}
+	printf("header:        slot %d, sequence %" PRIu64 " (slot 0 %s, slot 1 %s)\n",
+	       l->cur_slot, h->sequence, slot_status_str(l->slot_status[0]),
+	       slot_status_str(l->slot_status[1]));
+	printf("layout:        map at %" PRIu64 " (%" PRIu64 " bytes), data at %"
+	       PRIu64 "\n", h->map_offset, h->map_length, h->data_offset);
+}
+
+static int info_chain(const char *path, bool json)
+{
+	struct json_writer jw;
+	struct dmc_err err;
+	struct chain c;
+	unsigned int i;
+	int ret;
+
+	dmc_err_clear(&err);
+	ret = chain_open(path, CHAIN_LOAD_MAPS, &c, &err);
+	if (json) {
+		json_init(&jw, stdout);
+		json_object_begin(&jw, NULL);
+		json_bool(&jw, "valid", ret == 0);
+		if (ret)
+			json_string(&jw, "error", err.msg);
+		json_array_begin(&jw, "layers");
+		for (i = 0; i < c.nr; i++) {
+			json_object_begin(&jw, NULL);
+			json_u64(&jw, "depth", i + 1);
+			json_layer(&jw, c.layers[i]);
+			json_object_end(&jw);
+		}
+		json_array_end(&jw);
+		json_object_end(&jw);
+		json_finish(&jw);
+	} else {
+		for (i = 0; i < c.nr; i++) {
+			printf("%sdepth:         %u%s\n", i ? "\n" : "", i + 1,
+			       i == 0 ? " (leaf)" : i + 1 == c.nr && !ret ? " (base)" : "");
+			print_layer(c.layers[i]);
+		}
+		if (!ret)
+			printf("\nchain:         %u layer%s, linkage valid\n", c.nr,
+			       c.nr == 1 ? "" : "s");
+	}
+	chain_close(&c);
+	return ret ? layer_fail(&err) : 0;
+}
+
+static const char info_help[] =
+	"Usage: chainctl layer info [-j] [--chain] LAYER\n"
+	"\n"
+	"Show LAYER's header: uuid, state, sizes, generation, parent, merge\n"
+	"journal, header slots.  A raw image is shown as such.\n"
+	"\n"
+	"  -j, --json    JSON output\n"
+	"  -c, --chain   every layer down to the base, with linkage validated\n"
+	"                (exit 1 and the reason when a link is broken)\n";
+
+int layer_cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "chain", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = g_opts.json, chain = false;
+	struct json_writer jw;
+	struct dmc_err err;
+	struct layer *l;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "jch", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'c': chain = true; break;
+		case 'h': fputs(info_help, stdout); return 0;
+		default: return layer_usage_error("info", "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return layer_usage_error("info", "expected one LAYER argument");
+	if (chain)
+		return info_chain(argv[optind], json);
+	dmc_err_clear(&err);
+	if (layer_open(argv[optind], LAYER_LOAD_MAP, &l, &err))
+		return layer_fail(&err);
+	if (json) {
+		json_init(&jw, stdout);
+		json_object_begin(&jw, NULL);
+		json_layer(&jw, l);
+		json_object_end(&jw);
+		json_finish(&jw);
+	} else {
+		print_layer(l);
+	}
+	layer_close(l);
+	return 0;
+}
+
+static const char *run_kind_str(enum plan_kind k)
+{
+	switch (k) {
+	case PLAN_DATA: return "data";
+	case PLAN_ZERO: return "zero";
+	case PLAN_ABSENT: break;
+	}
+	return "unallocated";
+}
+
+static void print_extent(struct json_writer *jw, const struct chain *c,
+			 const struct plan_run *run)
+{
+	uint64_t start = run->start << c->block_shift;
+	uint64_t len = run->count << c->block_shift;
+	const struct layer *l = run->source >= 0 ? c->layers[run->source] : NULL;
+
+	if (start + len > c->virtual_size)
+		len = c->virtual_size - start;
+	if (jw) {
+		json_object_begin(jw, NULL);
+		json_u64(jw, "start", start);
+		json_u64(jw, "length", len);
+		json_string(jw, "kind", run_kind_str(run->kind));
+		json_bool(jw, "data", run->kind == PLAN_DATA);
+		json_bool(jw, "zero", run->kind != PLAN_DATA);
+		if (l) {
+			json_u64(jw, "depth", (uint64_t)run->source + 1);
+			json_string(jw, "file", l->path);
+		}
+		if (run->kind == PLAN_DATA)
+			json_u64(jw, "offset",
+				 layer_block_offset(l, run->start, c->block_shift));
+		json_object_end(jw);
+		return;
+	}
+	printf("0x%-14" PRIx64 " 0x%-14" PRIx64 " %-11s", start, len,
+	       run_kind_str(run->kind));
+	if (l)
+		printf(" %-5d", run->source + 1);
+	else
+		printf(" %-5s", "-");
+	if (run->kind == PLAN_DATA)
+		printf(" 0x%-14" PRIx64 " %s",
+		       layer_block_offset(l, run->start, c->block_shift), l->path);
+	else if (l)
+		printf(" %-16s %s", "-", l->path);
+	putchar('\n');
+}
+
+static const char map_help[] =
+	"Usage: chainctl layer map [-j] LAYER\n"
+	"\n"
+	"Show the chain ending at LAYER as the device would read it: extents of\n"
+	"data (which layer and file offset provide them), zero (a layer says\n"
+	"zero) and unallocated (no layer has them: they read as zeros).\n"
+	"\n"
+	"  -j, --json    JSON output (an array of extents)\n";
+
+int layer_cmd_map(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct plan_source src[DMC_MAX_CHAIN_DEPTH];
+	struct json_writer jw;
+	bool json = g_opts.json;
+	struct plan_run run;
+	struct dmc_err err;
+	struct chain ch;
+	uint64_t pos = 0;
+	unsigned int i;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h': fputs(map_help, stdout); return 0;
+		default: return layer_usage_error("map", "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return layer_usage_error("map", "expected one LAYER argument");
+	dmc_err_clear(&err);
+	if (chain_open(argv[optind], CHAIN_LOAD_MAPS, &ch, &err)) {
+		chain_close(&ch);
+		return layer_fail(&err);
+	}
+	for (i = 0; i < ch.nr; i++)
+		src[i].map = ch.layers[i]->is_raw ? NULL : ch.layers[i]->map;
+	if (json) {
+		json_init(&jw, stdout);
+		json_array_begin(&jw, NULL);
+	} else {
+		printf("%-16s %-16s %-11s %-5s %-16s %s\n", "Offset", "Length",
+		       "Kind", "Depth", "File offset", "File");
+	}
+	while (plan_next_run(src, ch.nr, ch.nr_blocks, &pos, 0, &run))
+		print_extent(json ? &jw : NULL, &ch, &run);
+	if (json) {
+		json_array_end(&jw);
+		json_finish(&jw);
+	}
+	chain_close(&ch);
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A chain opened from its leaf: layers[0] is the leaf (depth 1),
+ * layers[nr - 1] the base (a layer with no parent, or a raw image).
+ * Opening follows each parent path hint and validates every link
+ * (docs/format.md, "Linkage"), so an open chain is one whose view is sound.
+ */
+#ifndef DMC_CHAIN_H
+#define DMC_CHAIN_H
+
+#include <stdbool.h>
+
+#include "dmc_err.h"
+#include "layer_file.h"
+
+#define DMC_MAX_CHAIN_DEPTH 64
+
+struct chain {
+	unsigned int nr;
+	struct layer *layers[DMC_MAX_CHAIN_DEPTH];
+	uint32_t block_shift;
+	uint64_t virtual_size;
+	uint64_t nr_blocks;
+};
+
+enum chain_open_flags {
+	/* Load every layer's map. */
+	CHAIN_LOAD_MAPS		= 1 << 0,
+	/* Accept merged-away layers (finishing an interrupted merge). */
+	CHAIN_ALLOW_MERGED_AWAY	= 1 << 1,
+	/* Accept a leaf that is the target of an unfinished merge. */
+	CHAIN_ALLOW_JOURNAL_LEAF = 1 << 2,
+	/* Take LOCK_SH on every layer (a stable view for reading). */
+	CHAIN_LOCK_SH		= 1 << 3,
+};
+
+/*
+ * Open the chain ending at LEAF.  On failure C holds the layers opened so
+ * far (C->nr of them; callers may show them) and must still be closed.
+ */
+int chain_open(const char *leaf, unsigned int flags, struct chain *c,
+	       struct dmc_err *err);
+void chain_close(struct chain *c);
+
+/*
+ * The linkage rule between CHILD and the layer below it, PARENT (which may
+ * be raw).  Returns 0, or -1 with DMC_ERR_STALE / DMC_ERR_CORRUPT naming
+ * CHILD.  ALLOW_MERGED_AWAY as in chain_open.
+ */
+int chain_check_link(const struct layer *child, const struct layer *parent,
+		     bool allow_merged_away, struct dmc_err *err);
+
+/*
+ * Is L the target of an unfinished merge (a journal naming its child as the
+ * bottom source)?  The journal of a raw target lives in its bottom source,
+ * which is then not a target itself.
+ */
+bool layer_is_merge_target(const struct layer *l);
+
+/* Index of the layer in C that is the same file as PATH, or -1. */
+int chain_find_file(const struct chain *c, const char *path);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One open layer file: its current header, block map, and the I/O that
+ * keeps them consistent on disk (header written to the other slot then
+ * fdatasync; map pages written in place).  A file with no dm-chain magic in
+ * either slot opens as a raw image (is_raw), usable only as a base.
+ *
+ * Locking convention (docs/format.md, "Locks"): whoever modifies a layer
+ * holds flock(LOCK_EX) on it; whoever needs it not to change holds
+ * flock(LOCK_SH).  A live chain device holds LOCK_EX on its writable leaf
+ * and LOCK_SH on every read-only layer below it, so chainctl refuses to
+ * modify any layer a live device uses, and refuses to read a live leaf as
+ * a stable image.  All locks are taken non-blocking.
+ */
+#ifndef DMC_LAYER_FILE_H
+#define DMC_LAYER_FILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dmc_err.h"
+#include "layer_header.h"
+
+struct layer {
+	char *path;			/* as opened (relative to cwd) */
+	int fd;
+	bool writable;
+	bool is_raw;			/* no header: a raw image */
+	uint64_t file_size;
+	dev_t dev;
+	ino_t ino;
+	struct layer_header hdr;	/* current slot's header */
+	int cur_slot;
+	enum slot_status slot_status[DMC_NR_SLOTS];
+	uint8_t *map;			/* map_length bytes once loaded */
+};
+
+enum layer_open_flags {
+	LAYER_RDWR	= 1 << 0,
+	LAYER_LOCK_SH	= 1 << 1,
+	LAYER_LOCK_EX	= 1 << 2,
+	LAYER_LOAD_MAP	= 1 << 3,
+};
+
+/*
+ * Open PATH: read and pick the header slot, validate it and the file size.
+ * A file with no magic in either slot opens as raw.  Errors name PATH.
+ */
+int layer_open(const char *path, unsigned int flags, struct layer **out,
+	       struct dmc_err *err);
+void layer_close(struct layer *l);
+
+/*
+ * Reopen L read-write and take LOCK_EX, then re-read the header: fails
+ * (DMC_ERR_BUSY) when held by someone else, or when the file changed
+ * since it was opened.  Keeps the loaded map if unchanged.
+ */
+int layer_make_writable(struct layer *l, struct dmc_err *err);
+
+/* Take a non-blocking flock: DMC_ERR_BUSY when held. */
+int layer_lock(struct layer *l, bool exclusive, struct dmc_err *err);
+
+int layer_load_map(struct layer *l, struct dmc_err *err);
+
+/* Write the map pages that hold blocks [first, first + count). */
+int layer_write_map(struct layer *l, uint64_t first, uint64_t count,
+		    struct dmc_err *err);
+
+/*
+ * Make H the current header: sequence = current + 1, written into the
+ * other slot, then fdatasync.  On success l->hdr = *h (with the new
+ * sequence) and l->cur_slot flips.
+ */
+int layer_write_header(struct layer *l, const struct layer_header *h,
+		       struct dmc_err *err);
+
+/* Byte offset of block B in this file (raw images: B << shift). */
+static inline uint64_t layer_block_offset(const struct layer *l, uint64_t b,
+					  uint32_t block_shift)
+{
+	return (l->is_raw ? 0 : l->hdr.data_offset) + (b << block_shift);
+}
+
+/* Size of a raw image / virtual size of a layer. */
+static inline uint64_t layer_virtual_size(const struct layer *l)
+{
+	return l->is_raw ? l->file_size : l->hdr.virtual_size;
+}
+
+/* Canonical lower-case text form of a uuid (37 bytes with the NUL). */
+void uuid_to_str(const uint8_t *uuid, char out[37]);
+
+/* fsync the directory holding PATH (after create, rename, unlink). */
+int fsync_parent_dir(const char *path);
+
+#endif

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Offline merge engine: choose target and sources, write the journal, move
+ * the data in block order with durable commits, retire the sources, finish
+ * the target.  See merge.h and docs/format.md ("Merge journal").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "merge.h"
+#include "merge_plan.h"
+#include "paths.h"
+
+#define DEFAULT_BATCH_RUNS	1024
+#define BATCH_BYTES		(1ULL << 30)
+#define BATCH_SECONDS		1.0	/* bounds the work redone after a crash */
+
+struct merge_ctx {
+	const struct merge_request *req;
+	struct merge_result *res;
+	struct chain chain;
+	unsigned int t;			/* index of the target in chain */
+	struct layer *target;
+	struct layer *holder;		/* the layer holding the journal */
+	struct layer_journal journal;
+	uint32_t shift;
+	uint64_t nr_blocks;
+	uint64_t total_work;		/* data + zero blocks left to do */
+	uint64_t done_work;
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Write the journal into the holder's header (the other slot, synced). */
+static int write_journal(struct merge_ctx *m, struct dmc_err *err)
+{
+	struct layer_header h = m->holder->hdr;
+
+	h.journal = m->journal;
+	return layer_write_header(m->holder, &h, err);
+}
+
+/*
+ * An unfinished merge anywhere in the chain: the index of the layer that
+ * holds its journal, or -1.
+ */
+static int find_journal(const struct chain *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr; i++)
+		if (!c->layers[i]->is_raw &&
+		    c->layers[i]->hdr.journal.state != DMC_JOURNAL_NONE)
+			return (int)i;
+	return -1;
+}
+
+/* Target and holder of the journal found in layer H of the chain. */
+static int adopt_journal(struct merge_ctx *m, unsigned int h, struct dmc_err *err)
+{
+	const struct merge_request *rq = m->req;
+	struct layer *l = m->chain.layers[h];
+	const struct layer_journal *j = &l->hdr.journal;
+	unsigned int t = layer_is_merge_target(l) ? h : h + 1;
+	char *top;
+
+	if (t == 0 || t >= m->chain.nr || (t != h && !m->chain.layers[t]->is_raw) ||
+	    memcmp(j->top_uuid, m->chain.layers[0]->hdr.uuid, DMC_UUID_SIZE) ||
+	    j->nr_sources != t ||
+	    memcmp(j->bottom_uuid, m->chain.layers[t - 1]->hdr.uuid, DMC_UUID_SIZE)) {
+		top = path_resolve_hint(l->path, j->top_path);
+		dmc_err(err, DMC_ERR_JOURNAL,
+			"%s: holds an unfinished merge from %s; finish it first with 'chainctl layer check -r %s'",
+			l->path, top ? top : j->top_path, l->path);
+		free(top);
+		return -1;
+	}
+	if ((rq->depth && rq->depth != t) ||
+	    (rq->into && chain_find_file(&m->chain, rq->into) != (int)t))
+		return dmc_err(err, DMC_ERR_JOURNAL,
+			       "%s: an unfinished merge of it into %s exists; run 'chainctl layer merge %s' without --depth/--into to finish it",
+			       rq->leaf, m->chain.layers[t]->path, rq->leaf);
+	m->t = t;
+	m->holder = l;
+	m->journal = *j;
+	m->res->resumed = true;
+	return 0;
+}
+
+/* Target of a new merge from the request; the chain must be sound. */
+static int pick_target(struct merge_ctx *m, struct dmc_err *err)
+{
+	const struct merge_request *rq = m->req;
+	struct chain strict;
+	unsigned int i;
+	int t;
+
+	for (i = 0; i < m->chain.nr; i++) {
+		if (!m->chain.layers[i]->is_raw &&
+		    m->chain.layers[i]->hdr.state != DMC_STATE_VALID) {
+			/* Let the strict open say what is wrong and what to do. */
+			if (chain_open(rq->leaf, 0, &strict, err) == 0)
+				dmc_err(err, DMC_ERR_STALE, "%s: merged away",
+					m->chain.layers[i]->path);
+			chain_close(&strict);
+			return -1;
+		}
+	}
+	if (rq->into) {
+		t = chain_find_file(&m->chain, rq->into);
+		if (t < 0)
+			return dmc_err(err, DMC_ERR_USAGE,
+				       "%s: not in the chain below %s", rq->into,
+				       rq->leaf);
+		if (t == 0)
+			return dmc_err(err, DMC_ERR_USAGE,
+				       "%s: cannot merge a layer into itself", rq->into);
+		if (rq->depth && rq->depth != (unsigned int)t)
+			return dmc_err(err, DMC_ERR_USAGE,
+				       "%s: --depth %u and --into disagree", rq->leaf,
+				       rq->depth);
+	} else {
+		t = rq->depth ? (int)rq->depth : 1;
+		if ((unsigned int)t >= m->chain.nr)
+			return dmc_err(err, DMC_ERR_USAGE,
+				       "%s: the chain has %u layer%s: nothing below depth %d to merge into",
+				       rq->leaf, m->chain.nr, m->chain.nr == 1 ? "" : "s", t);
+	}
+	m->t = (unsigned int)t;
+	return 0;
+}
+
+static int begin_journal(struct merge_ctx *m, struct dmc_err *err)
+{
+	struct layer_journal *j = &m->journal;
+	struct layer *top = m->chain.layers[0];
+	char *rel;
+
+	m->holder = m->target->is_raw ? m->chain.layers[m->t - 1] : m->target;
+	rel = path_relative_to_file(m->holder->path, top->path);
+	if (!rel)
+		return dmc_err_errno(err, errno, "%s: cannot resolve path", top->path);
+	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
+		free(rel);
+		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
+			       top->path);
+	}
+	memset(j, 0, sizeof(*j));
+	j->state = DMC_JOURNAL_MERGING;
+	j->nr_sources = m->t;
+	j->cursor = 0;
+	j->old_generation = m->target->is_raw ? 0 : m->target->hdr.generation;
+	j->new_generation = j->old_generation + 1;
+	memcpy(j->bottom_uuid, m->chain.layers[m->t - 1]->hdr.uuid, DMC_UUID_SIZE);
+	memcpy(j->top_uuid, top->hdr.uuid, DMC_UUID_SIZE);
+	strcpy(j->top_path, rel);
+	free(rel);
+	return write_journal(m, err);
+}
+
+/* Lock and reopen read-write the sources and the target. */
+static int open_for_writing(struct merge_ctx *m, struct dmc_err *err)
+{
+	unsigned int i;
+
+	for (i = 0; i <= m->t; i++) {
+		struct layer *l = m->chain.layers[i];
+
+		if (layer_make_writable(l, err))
+			return -1;
+		if (m->req->mode == XFER_CLONE && l->dev != m->target->dev)
+			return dmc_err(err, DMC_ERR_USAGE,
+				       "%s: on another filesystem than %s: cannot clone (use --mode auto or copy)",
+				       l->path, m->target->path);
+	}
+	return 0;
+}
+
+/* Make blocks [first, first + count) durable in the target's map, and the
+ * cursor durable in the journal. */
+static int commit(struct merge_ctx *m, uint64_t dirty_first, uint64_t dirty_end,
+		  uint64_t cursor, struct dmc_err *err)
+{
+	struct layer *t = m->target;
+
+	if (fdatasync(t->fd))
+		return dmc_err_errno(err, errno, "%s: cannot sync data", t->path);
+	if (!t->is_raw && dirty_end > dirty_first) {
+		if (layer_write_map(t, dirty_first, dirty_end - dirty_first, err))
+			return -1;
+		if (fdatasync(t->fd))
+			return dmc_err_errno(err, errno, "%s: cannot sync map", t->path);
+	}
+	m->journal.cursor = cursor;
+	return write_journal(m, err);
+}
+
+static void set_map(struct layer *t, const struct plan_run *run, unsigned int st)
+{
+	uint64_t b;
+
+	for (b = run->start; b < run->start + run->count; b++)
+		dmc_map_set(t->map, b, st);
+}
+
+/* Apply one DATA or ZERO run to the target. */
+static int apply_run(struct merge_ctx *m, const struct plan_run *run,
+		     struct dmc_err *err)
+{
+	struct layer *t = m->target, *s;
+	uint64_t off = run->start << m->shift, len = run->count << m->shift;
+	uint64_t vsize = m->chain.virtual_size, tail = 0;
+	struct xfer_file dst = { t->fd, t->path }, src;
+
+	if (t->is_raw && off + len > vsize) {
+		len = vsize - off;	/* a raw image ends inside its last block */
+		tail = len & ((1ULL << m->shift) - 1);
+		len -= tail;
+	}
+	if (run->kind == PLAN_ZERO) {
+		if (!t->is_raw)
+			set_map(t, run, DMC_BLOCK_ZERO);
+		return xfer_zero_range(&dst, layer_block_offset(t, run->start, m->shift),
+				       len + tail, !t->is_raw, err);
+	}
+	s = m->chain.layers[run->source];
+	src.fd = s->fd;
+	src.path = s->path;
+	if (xfer_range(&src, layer_block_offset(s, run->start, m->shift), &dst,
+		       layer_block_offset(t, run->start, m->shift), len,
+		       m->req->mode, false, &m->res->xfer, err))
+		return -1;
+	/* The partial tail of a raw target is never clonable: copy it. */
+	if (tail && xfer_range(&src, layer_block_offset(s, run->start, m->shift) + len,
+			       &dst, layer_block_offset(t, run->start, m->shift) + len,
+			       tail, XFER_COPY, false, &m->res->xfer, err))
+		return -1;
+	if (!t->is_raw)
+		set_map(t, run, DMC_BLOCK_DATA);
+	return 0;
+}
+
+static int data_phase(struct merge_ctx *m, struct dmc_err *err)
+{
+	struct plan_source src[DMC_MAX_CHAIN_DEPTH];
+	uint64_t batch = m->req->batch_runs ? m->req->batch_runs : DEFAULT_BATCH_RUNS;
+	uint64_t pos = m->journal.cursor, runs = 0, bytes = 0;
+	uint64_t dirty_first = UINT64_MAX, dirty_end = 0;
+	double last_commit = now_seconds();
+	struct plan_totals totals;
+	struct plan_run run;
+	bool stopped = false;
+	unsigned int i;
+
+	for (i = 0; i < m->t; i++)
+		src[i].map = m->chain.layers[i]->map;
+	plan_count(src, m->t, m->nr_blocks, pos, &totals);
+	m->total_work = totals.data_blocks + totals.zero_blocks;
+	while (plan_next_run(src, m->t, m->nr_blocks, &pos, 0, &run)) {
+		if (run.kind == PLAN_ABSENT)
+			continue;
+		if (apply_run(m, &run, err))
+			return -1;
+		if (run.kind == PLAN_DATA) {
+			m->res->data_blocks += run.count;
+			m->res->data_runs++;
+		} else {
+			m->res->zero_blocks += run.count;
+		}
+		if (run.start < dirty_first)
+			dirty_first = run.start;
+		dirty_end = run.start + run.count;
+		m->done_work += run.count;
+		bytes += run.count << m->shift;
+		if (m->req->progress)
+			m->req->progress(m->done_work, m->total_work,
+					 m->req->progress_arg);
+		if (++runs >= batch || bytes >= BATCH_BYTES ||
+		    now_seconds() - last_commit >= BATCH_SECONDS) {
+			if (commit(m, dirty_first, dirty_end, pos, err))
+				return -1;
+			last_commit = now_seconds();
+			runs = bytes = 0;
+			dirty_first = UINT64_MAX;
+			dirty_end = 0;
+			if (m->req->stop_at == MERGE_STOP_AFTER_BATCH) {
+				stopped = true;
+				break;
+			}
+		}
+	}
+	if (stopped)
+		return 1;
+	if (commit(m, dirty_first, dirty_end, m->nr_blocks, err))
+		return -1;
+	if (m->req->stop_at == MERGE_STOP_AFTER_BATCH)
+		return 1;
+	return 0;
+}
+
+/* Sources become MERGED_AWAY, top first; then the target moves on. */
+static int retire_phase(struct merge_ctx *m, struct dmc_err *err)
+{
+	struct layer_header h;
+	unsigned int i;
+
+	if (m->journal.state == DMC_JOURNAL_MERGING) {
+		m->journal.state = DMC_JOURNAL_RETIRING;
+		m->journal.cursor = m->nr_blocks;
+		if (write_journal(m, err))
+			return -1;
+		if (m->req->stop_at == MERGE_STOP_AFTER_DATA)
+			return 1;
+	}
+	for (i = 0; i < m->t; i++) {
+		struct layer *s = m->chain.layers[i];
+
+		if (s->hdr.state == DMC_STATE_MERGED_AWAY)
+			continue;
+		h = s->hdr;
+		h.state = DMC_STATE_MERGED_AWAY;
+		memset(h.merged_into_uuid, 0, DMC_UUID_SIZE);
+		if (!m->target->is_raw)
+			memcpy(h.merged_into_uuid, m->target->hdr.uuid, DMC_UUID_SIZE);
+		if (s == m->holder)
+			memset(&h.journal, 0, sizeof(h.journal));
+		if (layer_write_header(s, &h, err))
+			return -1;
+		if (i == 0 && m->req->stop_at == MERGE_STOP_AFTER_FIRST_MARK)
+			return 1;
+	}
+	if (m->req->stop_at == MERGE_STOP_BEFORE_FINISH)
+		return 1;
+	if (!m->target->is_raw) {
+		h = m->target->hdr;
+		h.generation = m->journal.new_generation;
+		memset(&h.journal, 0, sizeof(h.journal));
+		if (layer_write_header(m->target, &h, err))
+			return -1;
+	}
+	return 0;
+}
+
+static int delete_sources(struct merge_ctx *m, struct dmc_err *err)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->t; i++) {
+		if (unlink(m->chain.layers[i]->path))
+			return dmc_err_errno(err, errno, "%s: merged, but cannot delete",
+					     m->chain.layers[i]->path);
+		fsync_parent_dir(m->chain.layers[i]->path);
+	}
+	m->res->deleted = true;
+	return 0;
+}
+
+static int run_locked(struct merge_ctx *m, struct dmc_err *err)
+{
+	int j, ret;
+
+	if (chain_open(m->req->leaf, CHAIN_ALLOW_MERGED_AWAY | CHAIN_LOAD_MAPS,
+		       &m->chain, err))
+		return -1;
+	j = find_journal(&m->chain);
+	if (j >= 0) {
+		if (adopt_journal(m, (unsigned int)j, err))
+			return -1;
+	} else if (m->req->resume_only) {
+		return dmc_err(err, DMC_ERR_USAGE, "%s: no unfinished merge to finish",
+			       m->req->leaf);
+	} else if (pick_target(m, err)) {
+		return -1;
+	}
+	m->target = m->chain.layers[m->t];
+	m->shift = m->chain.block_shift;
+	m->nr_blocks = m->chain.nr_blocks;
+	m->res->nr_sources = m->t;
+	m->res->raw_target = m->target->is_raw;
+	m->res->block_size = 1ULL << m->shift;
+	snprintf(m->res->target, sizeof(m->res->target), "%s", m->target->path);
+	if (open_for_writing(m, err))
+		return -1;
+	if (!m->res->resumed) {
+		if (begin_journal(m, err))
+			return -1;
+		if (m->req->stop_at == MERGE_STOP_AFTER_JOURNAL)
+			return 1;
+	}
+	m->res->new_generation = m->journal.new_generation;
+	if (m->journal.state == DMC_JOURNAL_MERGING) {
+		ret = data_phase(m, err);
+		if (ret)
+			return ret;
+	}
+	ret = retire_phase(m, err);
+	if (ret)
+		return ret;
+	if (m->req->delete_sources)
+		return delete_sources(m, err);
+	return 0;
+}
+
+int merge_run(const struct merge_request *req, struct merge_result *res,
+	      struct dmc_err *err)
+{
+	struct merge_ctx m;
+	double start = now_seconds();
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	memset(res, 0, sizeof(*res));
+	m.req = req;
+	m.res = res;
+	ret = run_locked(&m, err);
+	chain_close(&m.chain);
+	res->seconds = now_seconds() - start;
+	return ret;
+}
+
+/*
+ * RETIRING with the sources gone (deleted by hand): the data is complete,
+ * so the target can still be finished on its own.
+ */
+static int finish_orphaned_target(const char *holder, struct merge_result *res,
+				  struct dmc_err *err)
+{
+	struct layer_header h;
+	struct layer *t;
+	int ret;
+
+	if (layer_open(holder, LAYER_RDWR | LAYER_LOCK_EX, &t, err))
+		return -1;
+	h = t->hdr;
+	h.generation = h.journal.new_generation;
+	memset(&h.journal, 0, sizeof(h.journal));
+	ret = layer_write_header(t, &h, err);
+	res->resumed = true;
+	res->new_generation = h.generation;
+	res->block_size = 1ULL << h.block_shift;
+	snprintf(res->target, sizeof(res->target), "%s", holder);
+	layer_close(t);
+	return ret;
+}
+
+int merge_resume_holder(const char *holder, const struct merge_request *tmpl,
+			struct merge_result *res, struct dmc_err *err)
+{
+	struct merge_request req = *tmpl;
+	bool retiring_target;
+	struct layer *h;
+	char *top;
+	int ret;
+
+	if (layer_open(holder, 0, &h, err))
+		return -1;
+	if (h->is_raw || h->hdr.journal.state == DMC_JOURNAL_NONE) {
+		layer_close(h);
+		return dmc_err(err, DMC_ERR_USAGE, "%s: no unfinished merge to finish",
+			       holder);
+	}
+	retiring_target = layer_is_merge_target(h) &&
+			  h->hdr.journal.state == DMC_JOURNAL_RETIRING;
+	top = path_resolve_hint(holder, h->hdr.journal.top_path);
+	layer_close(h);
+	if (!top)
+		return dmc_err_errno(err, ENOMEM, "%s", holder);
+	if (retiring_target && access(top, F_OK) && errno == ENOENT) {
+		free(top);
+		memset(res, 0, sizeof(*res));
+		return finish_orphaned_target(holder, res, err);
+	}
+	req.leaf = top;
+	req.depth = 0;
+	req.into = NULL;
+	req.resume_only = true;
+	ret = merge_run(&req, res, err);
+	if (ret < 0 && err->kind == DMC_ERR_IO && err->errnum == ENOENT)
+		snprintf(err->msg, sizeof(err->msg),
+			 "%s: the top layer of its unfinished merge, %s, is missing",
+			 holder, top);
+	free(top);
+	return ret;
+}

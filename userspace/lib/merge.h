@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Offline merge of the top layers of a chain into the layer below them,
+ * journaled in the target's header so that any interruption leaves the
+ * chain showing the same data, and re-running finishes the job (the
+ * protocol is in docs/format.md, "Merge journal"; the kernel's live merge
+ * keeps the same rules).
+ */
+#ifndef DMC_MERGE_H
+#define DMC_MERGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dmc_err.h"
+#include "extent_copy.h"
+
+typedef void (*merge_progress_fn)(uint64_t done, uint64_t total, void *arg);
+
+/*
+ * Test hook: stop right after a step as if the process had been killed
+ * there (files closed, nothing rolled back).  merge_run() then returns 1.
+ */
+enum merge_stop_point {
+	MERGE_STOP_NONE = 0,
+	MERGE_STOP_AFTER_JOURNAL,	/* journal MERGING written, cursor 0 */
+	MERGE_STOP_AFTER_BATCH,		/* first data batch committed */
+	MERGE_STOP_AFTER_DATA,		/* journal RETIRING written */
+	MERGE_STOP_AFTER_FIRST_MARK,	/* top source marked merged-away */
+	MERGE_STOP_BEFORE_FINISH,	/* all sources marked, target not */
+};
+
+struct merge_request {
+	const char *leaf;		/* top of the layers to merge */
+	unsigned int depth;		/* layers to merge; 0: 1, or from into */
+	const char *into;		/* target layer, or NULL */
+	enum xfer_mode mode;
+	bool delete_sources;		/* unlink merged-away layers at the end */
+	bool resume_only;		/* only finish an interrupted merge */
+	uint64_t batch_runs;		/* runs per durable commit; 0: default */
+	merge_progress_fn progress;
+	void *progress_arg;
+	enum merge_stop_point stop_at;
+};
+
+struct merge_result {
+	struct xfer_stats xfer;
+	unsigned int nr_sources;
+	bool resumed;			/* an interrupted merge was finished */
+	bool raw_target;
+	bool deleted;
+	char target[1024];		/* path of the target */
+	uint64_t data_blocks;		/* blocks moved (this run) */
+	uint64_t zero_blocks;		/* blocks made zero (this run) */
+	uint64_t data_runs;
+	uint64_t block_size;
+	uint64_t new_generation;
+	double seconds;
+};
+
+/* Returns 0 done, 1 stopped at req->stop_at, -1 error (ERR set). */
+int merge_run(const struct merge_request *req, struct merge_result *res,
+	      struct dmc_err *err);
+
+/*
+ * Finish the interrupted merge whose journal HOLDER holds (check -r):
+ * opens the top source through the journal's top path and resumes.
+ */
+int merge_resume_holder(const char *holder, const struct merge_request *tmpl,
+			struct merge_result *res, struct dmc_err *err);
+
+#endif

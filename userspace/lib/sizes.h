@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Byte counts on the command line (K/M/G/T suffixes) and in reports. */
+#ifndef DMC_SIZES_H
+#define DMC_SIZES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parse "123", "64K", "1M", "4G", "2T" (binary multiples; a trailing "iB"
+ * or "B" is accepted, case-insensitive).  Returns 0, or -1 on junk or
+ * overflow.
+ */
+int parse_size(const char *s, uint64_t *out);
+
+/* "1.5 GiB", "64 KiB", "512 B" into BUF; returns BUF. */
+char *format_size(uint64_t bytes, char *buf, size_t len);
+
+#endif

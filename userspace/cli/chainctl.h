@@ -22,6 +22,7 @@ extern struct global_opts g_opts;
 /* Each object's entry point: argv[0] is the COMMAND (or absent). */
 int cmd_version(int argc, char **argv);
 int cmd_layer(int argc, char **argv);
+int cmd_device(int argc, char **argv);
 
 /* True if ARG asks for help: "help", "-h" or "--help". */
 bool is_help_arg(const char *arg);

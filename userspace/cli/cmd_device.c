@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chainctl device COMMAND: live chain devices through libdevmapper (create,
+ * remove) combined with what the module says over netlink (list, status).
+ *
+ *   create NAME LEAF [--read-only]   walk LEAF down to the base, build the
+ *                                    table, create /dev/mapper/NAME
+ *   remove NAME
+ *   list [-j]
+ *   status NAME [-j]
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <dm-chain/netlink.h>
+
+#include "chainctl.h"
+#include "chain.h"
+#include "dm.h"
+#include "dmc_err.h"
+#include "json.h"
+#include "nl.h"
+#include "sizes.h"
+
+/* ---- the chain below a leaf --------------------------------------------- */
+
+/* The layer files of a chain, base first, as absolute paths. */
+struct chain_paths {
+	unsigned int nr;
+	char **paths;
+	uint64_t virtual_size;	/* bytes the leaf shows */
+};
+
+static void chain_paths_free(struct chain_paths *cp)
+{
+	unsigned int i;
+
+	for (i = 0; i < cp->nr; i++)
+		free(cp->paths[i]);
+	free(cp->paths);
+	memset(cp, 0, sizeof(*cp));
+}
+
+static int push_path(struct chain_paths *cp, char *path)
+{
+	char **grown = realloc(cp->paths, (cp->nr + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	cp->paths = grown;
+	cp->paths[cp->nr++] = path;
+	return 0;
+}
+
+/*
+ * The layer files from LEAF down to its base, base first as the table
+ * wants them, made absolute, and the size the device shows.  chain_open()
+ * validates every link as `chainctl layer info --chain` does, and refuses
+ * merged-away layers and a leaf with an unfinished merge.  A raw image as
+ * LEAF is a chain of its own (chain_open() wants a layer as the leaf).
+ */
+static int chain_open_paths(const char *leaf, struct chain_paths *cp,
+			    struct dmc_err *err)
+{
+	struct layer *raw;
+	struct chain c;
+	unsigned int i;
+	char *abs;
+	int ret = -1;
+
+	memset(cp, 0, sizeof(*cp));
+	memset(&c, 0, sizeof(c));
+
+	/* A raw image alone is a chain of one: its own base and leaf. */
+	if (layer_open(leaf, 0, &raw, err))
+		return -1;
+	if (raw->is_raw) {
+		cp->virtual_size = layer_virtual_size(raw);
+		abs = realpath(raw->path, NULL);
+		layer_close(raw);
+		if (!abs)
+			return dmc_err_errno(err, errno, "%s", leaf);
+		if (push_path(cp, abs)) {
+			free(abs);
+			return dmc_err_errno(err, ENOMEM, "%s", leaf);
+		}
+		return 0;
+	}
+	layer_close(raw);
+
+	if (chain_open(leaf, 0, &c, err))
+		goto out;
+	cp->virtual_size = layer_virtual_size(c.layers[0]);
+	for (i = c.nr; i-- > 0;) {
+		abs = realpath(c.layers[i]->path, NULL);
+		if (!abs) {
+			dmc_err_errno(err, errno, "%s", c.layers[i]->path);
+			goto out;
+		}
+		if (push_path(cp, abs)) {
+			free(abs);
+			dmc_err_errno(err, ENOMEM, "%s", leaf);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	chain_close(&c);
+	if (ret)
+		chain_paths_free(cp);
+	return ret;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void device_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: chainctl device COMMAND [ARGS]\n"
+		"\n"
+		"Live chain devices (device-mapper target \"chain\"); needs root.\n"
+		"\n"
+		"  create NAME LEAF [--read-only]  open the chain from LEAF down to its\n"
+		"                                  base and create /dev/mapper/NAME\n"
+		"  remove NAME                     remove the device (must not be open)\n"
+		"  list [-j]                       every chain device\n"
+		"  status NAME [-j]                one device: size, layers, kernel status\n"
+		"  help                            this text\n"
+		"\n"
+		"  -r, --read-only   the device refuses writes; the leaf is opened read-only\n"
+		"  -j, --json        JSON output\n");
+}
+
+static bool valid_dm_name(const char *name, const char **why)
+{
+	const char *p;
+
+	if (!name[0]) {
+		*why = "empty";
+		return false;
+	}
+	if (strlen(name) >= DMC_NL_NAME_LEN) {
+		*why = "longer than 127 characters";
+		return false;
+	}
+	if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "control")) {
+		*why = "reserved";
+		return false;
+	}
+	for (p = name; *p; p++) {
+		if (*p == '/' || (unsigned char)*p <= ' ' || *p == 0x7f) {
+			*why = "contains '/', whitespace or control characters";
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Parse "[-j] [NAME]" style arguments; -1 on a usage error. */
+static int parse_args(int argc, char **argv, const char *cmd, bool *json,
+		      bool *read_only, const char **pos, int nr_pos)
+{
+	int i, got = 0;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (json && (!strcmp(a, "-j") || !strcmp(a, "--json"))) {
+			*json = true;
+		} else if (read_only &&
+			   (!strcmp(a, "-r") || !strcmp(a, "--read-only"))) {
+			*read_only = true;
+		} else if (a[0] == '-' && a[1]) {
+			errmsg("device %s: unknown option '%s'", cmd, a);
+			return -1;
+		} else if (got < nr_pos) {
+			pos[got++] = a;
+		} else {
+			errmsg("device %s: unexpected argument '%s'", cmd, a);
+			return -1;
+		}
+	}
+	if (got < nr_pos) {
+		errmsg("device %s: missing argument (try 'chainctl device help')",
+		       cmd);
+		return -1;
+	}
+	return 0;
+}
+
+/* The module's view, best effort: NULL info when it cannot be asked. */
+static int nl_fetch(struct dmc_nl_info *info, const char *name)
+{
+	struct nl_sock *nl;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	ret = dmc_nl_open(&nl);
+	if (ret) {
+		if (g_opts.verbose)
+			errmsg("netlink: %s", dmc_nl_strerror(NULL, ret));
+		return ret;
+	}
+	ret = dmc_nl_get(nl, name, info);
+	if (ret && g_opts.verbose)
+		errmsg("netlink: %s", dmc_nl_strerror(nl, ret));
+	nl_close(nl);
+	return ret;
+}
+
+static const char *dm_reason(int ret)
+{
+	const char *m = dmc_dm_errmsg();
+
+	return m[0] ? m : strerror(-ret);
+}
+
+/* Facts about one device, merged from the table and the module. */
+struct dev_view {
+	const struct dmc_dm_dev *dm;
+	struct dmc_table table;		/* parsed target parameters */
+	bool table_ok;
+	const struct dmc_nl_device *nl;	/* NULL when the module did not say */
+	unsigned int nr_layers;
+	bool read_only;
+};
+
+static void view_init(struct dev_view *v, const struct dmc_dm_dev *dm,
+		      const struct dmc_nl_info *info)
+{
+	memset(v, 0, sizeof(*v));
+	v->dm = dm;
+	v->table_ok = dm->params && dmc_table_parse(dm->params, &v->table) == 0;
+	/* By device number: it survives a rename, which the name does not. */
+	if (info) {
+		v->nl = dmc_nl_find_devno(info, dm->major, dm->minor);
+		if (!v->nl)
+			v->nl = dmc_nl_find(info, dm->name);
+	}
+	if (v->nl && v->nl->has_nr_layers)
+		v->nr_layers = v->nl->nr_layers;
+	else if (v->table_ok)
+		v->nr_layers = v->table.nr_layers;
+	v->read_only = dm->read_only || (v->nl && v->nl->read_only) ||
+		       (v->table_ok && v->table.read_only);
+}
+
+static void view_free(struct dev_view *v)
+{
+	if (v->table_ok)
+		dmc_table_free(&v->table);
+}
+
+static const char *leaf_path(const struct dev_view *v)
+{
+	return v->table_ok ? v->table.paths[v->table.nr_layers - 1] : NULL;
+}
+
+/* ---- create ------------------------------------------------------------- */
+
+static int device_create(int argc, char **argv)
+{
+	const char *pos[2], *why;
+	struct chain_paths cp;
+	struct dmc_err err;
+	bool read_only = false;
+	uint64_t sectors;
+	char *params = NULL;
+	char msg[PATH_MAX + 128], node[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if (parse_args(argc, argv, "create", NULL, &read_only, pos, 2))
+		return EXIT_USAGE;
+	if (!valid_dm_name(pos[0], &why)) {
+		errmsg("device create: invalid device name '%s': %s", pos[0], why);
+		return EXIT_USAGE;
+	}
+
+	dmc_err_clear(&err);
+	if (chain_open_paths(pos[1], &cp, &err)) {
+		errmsg("device create: %s", err.msg);
+		return 1;
+	}
+	if (dmc_bytes_to_sectors(cp.virtual_size, &sectors)) {
+		errmsg("device create: %s: size %" PRIu64 " bytes is not a positive multiple of 512",
+		       cp.paths[cp.nr - 1], cp.virtual_size);
+		ret = 1;
+		goto out;
+	}
+	ret = dmc_table_build((const char *const *)cp.paths, cp.nr, read_only,
+			      &params, msg, sizeof(msg));
+	if (ret) {
+		errmsg("device create: %s", ret == -ENOMEM ? strerror(ENOMEM) : msg);
+		ret = 1;
+		goto out;
+	}
+	if (g_opts.verbose)
+		errmsg("device create: table: 0 %" PRIu64 " %s %s", sectors,
+		       DMC_DM_TARGET, params);
+
+	ret = dmc_dm_create(pos[0], NULL, sectors, params, read_only);
+	switch (ret) {
+	case 0:
+		break;
+	case -EEXIST:
+		errmsg("device create: a device named '%s' already exists", pos[0]);
+		break;
+	case -EINVAL:
+	case -ENXIO:
+	case -ENOENT:
+		if (strstr(dmc_dm_kernel_reason(), "unknown target type"))
+			errmsg("device create: %s", DMC_NL_NOT_LOADED_MSG);
+		else if (dmc_dm_kernel_reason()[0])
+			errmsg("device create: %s: the kernel refused the table: %s",
+			       pos[0], dmc_dm_kernel_reason());
+		else
+			errmsg("device create: %s: the kernel refused the table (%s); 'dmesg | tail' has the target's reason",
+			       pos[0], dm_reason(ret));
+		break;
+	default:
+		errmsg("device create: %s: %s", pos[0], dm_reason(ret));
+		break;
+	}
+	if (ret) {
+		ret = 1;
+		goto out;
+	}
+	snprintf(node, sizeof(node), "/dev/mapper/%s", pos[0]);
+	if (stat(node, &st) != 0)
+		errmsg("device create: warning: %s was created but %s is missing (no udev? try 'dmsetup mknodes %s')",
+		       pos[0], node, pos[0]);
+	ret = 0;
+out:
+	free(params);
+	chain_paths_free(&cp);
+	return ret;
+}
+
+/* ---- remove ------------------------------------------------------------- */
+
+static int device_remove(int argc, char **argv)
+{
+	const char *pos[1];
+	struct dmc_dm_dev dev;
+	int ret;
+
+	if (parse_args(argc, argv, "remove", NULL, NULL, pos, 1))
+		return EXIT_USAGE;
+
+	ret = dmc_dm_remove(pos[0]);
+	switch (ret) {
+	case 0:
+		return 0;
+	case -ENODEV:
+	case -ENXIO:
+		errmsg("device remove: no device named '%s'", pos[0]);
+		break;
+	case -EMEDIUMTYPE:
+		errmsg("device remove: '%s' is not a chain device; not removing it",
+		       pos[0]);
+		break;
+	case -EBUSY:
+		if (dmc_dm_get(pos[0], &dev) == 0) {
+			errmsg("device remove: '%s' is in use (open count %d)",
+			       pos[0], dev.open_count);
+			dmc_dm_dev_free(&dev);
+		} else {
+			errmsg("device remove: '%s' is in use", pos[0]);
+		}
+		break;
+	default:
+		errmsg("device remove: %s: %s", pos[0], dm_reason(ret));
+		break;
+	}
+	return 1;
+}
+
+/* ---- list --------------------------------------------------------------- */
+
+static void json_device(struct json_writer *jw, const struct dev_view *v,
+			bool detail)
+{
+	const struct dmc_dm_dev *d = v->dm;
+	char path[sizeof(d->name) + 16];
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "/dev/mapper/%s", d->name);
+	json_object_begin(jw, NULL);
+	json_string(jw, "name", d->name);
+	json_string(jw, "path", path);
+	json_u64(jw, "major", d->major);
+	json_u64(jw, "minor", d->minor);
+	json_u64(jw, "size", d->sectors * 512);
+	json_u64(jw, "sectors", d->sectors);
+	json_u64(jw, "nr_layers", v->nr_layers);
+	json_bool(jw, "read_only", v->read_only);
+	json_bool(jw, "suspended", d->suspended);
+	json_i64(jw, "open_count", d->open_count);
+	if (leaf_path(v))
+		json_string(jw, "leaf", leaf_path(v));
+	else
+		json_null(jw, "leaf");
+	json_bool(jw, "module_knows", v->nl != NULL);
+	if (detail && v->nl) {
+		/* What the module itself says, for cross-checking. */
+		json_object_begin(jw, "module");
+		json_string(jw, "name", v->nl->name);
+		json_u64(jw, "major", v->nl->major);
+		json_u64(jw, "minor", v->nl->minor);
+		json_u64(jw, "nr_layers", v->nl->nr_layers);
+		json_bool(jw, "read_only", v->nl->read_only);
+		json_object_end(jw);
+	} else if (detail) {
+		json_null(jw, "module");
+	}
+	if (detail) {
+		if (d->uuid[0])
+			json_string(jw, "uuid", d->uuid);
+		else
+			json_null(jw, "uuid");
+		json_u64(jw, "event_nr", d->event_nr);
+		/* Leaf first: depth 1 is the leaf, as in the merge commands. */
+		json_array_begin(jw, "layers");
+		if (v->table_ok) {
+			for (i = v->table.nr_layers; i-- > 0;) {
+				json_object_begin(jw, NULL);
+				json_u64(jw, "depth", v->table.nr_layers - i);
+				json_string(jw, "path", v->table.paths[i]);
+				json_object_end(jw);
+			}
+		}
+		json_array_end(jw);
+		json_string(jw, "table", d->params ? d->params : "");
+		json_string(jw, "status", d->status ? d->status : "");
+	}
+	json_object_end(jw);
+}
+
+static int device_list(int argc, char **argv)
+{
+	struct dmc_nl_info info;
+	struct dmc_dm_dev *devs;
+	unsigned int nr, i;
+	bool json = g_opts.json, have_nl;
+	int ret;
+
+	if (parse_args(argc, argv, "list", &json, NULL, NULL, 0))
+		return EXIT_USAGE;
+
+	ret = dmc_dm_list(&devs, &nr);
+	if (ret) {
+		errmsg("device list: %s", dm_reason(ret));
+		return 1;
+	}
+	have_nl = nr && nl_fetch(&info, NULL) == 0;
+
+	if (json) {
+		struct json_writer jw;
+
+		json_init(&jw, stdout);
+		json_array_begin(&jw, NULL);
+		for (i = 0; i < nr; i++) {
+			struct dev_view v;
+
+			view_init(&v, &devs[i], have_nl ? &info : NULL);
+			json_device(&jw, &v, false);
+			view_free(&v);
+		}
+		json_array_end(&jw);
+		json_finish(&jw);
+	} else if (nr) {
+		printf("%-20s %-9s %10s %6s %-4s %s\n", "NAME", "DEVNO", "SIZE",
+		       "LAYERS", "MODE", "LEAF");
+		for (i = 0; i < nr; i++) {
+			struct dev_view v;
+			char devno[24], size[32];
+
+			view_init(&v, &devs[i], have_nl ? &info : NULL);
+			snprintf(devno, sizeof(devno), "%u:%u", devs[i].major,
+				 devs[i].minor);
+			format_size(devs[i].sectors * 512, size, sizeof(size));
+			printf("%-20s %-9s %10s %6u %-4s %s\n", devs[i].name,
+			       devno, size, v.nr_layers,
+			       v.read_only ? "ro" : "rw",
+			       leaf_path(&v) ? leaf_path(&v) : "?");
+			view_free(&v);
+		}
+	}
+	if (have_nl)
+		dmc_nl_info_free(&info);
+	dmc_dm_list_free(devs, nr);
+	return 0;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static int device_status(int argc, char **argv)
+{
+	const char *pos[1];
+	struct dmc_nl_info info;
+	struct dmc_dm_dev dev;
+	struct dev_view v;
+	bool json = g_opts.json, have_nl;
+	unsigned int i;
+	char size[32];
+	int ret;
+
+	if (parse_args(argc, argv, "status", &json, NULL, pos, 1))
+		return EXIT_USAGE;
+
+	ret = dmc_dm_get(pos[0], &dev);
+	switch (ret) {
+	case 0:
+		break;
+	case -ENODEV:
+	case -ENXIO:
+		errmsg("device status: no device named '%s'", pos[0]);
+		return 1;
+	case -EMEDIUMTYPE:
+		errmsg("device status: '%s' is not a chain device", pos[0]);
+		return 1;
+	default:
+		errmsg("device status: %s: %s", pos[0], dm_reason(ret));
+		return 1;
+	}
+	/* Ask by name; a module that files the device under another name
+	 * (renamed since) is still matched by device number. */
+	ret = nl_fetch(&info, pos[0]);
+	if (ret == -ENODEV)
+		ret = nl_fetch(&info, NULL);
+	have_nl = ret == 0;
+	view_init(&v, &dev, have_nl ? &info : NULL);
+
+	if (json) {
+		struct json_writer jw;
+
+		json_init(&jw, stdout);
+		json_device(&jw, &v, true);
+		json_finish(&jw);
+	} else {
+		format_size(dev.sectors * 512, size, sizeof(size));
+		printf("name:       %s\n", dev.name);
+		printf("device:     /dev/mapper/%s (%u:%u)\n", dev.name,
+		       dev.major, dev.minor);
+		printf("size:       %s (%" PRIu64 " sectors)\n", size,
+		       dev.sectors);
+		printf("state:      %s, %s, open count %d\n",
+		       dev.suspended ? "suspended" : "active",
+		       v.read_only ? "read-only" : "read-write",
+		       dev.open_count);
+		printf("layers:     %u%s\n", v.nr_layers,
+		       v.nl ? "" : " (module not asked)");
+		if (v.table_ok) {
+			for (i = v.table.nr_layers; i-- > 0;)
+				printf("  %3u  %s%s\n", v.table.nr_layers - i,
+				       v.table.paths[i],
+				       i == v.table.nr_layers - 1 ? "  (leaf)" :
+				       i == 0 ? "  (base)" : "");
+		}
+		printf("table:      0 %" PRIu64 " %s %s\n", dev.sectors,
+		       DMC_DM_TARGET, dev.params);
+		printf("status:     %s\n", dev.status);
+	}
+	view_free(&v);
+	if (have_nl)
+		dmc_nl_info_free(&info);
+	dmc_dm_dev_free(&dev);
+	return 0;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} device_cmds[] = {
+	{ "create", device_create },
+	{ "remove", device_remove },
+	{ "list",   device_list },
+	{ "status", device_status },
+};
+
+int cmd_device(int argc, char **argv)
+{
+	size_t i;
+	int k;
+
+	if (argc < 1) {
+		device_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (is_help_arg(argv[0])) {
+		device_usage(stdout);
+		return 0;
+	}
+	for (k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
+			device_usage(stdout);
+			return 0;
+		}
+	}
+	for (i = 0; i < sizeof(device_cmds) / sizeof(device_cmds[0]); i++) {
+		if (!strcmp(argv[0], device_cmds[i].name)) {
+			dmc_dm_init(g_opts.verbose);
+			return device_cmds[i].run(argc - 1, argv + 1);
+		}
+	}
+	errmsg("device: unknown command '%s' (try 'chainctl device help')",
+	       argv[0]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chainctl version [-j]: the tool's version and, asked over the dm-chain
+ * generic netlink family, the kernel module's.  Exits 1 when the module
+ * cannot be asked (not loaded, no permission), after still printing the
+ * tool's own version.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <dm-chain/netlink.h>
+
+#include "chainctl.h"
+#include "json.h"
+#include "nl.h"
+
+static void version_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: chainctl version [-j]\n"
+		"\n"
+		"Print chainctl's version and the loaded dm-chain module's version\n"
+		"(asked over generic netlink; needs root).  Exit status 1 when the\n"
+		"module is not loaded or cannot be asked.\n"
+		"  -j, --json   one JSON object: tool_version, module_version (null\n"
+		"               when unknown), family_version\n");
+}
+
+int cmd_version(int argc, char **argv)
+{
+	struct dmc_nl_info info = { .version = "" };
+	struct nl_sock *nl = NULL;
+	bool json = g_opts.json;
+	const char *why = NULL;
+	int i, ret;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (is_help_arg(argv[i])) {
+			version_usage(stdout);
+			return 0;
+		} else {
+			errmsg("version: unexpected argument '%s'", argv[i]);
+			version_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+
+	ret = dmc_nl_open(&nl);
+	if (!ret)
+		ret = dmc_nl_get(nl, NULL, &info);
+	if (ret)
+		why = dmc_nl_strerror(nl, ret);
+	else if (!info.version[0])
+		why = "the dm-chain module answered without a version";
+
+	if (json) {
+		struct json_writer jw;
+
+		json_init(&jw, stdout);
+		json_object_begin(&jw, NULL);
+		json_string(&jw, "tool_version", CHAINCTL_VERSION);
+		if (why) {
+			json_null(&jw, "module_version");
+			json_null(&jw, "family_version");
+		} else {
+			json_string(&jw, "module_version", info.version);
+			json_u64(&jw, "family_version", nl->family_version);
+		}
+		json_object_end(&jw);
+		json_finish(&jw);
+	} else {
+		printf("chainctl %s\n", CHAINCTL_VERSION);
+		if (!why)
+			printf("dm-chain module %s (netlink family version %u)\n",
+			       info.version, nl->family_version);
+	}
+	if (why)
+		errmsg("%s", why);
+
+	dmc_nl_info_free(&info);
+	nl_close(nl);
+	return why ? 1 : 0;
+}

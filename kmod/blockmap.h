@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * In-memory block state maps (2 bits per block, the on-disk encoding of
+ * include/dm-chain/format.h) and the pure planning logic built on them:
+ * which layer serves a block, how a bio range splits into pieces that one
+ * file I/O can serve.  No I/O, no sleeping: everything here may be called
+ * from the bio map path and from I/O completion (hard irq) context.
+ */
+#ifndef DM_CHAIN_BLOCKMAP_H
+#define DM_CHAIN_BLOCKMAP_H
+
+#include <linux/types.h>
+#include <linux/spinlock.h>
+#include <linux/compiler.h>
+#include <dm-chain/format.h>
+
+/* One map page: the unit in which a map is written back (DMC_SLOT_SIZE). */
+#define DMC_MAP_PAGE_SIZE	DMC_SLOT_SIZE
+#define DMC_BLOCKS_PER_MAP_PAGE	(DMC_MAP_PAGE_SIZE * DMC_BLOCKS_PER_MAP_BYTE)
+
+/*
+ * A layer's block map.  A raw image has no bits: its blocks below
+ * @raw_blocks are DATA, the rest ABSENT.
+ *
+ * @lock guards @bits writes, @dirty and @counts.  Readers of single entries
+ * (dmc_bm_get) take no lock: an entry is read with one byte load and only
+ * ever holds a whole old or a whole new value.
+ */
+struct dmc_blockmap {
+	u64 nr_blocks;
+	u64 raw_blocks;
+	u8 *bits;			/* NULL for a raw image */
+	size_t bytes;			/* size of @bits, map pages */
+	unsigned long *dirty;		/* one bit per map page */
+	u64 counts[4];			/* blocks per enum dmc_block_state */
+	spinlock_t lock;
+};
+
+int dmc_bm_init(struct dmc_blockmap *bm, u64 nr_blocks);
+void dmc_bm_init_raw(struct dmc_blockmap *bm, u64 nr_blocks, u64 raw_blocks);
+void dmc_bm_destroy(struct dmc_blockmap *bm);
+
+/*
+ * After @bits was filled from disk: count the states and check that no
+ * block holds DMC_BLOCK_INVALID.  Bits past nr_blocks are cleared.
+ * Returns 0 or -EILSEQ (and the first bad block in *bad).
+ */
+int dmc_bm_scan(struct dmc_blockmap *bm, u64 *bad);
+
+static inline unsigned int dmc_bm_get(const struct dmc_blockmap *bm,
+				      u64 block)
+{
+	if (!bm->bits)
+		return block < bm->raw_blocks ? DMC_BLOCK_DATA :
+						DMC_BLOCK_ABSENT;
+	if (block >= bm->nr_blocks)
+		return DMC_BLOCK_ABSENT;
+	return (READ_ONCE(bm->bits[block / 4]) >> (2 * (block % 4))) & 3U;
+}
+
+/*
+ * Set blocks [start, start + count) to @state; marks the touched map pages
+ * dirty.  Returns how many blocks changed.  Takes bm->lock (irq-safe).
+ */
+u64 dmc_bm_set_range(struct dmc_blockmap *bm, u64 start, u64 count,
+		     unsigned int state);
+
+/* Number of blocks from @start (at most @max) that share @start's state. */
+u64 dmc_bm_run(const struct dmc_blockmap *bm, u64 start, u64 max);
+
+/* Blocks per state, consistent snapshot. */
+void dmc_bm_counts(struct dmc_blockmap *bm, u64 counts[4]);
+
+/* Map pages; page @idx holds the entries of blocks from idx * 16384. */
+static inline unsigned long dmc_bm_nr_pages(const struct dmc_blockmap *bm)
+{
+	return bm->bytes / DMC_MAP_PAGE_SIZE;
+}
+
+bool dmc_bm_any_dirty(struct dmc_blockmap *bm);
+unsigned long dmc_bm_nr_dirty(struct dmc_blockmap *bm);
+
+/*
+ * Find the first dirty map page at or after *idx, clear its dirty bit and
+ * copy it to @dst (DMC_MAP_PAGE_SIZE bytes) under the lock, so the copy is
+ * a consistent snapshot.  Returns false when no dirty page is left.
+ */
+bool dmc_bm_take_dirty(struct dmc_blockmap *bm, unsigned long *idx,
+		       void *dst);
+void dmc_bm_redirty(struct dmc_blockmap *bm, unsigned long idx);
+
+/*
+ * Chain planning.  @maps are the layers' maps base first; the last is the
+ * leaf.  A block's source is the topmost layer whose entry is DATA, or
+ * DMC_SRC_ZERO when a ZERO entry or the bottom is reached first.
+ */
+#define DMC_SRC_ZERO	(-1)
+
+int dmc_resolve(const struct dmc_blockmap *const *maps, unsigned int nr,
+		u64 block);
+
+/*
+ * Number of blocks from @start (at most @max, >= 1) served by the same
+ * source; that source in *src.
+ */
+u64 dmc_resolve_run(const struct dmc_blockmap *const *maps, unsigned int nr,
+		    u64 start, u64 max, int *src);
+
+/*
+ * Write planning on the leaf map, in bytes of the device.
+ *
+ * DMC_WRITE_DIRECT: every block of the piece either holds DATA in the leaf
+ * or is covered whole by the write: write in place; afterwards the blocks
+ * of the piece are DATA.
+ * DMC_WRITE_FILL: the piece is the part of one block that is not DATA in
+ * the leaf and not covered whole: the rest of the block must be filled
+ * from below (or with zeros) first.
+ */
+enum dmc_write_kind {
+	DMC_WRITE_DIRECT,
+	DMC_WRITE_FILL,
+};
+
+struct dmc_write_piece {
+	u64 len;			/* bytes from pos */
+	u64 first_block;
+	u64 nr_blocks;
+	enum dmc_write_kind kind;
+};
+
+void dmc_plan_write(const struct dmc_blockmap *leaf, unsigned int block_shift,
+		    u64 dev_size, u64 pos, u64 len,
+		    struct dmc_write_piece *piece);
+
+#endif /* DM_CHAIN_BLOCKMAP_H */

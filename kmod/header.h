@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Layer header slots: checksum, slot choice, field validation, linkage
+ * between a child and its parent, and building the next slot.  Pure
+ * functions on memory buffers (no I/O, no locks), so they are unit-tested
+ * in header-test.c and shared by the open path in layer.c.
+ */
+#ifndef DM_CHAIN_HEADER_H
+#define DM_CHAIN_HEADER_H
+
+#include <linux/types.h>
+#include <dm-chain/format.h>
+
+/* A decoded, validated header (host byte order). */
+struct dmc_hdr {
+	u64 sequence;
+	u64 generation;
+	u64 virtual_size;
+	u64 map_offset;
+	u64 map_length;
+	u64 data_offset;
+	u64 nr_blocks;
+	u64 parent_generation;
+	u64 parent_raw_size;
+	u32 incompat_features;
+	u32 compat_features;
+	u32 state;
+	u32 block_shift;
+	u32 parent_kind;
+	u8 uuid[DMC_UUID_SIZE];
+	u8 parent_uuid[DMC_UUID_SIZE];
+	u8 merged_into_uuid[DMC_UUID_SIZE];
+	/* merge journal */
+	u32 j_state;
+	u32 j_nr_sources;
+	u64 j_cursor;
+	u64 j_old_generation;
+	u64 j_new_generation;
+	u8 j_bottom_uuid[DMC_UUID_SIZE];
+	u8 j_top_uuid[DMC_UUID_SIZE];
+};
+
+/* CRC32C of a DMC_SLOT_SIZE slot with its checksum field taken as zero. */
+u32 dmc_header_crc(const void *slot);
+
+/*
+ * Classify one slot: 0 when magic, version and checksum are right,
+ * -ENODATA when it has no magic, -EILSEQ for a bad checksum or version.
+ */
+int dmc_slot_check(const void *slot);
+
+/*
+ * Choose the current slot of a file from its two slots (@slot1 may be
+ * NULL when the file is shorter than two slots).  Returns the slot index,
+ * -ENODATA when neither slot has the magic (a raw image), or -EILSEQ when
+ * a slot has the magic but none is valid.
+ */
+int dmc_header_pick(const void *slot0, const void *slot1);
+
+/*
+ * Decode and validate the fields of a valid slot.  @file_size is the
+ * layer file's size: the map must lie inside it.  Returns 0, or -EINVAL /
+ * -EOPNOTSUPP with a static reason in *why.
+ */
+int dmc_header_decode(const void *slot, u64 file_size, struct dmc_hdr *h,
+		      const char **why);
+
+static inline bool dmc_hdr_journal_active(const struct dmc_hdr *h)
+{
+	return h->j_state != DMC_JOURNAL_NONE;
+}
+
+/*
+ * True when @h's journal describes a merge into its raw parent (the
+ * journal lives in the lowest source's header then, see format.h).
+ */
+bool dmc_hdr_journal_targets_raw_parent(const struct dmc_hdr *h);
+
+/*
+ * Linkage of @child on top of @parent (NULL: a raw image of @raw_size
+ * bytes).  Returns 0 or -EINVAL with a static reason in *why.
+ */
+int dmc_link_check(const struct dmc_hdr *child, const struct dmc_hdr *parent,
+		   u64 raw_size, const char **why);
+
+/*
+ * Build in @out (DMC_SLOT_SIZE bytes) the next header from the current
+ * slot @cur: a copy with the given sequence and generation and a fresh
+ * checksum.  Fields this version does not interpret are kept.
+ */
+void dmc_header_next(void *out, const void *cur, u64 sequence,
+		     u64 generation);
+
+#endif /* DM_CHAIN_HEADER_H */

@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The data path: deciding in the map path (no sleeping, no I/O) which
+ * layer serves each bio, and doing the file I/O from workers.
+ *
+ * Every bio that needs file I/O is handed to the device's unbound,
+ * WQ_MEM_RECLAIM workqueue as a per-bio work item; the worker runs with
+ * PF_MEMALLOC_NOIO (so reclaim never waits on this very device) and issues
+ * an asynchronous direct I/O kiocb against the layer file, like the loop
+ * driver, or a buffered synchronous one where the file refuses direct I/O.
+ *
+ * A bio is cut (dm_accept_partial_bio) to the longest prefix one file I/O
+ * can serve: for reads a run of blocks with the same source layer, for
+ * writes a run of blocks that can be written in place, or the part of one
+ * block that needs a copy-on-write fill.
+ *
+ * Ordering: a leaf block is marked DATA in memory only after its data
+ * write completed, and map pages reach the disk only in
+ * dmc_layer_commit(), after an fdatasync of the data, so the on-disk map
+ * never points at data that is not durable.  FLUSH and FUA complete after
+ * such a commit.
+ */
+#include <linux/bio.h>
+#include <linux/blk_types.h>
+#include <linux/device-mapper.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "dm-chain.h"
+#include "blockmap.h"
+#include "chain.h"
+#include "layer.h"
+#include "table.h"
+
+enum dmc_io_kind {
+	DMC_IO_READ,		/* read a piece from one layer */
+	DMC_IO_WRITE,		/* write a piece in place in the leaf */
+	DMC_IO_FILL,		/* write part of a block that needs a fill */
+	DMC_IO_ZERO,		/* discard / write zeroes */
+	DMC_IO_FLUSH,		/* commit the leaf, then complete */
+};
+
+/* Per-bio data (ti->per_io_data_size). */
+struct dmc_io {
+	struct dmc_chain *dc;
+	struct bio *bio;
+	struct work_struct work;
+	struct kiocb iocb;
+	struct dmc_layer *layer;	/* READ, WRITE */
+	u64 pos;			/* device byte offset of the piece */
+	u64 len;
+	u64 first_block;		/* WRITE: blocks to mark DATA */
+	u64 nr_blocks;
+	enum dmc_io_kind kind;
+	bool buffered;			/* no (more) direct I/O */
+	bool set_data;
+	bool flush_after;		/* FUA */
+};
+
+unsigned int dmc_io_size(void)
+{
+	return sizeof(struct dmc_io);
+}
+
+static void dmc_io_work(struct work_struct *work);
+
+static void queue_io(struct dmc_io *io)
+{
+	queue_work(io->dc->wq, &io->work);
+}
+
+static void end_io(struct dmc_io *io, blk_status_t status)
+{
+	io->bio->bi_status = status;
+	bio_endio(io->bio);
+}
+
+/* ---- fill locks: one block filled by one worker at a time ---- */
+
+void dmc_fill_locks_init(struct dmc_fill_locks *fl)
+{
+	unsigned int i;
+
+	spin_lock_init(&fl->lock);
+	init_waitqueue_head(&fl->wait);
+	for (i = 0; i < DMC_MAX_FILLS; i++)
+		fl->blocks[i] = U64_MAX;
+}
+
+static bool fill_trylock(struct dmc_fill_locks *fl, u64 block)
+{
+	int i, free = -1;
+	bool taken = false;
+
+	spin_lock(&fl->lock);
+	for (i = 0; i < DMC_MAX_FILLS; i++) {
+		if (fl->blocks[i] == block)
+			goto out;
+		if (fl->blocks[i] == U64_MAX && free < 0)
+			free = i;
+	}
+	if (free >= 0) {
+		fl->blocks[free] = block;
+		taken = true;
+	}
+out:
+	spin_unlock(&fl->lock);
+	return taken;
+}
+
+static void fill_lock(struct dmc_fill_locks *fl, u64 block)
+{
+	wait_event(fl->wait, fill_trylock(fl, block));
+}
+
+static void fill_unlock(struct dmc_fill_locks *fl, u64 block)
+{
+	unsigned int i;
+
+	spin_lock(&fl->lock);
+	for (i = 0; i < DMC_MAX_FILLS; i++)
+		if (fl->blocks[i] == block)
+			fl->blocks[i] = U64_MAX;
+	spin_unlock(&fl->lock);
+	wake_up_all(&fl->wait);
+}
+
+/* ---- map path ---- */
+
+static int map_read(struct dmc_chain *dc, struct dmc_io *io, u64 pos,
+		    u64 len)
+{
+	unsigned int shift = dc->block_shift;
+	u64 first = pos >> shift;
+	u64 last = (pos + len - 1) >> shift;
+	u64 n, end;
+	int src;
+
+	n = dmc_resolve_run(dc->maps, dc->nr_layers, first, last - first + 1,
+			    &src);
+	end = min((first + n) << shift, pos + len);
+	if (end < pos + len)
+		dm_accept_partial_bio(io->bio, (end - pos) >> SECTOR_SHIFT);
+	atomic64_inc(&dc->stats.reads);
+	if (src == DMC_SRC_ZERO) {
+		atomic64_inc(&dc->stats.zero_reads);
+		zero_fill_bio(io->bio);
+		bio_endio(io->bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	io->kind = DMC_IO_READ;
+	io->layer = dc->layers[src];
+	io->pos = pos;
+	io->len = end - pos;
+	queue_io(io);
+	return DM_MAPIO_SUBMITTED;
+}
+
+static int map_write(struct dmc_chain *dc, struct dmc_io *io, u64 pos,
+		     u64 len)
+{
+	struct dmc_write_piece piece;
+
+	dmc_plan_write(dmc_leaf_map(dc), dc->block_shift, dc->dev_size, pos,
+		       len, &piece);
+	if (piece.len < len)
+		dm_accept_partial_bio(io->bio, piece.len >> SECTOR_SHIFT);
+	atomic64_inc(&dc->stats.writes);
+	io->kind = piece.kind == DMC_WRITE_FILL ? DMC_IO_FILL : DMC_IO_WRITE;
+	io->layer = dmc_leaf(dc);
+	io->pos = pos;
+	io->len = piece.len;
+	io->first_block = piece.first_block;
+	io->nr_blocks = piece.nr_blocks;
+	io->set_data = !dc->leaf_raw;
+	io->flush_after = !!(io->bio->bi_opf & REQ_FUA);
+	queue_io(io);
+	return DM_MAPIO_SUBMITTED;
+}
+
+int dmc_map(struct dmc_chain *dc, struct bio *bio)
+{
+	struct dmc_io *io = dm_per_bio_data(bio, sizeof(struct dmc_io));
+	u64 pos, len;
+
+	io->dc = dc;
+	io->bio = bio;
+	io->buffered = !!(dc->features & DMC_FEATURE_BUFFERED);
+	io->set_data = false;
+	io->flush_after = false;
+	INIT_WORK(&io->work, dmc_io_work);
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		atomic64_inc(&dc->stats.flushes);
+		if (dc->read_only) {
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		}
+		io->kind = DMC_IO_FLUSH;
+		queue_io(io);
+		return DM_MAPIO_SUBMITTED;
+	}
+
+	pos = (u64)dm_target_offset(dc->ti, bio->bi_iter.bi_sector)
+	      << SECTOR_SHIFT;
+	len = bio->bi_iter.bi_size;
+	if (!len || pos + len > dc->dev_size)
+		return DM_MAPIO_KILL;
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		return map_read(dc, io, pos, len);
+	case REQ_OP_WRITE:
+		if (dc->read_only)
+			return DM_MAPIO_KILL;
+		return map_write(dc, io, pos, len);
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		if (dc->read_only || dc->leaf_raw)
+			return DM_MAPIO_KILL;
+		atomic64_inc(&dc->stats.discards);
+		io->kind = DMC_IO_ZERO;
+		io->pos = pos;
+		io->len = len;
+		io->flush_after = !!(bio->bi_opf & REQ_FUA);
+		queue_io(io);
+		return DM_MAPIO_SUBMITTED;
+	default:
+		return DM_MAPIO_KILL;
+	}
+}
+
+/* ---- helpers for file I/O ---- */
+
+/* An iov_iter over the bio's (remaining) data, as the loop driver does. */
+static void bio_iov_iter(struct iov_iter *iter, struct bio *bio,
+			 unsigned int dir)
+{
+	struct bvec_iter bi;
+	struct bio_vec bv;
+	unsigned int nr = 0;
+
+	bio_for_each_bvec(bv, bio, bi)
+		nr++;
+	iov_iter_bvec(iter, dir, __bvec_iter_bvec(bio->bi_io_vec, bio->bi_iter),
+		      nr, bio->bi_iter.bi_size);
+	iter->iov_offset = bio->bi_iter.bi_bvec_done;
+}
+
+/* Zero the bio's data from byte @done on (a read past EOF). */
+static void zero_bio_from(struct bio *bio, unsigned int done)
+{
+	struct bvec_iter start = bio->bi_iter, it;
+	struct bio_vec bv;
+
+	bio_advance_iter(bio, &start, done);
+	__bio_for_each_segment(bv, bio, it, start)
+		memzero_bvec(&bv);
+}
+
+static void count_error(struct dmc_chain *dc, bool write)
+{
+	atomic64_inc(write ? &dc->stats.write_errors : &dc->stats.read_errors);
+}
+
+/*
+ * Synchronous I/O of @len bytes between @bv and a layer file at @fpos,
+ * direct where possible, else buffered.  Reads past EOF are zero-filled.
+ * Returns 0 or -errno.  Sleeps.
+ */
+static int file_rw_sync(struct dmc_chain *dc, struct dmc_layer *l,
+			struct bio_vec *bv, unsigned int nr, size_t len,
+			loff_t fpos, bool write)
+{
+	unsigned int dir = write ? ITER_SOURCE : ITER_DEST;
+	struct file *file = dmc_layer_file(l);
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	ssize_t ret = -EINVAL;
+
+	if (!(dc->features & DMC_FEATURE_BUFFERED) && dmc_layer_can_dio(l)) {
+		iov_iter_bvec(&iter, dir, bv, nr, len);
+		init_sync_kiocb(&kiocb, file);
+		kiocb.ki_pos = fpos;
+		kiocb.ki_flags |= IOCB_DIRECT;
+		ret = write ? call_write_iter(file, &kiocb, &iter) :
+			      call_read_iter(file, &kiocb, &iter);
+		if (ret == -EINVAL)
+			atomic64_inc(&dc->stats.dio_fallbacks);
+	}
+	if (ret == -EINVAL) {
+		loff_t p = fpos;
+
+		iov_iter_bvec(&iter, dir, bv, nr, len);
+		ret = write ? vfs_iter_write(file, &iter, &p, 0) :
+			      vfs_iter_read(file, &iter, &p, 0);
+	}
+	if (ret < 0)
+		return ret;
+	if ((size_t)ret < len) {
+		if (write)
+			return -EIO;
+		iov_iter_bvec(&iter, dir, bv, nr, len);
+		iov_iter_advance(&iter, ret);
+		iov_iter_zero(len - ret, &iter);
+	}
+	return 0;
+}
+
+/* ---- reads and in-place writes ---- */
+
+static void rw_done(struct dmc_io *io, long ret)
+{
+	struct dmc_chain *dc = io->dc;
+	bool write = io->kind == DMC_IO_WRITE;
+
+	if (ret == -EINVAL && !io->buffered) {
+		/* Direct I/O refused (alignment): redo it buffered. */
+		atomic64_inc(&dc->stats.dio_fallbacks);
+		io->buffered = true;
+		queue_io(io);
+		return;
+	}
+	if (ret >= 0 && ret < io->len) {
+		if (write) {
+			ret = -EIO;
+		} else {
+			zero_bio_from(io->bio, ret);
+			ret = io->len;
+		}
+	}
+	if (ret < 0) {
+		count_error(dc, write);
+		end_io(io, errno_to_blk_status(ret));
+		return;
+	}
+	if (write) {
+		if (io->set_data)
+			dmc_bm_set_range(dmc_leaf_map(dc), io->first_block,
+					 io->nr_blocks, DMC_BLOCK_DATA);
+		if (io->flush_after) {
+			io->kind = DMC_IO_FLUSH;
+			queue_io(io);
+			return;
+		}
+	}
+	end_io(io, BLK_STS_OK);
+}
+
+static void rw_aio_complete(struct kiocb *iocb, long ret)
+{
+	rw_done(container_of(iocb, struct dmc_io, iocb), ret);
+}
+
+static void do_rw(struct dmc_io *io)
+{
+	bool write = io->kind == DMC_IO_WRITE;
+	struct file *file = dmc_layer_file(io->layer);
+	loff_t fpos = dmc_layer_data_offset(io->layer) + io->pos;
+	struct iov_iter iter;
+	ssize_t ret;
+
+	bio_iov_iter(&iter, io->bio, write ? ITER_SOURCE : ITER_DEST);
+	if (io->buffered || !dmc_layer_can_dio(io->layer)) {
+		io->buffered = true;
+		ret = write ? vfs_iter_write(file, &iter, &fpos, 0) :
+			      vfs_iter_read(file, &iter, &fpos, 0);
+		rw_done(io, ret);
+		return;
+	}
+
+	memset(&io->iocb, 0, sizeof(io->iocb));
+	io->iocb.ki_filp = file;
+	io->iocb.ki_pos = fpos;
+	io->iocb.ki_complete = rw_aio_complete;
+	io->iocb.ki_flags = IOCB_DIRECT;
+	io->iocb.ki_ioprio = io->bio->bi_ioprio;
+	ret = write ? call_write_iter(file, &io->iocb, &iter) :
+		      call_read_iter(file, &io->iocb, &iter);
+	/* After -EIOCBQUEUED the completion may already have freed @io. */
+	if (ret != -EIOCBQUEUED)
+		rw_aio_complete(&io->iocb, ret);
+}
+
+/* ---- copy-on-write fill of one leaf block ---- */
+
+struct block_buf {
+	struct bio_vec *bv;
+	unsigned int nr;
+	size_t len;
+};
+
+static void free_block_buf(struct block_buf *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nr; i++)
+		if (b->bv[i].bv_page)
+			__free_page(b->bv[i].bv_page);
+	kfree(b->bv);
+}
+
+static int alloc_block_buf(struct block_buf *b, size_t len)
+{
+	unsigned int i;
+
+	b->len = len;
+	b->nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	b->bv = kcalloc(b->nr, sizeof(*b->bv), GFP_NOIO);
+	if (!b->bv)
+		return -ENOMEM;
+	for (i = 0; i < b->nr; i++) {
+		struct page *page = alloc_page(GFP_NOIO);
+
+		if (!page) {
+			free_block_buf(b);
+			return -ENOMEM;
+		}
+		b->bv[i].bv_page = page;
+		b->bv[i].bv_offset = 0;
+		b->bv[i].bv_len = min_t(size_t, PAGE_SIZE, len - i * PAGE_SIZE);
+	}
+	return 0;
+}
+
+/* Overlay [off, off + len) of the block buffer with @bio's data or zeros. */
+static void overlay(struct block_buf *b, size_t off, size_t len,
+		    struct bio *bio)
+{
+	struct iov_iter dst;
+	struct bvec_iter it;
+	struct bio_vec bv;
+
+	iov_iter_bvec(&dst, ITER_DEST, b->bv, b->nr, b->len);
+	iov_iter_advance(&dst, off);
+	if (!bio) {
+		iov_iter_zero(len, &dst);
+		return;
+	}
+	bio_for_each_segment(bv, bio, it) {
+		void *p = bvec_kmap_local(&bv);
+
+		size_t n = copy_to_iter(p, bv.bv_len, &dst);
+
+		kunmap_local(p);
+		WARN_ON_ONCE(n != bv.bv_len);
+	}
+}
+
+/*
+ * Write [pos, pos + len) of block @block, which is not DATA in the leaf and
+ * not covered whole, with @bio's data (or zeros when @bio is NULL): fill
+ * the rest of the block from the chain below the leaf, write the whole
+ * block to the leaf, mark it DATA.  Sleeps; serialized per block.
+ */
+static blk_status_t fill_block(struct dmc_chain *dc, u64 block, u64 pos,
+			       u64 len, struct bio *bio);
+
+/* Write zeros over [pos, pos + len) of the leaf file's data area. */
+static int write_zeros(struct dmc_chain *dc, u64 pos, u64 len)
+{
+	struct bio_vec *bv;
+	unsigned int nr = DIV_ROUND_UP(len, PAGE_SIZE), i;
+	int r;
+
+	bv = kcalloc(nr, sizeof(*bv), GFP_NOIO);
+	if (!bv)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		bv[i].bv_page = ZERO_PAGE(0);
+		bv[i].bv_len = min_t(u64, PAGE_SIZE, len - (u64)i * PAGE_SIZE);
+	}
+	r = file_rw_sync(dc, dmc_leaf(dc), bv, nr, len,
+			 dmc_layer_data_offset(dmc_leaf(dc)) + pos, true);
+	kfree(bv);
+	return r;
+}
+
+static blk_status_t fill_block(struct dmc_chain *dc, u64 block, u64 pos,
+			       u64 len, struct bio *bio)
+{
+	struct dmc_blockmap *leaf_map = dmc_leaf_map(dc);
+	struct dmc_layer *leaf = dmc_leaf(dc);
+	u64 bstart = block << dc->block_shift;
+	u64 blen = min(1ULL << dc->block_shift, dc->dev_size - bstart);
+	struct block_buf buf;
+	unsigned int state;
+	int src, r;
+
+	fill_lock(&dc->fills, block);
+	state = dmc_bm_get(leaf_map, block);
+	if (state == DMC_BLOCK_DATA) {
+		/* Filled by someone else meanwhile: write in place. */
+		fill_unlock(&dc->fills, block);
+		return BLK_STS_AGAIN;
+	}
+	src = state == DMC_BLOCK_ZERO ? DMC_SRC_ZERO :
+	      dmc_resolve(dc->maps, dc->nr_layers - 1, block);
+	if (!bio && src == DMC_SRC_ZERO) {
+		/* Zeroing part of a block that reads as zeros. */
+		fill_unlock(&dc->fills, block);
+		return BLK_STS_OK;
+	}
+	r = alloc_block_buf(&buf, blen);
+	if (r)
+		goto out;
+	if (src == DMC_SRC_ZERO) {
+		overlay(&buf, 0, blen, NULL);
+	} else {
+		struct dmc_layer *l = dc->layers[src];
+
+		r = file_rw_sync(dc, l, buf.bv, buf.nr, blen,
+				 dmc_layer_data_offset(l) + bstart, false);
+		if (r) {
+			count_error(dc, false);
+			goto out_free;
+		}
+	}
+	overlay(&buf, pos - bstart, len, bio);
+	r = file_rw_sync(dc, leaf, buf.bv, buf.nr, blen,
+			 dmc_layer_data_offset(leaf) + bstart, true);
+	if (r) {
+		count_error(dc, true);
+		goto out_free;
+	}
+	dmc_bm_set_range(leaf_map, block, 1, DMC_BLOCK_DATA);
+	atomic64_inc(&dc->stats.fills);
+out_free:
+	free_block_buf(&buf);
+out:
+	fill_unlock(&dc->fills, block);
+	return errno_to_blk_status(r);
+}
+
+static void do_fill(struct dmc_io *io)
+{
+	struct dmc_chain *dc = io->dc;
+	blk_status_t st;
+
+	st = fill_block(dc, io->first_block, io->pos, io->len, io->bio);
+	if (st == BLK_STS_AGAIN) {
+		io->kind = DMC_IO_WRITE;
+		io->set_data = false;
+		do_rw(io);
+		return;
+	}
+	if (st == BLK_STS_OK && io->flush_after && dmc_chain_commit(dc)) {
+		atomic64_inc(&dc->stats.flush_errors);
+		st = BLK_STS_IOERR;
+	}
+	end_io(io, st);
+}
+
+/* ---- discard / write zeroes ---- */
+
+/* Zero part of one block: [pos, pos + len) inside block @block. */
+static int zero_partial(struct dmc_chain *dc, u64 block, u64 pos, u64 len)
+{
+	blk_status_t st;
+	int r;
+
+	for (;;) {
+		switch (dmc_bm_get(dmc_leaf_map(dc), block)) {
+		case DMC_BLOCK_ZERO:
+			return 0;
+		case DMC_BLOCK_DATA:
+			r = write_zeros(dc, pos, len);
+			if (r)
+				count_error(dc, true);
+			return r;
+		default:
+			st = fill_block(dc, block, pos, len, NULL);
+			if (st != BLK_STS_AGAIN)
+				return blk_status_to_errno(st);
+		}
+	}
+}
+
+static void do_zero(struct dmc_io *io)
+{
+	struct dmc_chain *dc = io->dc;
+	unsigned int shift = dc->block_shift;
+	u64 bsize = 1ULL << shift;
+	u64 pos = io->pos, end = io->pos + io->len;
+	u64 first_whole, end_whole;
+	int r = 0;
+
+	/* Blocks covered whole; the device's last block may be short. */
+	first_whole = DIV_ROUND_UP(pos, bsize);
+	end_whole = end == dc->dev_size ? DIV_ROUND_UP(end, bsize) :
+					  end >> shift;
+
+	if (first_whole >= end_whole) {
+		/* Inside one block, or straddling two without a whole one. */
+		u64 b = pos >> shift;
+		u64 bend = min((b + 1) << shift, end);
+
+		r = zero_partial(dc, b, pos, bend - pos);
+		if (!r && bend < end)
+			r = zero_partial(dc, b + 1, bend, end - bend);
+		goto out;
+	}
+	if (pos < first_whole << shift)
+		r = zero_partial(dc, pos >> shift, pos,
+				 (first_whole << shift) - pos);
+	if (!r && end > end_whole << shift && end_whole << shift < dc->dev_size)
+		r = zero_partial(dc, end_whole, end_whole << shift,
+				 end - (end_whole << shift));
+	if (!r) {
+		dmc_bm_set_range(dmc_leaf_map(dc), first_whole,
+				 end_whole - first_whole, DMC_BLOCK_ZERO);
+		r = dmc_layer_punch(dmc_leaf(dc), first_whole,
+				    end_whole - first_whole, shift);
+		if (r)
+			count_error(dc, true);
+	}
+out:
+	if (!r && io->flush_after) {
+		r = dmc_chain_commit(dc);
+		if (r)
+			atomic64_inc(&dc->stats.flush_errors);
+	}
+	end_io(io, errno_to_blk_status(r));
+}
+
+/* ---- flush ---- */
+
+int dmc_chain_commit(struct dmc_chain *dc)
+{
+	if (dc->read_only)
+		return 0;
+	return dmc_layer_commit(dmc_leaf(dc));
+}
+
+static void do_flush(struct dmc_io *io)
+{
+	int r = dmc_chain_commit(io->dc);
+
+	if (r)
+		atomic64_inc(&io->dc->stats.flush_errors);
+	end_io(io, errno_to_blk_status(r));
+}
+
+static void dmc_io_work(struct work_struct *work)
+{
+	struct dmc_io *io = container_of(work, struct dmc_io, work);
+	unsigned int noio = memalloc_noio_save();
+
+	switch (io->kind) {
+	case DMC_IO_READ:
+	case DMC_IO_WRITE:
+		do_rw(io);
+		break;
+	case DMC_IO_FILL:
+		do_fill(io);
+		break;
+	case DMC_IO_ZERO:
+		do_zero(io);
+		break;
+	case DMC_IO_FLUSH:
+		do_flush(io);
+		break;
+	}
+	memalloc_noio_restore(noio);
+}

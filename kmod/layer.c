@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Layer files: open and share (registry keyed by inode), validate headers,
+ * load the block map, bump the generation of a leaf opened writable, write
+ * back dirty map pages with data-before-map ordering.
+ */
+#include <linux/blkdev.h>
+#include <linux/device-mapper.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "dm-chain.h"
+#include "blockmap.h"
+#include "header.h"
+#include "layer.h"
+
+struct dmc_layer {
+	struct list_head list;		/* on dmc_layers */
+	unsigned int refs;		/* under dmc_layers_lock */
+	const void *owner;		/* device holding it writable */
+	char *owner_name;
+
+	struct inode *inode;
+	struct file *file;
+	char *path;
+	bool raw;
+	bool writable;
+	bool can_dio;
+	unsigned int dio_align;
+	u64 raw_size;
+
+	/* Header state: changed only under @commit_lock. */
+	struct dmc_hdr hdr;
+	void *slot;			/* bytes of the current slot */
+	unsigned int cur_slot;
+	bool write_ready;		/* generation bumped */
+
+	struct dmc_blockmap map;
+	struct mutex commit_lock;	/* serializes commits, header writes */
+};
+
+/* Every open layer; guarded by dmc_layers_lock. */
+static LIST_HEAD(dmc_layers);
+static DEFINE_MUTEX(dmc_layers_lock);
+
+/* Map pages written back per data fsync round. */
+#define DMC_COMMIT_BATCH	64U
+
+bool dmc_layer_is_raw(const struct dmc_layer *l)
+{
+	return l->raw;
+}
+
+bool dmc_layer_is_writable(const struct dmc_layer *l)
+{
+	return l->writable;
+}
+
+const char *dmc_layer_path(const struct dmc_layer *l)
+{
+	return l->path;
+}
+
+struct file *dmc_layer_file(const struct dmc_layer *l)
+{
+	return l->file;
+}
+
+u64 dmc_layer_data_offset(const struct dmc_layer *l)
+{
+	return l->raw ? 0 : l->hdr.data_offset;
+}
+
+u64 dmc_layer_raw_size(const struct dmc_layer *l)
+{
+	return l->raw_size;
+}
+
+bool dmc_layer_can_dio(const struct dmc_layer *l)
+{
+	return l->can_dio;
+}
+
+unsigned int dmc_layer_dio_align(const struct dmc_layer *l)
+{
+	return l->dio_align;
+}
+
+const struct dmc_hdr *dmc_layer_hdr(const struct dmc_layer *l)
+{
+	return l->raw ? NULL : &l->hdr;
+}
+
+struct dmc_blockmap *dmc_layer_map(struct dmc_layer *l)
+{
+	return l->raw ? NULL : &l->map;
+}
+
+static int read_exact(struct file *file, void *buf, size_t len, loff_t pos)
+{
+	while (len) {
+		ssize_t n = kernel_read(file, buf, min_t(size_t, len, SZ_1M),
+					&pos);
+
+		if (n < 0)
+			return n;
+		if (!n)
+			return -ENODATA;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int write_exact(struct file *file, const void *buf, size_t len,
+		       loff_t pos)
+{
+	while (len) {
+		ssize_t n = kernel_write(file, buf, len, &pos);
+
+		if (n < 0)
+			return n;
+		if (!n)
+			return -EIO;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int take_flock(struct file *file, bool exclusive)
+{
+	struct file_lock fl;
+
+	locks_init_lock(&fl);
+	fl.fl_file = file;
+	fl.fl_owner = file;
+	fl.fl_pid = current->tgid;
+	fl.fl_flags = FL_FLOCK;
+	fl.fl_type = exclusive ? F_WRLCK : F_RDLCK;
+	fl.fl_end = OFFSET_MAX;
+	return locks_lock_inode_wait(file_inode(file), &fl);
+}
+
+/* Read and validate the header slots; decide raw or layer. */
+static int load_header(struct dmc_layer *l, const char **why)
+{
+	u64 size = i_size_read(l->inode);
+	u8 *slots;
+	int r, cur;
+
+	if (size < DMC_SLOT_SIZE) {
+		l->raw = true;
+		goto raw;
+	}
+	slots = kvmalloc(2 * DMC_SLOT_SIZE, GFP_KERNEL);
+	if (!slots) {
+		*why = "Cannot allocate header buffer";
+		return -ENOMEM;
+	}
+	r = read_exact(l->file, slots,
+		       size >= 2 * DMC_SLOT_SIZE ? 2 * DMC_SLOT_SIZE :
+						   DMC_SLOT_SIZE, 0);
+	if (r) {
+		*why = "Cannot read layer header";
+		goto out;
+	}
+	cur = dmc_header_pick(slots, size >= 2 * DMC_SLOT_SIZE ?
+				     slots + DMC_SLOT_SIZE : NULL);
+	if (cur == -ENODATA) {
+		l->raw = true;
+		r = 0;
+		goto out;
+	}
+	if (cur < 0) {
+		*why = "Layer header corrupt (bad checksum or version in both slots)";
+		r = -EILSEQ;
+		goto out;
+	}
+	r = dmc_header_decode(slots + cur * DMC_SLOT_SIZE, size, &l->hdr, why);
+	if (r)
+		goto out;
+	l->slot = kmemdup(slots + cur * DMC_SLOT_SIZE, DMC_SLOT_SIZE,
+			  GFP_KERNEL);
+	if (!l->slot) {
+		*why = "Cannot allocate header buffer";
+		r = -ENOMEM;
+		goto out;
+	}
+	l->cur_slot = cur;
+out:
+	kvfree(slots);
+	if (r || !l->raw)
+		return r;
+raw:
+	l->raw_size = size;
+	if (size < DMC_SECTOR_SIZE) {
+		*why = "Raw image is smaller than one sector";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_map(struct dmc_layer *l, const char **why)
+{
+	u64 bad;
+	int r;
+
+	r = dmc_bm_init(&l->map, l->hdr.nr_blocks);
+	if (r) {
+		*why = "Cannot allocate the layer's block map";
+		return r;
+	}
+	r = read_exact(l->file, l->map.bits, l->map.bytes, l->hdr.map_offset);
+	if (r) {
+		*why = "Cannot read the layer's block map";
+		return r == -ENODATA ? -EINVAL : r;
+	}
+	r = dmc_bm_scan(&l->map, &bad);
+	if (r) {
+		DMERR("%s: block %llu has an invalid map entry", l->path, bad);
+		*why = "Layer block map holds an invalid entry";
+	}
+	return r;
+}
+
+static void free_layer(struct dmc_layer *l)
+{
+	if (l->file)
+		fput(l->file);
+	dmc_bm_destroy(&l->map);
+	kfree(l->slot);
+	kfree(l->path);
+	kfree(l->owner_name);
+	kfree(l);
+}
+
+static struct dmc_layer *find_layer(struct inode *inode)
+{
+	struct dmc_layer *l;
+
+	list_for_each_entry(l, &dmc_layers, list)
+		if (l->inode == inode)
+			return l;
+	return NULL;
+}
+
+static int share_layer(struct dmc_layer *l, bool writable, const void *owner,
+		       const char *owner_name, const char **why)
+{
+	if (l->writable && l->owner != owner) {
+		DMERR("%s: %s is held writable by device %s", owner_name,
+		      l->path, l->owner_name);
+		*why = "Layer is held writable by another device";
+		return -EBUSY;
+	}
+	if (!l->writable && writable) {
+		DMERR("%s: %s is in use read-only by device %s", owner_name,
+		      l->path, l->owner_name);
+		*why = "Layer is in use read-only by a device; cannot open it writable";
+		return -EBUSY;
+	}
+	l->refs++;
+	return 0;
+}
+
+static int open_file(struct dmc_layer *l, const char *path, bool writable,
+		     const char **why)
+{
+	struct block_device *bdev;
+	struct file *file;
+
+	file = filp_open(path, (writable ? O_RDWR : O_RDONLY) | O_LARGEFILE,
+			 0);
+	if (IS_ERR(file)) {
+		int r = PTR_ERR(file);
+
+		switch (r) {
+		case -ENOENT:
+			*why = "Layer file does not exist";
+			break;
+		case -EROFS:
+			*why = "Writable leaf is on a read-only filesystem";
+			break;
+		case -EACCES:
+		case -EPERM:
+			*why = writable ? "Permission denied opening the leaf writable" :
+					  "Permission denied opening a layer";
+			break;
+		case -EISDIR:
+			*why = "Layer path is a directory";
+			break;
+		default:
+			*why = "Cannot open layer file";
+			break;
+		}
+		return r;
+	}
+	l->file = file;
+	l->inode = file_inode(file);
+	if (!S_ISREG(l->inode->i_mode)) {
+		*why = "Layer is not a regular file";
+		return -EINVAL;
+	}
+	l->can_dio = !!(file->f_mode & FMODE_CAN_ODIRECT);
+	bdev = l->inode->i_sb->s_bdev;
+	l->dio_align = bdev ? bdev_logical_block_size(bdev) : SECTOR_SIZE;
+	return 0;
+}
+
+int dmc_layer_get(const char *path, bool writable, const void *owner,
+		  const char *owner_name, struct dmc_layer **out,
+		  const char **why)
+{
+	struct dmc_layer *l, *shared;
+	int r;
+
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	if (!l) {
+		*why = "Cannot allocate layer";
+		return -ENOMEM;
+	}
+	mutex_init(&l->commit_lock);
+	spin_lock_init(&l->map.lock);
+	l->refs = 1;
+	l->owner = owner;
+	l->writable = writable;
+	l->path = kstrdup(path, GFP_KERNEL);
+	l->owner_name = kstrdup(owner_name, GFP_KERNEL);
+	if (!l->path || !l->owner_name) {
+		*why = "Cannot allocate layer";
+		r = -ENOMEM;
+		goto bad;
+	}
+	r = open_file(l, path, writable, why);
+	if (r)
+		goto bad;
+
+	mutex_lock(&dmc_layers_lock);
+	shared = find_layer(l->inode);
+	if (shared) {
+		r = share_layer(shared, writable, owner, owner_name, why);
+		mutex_unlock(&dmc_layers_lock);
+		free_layer(l);
+		if (!r)
+			*out = shared;
+		return r;
+	}
+
+	r = take_flock(l->file, writable);
+	if (r) {
+		*why = writable ?
+		       "Layer file is locked by another process (flock); cannot hold it exclusively" :
+		       "Layer file is locked exclusively by another process (flock)";
+		goto bad_unlock;
+	}
+	r = load_header(l, why);
+	if (r)
+		goto bad_unlock;
+	if (!l->raw) {
+		r = load_map(l, why);
+		if (r)
+			goto bad_unlock;
+	}
+	list_add_tail(&l->list, &dmc_layers);
+	mutex_unlock(&dmc_layers_lock);
+	*out = l;
+	return 0;
+
+bad_unlock:
+	mutex_unlock(&dmc_layers_lock);
+bad:
+	free_layer(l);
+	return r;
+}
+
+void dmc_layer_put(struct dmc_layer *l)
+{
+	unsigned int noio;
+	int r;
+
+	mutex_lock(&dmc_layers_lock);
+	if (--l->refs) {
+		mutex_unlock(&dmc_layers_lock);
+		return;
+	}
+	/* Write back while still registered, so that a new open of the
+	 * same file cannot load a map older than ours.
+	 */
+	if (l->writable && !l->raw && dmc_bm_any_dirty(&l->map)) {
+		noio = memalloc_noio_save();
+		r = dmc_layer_commit(l);
+		memalloc_noio_restore(noio);
+		if (r)
+			DMERR("%s: writing back the block map failed: %d",
+			      l->path, r);
+	}
+	list_del(&l->list);
+	mutex_unlock(&dmc_layers_lock);
+	free_layer(l);
+}
+
+int dmc_layer_begin_write(struct dmc_layer *l)
+{
+	unsigned int next;
+	struct dmc_hdr h;
+	const char *why;
+	void *buf;
+	int r = 0;
+
+	if (l->raw || !l->writable)
+		return 0;
+	mutex_lock(&l->commit_lock);
+	if (l->write_ready)
+		goto out;
+	buf = kmalloc(DMC_SLOT_SIZE, GFP_KERNEL);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	next = l->cur_slot ^ 1;
+	dmc_header_next(buf, l->slot, l->hdr.sequence + 1,
+			l->hdr.generation + 1);
+	r = dmc_header_decode(buf, i_size_read(l->inode), &h, &why);
+	if (!r)
+		r = write_exact(l->file, buf, DMC_SLOT_SIZE,
+				(loff_t)next * DMC_SLOT_SIZE);
+	if (!r)
+		r = vfs_fsync(l->file, 0);
+	if (r) {
+		kfree(buf);
+		goto out;
+	}
+	kfree(l->slot);
+	l->slot = buf;
+	l->hdr = h;
+	l->cur_slot = next;
+	l->write_ready = true;
+out:
+	mutex_unlock(&l->commit_lock);
+	return r;
+}
+
+/* One round: snapshot up to DMC_COMMIT_BATCH dirty pages, sync data,
+ * write the snapshots, sync them.  Returns pages written or -errno.
+ */
+static int commit_batch(struct dmc_layer *l, u8 *buf, unsigned long *idx)
+{
+	struct dmc_blockmap *bm = &l->map;
+	unsigned long next = 0, pages[DMC_COMMIT_BATCH];
+	unsigned int n = 0, i;
+	int r;
+
+	while (n < DMC_COMMIT_BATCH &&
+	       dmc_bm_take_dirty(bm, &next, buf + n * DMC_MAP_PAGE_SIZE)) {
+		pages[n++] = next;
+		next++;
+	}
+	*idx = next;
+	if (!n)
+		return 0;
+	/* Data first: every DATA entry in the snapshot is for a write that
+	 * completed before the snapshot was taken.
+	 */
+	r = vfs_fsync(l->file, 1);
+	for (i = 0; !r && i < n; i++)
+		r = write_exact(l->file, buf + i * DMC_MAP_PAGE_SIZE,
+				DMC_MAP_PAGE_SIZE,
+				l->hdr.map_offset +
+				(u64)pages[i] * DMC_MAP_PAGE_SIZE);
+	if (!r)
+		r = vfs_fsync(l->file, 1);
+	if (r) {
+		for (i = 0; i < n; i++)
+			dmc_bm_redirty(bm, pages[i]);
+		return r;
+	}
+	return n;
+}
+
+int dmc_layer_commit(struct dmc_layer *l)
+{
+	unsigned long budget, idx;
+	u8 *buf;
+	int r = 0;
+
+	mutex_lock(&l->commit_lock);
+	if (l->raw || !dmc_bm_any_dirty(&l->map)) {
+		r = vfs_fsync(l->file, 1);
+		goto out;
+	}
+	buf = kvmalloc(DMC_COMMIT_BATCH * DMC_MAP_PAGE_SIZE, GFP_KERNEL);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Pages dirtied while we run wait for the next commit. */
+	budget = dmc_bm_nr_dirty(&l->map);
+	while (budget) {
+		r = commit_batch(l, buf, &idx);
+		if (r <= 0)
+			break;
+		budget -= min_t(unsigned long, budget, r);
+		r = 0;
+	}
+	kvfree(buf);
+out:
+	mutex_unlock(&l->commit_lock);
+	return r;
+}
+
+int dmc_layer_punch(struct dmc_layer *l, u64 first, u64 nr,
+		    unsigned int block_shift)
+{
+	int r;
+
+	if (!nr)
+		return 0;
+	r = vfs_fallocate(l->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  dmc_layer_data_offset(l) + (first << block_shift),
+			  nr << block_shift);
+	return r == -EOPNOTSUPP ? 0 : r;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Layer files: opening, header validation and update, block map load and
+ * write-back.  The target sees a layer only through this opaque handle and
+ * the accessors below; it never touches on-disk structures.
+ *
+ * Layers are shared: every open of the same file (same inode) by the same
+ * dm device, and every read-only open of a file that nobody holds
+ * writable, returns the same refcounted handle, so a table reload keeps the
+ * leaf's in-memory map and lock.  A writable layer is held with an
+ * exclusive flock(2) lock and read-only layers with a shared one, so
+ * offline tools that take the same locks see that a live device uses them.
+ */
+#ifndef DM_CHAIN_LAYER_H
+#define DM_CHAIN_LAYER_H
+
+#include <linux/types.h>
+
+struct dmc_layer;
+struct dmc_blockmap;
+struct dmc_hdr;
+struct file;
+
+/*
+ * Open (or share) the layer file at @path for @owner (an opaque cookie,
+ * the dm device; @owner_name for messages).  @writable opens it read-write
+ * and exclusively.  On failure returns -errno and a static reason in
+ * *why.  Blocks (file I/O); takes the global layer registry mutex.
+ */
+int dmc_layer_get(const char *path, bool writable, const void *owner,
+		  const char *owner_name, struct dmc_layer **out,
+		  const char **why);
+
+/*
+ * Drop a reference; the last one writes back a dirty map (best effort,
+ * errors logged) and closes the file.  Blocks.
+ */
+void dmc_layer_put(struct dmc_layer *l);
+
+/* Accessors: constant for the handle's life, no locks needed. */
+bool dmc_layer_is_raw(const struct dmc_layer *l);
+bool dmc_layer_is_writable(const struct dmc_layer *l);
+const char *dmc_layer_path(const struct dmc_layer *l);
+struct file *dmc_layer_file(const struct dmc_layer *l);
+/* File offset of device byte 0 (data_offset; 0 for a raw image). */
+u64 dmc_layer_data_offset(const struct dmc_layer *l);
+/* Raw image size in bytes (raw layers only). */
+u64 dmc_layer_raw_size(const struct dmc_layer *l);
+/* Whether the file takes direct I/O, and the alignment it needs. */
+bool dmc_layer_can_dio(const struct dmc_layer *l);
+unsigned int dmc_layer_dio_align(const struct dmc_layer *l);
+
+/*
+ * The decoded current header (NULL for raw).  Changes only in
+ * dmc_layer_begin_write(), which the constructor calls before the device
+ * goes live.
+ */
+const struct dmc_hdr *dmc_layer_hdr(const struct dmc_layer *l);
+
+/* The in-memory map (NULL for raw); see blockmap.h for its locking. */
+struct dmc_blockmap *dmc_layer_map(struct dmc_layer *l);
+
+/*
+ * Prepare a writable layer for writes: bump its generation by writing the
+ * other header slot and fsync, once per handle (a shared handle already
+ * bumped is left alone).  Blocks; takes the layer's commit mutex.
+ */
+int dmc_layer_begin_write(struct dmc_layer *l);
+
+/*
+ * Make everything written to the layer so far durable: fdatasync the data,
+ * then write the dirty map pages and fdatasync again (data before map).
+ * Raw images just get fdatasync.  Blocks; takes the layer's commit mutex,
+ * so concurrent callers are serialized.  Call with PF_MEMALLOC_NOIO set.
+ */
+int dmc_layer_commit(struct dmc_layer *l);
+
+/*
+ * Give back the file space of blocks [first, first + nr) (punch a hole);
+ * a filesystem that cannot punch holes is not an error.  Blocks.
+ */
+int dmc_layer_punch(struct dmc_layer *l, u64 first, u64 nr,
+		    unsigned int block_shift);
+
+#endif /* DM_CHAIN_LAYER_H */

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Parsing of the "chain" table line into struct dmc_table_args; no
+ * files are touched here (see target.c for the constructor).
+ */
+#ifndef DM_CHAIN_TABLE_H
+#define DM_CHAIN_TABLE_H
+
+#include <linux/types.h>
+
+#define DMC_MAX_LAYERS		256U
+
+/* Feature flags of the table line. */
+#define DMC_FEATURE_READ_ONLY	(1U << 0)	/* "read_only" */
+#define DMC_FEATURE_BUFFERED	(1U << 1)	/* "buffered_io" */
+
+struct dmc_table_args {
+	unsigned int nr_layers;
+	char **paths;			/* point into argv; base first */
+	unsigned int features;
+};
+
+/*
+ * Parse argc/argv of the table line.  Returns 0, or -EINVAL with a static
+ * message in *error.  @args->paths is kcalloc'ed: free with kfree().
+ */
+int dmc_parse_table(unsigned int argc, char **argv,
+		    struct dmc_table_args *args, char **error);
+
+#endif /* DM_CHAIN_TABLE_H */

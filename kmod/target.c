@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Device-mapper target "chain": constructor and destructor, bio mapping
+ * entry, suspend/resume, status, messages, queue limits, and the list of
+ * live chain devices the netlink family reports.
+ */
+#include <linux/blkdev.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-ioctl.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "dm-chain.h"
+#include "blockmap.h"
+#include "chain.h"
+#include "header.h"
+#include "layer.h"
+#include "table.h"
+
+/* Live chain devices in creation order; guarded by dmc_devices_lock. */
+static LIST_HEAD(dmc_devices);
+static DEFINE_MUTEX(dmc_devices_lock);
+
+/* Largest discard / write-zeroes bio handed to us, in sectors (2 GiB). */
+#define DMC_MAX_DISCARD_SECTORS	(1U << 22)
+
+static struct mapped_device *chain_md(struct dmc_chain *dc)
+{
+	return dm_table_get_md(dc->ti->table);
+}
+
+static const char *chain_name(struct dmc_chain *dc)
+{
+	return dm_device_name(chain_md(dc));
+}
+
+int dm_chain_for_each_device(int (*fn)(const struct dm_chain_dev_info *info,
+				       void *ctx),
+			     void *ctx)
+{
+	char name[DM_NAME_LEN];
+	struct dmc_chain *dc;
+	int r = 0;
+
+	mutex_lock(&dmc_devices_lock);
+	list_for_each_entry(dc, &dmc_devices, list) {
+		struct dm_chain_dev_info info = {
+			.name = name,
+			.dev = disk_devt(dm_disk(chain_md(dc))),
+			.nr_layers = dc->nr_layers,
+			.read_only = dc->read_only,
+		};
+
+		/*
+		 * dm_device_name() is "major:minor"; the name users gave lives
+		 * in dm-ioctl's hash cell.  Copying it takes only
+		 * dm_hash_cells_mutex, which device-mapper never holds while
+		 * calling into a target, so nesting it here is safe.  A table
+		 * loaded on a device being removed has no cell any more.
+		 */
+		if (dm_copy_name_and_uuid(chain_md(dc), name, NULL))
+			strscpy(name, chain_name(dc), sizeof(name));
+		r = fn(&info, ctx);
+		if (r)
+			break;
+	}
+	mutex_unlock(&dmc_devices_lock);
+	return r;
+}
+
+static void free_chain(struct dmc_chain *dc)
+{
+	unsigned int i;
+
+	if (dc->wq)
+		destroy_workqueue(dc->wq);
+	for (i = 0; i < dc->nr_layers; i++) {
+		if (dc->layers && dc->layers[i])
+			dmc_layer_put(dc->layers[i]);
+		if (dc->paths)
+			kfree(dc->paths[i]);
+	}
+	dmc_bm_destroy(&dc->raw_map);
+	kfree(dc->layers);
+	kfree(dc->maps);
+	kfree(dc->paths);
+	kfree(dc);
+}
+
+static int open_layers(struct dmc_chain *dc, char **error)
+{
+	const char *name = chain_name(dc);
+	unsigned int i, j;
+	const char *why;
+	int r;
+
+	for (i = 0; i < dc->nr_layers; i++) {
+		bool writable = !dc->read_only && i == dc->nr_layers - 1;
+
+		r = dmc_layer_get(dc->paths[i], writable, dc->md, name,
+				  &dc->layers[i], &why);
+		if (r) {
+			DMERR("%s: layer %u (%s): %s (%d)", name, i,
+			      dc->paths[i], why, r);
+			*error = (char *)why;
+			return r;
+		}
+		for (j = 0; j < i; j++) {
+			if (dc->layers[j] == dc->layers[i]) {
+				DMERR("%s: layers %u and %u are the same file",
+				      name, j, i);
+				*error = "The same layer file is listed twice";
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Merge journals: what may be opened while a merge is unfinished. */
+static int check_journal(struct dmc_chain *dc, unsigned int i, char **error)
+{
+	const struct dmc_hdr *h = dmc_layer_hdr(dc->layers[i]);
+	unsigned int leaf = dc->nr_layers - 1, j, lowest;
+
+	if (!h || !dmc_hdr_journal_active(h))
+		return 0;
+	if (dmc_hdr_journal_targets_raw_parent(h)) {
+		lowest = i;		/* the raw base below is the target */
+	} else {
+		if (i == leaf) {
+			*error = "Leaf is the target of an unfinished merge; finish or resume the merge first";
+			return -EBUSY;
+		}
+		lowest = i + 1;
+	}
+	for (j = lowest; j <= leaf; j++) {
+		const struct dmc_hdr *s = dmc_layer_hdr(dc->layers[j]);
+
+		if (!dc->read_only && j == leaf) {
+			*error = "Leaf is a source of an unfinished merge; it cannot be opened writable";
+			return -EBUSY;
+		}
+		if (!memcmp(s->uuid, h->j_top_uuid, DMC_UUID_SIZE))
+			return 0;
+	}
+	*error = "Unfinished merge: the table must include the merge's top source layer";
+	return -EINVAL;
+}
+
+/* Linkage, block size, device size: the rules of chainctl layer info --chain. */
+static int check_chain(struct dmc_chain *dc, char **error)
+{
+	const char *name = chain_name(dc);
+	struct dmc_layer *leaf = dmc_leaf(dc);
+	unsigned int i;
+	const char *why;
+	int r;
+
+	dc->block_shift = DMC_MIN_BLOCK_SHIFT;
+	for (i = 0; i < dc->nr_layers; i++) {
+		struct dmc_layer *l = dc->layers[i];
+		const struct dmc_hdr *h = dmc_layer_hdr(l);
+
+		if (!h) {
+			if (i) {
+				DMERR("%s: layer %u (%s) is a raw image", name,
+				      i, dc->paths[i]);
+				*error = "A raw image can only be the base (first layer)";
+				return -EINVAL;
+			}
+			continue;
+		}
+		dc->block_shift = h->block_shift;
+		if (!i && h->parent_kind != DMC_PARENT_NONE) {
+			*error = h->parent_kind == DMC_PARENT_RAW ?
+				 "Base layer sits on a raw image; list the raw image first" :
+				 "Base layer has a parent layer; list the chain from its base";
+			return -EINVAL;
+		}
+		if (i) {
+			struct dmc_layer *p = dc->layers[i - 1];
+
+			r = dmc_link_check(h, dmc_layer_hdr(p),
+					   dmc_layer_is_raw(p) ?
+					   dmc_layer_raw_size(p) : 0, &why);
+			if (r) {
+				DMERR("%s: layer %u (%s) on layer %u (%s): %s",
+				      name, i, dc->paths[i], i - 1,
+				      dc->paths[i - 1], why);
+				*error = (char *)why;
+				return r;
+			}
+		}
+	}
+	/* After all links: a broken link explains more than a journal rule. */
+	for (i = 0; i < dc->nr_layers; i++) {
+		r = check_journal(dc, i, error);
+		if (r) {
+			DMERR("%s: layer %u (%s): %s", name, i, dc->paths[i],
+			      *error);
+			return r;
+		}
+	}
+
+	if (dmc_layer_is_raw(leaf)) {
+		dc->leaf_raw = true;
+		dc->dev_size = round_down(dmc_layer_raw_size(leaf),
+					  SECTOR_SIZE);
+	} else {
+		dc->dev_size = dmc_layer_hdr(leaf)->virtual_size;
+	}
+	if (dc->ti->len != dc->dev_size >> SECTOR_SHIFT) {
+		DMERR("%s: target length %llu sectors, chain size %llu sectors",
+		      name, (unsigned long long)dc->ti->len,
+		      dc->dev_size >> SECTOR_SHIFT);
+		*error = "Target length does not match the chain's virtual size";
+		return -EINVAL;
+	}
+
+	for (i = 0; i < dc->nr_layers; i++) {
+		struct dmc_layer *l = dc->layers[i];
+
+		if (dmc_layer_is_raw(l)) {
+			u64 bsize = 1ULL << dc->block_shift;
+
+			dmc_bm_init_raw(&dc->raw_map,
+					dmc_nr_blocks(dc->dev_size,
+						      dc->block_shift),
+					DIV_ROUND_UP(dmc_layer_raw_size(l),
+						     bsize));
+			dc->maps[i] = &dc->raw_map;
+		} else {
+			dc->maps[i] = dmc_layer_map(l);
+		}
+		dc->dio_align = max(dc->dio_align, dmc_layer_dio_align(l));
+	}
+	return 0;
+}
+
+/*
+ * Construct a chain device; see table.c for the line's grammar:
+ *
+ *   <nr_layers> <layer path>{nr_layers} [<nr_features> <feature>*]
+ */
+static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dmc_table_args args;
+	struct dmc_chain *dc;
+	unsigned int i;
+	int r;
+
+	r = dmc_parse_table(argc, argv, &args, &ti->error);
+	if (r)
+		return r;
+
+	dc = kzalloc(sizeof(*dc), GFP_KERNEL);
+	if (!dc) {
+		kfree(args.paths);
+		ti->error = "Cannot allocate chain context";
+		return -ENOMEM;
+	}
+	dc->ti = ti;
+	dc->md = dm_table_get_md(ti->table);
+	dc->nr_layers = args.nr_layers;
+	dc->features = args.features;
+	dc->read_only = (args.features & DMC_FEATURE_READ_ONLY) ||
+			!(dm_table_get_mode(ti->table) & FMODE_WRITE);
+	INIT_LIST_HEAD(&dc->list);
+	dmc_fill_locks_init(&dc->fills);
+
+	dc->layers = kcalloc(dc->nr_layers, sizeof(*dc->layers), GFP_KERNEL);
+	dc->maps = kcalloc(dc->nr_layers, sizeof(*dc->maps), GFP_KERNEL);
+	dc->paths = kcalloc(dc->nr_layers, sizeof(*dc->paths), GFP_KERNEL);
+	if (!dc->layers || !dc->maps || !dc->paths) {
+		ti->error = "Cannot allocate layer arrays";
+		r = -ENOMEM;
+		goto bad;
+	}
+	for (i = 0; i < dc->nr_layers; i++) {
+		dc->paths[i] = kstrdup(args.paths[i], GFP_KERNEL);
+		if (!dc->paths[i]) {
+			ti->error = "Cannot allocate layer path";
+			r = -ENOMEM;
+			goto bad;
+		}
+	}
+
+	r = open_layers(dc, &ti->error);
+	if (r)
+		goto bad;
+	r = check_chain(dc, &ti->error);
+	if (r)
+		goto bad;
+	if (!dc->read_only) {
+		r = dmc_layer_begin_write(dmc_leaf(dc));
+		if (r) {
+			DMERR("%s: %s: cannot bump the leaf's generation: %d",
+			      chain_name(dc), dc->paths[dc->nr_layers - 1], r);
+			ti->error = "Cannot update the leaf's header";
+			goto bad;
+		}
+	}
+
+	dc->wq = alloc_workqueue("kdmchaind", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!dc->wq) {
+		ti->error = "Cannot allocate workqueue";
+		r = -ENOMEM;
+		goto bad;
+	}
+
+	ti->private = dc;
+	ti->per_io_data_size = dmc_io_size();
+	ti->num_flush_bios = 1;
+	ti->flush_supported = true;
+	if (!dc->read_only && !dc->leaf_raw) {
+		ti->num_discard_bios = 1;
+		ti->discards_supported = true;
+		ti->num_write_zeroes_bios = 1;
+	}
+
+	mutex_lock(&dmc_devices_lock);
+	list_add_tail(&dc->list, &dmc_devices);
+	mutex_unlock(&dmc_devices_lock);
+	kfree(args.paths);
+	return 0;
+
+bad:
+	kfree(args.paths);
+	free_chain(dc);
+	return r;
+}
+
+static void chain_dtr(struct dm_target *ti)
+{
+	struct dmc_chain *dc = ti->private;
+
+	mutex_lock(&dmc_devices_lock);
+	list_del(&dc->list);
+	mutex_unlock(&dmc_devices_lock);
+	free_chain(dc);
+}
+
+static int chain_map(struct dm_target *ti, struct bio *bio)
+{
+	return dmc_map(ti->private, bio);
+}
+
+static void chain_postsuspend(struct dm_target *ti)
+{
+	struct dmc_chain *dc = ti->private;
+	unsigned int noio;
+	int r;
+
+	flush_workqueue(dc->wq);
+	noio = memalloc_noio_save();
+	r = dmc_chain_commit(dc);
+	memalloc_noio_restore(noio);
+	if (r)
+		DMERR("%s: writing back the leaf's block map failed: %d",
+		      chain_name(dc), r);
+}
+
+static void emit_table(struct dmc_chain *dc, char *result, unsigned int maxlen,
+		       unsigned int *out)
+{
+	unsigned int sz = *out, i, nr_features;
+
+	DMEMIT("%u", dc->nr_layers);
+	for (i = 0; i < dc->nr_layers; i++)
+		DMEMIT(" %s", dc->paths[i]);
+	nr_features = hweight32(dc->features);
+	if (nr_features) {
+		DMEMIT(" %u", nr_features);
+		if (dc->features & DMC_FEATURE_READ_ONLY)
+			DMEMIT(" read_only");
+		if (dc->features & DMC_FEATURE_BUFFERED)
+			DMEMIT(" buffered_io");
+	}
+	*out = sz;
+}
+
+static void chain_status(struct dm_target *ti, status_type_t type,
+			 unsigned int status_flags, char *result,
+			 unsigned int maxlen)
+{
+	struct dmc_chain *dc = ti->private;
+	struct dmc_stats *s = &dc->stats;
+	unsigned int sz = 0, i;
+	u64 counts[4];
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		DMEMIT("%u %s %u %s", dc->nr_layers,
+		       dc->read_only ? "ro" : "rw", 1U << dc->block_shift,
+		       dc->features & DMC_FEATURE_BUFFERED ? "buffered" : "direct");
+		DMEMIT(" %lld %lld %lld %lld %lld %lld",
+		       atomic64_read(&s->reads), atomic64_read(&s->writes),
+		       atomic64_read(&s->flushes), atomic64_read(&s->discards),
+		       atomic64_read(&s->zero_reads), atomic64_read(&s->fills));
+		DMEMIT(" %lld %lld %lld %lld",
+		       atomic64_read(&s->read_errors),
+		       atomic64_read(&s->write_errors),
+		       atomic64_read(&s->flush_errors),
+		       atomic64_read(&s->dio_fallbacks));
+		for (i = 0; i < dc->nr_layers; i++) {
+			dmc_bm_counts((struct dmc_blockmap *)dc->maps[i],
+				      counts);
+			DMEMIT(" %llu:%llu", counts[DMC_BLOCK_DATA],
+			       counts[DMC_BLOCK_ZERO]);
+		}
+		break;
+	case STATUSTYPE_TABLE:
+		emit_table(dc, result, maxlen, &sz);
+		break;
+	case STATUSTYPE_IMA:
+		DMEMIT_TARGET_NAME_VERSION(ti->type);
+		DMEMIT(",nr_layers=%u,read_only=%c,block_size=%u",
+		       dc->nr_layers, dc->read_only ? 'y' : 'n',
+		       1U << dc->block_shift);
+		for (i = 0; i < dc->nr_layers; i++) {
+			const struct dmc_hdr *h = dmc_layer_hdr(dc->layers[i]);
+
+			if (h)
+				DMEMIT(",layer%u_uuid=%pUb", i, h->uuid);
+			else
+				DMEMIT(",layer%u_uuid=raw", i);
+		}
+		DMEMIT(";");
+		break;
+	}
+}
+
+static void chain_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct dmc_chain *dc = ti->private;
+	unsigned int lbs = max_t(unsigned int, dc->dio_align, SECTOR_SIZE);
+
+	lbs = min_t(unsigned int, lbs, PAGE_SIZE);
+	limits->logical_block_size = max_t(unsigned int,
+					   limits->logical_block_size, lbs);
+	limits->physical_block_size = max_t(unsigned int,
+					    limits->physical_block_size,
+					    limits->logical_block_size);
+	blk_limits_io_min(limits, limits->logical_block_size);
+	blk_limits_io_opt(limits, 1U << dc->block_shift);
+	if (ti->discards_supported) {
+		limits->discard_granularity = 1U << dc->block_shift;
+		limits->max_discard_sectors = DMC_MAX_DISCARD_SECTORS;
+		limits->max_hw_discard_sectors = DMC_MAX_DISCARD_SECTORS;
+		limits->max_write_zeroes_sectors = DMC_MAX_DISCARD_SECTORS;
+	}
+}
+
+/*
+ * No underlying block devices.  Without this method device-mapper never
+ * calls .io_hints (and never enables write zeroes), so report an empty set.
+ */
+static int chain_iterate_devices(struct dm_target *ti,
+				 iterate_devices_callout_fn fn, void *data)
+{
+	return 0;
+}
+
+/* "commit": write back the leaf's block map now (used by tests). */
+static int process_commit_mesg(struct dmc_chain *dc)
+{
+	unsigned int noio = memalloc_noio_save();
+	int r = dmc_chain_commit(dc);
+
+	memalloc_noio_restore(noio);
+	return r;
+}
+
+static int chain_message(struct dm_target *ti, unsigned int argc, char **argv,
+			 char *result, unsigned int maxlen)
+{
+	struct dmc_chain *dc = ti->private;
+
+	if (argc == 1 && !strcasecmp(argv[0], "commit"))
+		return process_commit_mesg(dc);
+	DMWARN("%s: unsupported message '%s'", chain_name(dc),
+	       argc ? argv[0] : "");
+	return -EINVAL;
+}
+
+static struct target_type chain_target = {
+	.name = "chain",
+	.version = { 0, 1, 0 },
+	.module = THIS_MODULE,
+	.ctr = chain_ctr,
+	.dtr = chain_dtr,
+	.map = chain_map,
+	.postsuspend = chain_postsuspend,
+	.status = chain_status,
+	.message = chain_message,
+	.io_hints = chain_io_hints,
+	.iterate_devices = chain_iterate_devices,
+};
+
+int dm_chain_target_init(void)
+{
+	int r = dm_register_target(&chain_target);
+
+	if (r)
+		DMERR("registering target 'chain' failed: %d", r);
+	return r;
+}
+
+void dm_chain_target_exit(void)
+{
+	dm_unregister_target(&chain_target);
+}

@@ -1,0 +1,10 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The chain target's data path with layer files on btrfs: depths 1, 2, 8, 64,
+# fio verification, an independent reference, flatten, files on the device.
+# See tests/e2e/target/fs-scenario.sh.
+# vm-disks: 1x8G
+# vm-timeout: 1800
+# vm-mem: 2G
+TGT_FS=btrfs
+. "$DMC_ROOT/tests/e2e/target/fs-scenario.sh"

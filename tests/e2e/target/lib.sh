@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the "chain" target scenarios (tests/e2e/3*-target-*.sh).
+# Sourced after tests/e2e/lib.sh.
+#
+#   tgt_mkchain DIR DEPTH SIZE BLOCK RAWBASE REF
+#       Build layer files DIR/l0 (base) .. DIR/l$((DEPTH-1)) (leaf) with
+#       chainctl: a raw image base when RAWBASE is 1, else a dm-chain base;
+#       each layer gets a few random whole-block data and zero ranges.
+#       REF receives the same writes on a plain file: the expected content
+#       of the whole chain, computed without reading any layer file.
+#   tgt_paths DIR DEPTH      the layer paths, base first
+#   tgt_create NAME DIR DEPTH SIZE [FEATURES...]
+#   tgt_remove NAME
+#   tgt_status_errors NAME   the four error counters of the INFO status
+
+TGT_RWMIX=$DMC_ROOT/tests/e2e/target/rwmix.py
+
+# _tgt_ranges NBLOCKS COUNT SEED: COUNT lines "first nr kind" (kind d or z).
+_tgt_ranges() {
+	awk -v n="$1" -v c="$2" -v s="$3" 'BEGIN {
+		srand(s);
+		for (i = 0; i < c; i++) {
+			nr = 1 + int(rand() * 8); if (nr > n) nr = n;
+			first = int(rand() * (n - nr + 1));
+			kind = rand() < 0.2 ? "z" : "d";
+			print first, nr, kind;
+		}
+	}'
+}
+
+tgt_mkchain() {
+	local dir=$1 depth=$2 size=$3 block=$4 rawbase=$5 ref=$6
+	local nblocks=$((size / block)) i path prev="" first nr kind tmp
+	tmp=$DMC_TMP/tgt-chunk
+	mkdir -p "$dir" || return 1
+	rm -f "$ref" && truncate -s "$size" "$ref" || return 1
+	for ((i = 0; i < depth; i++)); do
+		path=$dir/l$i
+		rm -f "$path"
+		if ((i == 0 && rawbase)); then
+			truncate -s "$size" "$path" || return 1
+			while read -r first nr kind; do
+				head -c $((nr * block)) /dev/urandom > "$tmp"
+				dd if="$tmp" of="$path" bs="$block" seek="$first" \
+					conv=notrunc status=none || return 1
+				dd if="$tmp" of="$ref" bs="$block" seek="$first" \
+					conv=notrunc status=none || return 1
+			done < <(_tgt_ranges "$nblocks" 6 $((RANDOM + i)))
+			prev=$path
+			continue
+		fi
+		if ((i == 0)); then
+			"$CHAINCTL" layer create -s "$size" -b "$block" "$path" \
+				> /dev/null || return 1
+		elif ((i == 1 && rawbase)); then
+			"$CHAINCTL" layer create -b "$block" --parent "$prev" \
+				"$path" > /dev/null || return 1
+		else
+			"$CHAINCTL" layer create --parent "$prev" "$path" \
+				> /dev/null || return 1
+		fi
+		while read -r first nr kind; do
+			if [ "$kind" = z ]; then
+				"$CHAINCTL" layer write --zero "$path" \
+					$((first * block)) $((nr * block)) || return 1
+				dd if=/dev/zero of="$ref" bs="$block" seek="$first" \
+					count="$nr" conv=notrunc status=none || return 1
+			else
+				head -c $((nr * block)) /dev/urandom > "$tmp"
+				"$CHAINCTL" layer write "$path" $((first * block)) \
+					$((nr * block)) < "$tmp" || return 1
+				dd if="$tmp" of="$ref" bs="$block" seek="$first" \
+					conv=notrunc status=none || return 1
+			fi
+		done < <(_tgt_ranges "$nblocks" 3 $((RANDOM + i)))
+		prev=$path
+	done
+	rm -f "$tmp"
+	sync	# the raw base was written through the page cache
+}
+
+tgt_paths() {
+	local dir=$1 depth=$2 i
+	for ((i = 0; i < depth; i++)); do
+		printf '%s ' "$dir/l$i"
+	done
+}
+
+tgt_create() {
+	local name=$1 dir=$2 depth=$3 size=$4
+	shift 4
+	local table paths
+	paths=$(tgt_paths "$dir" "$depth")
+	table="0 $((size / 512)) chain $depth ${paths% }"
+	if [ $# -gt 0 ]; then
+		table+=" $# $*"
+	fi
+	local ro=()
+	case " $* " in *" read_only "*) ro=(--readonly) ;; esac
+	dmsetup create --noudevsync "${ro[@]}" "$name" --table "$table" &&
+		dmsetup mknodes "$name"
+}
+
+tgt_remove() {
+	dmsetup remove --noudevsync "$1" && rm -f "/dev/mapper/$1"
+}
+
+# INFO status: <nr> <ro|rw> <block> <io> reads writes flushes discards
+#   zero_reads fills read_errors write_errors flush_errors dio_fallbacks ...
+tgt_status_errors() {
+	dmsetup status "$1" | awk '{ print $14, $15, $16 }'
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Deterministic random I/O on a block device, mirrored on a reference file.
+
+Usage: rwmix.py DEV REF SEED COUNT [MAXLEN]
+
+Applies COUNT operations chosen by SEED to DEV and the same effect to the
+plain file REF: writes of random data (buffered or O_DIRECT), discards
+(BLKDISCARD) and BLKZEROOUT, at 512-byte granularity with lengths from one
+sector to MAXLEN (default 1 MiB), deliberately not aligned to the chain's
+block size; fsync now and then.  The chain target makes discarded ranges
+read as zeros, so the reference gets zeros for both.  Then DEV and REF are
+compared byte for byte.  Exit 0 when equal; 1 with the first difference.
+"""
+import fcntl
+import mmap
+import os
+import random
+import struct
+import sys
+
+BLKDISCARD = 0x1277
+BLKZEROOUT = 0x127F
+BLKSSZGET = 0x1268
+CHUNK = 1 << 20
+
+
+def sector_size(fd):
+    buf = fcntl.ioctl(fd, BLKSSZGET, b"\0" * 4)
+    return struct.unpack("i", buf)[0]
+
+
+def compare(dev, ref):
+    with open(dev, "rb", buffering=0) as a, open(ref, "rb", buffering=0) as b:
+        off = 0
+        while True:
+            x = a.read(CHUNK)
+            y = b.read(CHUNK)
+            if x != y:
+                n = min(len(x), len(y))
+                i = next((k for k in range(n) if x[k] != y[k]), n)
+                print(f"rwmix: differ at byte {off + i} "
+                      f"(dev {len(x)} bytes, ref {len(y)} bytes read)")
+                return False
+            if not x:
+                return True
+            off += len(x)
+
+
+def main():
+    dev, ref, seed, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    maxlen = int(sys.argv[5]) if len(sys.argv) > 5 else 1 << 20
+    rng = random.Random(seed)
+    fd = os.open(dev, os.O_RDWR)
+    dfd = os.open(dev, os.O_RDWR | os.O_DIRECT)
+    rfd = os.open(ref, os.O_RDWR)
+    size = os.lseek(fd, 0, os.SEEK_END)
+    lbs = sector_size(fd)
+    if os.fstat(rfd).st_size != size:
+        print(f"rwmix: {ref} is {os.fstat(rfd).st_size} bytes, {dev} {size}")
+        return 1
+    stats = {"write": 0, "dwrite": 0, "discard": 0, "zeroout": 0, "fsync": 0}
+    for _ in range(count):
+        op = rng.choices(["write", "dwrite", "discard", "zeroout", "fsync"],
+                         [35, 35, 12, 12, 6])[0]
+        stats[op] += 1
+        if op == "fsync":
+            os.fsync(fd)
+            continue
+        unit = lbs if op in ("dwrite", "discard", "zeroout") else 512
+        length = rng.randint(1, max(1, maxlen // unit)) * unit
+        length = min(length, size)
+        off = rng.randint(0, (size - length) // unit) * unit
+        if op in ("write", "dwrite"):
+            data = rng.randbytes(length)
+            if op == "dwrite":
+                buf = mmap.mmap(-1, length)
+                buf.write(data)
+                n = os.pwritev(dfd, [buf], off)
+                buf.close()
+            else:
+                n = os.pwrite(fd, data, off)
+            if n != length:
+                print(f"rwmix: short write {n} of {length} at {off}")
+                return 1
+            os.pwrite(rfd, data, off)
+        else:
+            # Buffered data in the page cache must reach the device first.
+            os.fsync(fd)
+            req = BLKDISCARD if op == "discard" else BLKZEROOUT
+            fcntl.ioctl(fd, req, struct.pack("QQ", off, length))
+            os.pwrite(rfd, b"\0" * length, off)
+    os.fsync(fd)
+    os.close(dfd)
+    os.close(fd)
+    os.close(rfd)
+    print("rwmix: " + " ".join(f"{k}={v}" for k, v in stats.items()))
+    # Drop the device's page cache so the comparison reads the target.
+    with open(dev, "rb") as f:
+        try:
+            fcntl.ioctl(f.fileno(), 0x1261)  # BLKFLSBUF
+        except OSError:
+            pass
+    return 0 if compare(dev, ref) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,7 @@
 # moments and checks that the chain still reads the same and that re-running
 # finishes.  The scenario itself is tests/e2e/layer/merge-clone.sh.
 # vm-disks: 1x8G
-# vm-timeout: 2700
+# vm-timeout: 1800
 LAYER_FS=xfs
 . "$DMC_ROOT/tests/e2e/lib.sh"
 . "$DMC_ROOT/tests/e2e/layer/helpers.sh"

@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers shared by the in-VM scripts of `make demo` (tests/demo/demo.sh) and
+# `make bench` (tests/bench/vm-bench.sh): progress lines, timing, scratch
+# filesystems, the module, chain devices.  Sourced, never run.
+
+: "${DMC_ROOT:?run through tests/vm/run}"
+: "${DMC_KO:=$DMC_ROOT/kmod/dm-chain.ko}"
+: "${CHAINCTL:=$DMC_ROOT/userspace/chainctl}"
+: "${DMC_TMP:=/tmp}"
+BENCHBIN=$DMC_ROOT/tests/bench/bin
+
+# The host scripts pass snapshots of chainctl, the module and the bench
+# tools taken when the run started (--bin DIR), so that a rebuild in the
+# work tree during the run cannot change what is measured.
+# parse_common_args ARGS...: sets CHAINCTL, DMC_KO, BENCHBIN; leaves the
+# other arguments in REST_ARGS.
+REST_ARGS=()
+parse_common_args() {
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--bin)
+			CHAINCTL=$2/chainctl; DMC_KO=$2/dm-chain.ko; BENCHBIN=$2
+			shift 2 ;;
+		*) REST_ARGS+=("$1"); shift ;;
+		esac
+	done
+}
+read -r -a DMC_DISK_LIST <<< "${DMC_DISKS:-}"
+
+# Seconds since the script started (host clock, see hostnow), one decimal.
+elapsed() { awk -v a="$_t_start" -v b="$(hostnow)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# A progress line: "[  12.3s] text".
+say() { printf '[%7ss] %s\n' "$(elapsed)" "$*"; }
+
+# Stop with a loud message.
+die() {
+	printf '[%7ss] FAILED: %s\n' "$(elapsed)" "$*"
+	exit 1
+}
+
+now() { date +%s.%N; }
+# secs_since T0: seconds since T0 (from now), 3 decimals.
+secs_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }
+
+# The host's clock, read through the results share: the guest's own clock
+# is not to be trusted for timing when the host is busy (under TCG the
+# guest may find its TSC "unstable" and fall back to jiffies, which then
+# run several times too fast).  Truncating a file on the 9p share makes
+# the host stamp it with its own time.  Falls back to the guest clock.
+HOSTCLOCK_FILE=/run/results/.hostclock
+hostnow() {
+	if : > "$HOSTCLOCK_FILE" 2>/dev/null; then
+		stat -c %.9Y "$HOSTCLOCK_FILE"
+	else
+		date +%s.%N
+	fi
+}
+hostclock_works() { : > "$HOSTCLOCK_FILE" 2>/dev/null && stat -c %.9Y "$HOSTCLOCK_FILE" > /dev/null 2>&1; }
+# host_secs_since T0 (a hostnow value): seconds, 3 decimals.
+host_secs_since() { awk -v a="$1" -v b="$(hostnow)" 'BEGIN { printf "%.3f", b - a }'; }
+_t_start=$(hostnow)
+
+# Human size of a byte count.
+hsize() {
+	awk -v b="$1" 'BEGIN {
+		s = b < 0 ? "-" : ""; if (b < 0) b = -b
+		split("B KiB MiB GiB TiB", u, " "); i = 1
+		while (b >= 1024 && i < 5) { b /= 1024; i++ }
+		printf (i == 1 ? "%s%d %s" : "%s%.2f %s"), s, b, u[i] }'
+}
+
+need_tools() {
+	local t
+	for t in "$@"; do
+		[ -x "$t" ] || command -v "$t" > /dev/null 2>&1 || die "missing tool: $t"
+	done
+}
+
+# fs_mount TYPE DEV MNT: a fresh filesystem (XFS with reflink).
+fs_mount() {
+	local type=$1 dev=$2 mnt=$3
+	case "$type" in
+	xfs)  mkfs.xfs -q -f -m reflink=1 "$dev" ;;
+	ext4) mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$dev" ;;
+	*) die "fs_mount: unknown filesystem $type" ;;
+	esac || die "mkfs.$type $dev"
+	mkdir -p "$mnt" && mount "$dev" "$mnt" || die "mount $dev $mnt"
+}
+
+# Bytes used on the filesystem holding $1 (after a sync).
+fs_used() {
+	sync
+	df -B1 --output=used "$1" | tail -n 1 | tr -d ' '
+}
+
+drop_caches() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+}
+
+# load_module: 0 when the dm-chain module is loaded; says why not otherwise.
+MODULE_WHY=
+load_module() {
+	grep -q '^dm_chain ' /proc/modules && return 0
+	if [ ! -f "$DMC_KO" ]; then
+		MODULE_WHY="$DMC_KO was not built"
+		return 1
+	fi
+	local out
+	if ! out=$(insmod "$DMC_KO" 2>&1); then
+		MODULE_WHY="insmod failed: $out"
+		return 1
+	fi
+	return 0
+}
+
+# chain_create NAME LEAF [--read-only]: /dev/mapper/NAME over the chain
+# ending at LEAF, through `chainctl device create`, else through dmsetup
+# with a table line built here (docs/target.md: nr_layers, base first).
+# Sets CHAIN_HOW to the way that worked; returns 1 (reason in CHAIN_WHY).
+CHAIN_HOW=
+CHAIN_WHY=
+chain_create() {
+	local name=$1 leaf=$2 ro=${3:-} out paths sectors table feat=
+	CHAIN_WHY=
+	if out=$("$CHAINCTL" device create "$name" "$leaf" $ro 2>&1); then
+		[ -b "/dev/mapper/$name" ] || dmsetup mknodes "$name" > /dev/null 2>&1
+		if [ -b "/dev/mapper/$name" ]; then
+			CHAIN_HOW="chainctl device create"
+			return 0
+		fi
+		CHAIN_WHY="chainctl device create: no /dev/mapper/$name appeared"
+		"$CHAINCTL" device remove "$name" > /dev/null 2>&1
+	else
+		CHAIN_WHY="chainctl device create: $out"
+	fi
+	# Fallback: dmsetup with the layer list from chainctl layer info --chain.
+	paths=$("$CHAINCTL" layer info --chain -j "$leaf" 2>/dev/null |
+		jq -r '.layers | reverse | .[].path' 2>/dev/null) || paths=
+	[ -n "$paths" ] || return 1
+	local dir n=0 list=()
+	dir=$(dirname "$(realpath "$leaf")")
+	while IFS= read -r p; do
+		case "$p" in /*) ;; *) p=$(realpath -m "$(dirname "$leaf")/$p" 2>/dev/null || echo "$dir/$p") ;; esac
+		list+=("$p"); n=$((n + 1))
+	done <<< "$paths"
+	sectors=$(( $("$CHAINCTL" layer info -j "$leaf" | jq -r .virtual_size) / 512 ))
+	[ -n "$ro" ] && feat=" 1 read_only"
+	table="0 $sectors chain $n ${list[*]}$feat"
+	if out=$(dmsetup create --noudevsync "$name" --table "$table" 2>&1); then
+		dmsetup mknodes "$name" > /dev/null 2>&1
+		if [ -b "/dev/mapper/$name" ]; then
+			CHAIN_HOW="dmsetup create (chainctl device create failed: ${CHAIN_WHY#chainctl device create: })"
+			return 0
+		fi
+		dmsetup remove "$name" > /dev/null 2>&1
+		CHAIN_WHY="$CHAIN_WHY; dmsetup create: no device node"
+	else
+		CHAIN_WHY="$CHAIN_WHY; dmsetup create '$table': $out"
+	fi
+	return 1
+}
+
+chain_remove() {
+	local name=$1
+	sync
+	"$CHAINCTL" device remove "$name" > /dev/null 2>&1 ||
+		dmsetup remove "$name" > /dev/null 2>&1 ||
+		{ udevadm settle > /dev/null 2>&1; sleep 1; dmsetup remove "$name"; }
+}

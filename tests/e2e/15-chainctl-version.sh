@@ -8,17 +8,6 @@
 # shellcheck disable=SC2016
 . "$DMC_ROOT/tests/e2e/lib.sh"
 
-# check_json DESC JSON JQ-ARGS...: JSON is there and `jq -e JQ-ARGS` holds.
-check_json() {
-	local desc=$1 json=$2
-	shift 2
-	if [ -z "$json" ]; then
-		fail "$desc" "no JSON output"
-		return
-	fi
-	check "$desc" jq -e "$@" <<< "$json"
-}
-
 tool_ver=$(sed -n 's/^#define CHAINCTL_VERSION "\(.*\)"$/\1/p' \
 	"$DMC_ROOT/userspace/cli/chainctl.h")
 mod_ver=$(modinfo -F version "$DMC_KO" 2>/dev/null)

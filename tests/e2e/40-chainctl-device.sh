@@ -11,17 +11,6 @@
 # shellcheck disable=SC2016
 . "$DMC_ROOT/tests/e2e/lib.sh"
 
-# check_json DESC JSON JQ-ARGS...: JSON is there and `jq -e JQ-ARGS` holds.
-check_json() {
-	local desc=$1 json=$2
-	shift 2
-	if [ -z "$json" ]; then
-		fail "$desc" "no JSON output"
-		return
-	fi
-	check "$desc" jq -e "$@" <<< "$json"
-}
-
 work=$DMC_TMP/e2e-device
 mkdir -p "$work"
 if [ -n "${DMC_DISK_LIST[0]:-}" ]; then

@@ -17,6 +17,7 @@
 #   check_fail DESC CMD...  pass if CMD exits non-zero (an expected refusal)
 #   check_fail_msg DESC REGEX CMD...  as check_fail, and stderr+stdout match REGEX
 #   check_eq DESC EXPECTED ACTUAL
+#   check_json DESC JSON JQ-ARGS...  pass if JSON is non-empty and jq -e holds
 #   diag MSG...             a TAP comment line
 #   done_testing            print the plan; exit 1 if anything failed
 #   need_module             insmod $DMC_KO once (fails the test if it cannot)
@@ -108,6 +109,16 @@ check_eq() {
 	else
 		fail "$1" "expected: $2" "actual:   $3"
 	fi
+}
+
+check_json() {
+	local desc=$1 json=$2
+	shift 2
+	if [ -z "$json" ]; then
+		fail "$desc" "no JSON output"
+		return
+	fi
+	check "$desc" jq -e "$@" <<< "$json"
 }
 
 cleanup_add() {

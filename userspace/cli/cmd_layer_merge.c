@@ -171,10 +171,7 @@ int layer_cmd_merge(int argc, char **argv)
 	req.progress_arg = &bar;
 	dmc_err_clear(&err);
 	ret = merge_run(&req, &res, &err);
-	if (!ret)
-		progress_end(&bar);
-	else if (bar.drawn)
-		fputc('\n', stderr);
+	progress_end(&bar, !ret);
 	if (ret)
 		return layer_fail(&err);
 	merge_report(&res, json);
@@ -240,10 +237,7 @@ int layer_cmd_flatten(int argc, char **argv)
 	req.progress_arg = &bar;
 	dmc_err_clear(&err);
 	ret = flatten_run(&req, &res, &err);
-	if (!ret)
-		progress_end(&bar);
-	else if (bar.drawn)
-		fputc('\n', stderr);
+	progress_end(&bar, !ret);
 	if (ret)
 		return layer_fail(&err);
 	if (json) {

@@ -51,10 +51,13 @@ void progress_update(uint64_t done, uint64_t total, void *arg)
 	draw(p, done, total);
 }
 
-void progress_end(struct progress *p)
+void progress_end(struct progress *p, bool succeeded)
 {
-	if (!p->enabled)
-		return;
-	draw(p, 1, 1);
-	fputc('\n', stderr);
+	if (succeeded && p->enabled) {
+		draw(p, 1, 1);
+		fputc('\n', stderr);
+	} else if (p->drawn) {
+		/* Leave the bar as it stopped; the error goes on its own line. */
+		fputc('\n', stderr);
+	}
 }

@@ -16,7 +16,10 @@ struct progress {
 void progress_init(struct progress *p, bool wanted, const char *label);
 /* Callback shape of merge_progress_fn: ARG is a struct progress. */
 void progress_update(uint64_t done, uint64_t total, void *arg);
-/* Draw 100% and end the line (if anything was drawn). */
-void progress_end(struct progress *p);
+/*
+ * End the bar: on success draw 100% and end the line; on failure only end
+ * a line that was drawn, so the error message starts on a fresh line.
+ */
+void progress_end(struct progress *p, bool succeeded);
 
 #endif

@@ -263,3 +263,35 @@ void dmc_plan_write(const struct dmc_blockmap *leaf, unsigned int block_shift,
 	piece->nr_blocks = b - piece->first_block;
 	piece->len = min(end, bstart) - pos;
 }
+
+/* What a merge moves for one block: see dmc_source_run(). */
+static int source_of(const struct dmc_blockmap *const *maps, unsigned int nr,
+		     u64 block)
+{
+	int i;
+
+	for (i = (int)nr - 1; i >= 0; i--) {
+		switch (dmc_bm_get(maps[i], block)) {
+		case DMC_BLOCK_DATA:
+			return i;
+		case DMC_BLOCK_ZERO:
+			return DMC_SRC_ZERO;
+		default:
+			break;
+		}
+	}
+	return DMC_SRC_ABSENT;
+}
+
+u64 dmc_source_run(const struct dmc_blockmap *const *maps, unsigned int nr,
+		   u64 start, u64 max, int *src)
+{
+	u64 n = 1;
+
+	*src = source_of(maps, nr, start);
+	if (nr == 1)
+		return dmc_bm_run(maps[0], start, max);
+	while (n < max && source_of(maps, nr, start + n) == *src)
+		n++;
+	return n;
+}

@@ -107,6 +107,18 @@ u64 dmc_resolve_run(const struct dmc_blockmap *const *maps, unsigned int nr,
 		    u64 start, u64 max, int *src);
 
 /*
+ * Merge planning over the maps of a merge's sources (bottom first): the
+ * number of blocks from @start (at most @max, >= 1) that the merge moves
+ * the same way, and how in *src: the index of the topmost source holding
+ * DATA, DMC_SRC_ZERO when the topmost non-absent entry is ZERO, or
+ * DMC_SRC_ABSENT when every source lacks the block (nothing to move).
+ */
+#define DMC_SRC_ABSENT	(-2)
+
+u64 dmc_source_run(const struct dmc_blockmap *const *maps, unsigned int nr,
+		   u64 start, u64 max, int *src);
+
+/*
  * Write planning on the leaf map, in bytes of the device.
  *
  * DMC_WRITE_DIRECT: every block of the piece either holds DATA in the leaf

@@ -4,6 +4,7 @@
  * (the rules of docs/format.md; chainctl applies the same ones).
  */
 #include <linux/build_bug.h>
+#include <linux/ctype.h>
 #include <linux/crc32c.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
@@ -259,4 +260,119 @@ void dmc_header_next(void *out, const void *cur, u64 sequence,
 	h->generation = cpu_to_le64(generation);
 	h->checksum = 0;
 	h->checksum = cpu_to_le32(dmc_header_crc(out));
+}
+
+/* ---- building and editing slots ---- */
+
+void dmc_header_seal(void *slot, u64 sequence)
+{
+	struct dmc_header *h = slot;
+
+	h->sequence = cpu_to_le64(sequence);
+	h->checksum = 0;
+	h->checksum = cpu_to_le32(dmc_header_crc(slot));
+}
+
+u64 dmc_new_layer_size(u64 virtual_size, u32 block_shift)
+{
+	u64 nr = dmc_nr_blocks(virtual_size, block_shift);
+
+	return dmc_data_offset(DMC_MAP_OFFSET + dmc_map_length(nr),
+			       block_shift) + (nr << block_shift);
+}
+
+int dmc_header_build(void *slot, const struct dmc_new_layer *nl,
+		     u64 sequence)
+{
+	struct dmc_header *d = slot;
+	u64 nr = dmc_nr_blocks(nl->virtual_size, nl->block_shift);
+
+	if (strlen(nl->parent_path) >= DMC_PATH_MAX)
+		return -ENAMETOOLONG;
+	memset(slot, 0, DMC_SLOT_SIZE);
+	d->magic = cpu_to_le64(DMC_MAGIC);
+	d->version = cpu_to_le32(DMC_VERSION);
+	d->state = cpu_to_le32(DMC_STATE_VALID);
+	d->block_shift = cpu_to_le32(nl->block_shift);
+	d->virtual_size = cpu_to_le64(nl->virtual_size);
+	d->generation = cpu_to_le64(1);
+	d->map_offset = cpu_to_le64(DMC_MAP_OFFSET);
+	d->map_length = cpu_to_le64(dmc_map_length(nr));
+	d->data_offset = cpu_to_le64(dmc_data_offset(DMC_MAP_OFFSET +
+						     dmc_map_length(nr),
+						     nl->block_shift));
+	memcpy(d->uuid, nl->uuid, DMC_UUID_SIZE);
+	d->parent_kind = cpu_to_le32(DMC_PARENT_LAYER);
+	memcpy(d->parent_uuid, nl->parent_uuid, DMC_UUID_SIZE);
+	d->parent_generation = cpu_to_le64(nl->parent_generation);
+	strscpy(d->parent_path, nl->parent_path, DMC_PATH_MAX);
+	dmc_header_seal(slot, sequence);
+	return 0;
+}
+
+int dmc_header_set_journal(void *slot, const struct dmc_journal_args *j)
+{
+	struct dmc_journal *d = &((struct dmc_header *)slot)->journal;
+
+	memset(d, 0, sizeof(*d));
+	if (!j)
+		return 0;
+	if (strlen(j->top_path) >= DMC_JOURNAL_PATH_MAX)
+		return -ENAMETOOLONG;
+	d->state = cpu_to_le32(j->state);
+	d->nr_sources = cpu_to_le32(j->nr_sources);
+	d->cursor = cpu_to_le64(j->cursor);
+	d->old_generation = cpu_to_le64(j->old_generation);
+	d->new_generation = cpu_to_le64(j->new_generation);
+	memcpy(d->bottom_uuid, j->bottom_uuid, DMC_UUID_SIZE);
+	memcpy(d->top_uuid, j->top_uuid, DMC_UUID_SIZE);
+	strscpy(d->top_path, j->top_path, DMC_JOURNAL_PATH_MAX);
+	return 0;
+}
+
+void dmc_header_set_generation(void *slot, u64 generation)
+{
+	((struct dmc_header *)slot)->generation = cpu_to_le64(generation);
+}
+
+void dmc_header_set_merged_away(void *slot, const u8 *into_uuid)
+{
+	struct dmc_header *d = slot;
+
+	d->state = cpu_to_le32(DMC_STATE_MERGED_AWAY);
+	memcpy(d->merged_into_uuid, into_uuid, DMC_UUID_SIZE);
+}
+
+int dmc_rel_path(const char *from, const char *to, char *out, size_t size)
+{
+	const char *fs = strrchr(from, '/'), *ts = strrchr(to, '/');
+	const char *r = to;
+
+	if (fs && ts && fs - from == ts - to && !strncmp(from, to, fs - from))
+		r = ts + 1;
+	if (strscpy(out, r, size) < 0)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int dmc_leaf_name(const char *leaf, unsigned int n, char *out, size_t size)
+{
+	const char *slash = strrchr(leaf, '/');
+	const char *name = slash ? slash + 1 : leaf;
+	size_t stem = strlen(leaf);
+	size_t i;
+	int len;
+
+	if (stem - (name - leaf) > 4 && !strcmp(leaf + stem - 4, ".dmc"))
+		stem -= 4;
+	/* Drop a "-<digits>" suffix left by an earlier snapshot. */
+	i = stem;
+	while (i > (size_t)(name - leaf) && isdigit(leaf[i - 1]))
+		i--;
+	if (i < stem && i > (size_t)(name - leaf) + 1 && leaf[i - 1] == '-')
+		stem = i - 1;
+	len = snprintf(out, size, "%.*s-%u.dmc", (int)stem, leaf, n);
+	if (len < 0 || (size_t)len >= size)
+		return -ENAMETOOLONG;
+	return 0;
 }

@@ -92,3 +92,58 @@ void dmc_header_next(void *out, const void *cur, u64 sequence,
 		     u64 generation);
 
 #endif /* DM_CHAIN_HEADER_H */
+
+/* ---- building and editing slots (live merge, snapshot) ---- */
+
+/* Finish a slot edited in place: set @sequence and a fresh checksum. */
+void dmc_header_seal(void *slot, u64 sequence);
+
+/* What a new, empty child layer's header holds. */
+struct dmc_new_layer {
+	u32 block_shift;
+	u64 virtual_size;
+	u8 uuid[DMC_UUID_SIZE];
+	u8 parent_uuid[DMC_UUID_SIZE];
+	u64 parent_generation;
+	const char *parent_path;	/* relative to the child's directory */
+};
+
+/*
+ * Build in @slot (DMC_SLOT_SIZE bytes) the header of a new empty child,
+ * generation 1, sealed with @sequence.  Returns 0 or -ENAMETOOLONG.
+ * The file it belongs in is dmc_new_layer_size() bytes long.
+ */
+int dmc_header_build(void *slot, const struct dmc_new_layer *nl,
+		     u64 sequence);
+u64 dmc_new_layer_size(u64 virtual_size, u32 block_shift);
+
+/* A merge journal as dmc_header_set_journal() writes it. */
+struct dmc_journal_args {
+	u32 state;			/* enum dmc_journal_state */
+	u32 nr_sources;
+	u64 cursor;
+	u64 old_generation;
+	u64 new_generation;
+	const u8 *bottom_uuid;
+	const u8 *top_uuid;
+	const char *top_path;
+};
+
+/* Edits of a slot's fields; seal afterwards.  NULL @j clears the journal. */
+int dmc_header_set_journal(void *slot, const struct dmc_journal_args *j);
+void dmc_header_set_generation(void *slot, u64 generation);
+void dmc_header_set_merged_away(void *slot, const u8 *into_uuid);
+
+/*
+ * How a file at @from refers to the file at @to (both absolute): the
+ * bare name when both sit in the same directory, else @to itself.
+ * Returns 0 or -ENAMETOOLONG when it does not fit @size.
+ */
+int dmc_rel_path(const char *from, const char *to, char *out, size_t size);
+
+/*
+ * The @n-th default name for a new leaf next to @leaf:
+ * "<dir>/<stem>-<n>.dmc", where stem is the leaf's name without ".dmc"
+ * and without a trailing "-<digits>".  Returns 0 or -ENAMETOOLONG.
+ */
+int dmc_leaf_name(const char *leaf, unsigned int n, char *out, size_t size);

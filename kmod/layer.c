@@ -12,9 +12,12 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/namei.h>
+#include <linux/path.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uuid.h>
 #include <linux/vmalloc.h>
 
 #include "dm-chain.h"
@@ -45,6 +48,10 @@ struct dmc_layer {
 
 	struct dmc_blockmap map;
 	struct mutex commit_lock;	/* serializes commits, header writes */
+
+	/* A live merge changing this layer (under dmc_layers_lock). */
+	const void *merge_owner;
+	struct file *wfile;		/* read-only layer opened for writing */
 };
 
 /* Every open layer; guarded by dmc_layers_lock. */
@@ -72,6 +79,12 @@ const char *dmc_layer_path(const struct dmc_layer *l)
 struct file *dmc_layer_file(const struct dmc_layer *l)
 {
 	return l->file;
+}
+
+/* The file to write through: the layer's own, or one opened for a merge. */
+struct file *dmc_layer_wfile(const struct dmc_layer *l)
+{
+	return l->writable ? l->file : l->wfile;
 }
 
 u64 dmc_layer_data_offset(const struct dmc_layer *l)
@@ -234,6 +247,8 @@ static int load_map(struct dmc_layer *l, const char **why)
 
 static void free_layer(struct dmc_layer *l)
 {
+	if (l->wfile)
+		fput(l->wfile);
 	if (l->file)
 		fput(l->file);
 	dmc_bm_destroy(&l->map);
@@ -267,6 +282,16 @@ static int share_layer(struct dmc_layer *l, bool writable, const void *owner,
 		      l->path, l->owner_name);
 		*why = "Layer is in use read-only by a device; cannot open it writable";
 		return -EBUSY;
+	}
+	if (l->merge_owner && l->merge_owner != owner) {
+		DMERR("%s: %s is part of a live merge on device %s",
+		      owner_name, l->path, l->owner_name);
+		*why = "Layer is part of a live merge on another device";
+		return -EBUSY;
+	}
+	if (l->hdr.state == DMC_STATE_MERGED_AWAY) {
+		*why = "Layer was merged away into another layer";
+		return -EINVAL;
 	}
 	l->refs++;
 	return 0;
@@ -395,7 +420,7 @@ void dmc_layer_put(struct dmc_layer *l)
 	/* Write back while still registered, so that a new open of the
 	 * same file cannot load a map older than ours.
 	 */
-	if (l->writable && !l->raw && dmc_bm_any_dirty(&l->map)) {
+	if (dmc_layer_wfile(l) && !l->raw && dmc_bm_any_dirty(&l->map)) {
 		noio = memalloc_noio_save();
 		r = dmc_layer_commit(l);
 		memalloc_noio_restore(noio);
@@ -470,14 +495,14 @@ static int commit_batch(struct dmc_layer *l, u8 *buf, unsigned long *idx)
 	/* Data first: every DATA entry in the snapshot is for a write that
 	 * completed before the snapshot was taken.
 	 */
-	r = vfs_fsync(l->file, 1);
+	r = vfs_fsync(dmc_layer_wfile(l), 1);
 	for (i = 0; !r && i < n; i++)
-		r = write_exact(l->file, buf + i * DMC_MAP_PAGE_SIZE,
+		r = write_exact(dmc_layer_wfile(l), buf + i * DMC_MAP_PAGE_SIZE,
 				DMC_MAP_PAGE_SIZE,
 				l->hdr.map_offset +
 				(u64)pages[i] * DMC_MAP_PAGE_SIZE);
 	if (!r)
-		r = vfs_fsync(l->file, 1);
+		r = vfs_fsync(dmc_layer_wfile(l), 1);
 	if (r) {
 		for (i = 0; i < n; i++)
 			dmc_bm_redirty(bm, pages[i]);
@@ -493,8 +518,10 @@ int dmc_layer_commit(struct dmc_layer *l)
 	int r = 0;
 
 	mutex_lock(&l->commit_lock);
+	if (!dmc_layer_wfile(l))
+		goto out;		/* nothing was ever written */
 	if (l->raw || !dmc_bm_any_dirty(&l->map)) {
-		r = vfs_fsync(l->file, 1);
+		r = vfs_fsync(dmc_layer_wfile(l), 1);
 		goto out;
 	}
 	buf = kvmalloc(DMC_COMMIT_BATCH * DMC_MAP_PAGE_SIZE, GFP_KERNEL);
@@ -524,8 +551,297 @@ int dmc_layer_punch(struct dmc_layer *l, u64 first, u64 nr,
 
 	if (!nr)
 		return 0;
-	r = vfs_fallocate(l->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	r = vfs_fallocate(dmc_layer_wfile(l),
+			  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			  dmc_layer_data_offset(l) + (first << block_shift),
 			  nr << block_shift);
 	return r == -EOPNOTSUPP ? 0 : r;
+}
+
+/* ---- live merge and snapshot support ---- */
+
+int dmc_layer_claim(struct dmc_layer *l, const void *owner, const char **why)
+{
+	int r = 0;
+
+	mutex_lock(&dmc_layers_lock);
+	if (l->refs > 1) {
+		*why = "Layer is shared with another device or table";
+		r = -EBUSY;
+	} else if (l->merge_owner && l->merge_owner != owner) {
+		*why = "Layer is part of another live merge";
+		r = -EBUSY;
+	} else {
+		l->merge_owner = owner;
+	}
+	mutex_unlock(&dmc_layers_lock);
+	return r;
+}
+
+void dmc_layer_unclaim(struct dmc_layer *l)
+{
+	mutex_lock(&dmc_layers_lock);
+	l->merge_owner = NULL;
+	mutex_unlock(&dmc_layers_lock);
+}
+
+int dmc_layer_open_for_write(struct dmc_layer *l, const char **why)
+{
+	struct file *file;
+	int r = 0;
+
+	if (l->raw) {
+		*why = "A raw image cannot take part in a live merge";
+		return -EOPNOTSUPP;
+	}
+	mutex_lock(&l->commit_lock);
+	if (dmc_layer_wfile(l))
+		goto out;
+	file = filp_open(l->path, O_RDWR | O_LARGEFILE, 0);
+	if (IS_ERR(file)) {
+		r = PTR_ERR(file);
+		*why = r == -EROFS ? "Layer is on a read-only filesystem" :
+				     "Cannot open the layer file for writing";
+		goto out;
+	}
+	if (file_inode(file) != l->inode) {
+		fput(file);
+		*why = "Layer file was replaced since the device opened it";
+		r = -ESTALE;
+		goto out;
+	}
+	l->wfile = file;
+out:
+	mutex_unlock(&l->commit_lock);
+	return r;
+}
+
+int dmc_layer_edit_header(struct dmc_layer *l, dmc_slot_edit_fn edit,
+			  const void *arg)
+{
+	struct file *wf = dmc_layer_wfile(l);
+	unsigned int next;
+	struct dmc_hdr h;
+	const char *why;
+	void *buf;
+	int r;
+
+	if (l->raw || !wf)
+		return -EBADF;
+	buf = kmalloc(DMC_SLOT_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	mutex_lock(&l->commit_lock);
+	memcpy(buf, l->slot, DMC_SLOT_SIZE);
+	r = edit(buf, arg);
+	if (r)
+		goto out;
+	dmc_header_seal(buf, l->hdr.sequence + 1);
+	if (le32_to_cpu(((struct dmc_header *)buf)->state) ==
+	    DMC_STATE_MERGED_AWAY) {
+		/* The decoder refuses merged-away layers: keep ours. */
+		h = l->hdr;
+		h.sequence++;
+		h.state = DMC_STATE_MERGED_AWAY;
+	} else {
+		r = dmc_header_decode(buf, i_size_read(l->inode), &h, &why);
+		if (r) {
+			DMERR("%s: refusing to write a bad header: %s", l->path,
+			      why);
+			goto out;
+		}
+	}
+	next = l->cur_slot ^ 1;
+	r = write_exact(wf, buf, DMC_SLOT_SIZE, (loff_t)next * DMC_SLOT_SIZE);
+	if (!r)
+		r = vfs_fsync(wf, 0);
+	if (r)
+		goto out;
+	swap(l->slot, buf);
+	l->hdr = h;
+	l->cur_slot = next;
+out:
+	mutex_unlock(&l->commit_lock);
+	kfree(buf);
+	return r;
+}
+
+/* The absolute path of an open file, in a __getname() buffer. */
+static char *file_abs_path(struct file *file, char **buf)
+{
+	char *p;
+
+	*buf = __getname();
+	if (!*buf)
+		return ERR_PTR(-ENOMEM);
+	p = d_path(&file->f_path, *buf, PATH_MAX);
+	if (IS_ERR(p)) {
+		__putname(*buf);
+		*buf = NULL;
+	}
+	return p;
+}
+
+int dmc_layer_rel_path(struct dmc_layer *from, struct dmc_layer *to,
+		       char *out, size_t size)
+{
+	char *fb, *tb, *fp, *tp;
+	int r;
+
+	fp = file_abs_path(from->file, &fb);
+	if (IS_ERR(fp))
+		return PTR_ERR(fp);
+	tp = file_abs_path(to->file, &tb);
+	if (IS_ERR(tp)) {
+		__putname(fb);
+		return PTR_ERR(tp);
+	}
+	r = dmc_rel_path(fp, tp, out, size);
+	__putname(tb);
+	__putname(fb);
+	return r;
+}
+
+static int fsync_parent_dir(struct file *file)
+{
+	struct path dir = { .mnt = file->f_path.mnt };
+	struct file *df;
+	int r;
+
+	dir.dentry = dget_parent(file->f_path.dentry);
+	df = dentry_open(&dir, O_RDONLY | O_DIRECTORY, current_cred());
+	dput(dir.dentry);
+	if (IS_ERR(df))
+		return PTR_ERR(df);
+	r = vfs_fsync(df, 0);
+	fput(df);
+	return r;
+}
+
+/* Write a new empty child of @parent into the freshly created @file. */
+static int init_child(struct file *file, struct dmc_layer *parent,
+		      u64 parent_generation, const char **why)
+{
+	const struct dmc_hdr *ph = &parent->hdr;
+	struct dmc_new_layer nl = {
+		.block_shift = ph->block_shift,
+		.virtual_size = ph->virtual_size,
+		.parent_generation = parent_generation,
+	};
+	char *nb = NULL, *pb = NULL, *np, *pp, *rel = NULL;
+	uuid_t uuid;
+	void *slot;
+	int r;
+
+	slot = kmalloc(DMC_SLOT_SIZE, GFP_KERNEL);
+	rel = kmalloc(DMC_PATH_MAX, GFP_KERNEL);
+	if (!slot || !rel) {
+		r = -ENOMEM;
+		goto out;
+	}
+	np = file_abs_path(file, &nb);
+	pp = file_abs_path(parent->file, &pb);
+	if (IS_ERR(np) || IS_ERR(pp)) {
+		r = IS_ERR(np) ? PTR_ERR(np) : PTR_ERR(pp);
+		*why = "Cannot resolve the layer paths";
+		goto out;
+	}
+	r = dmc_rel_path(np, pp, rel, DMC_PATH_MAX);
+	if (r) {
+		*why = "Parent path does not fit the header";
+		goto out;
+	}
+	nl.parent_path = rel;
+	uuid_gen(&uuid);
+	memcpy(nl.uuid, uuid.b, DMC_UUID_SIZE);
+	memcpy(nl.parent_uuid, ph->uuid, DMC_UUID_SIZE);
+	*why = "Cannot write the new layer's header";
+	r = dmc_header_build(slot, &nl, 1);
+	if (!r)
+		r = write_exact(file, slot, DMC_SLOT_SIZE, 0);
+	if (!r) {
+		dmc_header_seal(slot, 2);
+		r = write_exact(file, slot, DMC_SLOT_SIZE, DMC_SLOT_SIZE);
+	}
+	if (!r) {
+		*why = "Cannot size the new layer file";
+		r = vfs_truncate(&file->f_path,
+				 dmc_new_layer_size(nl.virtual_size,
+						    nl.block_shift));
+	}
+	if (!r) {
+		*why = "Cannot sync the new layer file";
+		r = vfs_fsync(file, 0);
+	}
+	if (!r)
+		r = fsync_parent_dir(file);
+out:
+	if (nb)
+		__putname(nb);
+	if (pb)
+		__putname(pb);
+	kfree(rel);
+	kfree(slot);
+	return r;
+}
+
+int dmc_layer_create(const char *path, struct dmc_layer *parent,
+		     u64 parent_generation, struct dmc_layer *beside,
+		     char *made, size_t made_size, const char **why)
+{
+	struct file *file = ERR_PTR(-EEXIST);
+	char *pb = NULL, *pp;
+	unsigned int n;
+	int r;
+
+	if (parent->raw) {
+		*why = "A new leaf on a raw image is not supported live";
+		return -EOPNOTSUPP;
+	}
+	if (path) {
+		if (strscpy(made, path, made_size) < 0) {
+			*why = "New leaf path is too long";
+			return -ENAMETOOLONG;
+		}
+		file = filp_open(made, O_CREAT | O_EXCL | O_RDWR | O_LARGEFILE,
+				 0600);
+	} else {
+		pp = file_abs_path(beside->file, &pb);
+		if (IS_ERR(pp)) {
+			*why = "Cannot resolve the leaf's path";
+			return PTR_ERR(pp);
+		}
+		for (n = 1; n < 1000 && PTR_ERR(file) == -EEXIST; n++) {
+			if (dmc_leaf_name(pp, n, made, made_size)) {
+				file = ERR_PTR(-ENAMETOOLONG);
+				break;
+			}
+			file = filp_open(made, O_CREAT | O_EXCL | O_RDWR |
+					 O_LARGEFILE, 0600);
+		}
+		__putname(pb);
+	}
+	if (IS_ERR(file)) {
+		r = PTR_ERR(file);
+		switch (r) {
+		case -EEXIST:
+			*why = "New leaf file already exists";
+			break;
+		case -ENOSPC:
+			*why = "No space for the new leaf file";
+			break;
+		case -ENOENT:
+			*why = "Directory of the new leaf does not exist";
+			break;
+		default:
+			*why = "Cannot create the new leaf file";
+		}
+		return r;
+	}
+	r = init_child(file, parent, parent_generation, why);
+	fput(file);
+	if (r)
+		DMERR("%s: creating the new leaf failed (%d); the file is left behind",
+		      made, r);
+	return r;
 }

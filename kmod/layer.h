@@ -83,3 +83,42 @@ int dmc_layer_punch(struct dmc_layer *l, u64 first, u64 nr,
 		    unsigned int block_shift);
 
 #endif /* DM_CHAIN_LAYER_H */
+
+/* ---- live merge and snapshot support ---- */
+
+/* The file writes go through (NULL while nothing may write the layer). */
+struct file *dmc_layer_wfile(const struct dmc_layer *l);
+
+/*
+ * Reserve a layer for a live merge of @owner: refused when another table
+ * or device shares the handle.  Other devices cannot open it until
+ * dmc_layer_unclaim().  Takes the layer registry mutex.
+ */
+int dmc_layer_claim(struct dmc_layer *l, const void *owner, const char **why);
+void dmc_layer_unclaim(struct dmc_layer *l);
+
+/* Open a read-only layer's file for writing too (merge target, sources). */
+int dmc_layer_open_for_write(struct dmc_layer *l, const char **why);
+
+/*
+ * Change the header: @edit works on a copy of the current slot, which is
+ * then sealed with the next sequence number, validated, written to the
+ * other slot and synced.  Blocks; takes the layer's commit mutex.
+ */
+typedef int (*dmc_slot_edit_fn)(void *slot, const void *arg);
+int dmc_layer_edit_header(struct dmc_layer *l, dmc_slot_edit_fn edit,
+			  const void *arg);
+
+/* How @from's header names @to (see dmc_rel_path()). */
+int dmc_layer_rel_path(struct dmc_layer *from, struct dmc_layer *to,
+		       char *out, size_t size);
+
+/*
+ * Create a new empty child layer of @parent recording @parent_generation,
+ * at @path, or when @path is NULL at the first free default name next to
+ * @beside (dmc_leaf_name()).  The path used is copied to @made.  The file
+ * is synced, and so is its directory.  Blocks.
+ */
+int dmc_layer_create(const char *path, struct dmc_layer *parent,
+		     u64 parent_generation, struct dmc_layer *beside,
+		     char *made, size_t made_size, const char **why);

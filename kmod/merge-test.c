@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: the pure parts of live merges and snapshots (dm_chain_merge):
+ * merge run planning over the sources' maps, building a new leaf's
+ * header, journal edits, and the linkage of a leaf made during a live
+ * merge at every step of the journal (the crash points of
+ * docs/format.md).
+ */
+#include <kunit/test.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "blockmap.h"
+#include "header.h"
+
+#define MERGE_TEST_SIZE		(1ULL << 30)
+#define MERGE_TEST_SHIFT	16
+
+/* ---- planning ---- */
+
+/* Two sources over 12 blocks; s1 below s0 is the lower one (bottom first). */
+static void merge_source_runs(struct kunit *test)
+{
+	static const u8 s0[12] = { 1, 1, 0, 0, 2, 2, 0, 1, 0, 0, 0, 2 };
+	static const u8 s1[12] = { 0, 1, 1, 0, 1, 0, 0, 2, 0, 0, 0, 0 };
+	/* Expected (src, length) runs: bottom s0 (index 0), top s1 (1). */
+	static const struct { int src; u64 len; } want[] = {
+		{ 0, 1 },			/* s0 DATA */
+		{ 1, 2 },			/* s1 DATA over s0, then alone */
+		{ DMC_SRC_ABSENT, 1 },
+		{ 1, 1 },			/* s1 DATA over s0 ZERO */
+		{ DMC_SRC_ZERO, 1 },		/* s0 ZERO */
+		{ DMC_SRC_ABSENT, 1 },
+		{ DMC_SRC_ZERO, 1 },		/* s1 ZERO over s0 DATA */
+		{ DMC_SRC_ABSENT, 3 },
+		{ DMC_SRC_ZERO, 1 },
+	};
+	struct dmc_blockmap a, b;
+	const struct dmc_blockmap *maps[2] = { &a, &b };
+	u64 blk = 0, n;
+	unsigned int i;
+	int src;
+
+	KUNIT_ASSERT_EQ(test, dmc_bm_init(&a, 12), 0);
+	KUNIT_ASSERT_EQ(test, dmc_bm_init(&b, 12), 0);
+	for (i = 0; i < 12; i++) {
+		dmc_bm_set_range(&a, i, 1, s0[i]);
+		dmc_bm_set_range(&b, i, 1, s1[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		KUNIT_ASSERT_LT(test, blk, 12ULL);
+		n = dmc_source_run(maps, 2, blk, 12 - blk, &src);
+		KUNIT_EXPECT_EQ_MSG(test, src, want[i].src, "run %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, n, want[i].len, "run %u", i);
+		blk += n;
+	}
+	KUNIT_EXPECT_EQ(test, blk, 12ULL);
+
+	/* One source: runs follow its map; @max bounds the run. */
+	n = dmc_source_run(maps, 1, 0, 12, &src);
+	KUNIT_EXPECT_EQ(test, src, 0);
+	KUNIT_EXPECT_EQ(test, n, 2ULL);
+	n = dmc_source_run(maps, 1, 8, 2, &src);
+	KUNIT_EXPECT_EQ(test, src, DMC_SRC_ABSENT);
+	KUNIT_EXPECT_EQ(test, n, 2ULL);
+	dmc_bm_destroy(&a);
+	dmc_bm_destroy(&b);
+}
+
+/* ---- headers ---- */
+
+static void *new_layer(struct kunit *test, u8 uuid, u8 parent_uuid,
+		       u64 parent_gen)
+{
+	struct dmc_new_layer nl = {
+		.block_shift = MERGE_TEST_SHIFT,
+		.virtual_size = MERGE_TEST_SIZE,
+		.parent_generation = parent_gen,
+		.parent_path = "parent.dmc",
+	};
+	void *slot = kunit_kzalloc(test, DMC_SLOT_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	memset(nl.uuid, uuid, DMC_UUID_SIZE);
+	memset(nl.parent_uuid, parent_uuid, DMC_UUID_SIZE);
+	KUNIT_ASSERT_EQ(test, dmc_header_build(slot, &nl, 1), 0);
+	return slot;
+}
+
+static void decode_ok(struct kunit *test, const void *slot, struct dmc_hdr *h)
+{
+	const char *why = NULL;
+	int r;
+
+	r = dmc_header_decode(slot, dmc_new_layer_size(MERGE_TEST_SIZE,
+						       MERGE_TEST_SHIFT),
+			      h, &why);
+	KUNIT_ASSERT_EQ_MSG(test, r, 0, "%s", why ?: "");
+}
+
+static void merge_header_build(struct kunit *test)
+{
+	void *slot = new_layer(test, 0x22, 0x11, 7);
+	struct dmc_hdr h;
+	struct dmc_new_layer nl = { .parent_path = "" };
+	char *long_path;
+
+	KUNIT_EXPECT_EQ(test, dmc_slot_check(slot), 0);
+	decode_ok(test, slot, &h);
+	KUNIT_EXPECT_EQ(test, h.generation, 1ULL);
+	KUNIT_EXPECT_EQ(test, h.sequence, 1ULL);
+	KUNIT_EXPECT_EQ(test, h.parent_kind, (u32)DMC_PARENT_LAYER);
+	KUNIT_EXPECT_EQ(test, h.parent_generation, 7ULL);
+	KUNIT_EXPECT_EQ(test, h.parent_uuid[0], 0x11);
+	KUNIT_EXPECT_EQ(test, h.block_shift, (u32)MERGE_TEST_SHIFT);
+	KUNIT_EXPECT_FALSE(test, dmc_hdr_journal_active(&h));
+	/* The file size the header asks for holds every block. */
+	KUNIT_EXPECT_EQ(test, dmc_new_layer_size(MERGE_TEST_SIZE,
+						 MERGE_TEST_SHIFT),
+			h.data_offset + MERGE_TEST_SIZE);
+
+	long_path = kunit_kzalloc(test, DMC_PATH_MAX + 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, long_path);
+	memset(long_path, 'a', DMC_PATH_MAX);
+	nl.parent_path = long_path;
+	KUNIT_EXPECT_EQ(test, dmc_header_build(slot, &nl, 1), -ENAMETOOLONG);
+}
+
+/*
+ * A live merge of S1..Sk into T (generation 3) puts a new leaf L on top,
+ * made as a child of T at generation 4.  Walk the journal's steps and
+ * check what the format's linkage rule says of L on T at each (what a
+ * crash at that point leaves), and that S1 stays valid on T until T is
+ * finished.
+ */
+static void merge_journal_crash_points(struct kunit *test)
+{
+	void *t = new_layer(test, 0x10, 0x01, 1);
+	void *s1 = new_layer(test, 0x20, 0x10, 3);
+	void *leaf = new_layer(test, 0x30, 0x10, 4);
+	struct dmc_hdr th, s1h, lh;
+	u8 s1_uuid[DMC_UUID_SIZE], top_uuid[DMC_UUID_SIZE];
+	struct dmc_journal_args j = {
+		.state = DMC_JOURNAL_MERGING,
+		.nr_sources = 2,
+		.old_generation = 3,
+		.new_generation = 4,
+		.bottom_uuid = s1_uuid,
+		.top_uuid = top_uuid,
+		.top_path = "top.dmc",
+	};
+	const char *why;
+	u64 cursor = 1000;
+
+	memset(s1_uuid, 0x20, DMC_UUID_SIZE);
+	memset(top_uuid, 0x21, DMC_UUID_SIZE);
+	dmc_header_set_generation(t, 3);
+	dmc_header_seal(t, 2);
+	decode_ok(test, s1, &s1h);
+	decode_ok(test, leaf, &lh);
+
+	/* Before the journal: L is stale on T, S1 fits. */
+	decode_ok(test, t, &th);
+	KUNIT_EXPECT_NE(test, dmc_link_check(&lh, &th, 0, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(&s1h, &th, 0, &why), 0);
+
+	/* MERGING, any cursor: only the bottom source fits. */
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(t, &j), 0);
+	dmc_header_seal(t, 3);
+	decode_ok(test, t, &th);
+	KUNIT_EXPECT_TRUE(test, dmc_hdr_journal_active(&th));
+	KUNIT_EXPECT_EQ(test, th.j_cursor, 0ULL);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(&s1h, &th, 0, &why), 0);
+	KUNIT_EXPECT_NE(test, dmc_link_check(&lh, &th, 0, &why), 0);
+	((struct dmc_header *)t)->journal.cursor = cpu_to_le64(cursor);
+	dmc_header_seal(t, 4);
+	decode_ok(test, t, &th);
+	KUNIT_EXPECT_EQ(test, th.j_cursor, cursor);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(&s1h, &th, 0, &why), 0);
+
+	/* RETIRING: still only S1. */
+	((struct dmc_header *)t)->journal.state =
+		cpu_to_le32(DMC_JOURNAL_RETIRING);
+	dmc_header_seal(t, 5);
+	decode_ok(test, t, &th);
+	KUNIT_EXPECT_EQ(test, th.j_state, (u32)DMC_JOURNAL_RETIRING);
+	KUNIT_EXPECT_NE(test, dmc_link_check(&lh, &th, 0, &why), 0);
+
+	/* A source marked merged-away no longer opens. */
+	dmc_header_set_merged_away(s1, th.uuid);
+	dmc_header_seal(s1, 2);
+	KUNIT_EXPECT_EQ(test, dmc_slot_check(s1), 0);
+	KUNIT_EXPECT_EQ(test, dmc_header_decode(s1, dmc_new_layer_size(
+				MERGE_TEST_SIZE, MERGE_TEST_SHIFT), &s1h, &why),
+			-EINVAL);
+
+	/* Finished: generation 4, no journal; L fits. */
+	dmc_header_set_generation(t, 4);
+	KUNIT_EXPECT_EQ(test, dmc_header_set_journal(t, NULL), 0);
+	dmc_header_seal(t, 6);
+	decode_ok(test, t, &th);
+	KUNIT_EXPECT_FALSE(test, dmc_hdr_journal_active(&th));
+	KUNIT_EXPECT_EQ(test, th.generation, 4ULL);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(&lh, &th, 0, &why), 0);
+
+	/* A journal whose path does not fit is refused, not truncated. */
+	j.top_path = kunit_kzalloc(test, DMC_JOURNAL_PATH_MAX + 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, j.top_path);
+	memset((char *)j.top_path, 'x', DMC_JOURNAL_PATH_MAX);
+	KUNIT_EXPECT_EQ(test, dmc_header_set_journal(t, &j), -ENAMETOOLONG);
+}
+
+/* ---- paths ---- */
+
+struct path_case {
+	const char *a, *b, *want;
+	unsigned int n;
+};
+
+static void merge_rel_path(struct kunit *test)
+{
+	static const struct path_case cases[] = {
+		{ "/v/a/leaf.dmc", "/v/a/base.dmc", "base.dmc" },
+		{ "/v/a/leaf.dmc", "/v/b/base.dmc", "/v/b/base.dmc" },
+		{ "/v/ab/leaf.dmc", "/v/a/base.dmc", "/v/a/base.dmc" },
+		{ "/leaf.dmc", "/base.dmc", "base.dmc" },
+	};
+	char out[64];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		KUNIT_ASSERT_EQ(test, dmc_rel_path(cases[i].a, cases[i].b, out,
+						   sizeof(out)), 0);
+		KUNIT_EXPECT_STREQ(test, out, cases[i].want);
+	}
+	KUNIT_EXPECT_EQ(test, dmc_rel_path("/a/x", "/b/very-long-name", out, 8),
+			-ENAMETOOLONG);
+}
+
+static void merge_leaf_name(struct kunit *test)
+{
+	static const struct path_case cases[] = {
+		{ "/v/child.dmc", NULL, "/v/child-1.dmc", 1 },
+		{ "/v/child-1.dmc", NULL, "/v/child-2.dmc", 2 },
+		{ "/v/child-12.dmc", NULL, "/v/child-3.dmc", 3 },
+		{ "/v/child", NULL, "/v/child-1.dmc", 1 },
+		{ "/v/img.raw", NULL, "/v/img.raw-1.dmc", 1 },
+		{ "/v/-5.dmc", NULL, "/v/-5-1.dmc", 1 },
+		{ "/v/.dmc", NULL, "/v/.dmc-1.dmc", 1 },
+	};
+	char out[64];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		KUNIT_ASSERT_EQ(test, dmc_leaf_name(cases[i].a, cases[i].n, out,
+						    sizeof(out)), 0);
+		KUNIT_EXPECT_STREQ(test, out, cases[i].want);
+	}
+	KUNIT_EXPECT_EQ(test, dmc_leaf_name("/v/child.dmc", 1, out, 8),
+			-ENAMETOOLONG);
+}
+
+static struct kunit_case merge_cases[] = {
+	KUNIT_CASE(merge_source_runs),
+	KUNIT_CASE(merge_header_build),
+	KUNIT_CASE(merge_journal_crash_points),
+	KUNIT_CASE(merge_rel_path),
+	KUNIT_CASE(merge_leaf_name),
+	{}
+};
+
+static struct kunit_suite merge_suite = {
+	.name = "dm_chain_merge",
+	.test_cases = merge_cases,
+};
+
+kunit_test_suites(&merge_suite);

@@ -8,6 +8,8 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -29,6 +31,20 @@ struct dmc_fill_locks {
 	u64 blocks[DMC_MAX_FILLS];	/* U64_MAX: free slot */
 };
 
+/*
+ * The I/O gate: every bio holds it from map to completion; closing it
+ * waits for those in flight and holds new ones in map until it opens
+ * again.  This is how the layer list changes under a live device.
+ */
+struct dmc_gate {
+	spinlock_t lock;		/* guards @closed, @inflight */
+	bool closed;
+	unsigned long inflight;
+	wait_queue_head_t wait;
+};
+
+struct dmc_merge;
+
 struct dmc_stats {
 	atomic64_t reads;		/* bios */
 	atomic64_t writes;
@@ -46,6 +62,19 @@ struct dmc_chain {
 	struct dm_target *ti;
 	const void *md;			/* owner cookie for layer sharing */
 	struct list_head list;		/* on the device list (target.c) */
+	bool live;			/* resumed: the md's active table */
+	atomic_t users;			/* control requests holding it */
+	wait_queue_head_t users_wait;
+
+	/*
+	 * The layer list (nr_layers, layers, maps, paths) changes only with
+	 * @chain_lock held for writing and the gate closed: the I/O path
+	 * relies on the gate, everything else takes @chain_lock to read.
+	 */
+	struct rw_semaphore chain_lock;
+	struct dmc_gate gate;
+	struct mutex ctl_lock;		/* merge start / cancel / snapshot */
+	struct dmc_merge *merge;	/* running or last merge; ctl_lock */
 
 	unsigned int nr_layers;
 	struct dmc_layer **layers;	/* base first; the last is the leaf */
@@ -77,8 +106,36 @@ static inline struct dmc_blockmap *dmc_leaf_map(struct dmc_chain *dc)
 
 /* io.c */
 unsigned int dmc_io_size(void);
+void dmc_gate_init(struct dmc_gate *g);
+/* Close the gate and wait until no bio is in flight.  Sleeps. */
+void dmc_gate_close(struct dmc_gate *g);
+void dmc_gate_open(struct dmc_gate *g);
 void dmc_fill_locks_init(struct dmc_fill_locks *fl);
 int dmc_map(struct dmc_chain *dc, struct bio *bio);
 int dmc_chain_commit(struct dmc_chain *dc);
+
+/* target.c */
+/*
+ * Replace the device's layer list by @layers / @paths (@nr entries, base
+ * first; the handles' references and the path strings pass to the
+ * device).  The old leaf's writes are committed first; I/O pauses only
+ * while the arrays are swapped.  Layers no longer listed are put.
+ * Returns 0 (and the pause in *pause_ns) or -ENOMEM.  Sleeps.
+ */
+int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
+		     char **paths, unsigned int nr, u64 *pause_ns);
+/* No other table (loaded or live) of the same device exists. */
+bool dmc_chain_sole_table(struct dmc_chain *dc);
+/* The device's name (DM_NAME_LEN bytes) and number. */
+void dmc_chain_name(struct dmc_chain *dc, char *name);
+dev_t dmc_chain_devt(struct dmc_chain *dc);
+
+/* merge.c */
+void dmc_merge_stop(struct dmc_chain *dc);
+void dmc_merge_free(struct dmc_chain *dc);
+bool dmc_merge_running(struct dmc_chain *dc);
+struct dm_chain_merge_status;
+/* Copy the current or last merge's status; false when there is none. */
+bool dmc_merge_status(struct dmc_chain *dc, struct dm_chain_merge_status *st);
 
 #endif /* DM_CHAIN_CHAIN_H */

@@ -72,10 +72,78 @@ static void queue_io(struct dmc_io *io)
 	queue_work(io->dc->wq, &io->work);
 }
 
+/* ---- the I/O gate (see chain.h) ---- */
+
+void dmc_gate_init(struct dmc_gate *g)
+{
+	spin_lock_init(&g->lock);
+	init_waitqueue_head(&g->wait);
+	g->closed = false;
+	g->inflight = 0;
+}
+
+static void gate_enter(struct dmc_gate *g)
+{
+	spin_lock_irq(&g->lock);
+	while (unlikely(g->closed)) {
+		spin_unlock_irq(&g->lock);
+		wait_event(g->wait, !READ_ONCE(g->closed));
+		spin_lock_irq(&g->lock);
+	}
+	g->inflight++;
+	spin_unlock_irq(&g->lock);
+}
+
+static void gate_exit(struct dmc_gate *g)
+{
+	unsigned long flags;
+	bool wake;
+
+	spin_lock_irqsave(&g->lock, flags);
+	wake = !--g->inflight && g->closed;
+	spin_unlock_irqrestore(&g->lock, flags);
+	if (wake)
+		wake_up_all(&g->wait);
+}
+
+static bool gate_drained(struct dmc_gate *g)
+{
+	bool r;
+
+	spin_lock_irq(&g->lock);
+	r = !g->inflight;
+	spin_unlock_irq(&g->lock);
+	return r;
+}
+
+void dmc_gate_close(struct dmc_gate *g)
+{
+	spin_lock_irq(&g->lock);
+	WARN_ON_ONCE(g->closed);
+	g->closed = true;
+	spin_unlock_irq(&g->lock);
+	wait_event(g->wait, gate_drained(g));
+}
+
+void dmc_gate_open(struct dmc_gate *g)
+{
+	spin_lock_irq(&g->lock);
+	g->closed = false;
+	spin_unlock_irq(&g->lock);
+	wake_up_all(&g->wait);
+}
+
+/*
+ * Complete the bio.  The gate is left first: once the bio has ended the
+ * device may be torn down, @io and @dc with it.
+ */
 static void end_io(struct dmc_io *io, blk_status_t status)
 {
-	io->bio->bi_status = status;
-	bio_endio(io->bio);
+	struct bio *bio = io->bio;
+
+	gate_exit(&io->dc->gate);
+	bio->bi_status = status;
+	bio_endio(bio);
 }
 
 /* ---- fill locks: one block filled by one worker at a time ---- */
@@ -148,7 +216,7 @@ static int map_read(struct dmc_chain *dc, struct dmc_io *io, u64 pos,
 	if (src == DMC_SRC_ZERO) {
 		atomic64_inc(&dc->stats.zero_reads);
 		zero_fill_bio(io->bio);
-		bio_endio(io->bio);
+		end_io(io, BLK_STS_OK);
 		return DM_MAPIO_SUBMITTED;
 	}
 	io->kind = DMC_IO_READ;
@@ -181,9 +249,22 @@ static int map_write(struct dmc_chain *dc, struct dmc_io *io, u64 pos,
 	return DM_MAPIO_SUBMITTED;
 }
 
+static int map_bio(struct dmc_chain *dc, struct dmc_io *io, struct bio *bio);
+
 int dmc_map(struct dmc_chain *dc, struct bio *bio)
 {
 	struct dmc_io *io = dm_per_bio_data(bio, sizeof(struct dmc_io));
+	int r;
+
+	gate_enter(&dc->gate);
+	r = map_bio(dc, io, bio);
+	if (r == DM_MAPIO_KILL)
+		gate_exit(&dc->gate);
+	return r;
+}
+
+static int map_bio(struct dmc_chain *dc, struct dmc_io *io, struct bio *bio)
+{
 	u64 pos, len;
 
 	io->dc = dc;
@@ -196,7 +277,7 @@ int dmc_map(struct dmc_chain *dc, struct bio *bio)
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		atomic64_inc(&dc->stats.flushes);
 		if (dc->read_only) {
-			bio_endio(bio);
+			end_io(io, BLK_STS_OK);
 			return DM_MAPIO_SUBMITTED;
 		}
 		io->kind = DMC_IO_FLUSH;

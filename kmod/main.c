@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dm-chain module entry: registers the "chain" device-mapper target and the
- * "dm-chain" generic netlink family, and tears both down in reverse order.
+ * dm-chain module entry: creates the merge workqueue, registers the "chain"
+ * device-mapper target and the "dm-chain" generic netlink family, and
+ * tears them down in reverse order.
  */
 #include <linux/module.h>
 
@@ -11,22 +12,29 @@ static int __init dm_chain_init(void)
 {
 	int r;
 
-	r = dm_chain_target_init();
+	r = dmc_merge_init();
 	if (r)
 		return r;
-
+	r = dm_chain_target_init();
+	if (r)
+		goto bad_target;
 	r = dm_chain_netlink_init();
-	if (r) {
-		dm_chain_target_exit();
-		return r;
-	}
+	if (r)
+		goto bad_netlink;
 	return 0;
+
+bad_netlink:
+	dm_chain_target_exit();
+bad_target:
+	dmc_merge_exit();
+	return r;
 }
 
 static void __exit dm_chain_exit(void)
 {
 	dm_chain_netlink_exit();
 	dm_chain_target_exit();
+	dmc_merge_exit();
 }
 
 module_init(dm_chain_init);

@@ -4,12 +4,15 @@
  *
  * The UAPI (commands, attributes, multicast groups) is defined once, in
  * include/dm-chain/netlink.h, and described in docs/netlink.md.  Every
- * operation is admin-only, as the dm ioctl interface is, and so is joining
- * the events group.  The family lives in the initial network namespace only:
- * device-mapper devices are global.
+ * operation is admin-only, as the dm ioctl interface is (GENL_ADMIN_PERM,
+ * and CAP_SYS_ADMIN in pre_doit), and so is joining the events group.
+ * The family lives in the initial network namespace only: device-mapper
+ * devices are global.
  */
+#include <linux/capability.h>
 #include <linux/dm-ioctl.h>
 #include <linux/kdev_t.h>
+#include <linux/limits.h>
 #include <linux/module.h>
 #include <net/genetlink.h>
 
@@ -22,8 +25,29 @@ static const struct nla_policy dm_chain_dev_policy[DM_CHAIN_DEV_A_MAX + 1] = {
 	[DM_CHAIN_DEV_A_NAME] = { .type = NLA_NUL_STRING, .len = DM_NAME_LEN - 1 },
 };
 
+static const struct nla_policy dm_chain_merge_policy[DM_CHAIN_MERGE_A_MAX + 1] = {
+	[DM_CHAIN_MERGE_A_DEPTH] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DM_CHAIN_MERGE_A_INTO] = { .type = NLA_U32 },
+	[DM_CHAIN_MERGE_A_MODE] = NLA_POLICY_MAX(NLA_U32,
+						 DM_CHAIN_MERGE_MODE_COPY),
+	[DM_CHAIN_MERGE_A_RATE] = { .type = NLA_U32 },
+	[DM_CHAIN_MERGE_A_NEW_LEAF] = { .type = NLA_NUL_STRING,
+					.len = PATH_MAX - 1 },
+};
+
+/* Per command: an attribute the command does not take is refused. */
 static const struct nla_policy dm_chain_get_policy[DM_CHAIN_A_MAX + 1] = {
 	[DM_CHAIN_A_DEVICE] = NLA_POLICY_NESTED(dm_chain_dev_policy),
+};
+
+static const struct nla_policy dm_chain_merge_req_policy[DM_CHAIN_A_MAX + 1] = {
+	[DM_CHAIN_A_DEVICE] = NLA_POLICY_NESTED(dm_chain_dev_policy),
+	[DM_CHAIN_A_MERGE] = NLA_POLICY_NESTED(dm_chain_merge_policy),
+};
+
+static const struct nla_policy dm_chain_snapshot_policy[DM_CHAIN_A_MAX + 1] = {
+	[DM_CHAIN_A_DEVICE] = NLA_POLICY_NESTED(dm_chain_dev_policy),
+	[DM_CHAIN_A_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
 };
 
 enum dm_chain_mcgrp {
@@ -37,51 +61,211 @@ static const struct genl_multicast_group dm_chain_mcgrps[] = {
 	},
 };
 
-/* State of one GET reply being filled by dm_chain_for_each_device(). */
-struct get_ctx {
+/* ---- encoding ---- */
+
+static int put_u64(struct sk_buff *msg, int type, u64 v, int pad)
+{
+	return nla_put_u64_64bit(msg, type, v, pad);
+}
+
+static int put_merge_status(struct sk_buff *msg, int type,
+			    const struct dm_chain_merge_status *st)
+{
+	struct nlattr *nest = nla_nest_start(msg, type);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(msg, DM_CHAIN_MERGE_A_STATE, st->state) ||
+	    nla_put_u32(msg, DM_CHAIN_MERGE_A_TARGET, st->target) ||
+	    nla_put_u32(msg, DM_CHAIN_MERGE_A_NR_SOURCES, st->nr_sources) ||
+	    put_u64(msg, DM_CHAIN_MERGE_A_BYTES_TOTAL, st->bytes_total,
+		    DM_CHAIN_MERGE_A_PAD) ||
+	    put_u64(msg, DM_CHAIN_MERGE_A_BYTES_DONE, st->bytes_done,
+		    DM_CHAIN_MERGE_A_PAD) ||
+	    put_u64(msg, DM_CHAIN_MERGE_A_BYTES_CLONED, st->bytes_cloned,
+		    DM_CHAIN_MERGE_A_PAD) ||
+	    put_u64(msg, DM_CHAIN_MERGE_A_BYTES_COPIED, st->bytes_copied,
+		    DM_CHAIN_MERGE_A_PAD) ||
+	    put_u64(msg, DM_CHAIN_MERGE_A_BYTES_ZEROED, st->bytes_zeroed,
+		    DM_CHAIN_MERGE_A_PAD) ||
+	    put_u64(msg, DM_CHAIN_MERGE_A_ELAPSED_NS, st->elapsed_ns,
+		    DM_CHAIN_MERGE_A_PAD) ||
+	    put_u64(msg, DM_CHAIN_MERGE_A_PAUSE_NS, st->pause_ns,
+		    DM_CHAIN_MERGE_A_PAD) ||
+	    (st->error && nla_put_u32(msg, DM_CHAIN_MERGE_A_ERROR, st->error)) ||
+	    (st->message[0] &&
+	     nla_put_string(msg, DM_CHAIN_MERGE_A_MESSAGE, st->message)) ||
+	    (st->resumed && nla_put_flag(msg, DM_CHAIN_MERGE_A_RESUMED))) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int put_layer(struct sk_buff *msg, const struct dm_chain_layer_info *l)
+{
+	struct nlattr *nest = nla_nest_start(msg, DM_CHAIN_DEV_A_LAYER);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_string(msg, DM_CHAIN_LAYER_A_PATH, l->path) ||
+	    (l->uuid && nla_put(msg, DM_CHAIN_LAYER_A_UUID, 16, l->uuid)) ||
+	    (!l->uuid && nla_put_flag(msg, DM_CHAIN_LAYER_A_RAW)) ||
+	    put_u64(msg, DM_CHAIN_LAYER_A_GENERATION, l->generation,
+		    DM_CHAIN_LAYER_A_PAD) ||
+	    put_u64(msg, DM_CHAIN_LAYER_A_DATA_BLOCKS, l->data_blocks,
+		    DM_CHAIN_LAYER_A_PAD) ||
+	    put_u64(msg, DM_CHAIN_LAYER_A_ZERO_BLOCKS, l->zero_blocks,
+		    DM_CHAIN_LAYER_A_PAD) ||
+	    (l->writable && nla_put_flag(msg, DM_CHAIN_LAYER_A_WRITABLE))) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int put_dev_nest(struct sk_buff *msg, const struct dm_chain_dev_info *info)
+{
+	struct nlattr *nest = nla_nest_start(msg, DM_CHAIN_A_DEVICE);
+	unsigned int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_string(msg, DM_CHAIN_DEV_A_NAME, info->name) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_MAJOR, MAJOR(info->dev)) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_MINOR, MINOR(info->dev)) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_NR_LAYERS, info->nr_layers) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_BLOCK_SIZE, info->block_size) ||
+	    (info->read_only && nla_put_flag(msg, DM_CHAIN_DEV_A_READ_ONLY)))
+		goto cancel;
+	for (i = 0; i < info->nr_layers; i++)
+		if (put_layer(msg, &info->layers[i]))
+			goto cancel;
+	if (info->merge &&
+	    put_merge_status(msg, DM_CHAIN_DEV_A_MERGE, info->merge))
+		goto cancel;
+	nla_nest_end(msg, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(msg, nest);
+	return -EMSGSIZE;
+}
+
+/* ---- replies that grow until they fit ---- */
+
+struct reply_ctx {
 	struct sk_buff *msg;
-	const char *only_name;	/* NULL: every device */
+	const char *only_name;	/* GET: NULL for every device */
 	unsigned int nr_found;
+	/* MERGE / SNAPSHOT extras */
+	const struct dm_chain_merge_status *merge;
+	const char *path;
+	u64 pause_ns;
+	bool has_pause;
 };
 
-static int put_chain_device(const struct dm_chain_dev_info *info, void *data)
+static int put_device_cb(const struct dm_chain_dev_info *info, void *data)
 {
-	struct get_ctx *ctx = data;
-	struct nlattr *nest;
+	struct reply_ctx *ctx = data;
 
 	if (ctx->only_name && strcmp(ctx->only_name, info->name))
 		return 0;
-
-	nest = nla_nest_start(ctx->msg, DM_CHAIN_A_DEVICE);
-	if (!nest)
+	if (put_dev_nest(ctx->msg, info))
 		return -EMSGSIZE;
-	if (nla_put_string(ctx->msg, DM_CHAIN_DEV_A_NAME, info->name) ||
-	    nla_put_u32(ctx->msg, DM_CHAIN_DEV_A_MAJOR, MAJOR(info->dev)) ||
-	    nla_put_u32(ctx->msg, DM_CHAIN_DEV_A_MINOR, MINOR(info->dev)) ||
-	    nla_put_u32(ctx->msg, DM_CHAIN_DEV_A_NR_LAYERS, info->nr_layers) ||
-	    (info->read_only && nla_put_flag(ctx->msg, DM_CHAIN_DEV_A_READ_ONLY))) {
-		nla_nest_cancel(ctx->msg, nest);
-		return -EMSGSIZE;
-	}
-	nla_nest_end(ctx->msg, nest);
 	ctx->nr_found++;
 	return 0;
+}
+
+/*
+ * Build and send the answer to @info's request: @fill adds the attributes
+ * after the genl header; the message grows until they fit.
+ */
+static int reply(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
+		 int (*fill)(struct reply_ctx *ctx, void *arg), void *arg)
+{
+	size_t size = NLMSG_GOODSIZE;
+	void *hdr;
+	int r;
+
+	for (;;) {
+		ctx->msg = genlmsg_new(size, GFP_KERNEL);
+		if (!ctx->msg)
+			return -ENOMEM;
+		ctx->nr_found = 0;
+		hdr = genlmsg_put_reply(ctx->msg, info, &dm_chain_genl_family,
+					0, cmd);
+		r = hdr ? fill(ctx, arg) : -EMSGSIZE;
+		if (!r)
+			break;
+		nlmsg_free(ctx->msg);
+		if (r != -EMSGSIZE || size >= (1U << 24))
+			return r;
+		size *= 4;
+	}
+	genlmsg_end(ctx->msg, hdr);
+	return genlmsg_reply(ctx->msg, info);
+}
+
+/* ---- request helpers ---- */
+
+/* The target's reasons are static strings, as extack messages must be. */
+static void set_why(struct genl_info *info, const char *why)
+{
+	if (info->extack && why)
+		info->extack->_msg = why;
+}
+
+/* The device a request names; held until dm_chain_put(). */
+static int get_device_arg(struct genl_info *info, struct dmc_chain **dc)
+{
+	struct nlattr *dev_attrs[DM_CHAIN_DEV_A_MAX + 1];
+	struct nlattr *nest = info->attrs[DM_CHAIN_A_DEVICE];
+	int r;
+
+	if (!nest) {
+		NL_SET_ERR_MSG(info->extack, "request needs a device nest with a name");
+		return -EINVAL;
+	}
+	r = nla_parse_nested(dev_attrs, DM_CHAIN_DEV_A_MAX, nest,
+			     dm_chain_dev_policy, info->extack);
+	if (r)
+		return r;
+	if (!dev_attrs[DM_CHAIN_DEV_A_NAME]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nest, "device nest needs a name");
+		return -EINVAL;
+	}
+	*dc = dm_chain_get(nla_data(dev_attrs[DM_CHAIN_DEV_A_NAME]));
+	if (!*dc) {
+		NL_SET_ERR_MSG_ATTR(info->extack, dev_attrs[DM_CHAIN_DEV_A_NAME],
+				    "no chain device of that name");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* ---- GET ---- */
+
+static int fill_get(struct reply_ctx *ctx, void *arg)
+{
+	int r = nla_put_string(ctx->msg, DM_CHAIN_A_VERSION, DM_CHAIN_VERSION);
+
+	return r ?: dm_chain_for_each_device(put_device_cb, ctx);
 }
 
 static int dm_chain_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *dev_attrs[DM_CHAIN_DEV_A_MAX + 1];
-	struct get_ctx ctx = { };
-	size_t size = NLMSG_GOODSIZE;
-	void *hdr;
-	int ret;
+	struct reply_ctx ctx = { };
+	int r;
 
 	if (info->attrs[DM_CHAIN_A_DEVICE]) {
-		ret = nla_parse_nested(dev_attrs, DM_CHAIN_DEV_A_MAX,
-				       info->attrs[DM_CHAIN_A_DEVICE],
-				       dm_chain_dev_policy, info->extack);
-		if (ret)
-			return ret;
+		r = nla_parse_nested(dev_attrs, DM_CHAIN_DEV_A_MAX,
+				     info->attrs[DM_CHAIN_A_DEVICE],
+				     dm_chain_dev_policy, info->extack);
+		if (r)
+			return r;
 		if (!dev_attrs[DM_CHAIN_DEV_A_NAME]) {
 			NL_SET_ERR_MSG_ATTR(info->extack,
 					    info->attrs[DM_CHAIN_A_DEVICE],
@@ -90,40 +274,192 @@ static int dm_chain_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 		}
 		ctx.only_name = nla_data(dev_attrs[DM_CHAIN_DEV_A_NAME]);
 	}
+	/* Count first: a named device that does not exist is an error. */
+	if (ctx.only_name) {
+		struct dmc_chain *dc = dm_chain_get(ctx.only_name);
 
-	/* Grow the reply until every device fits (devices come and go). */
-	for (;;) {
-		ctx.msg = genlmsg_new(size, GFP_KERNEL);
-		if (!ctx.msg)
-			return -ENOMEM;
-		ctx.nr_found = 0;
-		hdr = genlmsg_put_reply(ctx.msg, info, &dm_chain_genl_family,
-					0, DM_CHAIN_CMD_GET);
-		if (!hdr) {
-			ret = -EMSGSIZE;
-		} else {
-			ret = nla_put_string(ctx.msg, DM_CHAIN_A_VERSION,
-					     DM_CHAIN_VERSION);
-			if (!ret)
-				ret = dm_chain_for_each_device(put_chain_device, &ctx);
+		if (!dc) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    dev_attrs[DM_CHAIN_DEV_A_NAME],
+					    "no chain device of that name");
+			return -ENODEV;
 		}
-		if (ret != -EMSGSIZE || size >= (1U << 24))
-			break;
-		nlmsg_free(ctx.msg);
-		size *= 4;
+		dm_chain_put(dc);
 	}
-	if (ret) {
-		nlmsg_free(ctx.msg);
-		return ret;
+	return reply(info, DM_CHAIN_CMD_GET, &ctx, fill_get, NULL);
+}
+
+/* ---- MERGE, SNAPSHOT answers: the device, then the extras ---- */
+
+static int fill_change(struct reply_ctx *ctx, void *arg)
+{
+	int r = dm_chain_describe(arg, put_device_cb, ctx);
+
+	if (r)
+		return r;
+	if (ctx->merge && put_merge_status(ctx->msg, DM_CHAIN_A_MERGE,
+					   ctx->merge))
+		return -EMSGSIZE;
+	if (ctx->path && nla_put_string(ctx->msg, DM_CHAIN_A_PATH, ctx->path))
+		return -EMSGSIZE;
+	if (ctx->has_pause &&
+	    put_u64(ctx->msg, DM_CHAIN_A_PAUSE_NS, ctx->pause_ns,
+		    DM_CHAIN_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int dm_chain_nl_merge_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *ma[DM_CHAIN_MERGE_A_MAX + 1] = { };
+	struct dm_chain_merge_params p = { .depth = 1 };
+	struct dm_chain_merge_status st;
+	struct reply_ctx ctx = { };
+	struct dmc_chain *dc;
+	const char *why = NULL;
+	char *new_leaf;
+	int r;
+
+	if (info->attrs[DM_CHAIN_A_MERGE]) {
+		r = nla_parse_nested(ma, DM_CHAIN_MERGE_A_MAX,
+				     info->attrs[DM_CHAIN_A_MERGE],
+				     dm_chain_merge_policy, info->extack);
+		if (r)
+			return r;
 	}
-	if (ctx.only_name && !ctx.nr_found) {
-		nlmsg_free(ctx.msg);
-		NL_SET_ERR_MSG_ATTR(info->extack, dev_attrs[DM_CHAIN_DEV_A_NAME],
-				    "no chain device of that name");
-		return -ENODEV;
+	if (ma[DM_CHAIN_MERGE_A_DEPTH] && ma[DM_CHAIN_MERGE_A_INTO]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, ma[DM_CHAIN_MERGE_A_INTO],
+				    "give a depth or a target layer, not both");
+		return -EINVAL;
 	}
-	genlmsg_end(ctx.msg, hdr);
-	return genlmsg_reply(ctx.msg, info);
+	if (ma[DM_CHAIN_MERGE_A_DEPTH])
+		p.depth = nla_get_u32(ma[DM_CHAIN_MERGE_A_DEPTH]);
+	if (ma[DM_CHAIN_MERGE_A_INTO]) {
+		p.depth = 0;
+		p.into = nla_get_u32(ma[DM_CHAIN_MERGE_A_INTO]);
+	}
+	if (ma[DM_CHAIN_MERGE_A_MODE])
+		p.mode = nla_get_u32(ma[DM_CHAIN_MERGE_A_MODE]);
+	if (ma[DM_CHAIN_MERGE_A_RATE])
+		p.rate = nla_get_u32(ma[DM_CHAIN_MERGE_A_RATE]);
+	if (ma[DM_CHAIN_MERGE_A_NEW_LEAF])
+		p.new_leaf = nla_data(ma[DM_CHAIN_MERGE_A_NEW_LEAF]);
+
+	r = get_device_arg(info, &dc);
+	if (r)
+		return r;
+	new_leaf = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (!new_leaf) {
+		dm_chain_put(dc);
+		return -ENOMEM;
+	}
+	r = dm_chain_merge_start(dc, &p, &st, new_leaf, PATH_MAX, &why);
+	if (r) {
+		set_why(info, why);
+	} else {
+		ctx.merge = &st;
+		ctx.path = new_leaf;
+		ctx.pause_ns = st.pause_ns;
+		ctx.has_pause = true;
+		r = reply(info, DM_CHAIN_CMD_MERGE, &ctx, fill_change, dc);
+	}
+	kfree(new_leaf);
+	dm_chain_put(dc);
+	return r;
+}
+
+static int dm_chain_nl_cancel_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dmc_chain *dc;
+	const char *why = NULL;
+	int r;
+
+	r = get_device_arg(info, &dc);
+	if (r)
+		return r;
+	r = dm_chain_merge_cancel(dc, &why);
+	if (r)
+		set_why(info, why);
+	dm_chain_put(dc);
+	return r;
+}
+
+static int dm_chain_nl_snapshot_doit(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	struct reply_ctx ctx = { };
+	const char *path = NULL;
+	const char *why = NULL;
+	struct dmc_chain *dc;
+	char *made;
+	int r;
+
+	if (info->attrs[DM_CHAIN_A_PATH])
+		path = nla_data(info->attrs[DM_CHAIN_A_PATH]);
+	r = get_device_arg(info, &dc);
+	if (r)
+		return r;
+	made = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (!made) {
+		dm_chain_put(dc);
+		return -ENOMEM;
+	}
+	r = dm_chain_snapshot(dc, path, made, PATH_MAX, &ctx.pause_ns, &why);
+	if (r) {
+		set_why(info, why);
+	} else {
+		ctx.path = made;
+		ctx.has_pause = true;
+		r = reply(info, DM_CHAIN_CMD_SNAPSHOT, &ctx, fill_change, dc);
+	}
+	kfree(made);
+	dm_chain_put(dc);
+	return r;
+}
+
+/* ---- events ---- */
+
+void dm_chain_nl_merge_event(u8 cmd, const char *name, dev_t dev,
+			     const struct dm_chain_merge_status *st)
+{
+	struct nlattr *nest;
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &dm_chain_genl_family, 0, cmd);
+	if (!hdr)
+		goto bad;
+	nest = nla_nest_start(msg, DM_CHAIN_A_DEVICE);
+	if (!nest || nla_put_string(msg, DM_CHAIN_DEV_A_NAME, name) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_MAJOR, MAJOR(dev)) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_MINOR, MINOR(dev)))
+		goto bad;
+	nla_nest_end(msg, nest);
+	if (put_merge_status(msg, DM_CHAIN_A_MERGE, st))
+		goto bad;
+	genlmsg_end(msg, hdr);
+	/* -ESRCH (nobody listens) is not an error. */
+	genlmsg_multicast(&dm_chain_genl_family, msg, 0, DM_CHAIN_MCGRP_EVENTS,
+			  GFP_KERNEL);
+	return;
+bad:
+	nlmsg_free(msg);
+}
+
+/* ---- family ---- */
+
+/* GENL_ADMIN_PERM checks CAP_NET_ADMIN; device-mapper wants CAP_SYS_ADMIN. */
+static int dm_chain_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
+				struct genl_info *info)
+{
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(info->extack, "dm-chain requests need CAP_SYS_ADMIN");
+		return -EPERM;
+	}
+	return 0;
 }
 
 static const struct genl_ops dm_chain_genl_ops[] = {
@@ -134,6 +470,27 @@ static const struct genl_ops dm_chain_genl_ops[] = {
 		.maxattr = DM_CHAIN_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
+	{
+		.cmd = DM_CHAIN_CMD_MERGE,
+		.doit = dm_chain_nl_merge_doit,
+		.policy = dm_chain_merge_req_policy,
+		.maxattr = DM_CHAIN_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = DM_CHAIN_CMD_MERGE_CANCEL,
+		.doit = dm_chain_nl_cancel_doit,
+		.policy = dm_chain_get_policy,
+		.maxattr = DM_CHAIN_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = DM_CHAIN_CMD_SNAPSHOT,
+		.doit = dm_chain_nl_snapshot_doit,
+		.policy = dm_chain_snapshot_policy,
+		.maxattr = DM_CHAIN_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
 static struct genl_family dm_chain_genl_family __ro_after_init = {
@@ -141,6 +498,7 @@ static struct genl_family dm_chain_genl_family __ro_after_init = {
 	.version = DM_CHAIN_GENL_VERSION,
 	.maxattr = DM_CHAIN_A_MAX,
 	.module = THIS_MODULE,
+	.pre_doit = dm_chain_nl_pre_doit,
 	.ops = dm_chain_genl_ops,
 	.n_ops = ARRAY_SIZE(dm_chain_genl_ops),
 	.mcgrps = dm_chain_mcgrps,

@@ -37,38 +37,201 @@ static const char *chain_name(struct dmc_chain *dc)
 	return dm_device_name(chain_md(dc));
 }
 
-int dm_chain_for_each_device(int (*fn)(const struct dm_chain_dev_info *info,
-				       void *ctx),
-			     void *ctx)
+/* The name users gave the device; @name holds DM_NAME_LEN bytes. */
+static void copy_name(struct dmc_chain *dc, char *name)
 {
-	char name[DM_NAME_LEN];
-	struct dmc_chain *dc;
-	int r = 0;
+	/*
+	 * dm_device_name() is "major:minor"; the name users gave lives in
+	 * dm-ioctl's hash cell.  Copying it takes only dm_hash_cells_mutex,
+	 * which device-mapper never holds while calling into a target, so
+	 * nesting it under our locks is safe.  A table loaded on a device
+	 * being removed has no cell any more.
+	 */
+	if (dm_copy_name_and_uuid(chain_md(dc), name, NULL))
+		strscpy(name, chain_name(dc), DM_NAME_LEN);
+}
 
-	mutex_lock(&dmc_devices_lock);
-	list_for_each_entry(dc, &dmc_devices, list) {
+int dm_chain_describe(struct dmc_chain *dc,
+		      int (*fn)(const struct dm_chain_dev_info *info,
+				void *ctx),
+		      void *ctx)
+{
+	struct dm_chain_layer_info *layers;
+	struct dm_chain_merge_status ms;
+	char name[DM_NAME_LEN];
+	unsigned int i;
+	u64 counts[4];
+	int r;
+
+	copy_name(dc, name);
+	down_read(&dc->chain_lock);
+	layers = kcalloc(dc->nr_layers, sizeof(*layers), GFP_KERNEL);
+	if (!layers) {
+		up_read(&dc->chain_lock);
+		return -ENOMEM;
+	}
+	for (i = 0; i < dc->nr_layers; i++) {
+		const struct dmc_hdr *h = dmc_layer_hdr(dc->layers[i]);
+
+		dmc_bm_counts((struct dmc_blockmap *)dc->maps[i], counts);
+		layers[i].path = dc->paths[i];
+		layers[i].uuid = h ? h->uuid : NULL;
+		layers[i].generation = h ? h->generation : 0;
+		layers[i].data_blocks = counts[DMC_BLOCK_DATA];
+		layers[i].zero_blocks = counts[DMC_BLOCK_ZERO];
+		layers[i].writable = !dc->read_only && i == dc->nr_layers - 1;
+	}
+	{
 		struct dm_chain_dev_info info = {
 			.name = name,
 			.dev = disk_devt(dm_disk(chain_md(dc))),
 			.nr_layers = dc->nr_layers,
 			.read_only = dc->read_only,
+			.block_size = 1U << dc->block_shift,
+			.layers = layers,
+			.merge = dmc_merge_status(dc, &ms) ? &ms : NULL,
 		};
 
-		/*
-		 * dm_device_name() is "major:minor"; the name users gave lives
-		 * in dm-ioctl's hash cell.  Copying it takes only
-		 * dm_hash_cells_mutex, which device-mapper never holds while
-		 * calling into a target, so nesting it here is safe.  A table
-		 * loaded on a device being removed has no cell any more.
-		 */
-		if (dm_copy_name_and_uuid(chain_md(dc), name, NULL))
-			strscpy(name, chain_name(dc), sizeof(name));
 		r = fn(&info, ctx);
+	}
+	up_read(&dc->chain_lock);
+	kfree(layers);
+	return r;
+}
+
+int dm_chain_for_each_device(int (*fn)(const struct dm_chain_dev_info *info,
+				       void *ctx),
+			     void *ctx)
+{
+	struct dmc_chain *dc;
+	int r = 0;
+
+	mutex_lock(&dmc_devices_lock);
+	list_for_each_entry(dc, &dmc_devices, list) {
+		/* A table loaded but not resumed is not the device yet. */
+		if (!READ_ONCE(dc->live))
+			continue;
+		r = dm_chain_describe(dc, fn, ctx);
 		if (r)
 			break;
 	}
 	mutex_unlock(&dmc_devices_lock);
 	return r;
+}
+
+struct dmc_chain *dm_chain_get(const char *name)
+{
+	char cur[DM_NAME_LEN];
+	struct dmc_chain *dc, *found = NULL;
+
+	mutex_lock(&dmc_devices_lock);
+	/* Newest first: during a table swap the new table is the device. */
+	list_for_each_entry_reverse(dc, &dmc_devices, list) {
+		if (!READ_ONCE(dc->live))
+			continue;
+		copy_name(dc, cur);
+		if (!strcmp(cur, name)) {
+			atomic_inc(&dc->users);
+			found = dc;
+			break;
+		}
+	}
+	mutex_unlock(&dmc_devices_lock);
+	return found;
+}
+
+void dm_chain_put(struct dmc_chain *dc)
+{
+	if (atomic_dec_and_test(&dc->users))
+		wake_up_all(&dc->users_wait);
+}
+
+bool dmc_chain_sole_table(struct dmc_chain *dc)
+{
+	struct dmc_chain *other;
+	bool sole = true;
+
+	mutex_lock(&dmc_devices_lock);
+	list_for_each_entry(other, &dmc_devices, list)
+		if (other != dc && other->md == dc->md)
+			sole = false;
+	mutex_unlock(&dmc_devices_lock);
+	return sole;
+}
+
+void dmc_chain_name(struct dmc_chain *dc, char *name)
+{
+	copy_name(dc, name);
+}
+
+dev_t dmc_chain_devt(struct dmc_chain *dc)
+{
+	return disk_devt(dm_disk(chain_md(dc)));
+}
+
+int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
+		     char **paths, unsigned int nr, u64 *pause_ns)
+{
+	const struct dmc_blockmap **maps, **old_maps;
+	struct dmc_layer **old_layers, *old_leaf;
+	unsigned int old_nr, i, j, noio;
+	char **old_paths;
+	ktime_t t0;
+	int r = 0;
+
+	maps = kcalloc(nr, sizeof(*maps), GFP_KERNEL);
+	if (!maps)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		maps[i] = dmc_layer_is_raw(layers[i]) ? &dc->raw_map :
+			  dmc_layer_map(layers[i]);
+
+	down_write(&dc->chain_lock);
+	old_leaf = dmc_leaf(dc);
+	noio = memalloc_noio_save();
+	/* The bulk of the old leaf's commit happens before the pause. */
+	if (old_leaf != layers[nr - 1] && !dc->read_only)
+		r = dmc_layer_commit(old_leaf);
+	t0 = ktime_get();
+	if (!r) {
+		dmc_gate_close(&dc->gate);
+		if (old_leaf != layers[nr - 1] && !dc->read_only)
+			r = dmc_layer_commit(old_leaf);
+	}
+	if (r) {
+		dmc_gate_open(&dc->gate);
+		memalloc_noio_restore(noio);
+		up_write(&dc->chain_lock);
+		kfree(maps);
+		return r;
+	}
+	old_layers = dc->layers;
+	old_paths = dc->paths;
+	old_maps = dc->maps;
+	old_nr = dc->nr_layers;
+	dc->layers = layers;
+	dc->paths = paths;
+	dc->maps = maps;
+	dc->nr_layers = nr;
+	dmc_gate_open(&dc->gate);
+	*pause_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	memalloc_noio_restore(noio);
+	up_write(&dc->chain_lock);
+
+	for (i = 0; i < old_nr; i++) {
+		for (j = 0; j < nr && layers[j] != old_layers[i]; j++)
+			;
+		if (j == nr)
+			dmc_layer_put(old_layers[i]);
+		for (j = 0; j < nr && paths[j] != old_paths[i]; j++)
+			;
+		if (j == nr)
+			kfree(old_paths[i]);
+	}
+	kfree(old_layers);
+	kfree(old_paths);
+	kfree(old_maps);
+	return 0;
 }
 
 static void free_chain(struct dmc_chain *dc)
@@ -241,6 +404,20 @@ static int check_chain(struct dmc_chain *dc, char **error)
 	return 0;
 }
 
+/* Whether another table of the same device runs a live merge. */
+static bool merge_on_md(struct dmc_chain *dc)
+{
+	struct dmc_chain *other;
+	bool busy = false;
+
+	mutex_lock(&dmc_devices_lock);
+	list_for_each_entry(other, &dmc_devices, list)
+		if (other->md == dc->md && dmc_merge_running(other))
+			busy = true;
+	mutex_unlock(&dmc_devices_lock);
+	return busy;
+}
+
 /*
  * Construct a chain device; see table.c for the line's grammar:
  *
@@ -270,6 +447,11 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dc->read_only = (args.features & DMC_FEATURE_READ_ONLY) ||
 			!(dm_table_get_mode(ti->table) & FMODE_WRITE);
 	INIT_LIST_HEAD(&dc->list);
+	atomic_set(&dc->users, 0);
+	init_waitqueue_head(&dc->users_wait);
+	init_rwsem(&dc->chain_lock);
+	dmc_gate_init(&dc->gate);
+	mutex_init(&dc->ctl_lock);
 	dmc_fill_locks_init(&dc->fills);
 
 	dc->layers = kcalloc(dc->nr_layers, sizeof(*dc->layers), GFP_KERNEL);
@@ -289,6 +471,11 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		}
 	}
 
+	if (merge_on_md(dc)) {
+		ti->error = "A live merge is running on this device; wait for it or cancel it first";
+		r = -EBUSY;
+		goto bad;
+	}
 	r = open_layers(dc, &ti->error);
 	if (r)
 		goto bad;
@@ -341,7 +528,18 @@ static void chain_dtr(struct dm_target *ti)
 	mutex_lock(&dmc_devices_lock);
 	list_del(&dc->list);
 	mutex_unlock(&dmc_devices_lock);
+	/* Control requests in progress finish first; then the merge stops. */
+	wait_event(dc->users_wait, !atomic_read(&dc->users));
+	dmc_merge_stop(dc);
+	dmc_merge_free(dc);
 	free_chain(dc);
+}
+
+static void chain_resume(struct dm_target *ti)
+{
+	struct dmc_chain *dc = ti->private;
+
+	WRITE_ONCE(dc->live, true);
 }
 
 static int chain_map(struct dm_target *ti, struct bio *bio)
@@ -356,9 +554,11 @@ static void chain_postsuspend(struct dm_target *ti)
 	int r;
 
 	flush_workqueue(dc->wq);
+	down_read(&dc->chain_lock);
 	noio = memalloc_noio_save();
 	r = dmc_chain_commit(dc);
 	memalloc_noio_restore(noio);
+	up_read(&dc->chain_lock);
 	if (r)
 		DMERR("%s: writing back the leaf's block map failed: %d",
 		      chain_name(dc), r);
@@ -392,6 +592,7 @@ static void chain_status(struct dm_target *ti, status_type_t type,
 	unsigned int sz = 0, i;
 	u64 counts[4];
 
+	down_read(&dc->chain_lock);
 	switch (type) {
 	case STATUSTYPE_INFO:
 		DMEMIT("%u %s %u %s", dc->nr_layers,
@@ -432,6 +633,7 @@ static void chain_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(";");
 		break;
 	}
+	up_read(&dc->chain_lock);
 }
 
 static void chain_io_hints(struct dm_target *ti, struct queue_limits *limits)
@@ -468,10 +670,14 @@ static int chain_iterate_devices(struct dm_target *ti,
 /* "commit": write back the leaf's block map now (used by tests). */
 static int process_commit_mesg(struct dmc_chain *dc)
 {
-	unsigned int noio = memalloc_noio_save();
-	int r = dmc_chain_commit(dc);
+	unsigned int noio;
+	int r;
 
+	down_read(&dc->chain_lock);
+	noio = memalloc_noio_save();
+	r = dmc_chain_commit(dc);
 	memalloc_noio_restore(noio);
+	up_read(&dc->chain_lock);
 	return r;
 }
 
@@ -489,12 +695,13 @@ static int chain_message(struct dm_target *ti, unsigned int argc, char **argv,
 
 static struct target_type chain_target = {
 	.name = "chain",
-	.version = { 0, 1, 0 },
+	.version = { 0, 2, 0 },
 	.module = THIS_MODULE,
 	.ctr = chain_ctr,
 	.dtr = chain_dtr,
 	.map = chain_map,
 	.postsuspend = chain_postsuspend,
+	.resume = chain_resume,
 	.status = chain_status,
 	.message = chain_message,
 	.io_hints = chain_io_hints,

@@ -1,0 +1,969 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live merges: move the top layers of a live chain into a layer below
+ * them while the device serves I/O, following the journal steps of
+ * docs/format.md, and live snapshots.
+ *
+ * A merge first puts a new empty leaf on top, made as a child of the
+ * target at the generation the target will have when the merge is done,
+ * so that from then on nothing writes the target or the sources.  A
+ * worker then clones (or copies) every run the sources hold into the
+ * target, saving its progress in the target's journal; the view of the
+ * device never changes meanwhile, since the sources still shadow what the
+ * target receives.  At the end the sources are marked merged-away, the
+ * target gets its new generation, and the sources leave the layer list
+ * under a brief I/O pause.
+ *
+ * Locking: dc->ctl_lock serializes whoever changes the layer list (merge
+ * start, snapshot, the worker's final switch); m->lock guards the status.
+ */
+#include <linux/device-mapper.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+
+#include <dm-chain/netlink.h>
+#include "dm-chain.h"
+#include "blockmap.h"
+#include "chain.h"
+#include "header.h"
+#include "layer.h"
+#include "table.h"
+
+/* Copy buffer, and the unit of rate limiting and cancellation. */
+#define DMC_COPY_CHUNK		(1U << 20)
+/* Progress is saved after this many runs, bytes or nanoseconds. */
+#define DMC_SAVE_RUNS		1024U
+#define DMC_SAVE_BYTES		(1ULL << 30)
+#define DMC_SAVE_NS		NSEC_PER_SEC
+/* Progress events at most this often. */
+#define DMC_EVENT_NS		(250 * NSEC_PER_MSEC)
+
+struct dmc_merge {
+	struct dmc_chain *dc;
+	struct work_struct work;
+	bool running;			/* ctl_lock and @lock to change */
+	bool cancel;
+
+	/* The merge being run: fixed while @running. */
+	struct dmc_layer *target;
+	struct dmc_layer **sources;	/* bottom first */
+	const struct dmc_blockmap **smaps;
+	unsigned int nr_sources;
+	u32 mode;
+	u32 rate;			/* MiB/s */
+	bool *no_clone;			/* auto: source refused a clone */
+	void *buf;			/* DMC_COPY_CHUNK bytes */
+
+	u64 cursor;			/* next block to merge */
+	u64 saved_ns;			/* last journal save */
+	unsigned int runs_unsaved;
+	u64 bytes_unsaved;
+	u64 event_ns;			/* last progress event */
+	ktime_t start;
+	u64 moved;			/* bytes cloned + copied, for --rate */
+
+	spinlock_t lock;		/* guards @st */
+	struct dm_chain_merge_status st;
+	bool has_status;
+};
+
+static struct workqueue_struct *dmc_merge_wq;
+
+static void merge_work(struct work_struct *work);
+
+static u64 elapsed_ns(struct dmc_merge *m)
+{
+	return ktime_to_ns(ktime_sub(ktime_get(), m->start));
+}
+
+bool dmc_merge_running(struct dmc_chain *dc)
+{
+	struct dmc_merge *m = READ_ONCE(dc->merge);
+
+	return m && READ_ONCE(m->running);
+}
+
+bool dmc_merge_status(struct dmc_chain *dc, struct dm_chain_merge_status *st)
+{
+	struct dmc_merge *m = READ_ONCE(dc->merge);
+	bool has;
+
+	if (!m)
+		return false;
+	spin_lock(&m->lock);
+	has = m->has_status;
+	*st = m->st;
+	if (m->running)
+		st->elapsed_ns = elapsed_ns(m);
+	spin_unlock(&m->lock);
+	return has;
+}
+
+/* Send an event with status @st (the device name looked up). */
+static void send_event(struct dmc_chain *dc, u8 cmd,
+		       const struct dm_chain_merge_status *st)
+{
+	char *name = kmalloc(DM_NAME_LEN, GFP_KERNEL);
+
+	if (!name)
+		return;
+	dmc_chain_name(dc, name);
+	dm_chain_nl_merge_event(cmd, name, dmc_chain_devt(dc), st);
+	kfree(name);
+}
+
+static void set_failure(struct dmc_merge *m, int err, const char *why)
+{
+	spin_lock(&m->lock);
+	m->st.error = -err;
+	strscpy(m->st.message, why, sizeof(m->st.message));
+	spin_unlock(&m->lock);
+}
+
+/* ---- journal edits (slot callbacks for dmc_layer_edit_header) ---- */
+
+static int edit_journal(void *slot, const void *arg)
+{
+	return dmc_header_set_journal(slot, arg);
+}
+
+static int edit_cursor(void *slot, const void *arg)
+{
+	((struct dmc_header *)slot)->journal.cursor =
+		cpu_to_le64(*(const u64 *)arg);
+	return 0;
+}
+
+static int edit_retiring(void *slot, const void *arg)
+{
+	struct dmc_journal *j = &((struct dmc_header *)slot)->journal;
+
+	j->state = cpu_to_le32(DMC_JOURNAL_RETIRING);
+	j->cursor = cpu_to_le64(*(const u64 *)arg);
+	return 0;
+}
+
+static int edit_merged_away(void *slot, const void *arg)
+{
+	dmc_header_set_merged_away(slot, arg);
+	return 0;
+}
+
+static int edit_finish(void *slot, const void *arg)
+{
+	dmc_header_set_generation(slot, *(const u64 *)arg);
+	return dmc_header_set_journal(slot, NULL);
+}
+
+/* ---- the data phase ---- */
+
+/* Wait as long as the rate limit asks; false when cancelled meanwhile. */
+static bool throttle(struct dmc_merge *m, u64 bytes)
+{
+	u64 allowed_ns;
+
+	m->moved += bytes;
+	if (!m->rate)
+		return !READ_ONCE(m->cancel);
+	allowed_ns = mul_u64_u64_div_u64(m->moved, NSEC_PER_SEC,
+					 (u64)m->rate << 20);
+	while (!READ_ONCE(m->cancel)) {
+		u64 now = elapsed_ns(m);
+
+		if (now >= allowed_ns)
+			return true;
+		schedule_timeout_interruptible(
+			max_t(long, 1, nsecs_to_jiffies(min(allowed_ns - now,
+						(u64)100 * NSEC_PER_MSEC))));
+	}
+	return false;
+}
+
+/* Write all of @buf at @pos; a short write is retried to get its error. */
+static int write_all(struct file *file, const void *buf, size_t len,
+		     loff_t pos)
+{
+	while (len) {
+		ssize_t w = kernel_write(file, buf, len, &pos);
+
+		if (w < 0)
+			return w;
+		if (!w)
+			return -EIO;
+		buf += w;
+		len -= w;
+	}
+	return 0;
+}
+
+/* Make [pos, pos + len) of the target's file read zeros. */
+static int zero_target(struct dmc_merge *m, loff_t pos, u64 len)
+{
+	struct file *wf = dmc_layer_wfile(m->target);
+	int r;
+
+	r = vfs_fallocate(wf, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pos,
+			  len);
+	if (r != -EOPNOTSUPP)
+		return r;
+	memset(m->buf, 0, DMC_COPY_CHUNK);
+	while (len) {
+		size_t n = min_t(u64, len, DMC_COPY_CHUNK);
+
+		r = write_all(wf, m->buf, n, pos);
+		if (r)
+			return r;
+		pos += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Copy [spos, spos + len) of @src to dpos in the target, skipping the
+ * source's holes (the target gets holes there too).
+ */
+static int copy_range(struct dmc_merge *m, struct dmc_layer *src, loff_t spos,
+		      loff_t dpos, u64 len)
+{
+	struct file *sf = dmc_layer_file(src);
+	struct file *wf = dmc_layer_wfile(m->target);
+	loff_t end = spos + len, cur = spos, data, hole;
+	int r;
+
+	while (cur < end) {
+		data = vfs_llseek(sf, cur, SEEK_DATA);
+		if (data == -ENXIO || data > end)
+			data = end;
+		else if (data < 0)
+			data = cur;	/* no SEEK_DATA: copy everything */
+		if (data > cur) {
+			r = zero_target(m, dpos + (cur - spos), data - cur);
+			if (r)
+				return r;
+		}
+		if (data >= end)
+			break;
+		hole = vfs_llseek(sf, data, SEEK_HOLE);
+		if (hole < 0 || hole > end)
+			hole = end;
+		cur = data;
+		while (cur < hole) {
+			size_t n = min_t(u64, hole - cur, DMC_COPY_CHUNK);
+			loff_t rp = cur;
+			ssize_t got = kernel_read(sf, m->buf, n, &rp);
+
+			if (got < 0)
+				return got;
+			if (got < n)	/* past EOF: zeros */
+				memset(m->buf + got, 0, n - got);
+			r = write_all(wf, m->buf, n, dpos + (cur - spos));
+			if (r)
+				return r;
+			spin_lock(&m->lock);
+			m->st.bytes_copied += n;
+			spin_unlock(&m->lock);
+			cur += n;
+			if (!throttle(m, n))
+				return -ECANCELED;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Move one DATA run of source @i into the target: clone, else copy.  In
+ * mode auto a source whose clone the filesystem refused (another volume,
+ * no reflink) is copied from then on; the others keep cloning.
+ */
+static int move_run(struct dmc_merge *m, unsigned int i, u64 off, u64 len,
+		    const char **why)
+{
+	struct dmc_layer *src = m->sources[i];
+	loff_t spos = dmc_layer_data_offset(src) + off;
+	loff_t dpos = dmc_layer_data_offset(m->target) + off;
+	loff_t cloned;
+	int r;
+
+	if (m->mode != DM_CHAIN_MERGE_MODE_COPY && !m->no_clone[i]) {
+		cloned = vfs_clone_file_range(dmc_layer_file(src), spos,
+					      dmc_layer_wfile(m->target), dpos,
+					      len, 0);
+		if (cloned == len) {
+			spin_lock(&m->lock);
+			m->st.bytes_cloned += len;
+			spin_unlock(&m->lock);
+			return throttle(m, len) ? 0 : -ECANCELED;
+		}
+		r = cloned < 0 ? cloned : -EIO;
+		if (r != -EXDEV && r != -EOPNOTSUPP && r != -EINVAL) {
+			*why = r == -ENOSPC ? "No space left on the target's filesystem" :
+					      "Cloning into the target failed";
+			return r;
+		}
+		if (m->mode == DM_CHAIN_MERGE_MODE_CLONE) {
+			*why = "The filesystem refused to clone (another volume, or no reflink support) and mode clone never copies";
+			return r;
+		}
+		DMINFO("%s: cloning from %s refused (%d); copying from it",
+		       dmc_layer_path(m->target), dmc_layer_path(src), r);
+		m->no_clone[i] = true;
+	}
+	r = copy_range(m, src, spos, dpos, len);
+	if (r && r != -ECANCELED)
+		*why = r == -ENOSPC ? "No space left on the target's filesystem" :
+				      "Copying into the target failed";
+	return r;
+}
+
+/* Make the target's data and map durable, then record @cursor. */
+static int save_progress(struct dmc_merge *m, u64 cursor, const char **why)
+{
+	unsigned int noio = memalloc_noio_save();
+	int r;
+
+	r = dmc_layer_commit(m->target);
+	memalloc_noio_restore(noio);
+	if (!r)
+		r = dmc_layer_edit_header(m->target, edit_cursor, &cursor);
+	if (r) {
+		*why = r == -ENOSPC ? "No space left to save the merge's progress" :
+				      "Saving the merge's progress failed";
+		return r;
+	}
+	m->saved_ns = elapsed_ns(m);
+	m->runs_unsaved = 0;
+	m->bytes_unsaved = 0;
+	return 0;
+}
+
+/* Bytes the merge moves from block @from on, and before it. */
+static void count_work(struct dmc_merge *m, u64 nr_blocks, unsigned int shift,
+		       u64 dev_size)
+{
+	u64 b = 0, n, total = 0, done = 0, bytes;
+	int src;
+
+	while (b < nr_blocks) {
+		n = dmc_source_run(m->smaps, m->nr_sources, b, nr_blocks - b,
+				   &src);
+		if (src != DMC_SRC_ABSENT) {
+			bytes = min((b + n) << shift, dev_size) - (b << shift);
+			total += bytes;
+			if (b + n <= m->cursor)
+				done += bytes;
+			else if (b < m->cursor)
+				done += (m->cursor - b) << shift;
+		}
+		b += n;
+		cond_resched();
+	}
+	spin_lock(&m->lock);
+	m->st.bytes_total = total;
+	m->st.bytes_done = done;
+	spin_unlock(&m->lock);
+}
+
+static int data_phase(struct dmc_merge *m, const char **why)
+{
+	const struct dmc_hdr *th = dmc_layer_hdr(m->target);
+	struct dmc_blockmap *tmap = dmc_layer_map(m->target);
+	unsigned int shift = th->block_shift;
+	u64 nr_blocks = th->nr_blocks, b = m->cursor, n, off, len;
+	int src, r = 0;
+
+	count_work(m, nr_blocks, shift, th->virtual_size);
+	m->event_ns = 0;
+	while (b < nr_blocks) {
+		if (READ_ONCE(m->cancel)) {
+			r = -ECANCELED;
+			break;
+		}
+		n = dmc_source_run(m->smaps, m->nr_sources, b, nr_blocks - b,
+				   &src);
+		off = b << shift;
+		len = n << shift;
+		if (src == DMC_SRC_ZERO) {
+			dmc_bm_set_range(tmap, b, n, DMC_BLOCK_ZERO);
+			r = dmc_layer_punch(m->target, b, n, shift);
+			if (r)
+				*why = "Punching zeroed blocks out of the target failed";
+		} else if (src >= 0) {
+			r = move_run(m, src, off, len, why);
+			if (!r)
+				dmc_bm_set_range(tmap, b, n, DMC_BLOCK_DATA);
+		}
+		if (r)
+			break;
+		if (src != DMC_SRC_ABSENT) {
+			u64 bytes = min(off + len, th->virtual_size) - off;
+
+			spin_lock(&m->lock);
+			m->st.bytes_done += bytes;
+			if (src == DMC_SRC_ZERO)
+				m->st.bytes_zeroed += bytes;
+			spin_unlock(&m->lock);
+			m->runs_unsaved++;
+			m->bytes_unsaved += len;
+		}
+		b += n;
+		if (m->runs_unsaved >= DMC_SAVE_RUNS ||
+		    m->bytes_unsaved >= DMC_SAVE_BYTES ||
+		    elapsed_ns(m) - m->saved_ns >= DMC_SAVE_NS) {
+			r = save_progress(m, b, why);
+			if (r)
+				break;
+			m->cursor = b;
+		}
+		if (elapsed_ns(m) - m->event_ns >= DMC_EVENT_NS) {
+			struct dm_chain_merge_status st;
+
+			m->event_ns = elapsed_ns(m);
+			dmc_merge_status(m->dc, &st);
+			send_event(m->dc, DM_CHAIN_CMD_MERGE_PROGRESS, &st);
+		}
+		cond_resched();
+	}
+	/*
+	 * Blocks before @b are done (a failed run is not): save that much,
+	 * also after an error, so a re-run does not repeat it.
+	 */
+	if (b > m->cursor) {
+		const char *save_why = NULL;
+		int s = save_progress(m, b, &save_why);
+
+		if (!s)
+			m->cursor = b;
+		else if (!r) {
+			r = s;
+			*why = save_why;
+		}
+	}
+	if (r == -ECANCELED)
+		*why = "Cancelled";
+	return r;
+}
+
+/* ---- retiring: sources merged away, target finished, list switched ---- */
+
+static int retire(struct dmc_merge *m, const char **why)
+{
+	struct dmc_chain *dc = m->dc;
+	const struct dmc_hdr *th = dmc_layer_hdr(m->target);
+	u64 new_gen = th->j_new_generation, nr_blocks = th->nr_blocks;
+	struct dmc_layer **layers;
+	char **paths;
+	unsigned int i, j, k, nr;
+	u64 pause;
+	int r;
+
+	if (th->j_state == DMC_JOURNAL_MERGING) {
+		r = dmc_layer_edit_header(m->target, edit_retiring, &nr_blocks);
+		if (r) {
+			*why = "Writing the target's journal failed";
+			return r;
+		}
+	}
+	for (i = m->nr_sources; i-- > 0;) {
+		struct dmc_layer *s = m->sources[i];
+
+		if (dmc_layer_hdr(s)->state == DMC_STATE_MERGED_AWAY)
+			continue;
+		r = dmc_layer_edit_header(s, edit_merged_away, th->uuid);
+		if (r) {
+			*why = "Marking a source merged-away failed";
+			return r;
+		}
+	}
+	r = dmc_layer_edit_header(m->target, edit_finish, &new_gen);
+	if (r) {
+		*why = "Finishing the target's header failed";
+		return r;
+	}
+
+	/* The sources leave the live chain. */
+	mutex_lock(&dc->ctl_lock);
+	nr = dc->nr_layers - m->nr_sources;
+	layers = kcalloc(nr, sizeof(*layers), GFP_KERNEL);
+	paths = kcalloc(nr, sizeof(*paths), GFP_KERNEL);
+	r = -ENOMEM;
+	if (layers && paths) {
+		for (i = 0, j = 0; i < dc->nr_layers; i++) {
+			for (k = 0; k < m->nr_sources; k++)
+				if (dc->layers[i] == m->sources[k])
+					break;
+			if (k < m->nr_sources)
+				continue;
+			layers[j] = dc->layers[i];
+			paths[j++] = dc->paths[i];
+		}
+		r = dmc_chain_switch(dc, layers, paths, nr, &pause);
+	}
+	mutex_unlock(&dc->ctl_lock);
+	if (r) {
+		kfree(layers);
+		kfree(paths);
+		*why = "Removing the merged layers from the device failed";
+		return r;
+	}
+	spin_lock(&m->lock);
+	m->st.pause_ns = max(m->st.pause_ns, pause);
+	spin_unlock(&m->lock);
+	return 0;
+}
+
+static void merge_work(struct work_struct *work)
+{
+	struct dmc_merge *m = container_of(work, struct dmc_merge, work);
+	struct dmc_chain *dc = m->dc;
+	struct dm_chain_merge_status st;
+	const char *why = "Merge failed";
+	u32 state;
+	int r = 0;
+
+	if (dmc_layer_hdr(m->target)->j_state == DMC_JOURNAL_MERGING)
+		r = data_phase(m, &why);
+	if (!r)
+		r = retire(m, &why);
+
+	if (!r)
+		state = DM_CHAIN_MERGE_STATE_DONE;
+	else if (r == -ECANCELED)
+		state = DM_CHAIN_MERGE_STATE_CANCELLED;
+	else
+		state = DM_CHAIN_MERGE_STATE_FAILED;
+	if (r) {
+		set_failure(m, r, why);
+		DMERR("%s: live merge stopped at block %llu: %s (%d)",
+		      dmc_layer_path(m->target), m->cursor, why, r);
+	}
+	if (!r)
+		dmc_layer_unclaim(m->target);
+	kfree(m->sources);
+	kfree(m->smaps);
+	kfree(m->no_clone);
+	m->sources = NULL;
+	m->smaps = NULL;
+	m->no_clone = NULL;
+	/*
+	 * Not running any more before the event goes out, so that whoever
+	 * waits for it can start the next merge at once; @m may be reused
+	 * from here on, so the event carries a copy.
+	 */
+	spin_lock(&m->lock);
+	m->st.state = state;
+	m->st.elapsed_ns = elapsed_ns(m);
+	st = m->st;
+	WRITE_ONCE(m->running, false);
+	spin_unlock(&m->lock);
+	send_event(dc, DM_CHAIN_CMD_MERGE_DONE, &st);
+}
+
+/* ---- starting, cancelling, stopping ---- */
+
+static struct dmc_merge *get_merge(struct dmc_chain *dc)
+{
+	struct dmc_merge *m = dc->merge;
+
+	if (m)
+		return m;
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return NULL;
+	m->buf = kvmalloc(DMC_COPY_CHUNK, GFP_KERNEL);
+	if (!m->buf) {
+		kfree(m);
+		return NULL;
+	}
+	m->dc = dc;
+	spin_lock_init(&m->lock);
+	INIT_WORK(&m->work, merge_work);
+	WRITE_ONCE(dc->merge, m);
+	return m;
+}
+
+static bool same_uuid(struct dmc_layer *l, const u8 *uuid)
+{
+	const struct dmc_hdr *h = dmc_layer_hdr(l);
+
+	return h && !memcmp(h->uuid, uuid, DMC_UUID_SIZE);
+}
+
+/*
+ * Find an unfinished journal in the live chain: the layer holding it, or
+ * -ENOENT when there is none.  A journal the device cannot resume is
+ * refused.
+ */
+static int find_journal(struct dmc_chain *dc, unsigned int *target,
+			const char **why)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < dc->nr_layers; i++) {
+		const struct dmc_hdr *h = dmc_layer_hdr(dc->layers[i]);
+
+		if (!h || !dmc_hdr_journal_active(h))
+			continue;
+		k = h->j_nr_sources;
+		if (dmc_hdr_journal_targets_raw_parent(h) ||
+		    i + k + 1 != dc->nr_layers - 1 ||
+		    !same_uuid(dc->layers[i + 1], h->j_bottom_uuid) ||
+		    !same_uuid(dc->layers[i + k], h->j_top_uuid)) {
+			*why = "The chain holds an unfinished merge this device cannot resume; finish it offline (chainctl layer check -r)";
+			return -EBUSY;
+		}
+		*target = i;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Claim the target and the sources, open them for writing. */
+static int claim_all(struct dmc_chain *dc, unsigned int t, unsigned int k,
+		     const char **why)
+{
+	unsigned int i;
+	int r;
+
+	for (i = t; i <= t + k; i++) {
+		r = dmc_layer_claim(dc->layers[i], dc->md, why);
+		if (!r)
+			r = dmc_layer_open_for_write(dc->layers[i], why);
+		if (r) {
+			while (i-- > t)
+				dmc_layer_unclaim(dc->layers[i]);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void unclaim_all(struct dmc_chain *dc, unsigned int t, unsigned int k)
+{
+	unsigned int i;
+
+	for (i = t; i <= t + k; i++)
+		dmc_layer_unclaim(dc->layers[i]);
+}
+
+/*
+ * Put a new empty leaf, child of @parent at @parent_gen, on top of the
+ * device.  Caller holds ctl_lock.
+ */
+static int add_leaf(struct dmc_chain *dc, const char *path,
+		    struct dmc_layer *parent, u64 parent_gen, char *made,
+		    size_t made_size, u64 *pause, const char **why)
+{
+	struct dmc_layer *leaf = dmc_leaf(dc), *nl, **layers;
+	char name[DM_NAME_LEN];
+	char **paths;
+	unsigned int nr = dc->nr_layers + 1;
+	int r;
+
+	r = dmc_layer_create(path, parent, parent_gen, leaf, made, made_size,
+			     why);
+	if (r)
+		return r;
+	dmc_chain_name(dc, name);
+	r = dmc_layer_get(made, true, dc->md, name, &nl, why);
+	if (r)
+		return r;
+	r = dmc_layer_begin_write(nl);
+	if (r) {
+		*why = "Cannot update the new leaf's header";
+		goto put;
+	}
+	r = -ENOMEM;
+	*why = "Cannot allocate the new layer list";
+	layers = kcalloc(nr, sizeof(*layers), GFP_KERNEL);
+	paths = kcalloc(nr, sizeof(*paths), GFP_KERNEL);
+	if (!layers || !paths)
+		goto free;
+	memcpy(layers, dc->layers, (nr - 1) * sizeof(*layers));
+	memcpy(paths, dc->paths, (nr - 1) * sizeof(*paths));
+	layers[nr - 1] = nl;
+	paths[nr - 1] = kstrdup(made, GFP_KERNEL);
+	if (!paths[nr - 1])
+		goto free;
+	r = dmc_chain_switch(dc, layers, paths, nr, pause);
+	if (!r)
+		return 0;
+	*why = "Switching to the new leaf failed";
+	kfree(paths[nr - 1]);
+free:
+	kfree(layers);
+	kfree(paths);
+put:
+	dmc_layer_put(nl);
+	return r;
+}
+
+/* The checks every leaf change needs.  Caller holds ctl_lock. */
+static int check_changeable(struct dmc_chain *dc, const char *path,
+			    const char **why)
+{
+	if (dc->read_only) {
+		*why = "Device is read-only";
+		return -EROFS;
+	}
+	if (dc->leaf_raw) {
+		*why = "Device is a single raw image; it has no layers to merge or stack on";
+		return -EOPNOTSUPP;
+	}
+	if (!dmc_chain_sole_table(dc)) {
+		*why = "Device has another table loaded; resume or clear it first";
+		return -EBUSY;
+	}
+	if (path && path[0] != '/') {
+		*why = "New leaf path must be absolute";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A fresh merge of layers t+1 .. leaf into layer t. */
+static int begin_merge(struct dmc_chain *dc, unsigned int t,
+		       const char *path, char *made,
+		       size_t made_size, u64 *pause, const char **why)
+{
+	unsigned int k = dc->nr_layers - 1 - t;
+	struct dmc_layer *tl = dc->layers[t], *leaf = dmc_leaf(dc);
+	const struct dmc_hdr *th = dmc_layer_hdr(tl);
+	struct dmc_journal_args j = {
+		.state = DMC_JOURNAL_MERGING,
+		.nr_sources = k,
+	};
+	char *top_path;
+	int r;
+
+	if (!th) {
+		*why = "Merging into a raw base is not supported live; merge offline (chainctl layer merge)";
+		return -EOPNOTSUPP;
+	}
+	r = claim_all(dc, t, k, why);
+	if (r)
+		return r;
+	top_path = kmalloc(DMC_JOURNAL_PATH_MAX, GFP_KERNEL);
+	r = -ENOMEM;
+	*why = "Cannot allocate the journal";
+	if (!top_path)
+		goto unclaim;
+	r = dmc_layer_rel_path(tl, leaf, top_path, DMC_JOURNAL_PATH_MAX);
+	if (r) {
+		*why = "The leaf's path does not fit the target's journal";
+		goto free;
+	}
+	j.old_generation = th->generation;
+	j.new_generation = th->generation + 1;
+	j.bottom_uuid = dmc_layer_hdr(dc->layers[t + 1])->uuid;
+	j.top_uuid = dmc_layer_hdr(leaf)->uuid;
+	j.top_path = top_path;
+	r = dmc_layer_edit_header(tl, edit_journal, &j);
+	if (r) {
+		*why = r == -ENOSPC ? "No space to write the target's journal" :
+				      "Writing the target's journal failed";
+		goto free;
+	}
+	/* Writes go to a child of the target as it will be after the merge. */
+	r = add_leaf(dc, path, tl, j.new_generation, made, made_size, pause,
+		     why);
+	if (r) {
+		/* Nothing was merged yet: taking the journal back is safe. */
+		if (dmc_layer_edit_header(tl, edit_journal, NULL))
+			DMERR("%s: could not clear the journal after a failed start",
+			      dmc_layer_path(tl));
+		goto free;
+	}
+	kfree(top_path);
+	return 0;
+free:
+	kfree(top_path);
+unclaim:
+	unclaim_all(dc, t, k);
+	return r;
+}
+
+int dm_chain_merge_start(struct dmc_chain *dc,
+			 const struct dm_chain_merge_params *p,
+			 struct dm_chain_merge_status *st, char *new_leaf,
+			 size_t new_leaf_size, const char **why)
+{
+	struct dmc_merge *m;
+	unsigned int t, i, k;
+	bool resumed = false;
+	u64 pause = 0;
+	int r;
+
+	mutex_lock(&dc->ctl_lock);
+	m = get_merge(dc);
+	r = -ENOMEM;
+	*why = "Cannot allocate the merge";
+	if (!m)
+		goto out;
+	r = -EBUSY;
+	*why = "A merge is already running on this device";
+	if (m->running)
+		goto out;
+	r = check_changeable(dc, p->new_leaf, why);
+	if (r)
+		goto out;
+
+	r = find_journal(dc, &t, why);
+	if (!r) {
+		resumed = true;
+		k = dc->nr_layers - 2 - t;
+		r = claim_all(dc, t, k, why);
+		if (r)
+			goto out;
+		strscpy(new_leaf, dc->paths[dc->nr_layers - 1], new_leaf_size);
+	} else if (r == -ENOENT) {
+		if (p->depth) {
+			if (p->depth >= dc->nr_layers) {
+				*why = "Depth must be less than the number of layers (the target stays)";
+				r = -EINVAL;
+				goto out;
+			}
+			t = dc->nr_layers - 1 - p->depth;
+		} else {
+			if (p->into >= dc->nr_layers - 1) {
+				*why = "Target index must be below the leaf";
+				r = -EINVAL;
+				goto out;
+			}
+			t = p->into;
+		}
+		r = begin_merge(dc, t, p->new_leaf, new_leaf, new_leaf_size,
+				&pause, why);
+		if (r)
+			goto out;
+		k = dc->nr_layers - 2 - t;
+	} else {
+		goto out;
+	}
+
+	m->target = dc->layers[t];
+	m->nr_sources = k;
+	m->sources = kcalloc(k, sizeof(*m->sources), GFP_KERNEL);
+	m->smaps = kcalloc(k, sizeof(*m->smaps), GFP_KERNEL);
+	m->no_clone = kcalloc(k, sizeof(*m->no_clone), GFP_KERNEL);
+	if (!m->sources || !m->smaps || !m->no_clone) {
+		/* The journal stays; a later MERGE resumes it. */
+		kfree(m->sources);
+		kfree(m->smaps);
+		kfree(m->no_clone);
+		m->sources = NULL;
+		m->smaps = NULL;
+		m->no_clone = NULL;
+		*why = "Cannot allocate the merge";
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < k; i++) {
+		m->sources[i] = dc->layers[t + 1 + i];
+		m->smaps[i] = dmc_layer_map(m->sources[i]);
+	}
+	m->mode = p->mode;
+	m->rate = p->rate;
+	m->cancel = false;
+	m->cursor = dmc_layer_hdr(m->target)->j_state == DMC_JOURNAL_MERGING ?
+		    dmc_layer_hdr(m->target)->j_cursor : 0;
+	m->saved_ns = 0;
+	m->runs_unsaved = 0;
+	m->bytes_unsaved = 0;
+	m->moved = 0;
+	m->start = ktime_get();
+
+	spin_lock(&m->lock);
+	memset(&m->st, 0, sizeof(m->st));
+	m->st.state = DM_CHAIN_MERGE_STATE_RUNNING;
+	m->st.target = t;
+	m->st.nr_sources = k;
+	m->st.resumed = resumed;
+	m->st.pause_ns = pause;
+	m->has_status = true;
+	WRITE_ONCE(m->running, true);
+	*st = m->st;
+	spin_unlock(&m->lock);
+	queue_work(dmc_merge_wq, &m->work);
+	r = 0;
+out:
+	mutex_unlock(&dc->ctl_lock);
+	return r;
+}
+
+int dm_chain_merge_cancel(struct dmc_chain *dc, const char **why)
+{
+	int r = 0;
+
+	mutex_lock(&dc->ctl_lock);
+	if (!dmc_merge_running(dc)) {
+		*why = "No merge is running on this device";
+		r = -ENOENT;
+	} else {
+		WRITE_ONCE(dc->merge->cancel, true);
+	}
+	mutex_unlock(&dc->ctl_lock);
+	return r;
+}
+
+int dm_chain_snapshot(struct dmc_chain *dc, const char *path, char *made,
+		      size_t made_size, u64 *pause_ns, const char **why)
+{
+	struct dmc_layer *leaf;
+	int r;
+
+	mutex_lock(&dc->ctl_lock);
+	r = check_changeable(dc, path, why);
+	if (r)
+		goto out;
+	if (dc->nr_layers >= DMC_MAX_LAYERS) {
+		*why = "Chain is at its maximum depth";
+		r = -E2BIG;
+		goto out;
+	}
+	leaf = dmc_leaf(dc);
+	r = add_leaf(dc, path, leaf, dmc_layer_hdr(leaf)->generation, made,
+		     made_size, pause_ns, why);
+out:
+	mutex_unlock(&dc->ctl_lock);
+	return r;
+}
+
+void dmc_merge_stop(struct dmc_chain *dc)
+{
+	struct dmc_merge *m = dc->merge;
+
+	if (!m)
+		return;
+	WRITE_ONCE(m->cancel, true);
+	flush_work(&m->work);
+}
+
+void dmc_merge_free(struct dmc_chain *dc)
+{
+	struct dmc_merge *m = dc->merge;
+
+	if (!m)
+		return;
+	kvfree(m->buf);
+	kfree(m);
+	dc->merge = NULL;
+}
+
+int dmc_merge_init(void)
+{
+	dmc_merge_wq = alloc_workqueue("kdmchain_merge", WQ_UNBOUND, 0);
+	return dmc_merge_wq ? 0 : -ENOMEM;
+}
+
+void dmc_merge_exit(void)
+{
+	destroy_workqueue(dmc_merge_wq);
+}

@@ -23,6 +23,13 @@ extern struct global_opts g_opts;
 int cmd_version(int argc, char **argv);
 int cmd_layer(int argc, char **argv);
 int cmd_device(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+
+/* chainctl device's live-merge commands (cmd_device_merge.c): ARGV[0] is
+ * the command's name, as getopt wants. */
+int device_cmd_merge(int argc, char **argv);
+int device_cmd_cancel(int argc, char **argv);
+int device_cmd_snapshot(int argc, char **argv);
 
 /* True if ARG asks for help: "help", "-h" or "--help". */
 bool is_help_arg(const char *arg);

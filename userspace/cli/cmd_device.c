@@ -7,7 +7,10 @@
  *                                    table, create /dev/mapper/NAME
  *   remove NAME
  *   list [-j]
- *   status NAME [-j]
+ *   status NAME [-j]                 the table and the module's view: layers,
+ *                                    the current or last live merge
+ *
+ * merge, cancel and snapshot live in cmd_device_merge.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,7 +27,9 @@
 #include "dm.h"
 #include "dmc_err.h"
 #include "json.h"
+#include "layer_file.h"
 #include "nl.h"
+#include "progress.h"
 #include "sizes.h"
 
 /* ---- the chain below a leaf --------------------------------------------- */
@@ -129,11 +134,19 @@ static void device_usage(FILE *out)
 		"                                  base and create /dev/mapper/NAME\n"
 		"  remove NAME                     remove the device (must not be open)\n"
 		"  list [-j]                       every chain device\n"
-		"  status NAME [-j]                one device: size, layers, kernel status\n"
+		"  status NAME [-j]                one device: size, layers, kernel status,\n"
+		"                                  the current or last live merge\n"
+		"  merge NAME [--depth N | --into LAYER] [--mode auto|clone|copy]\n"
+		"        [--rate MIB_PER_S] [--new-leaf PATH] [--no-wait] [--delete] [-j]\n"
+		"                                  merge layers of the live device\n"
+		"  cancel NAME                     stop the device's running merge\n"
+		"  snapshot NAME [FILE] [-j]       put a new empty leaf on top\n"
 		"  help                            this text\n"
 		"\n"
 		"  -r, --read-only   the device refuses writes; the leaf is opened read-only\n"
-		"  -j, --json        JSON output\n");
+		"  -j, --json        JSON output\n"
+		"\n"
+		"'chainctl device COMMAND --help' explains merge, cancel and snapshot.\n");
 }
 
 static bool valid_dm_name(const char *name, const char **why)
@@ -383,6 +396,36 @@ static int device_remove(int argc, char **argv)
 
 /* ---- list --------------------------------------------------------------- */
 
+/* The module's layers, base first as it lists them. */
+static void json_module_layers(struct json_writer *jw,
+			       const struct dmc_nl_device *d)
+{
+	char uuid[37];
+	unsigned int i;
+
+	json_array_begin(jw, "layers");
+	for (i = 0; i < d->nr_listed; i++) {
+		const struct dmc_nl_layer *l = &d->layers[i];
+
+		json_object_begin(jw, NULL);
+		json_u64(jw, "index", i);
+		json_string(jw, "path", l->path);
+		if (l->has_uuid) {
+			uuid_to_str(l->uuid, uuid);
+			json_string(jw, "uuid", uuid);
+		} else {
+			json_null(jw, "uuid");
+		}
+		json_bool(jw, "raw", l->raw || !l->has_uuid);
+		json_u64(jw, "generation", l->generation);
+		json_u64(jw, "data_blocks", l->data_blocks);
+		json_u64(jw, "zero_blocks", l->zero_blocks);
+		json_bool(jw, "writable", l->writable);
+		json_object_end(jw);
+	}
+	json_array_end(jw);
+}
+
 static void json_device(struct json_writer *jw, const struct dev_view *v,
 			bool detail)
 {
@@ -415,6 +458,18 @@ static void json_device(struct json_writer *jw, const struct dev_view *v,
 		json_u64(jw, "minor", v->nl->minor);
 		json_u64(jw, "nr_layers", v->nl->nr_layers);
 		json_bool(jw, "read_only", v->nl->read_only);
+		if (v->nl->has_block_size)
+			json_u64(jw, "block_size", v->nl->block_size);
+		else
+			json_null(jw, "block_size");
+		json_module_layers(jw, v->nl);
+		if (v->nl->has_merge) {
+			json_object_begin(jw, "merge");
+			merge_json_fields(jw, &v->nl->merge);
+			json_object_end(jw);
+		} else {
+			json_null(jw, "merge");
+		}
 		json_object_end(jw);
 	} else if (detail) {
 		json_null(jw, "module");
@@ -500,6 +555,65 @@ static int device_list(int argc, char **argv)
 
 /* ---- status ------------------------------------------------------------- */
 
+/* The module's layers, leaf first as the chain stacks, with their index. */
+static void print_module_layers(const struct dmc_nl_device *d)
+{
+	char uuid[37], bs[32];
+	unsigned int i;
+
+	if (d->has_block_size)
+		printf("block size: %s\n", format_size(d->block_size, bs,
+							sizeof(bs)));
+	printf("  %5s  %-36s %10s %12s %12s  %s\n", "INDEX", "UUID",
+	       "GENERATION", "DATA BLOCKS", "ZERO BLOCKS", "PATH");
+	for (i = d->nr_listed; i-- > 0;) {
+		const struct dmc_nl_layer *l = &d->layers[i];
+
+		if (l->has_uuid)
+			uuid_to_str(l->uuid, uuid);
+		else
+			strcpy(uuid, "raw");
+		printf("  %5u  %-36s %10" PRIu64 " %12" PRIu64 " %12" PRIu64
+		       "  %s%s%s\n", i, uuid, l->generation, l->data_blocks,
+		       l->zero_blocks, l->path,
+		       i + 1 == d->nr_listed ? "  (leaf)" :
+		       i == 0 ? "  (base)" : "",
+		       l->writable ? " (writable)" : "");
+	}
+}
+
+/* "merge:" line of status for the device's current or last merge. */
+static void print_module_merge(const struct dmc_nl_device *d)
+{
+	const struct dmc_nl_merge *m = &d->merge;
+	const char *target = m->target < d->nr_listed ?
+			     d->layers[m->target].path : "?";
+	char text[DMC_NL_MESSAGE_LEN + 160];
+
+	printf("merge:      %s, %" PRIu32 " layer%s into layer %u (%s)%s\n",
+	       dmc_nl_merge_state_str(m->state), m->nr_sources,
+	       m->nr_sources == 1 ? "" : "s", m->target, target,
+	       m->resumed ? ", resumed" : "");
+	switch (m->state) {
+	case DM_CHAIN_MERGE_STATE_RUNNING:
+		printf("  progress  %u%% %s, %.3f s so far\n", merge_percent(m),
+		       merge_progress_text(m, text, sizeof(text)),
+		       merge_seconds(m));
+		break;
+	case DM_CHAIN_MERGE_STATE_FAILED:
+		printf("  error     %s\n",
+		       merge_error_text(m, text, sizeof(text)));
+		/* fall through */
+	default:
+		printf("  moved     %s in %.3f s\n",
+		       merge_bytes_text(m, text, sizeof(text)),
+		       merge_seconds(m));
+		break;
+	}
+	printf("  pause     longest I/O pause %.3f ms\n",
+	       (double)m->pause_ns / 1e6);
+}
+
 static int device_status(int argc, char **argv)
 {
 	const char *pos[1];
@@ -556,7 +670,9 @@ static int device_status(int argc, char **argv)
 		       dev.open_count);
 		printf("layers:     %u%s\n", v.nr_layers,
 		       v.nl ? "" : " (module not asked)");
-		if (v.table_ok) {
+		if (v.nl && v.nl->nr_listed) {
+			print_module_layers(v.nl);
+		} else if (v.table_ok) {
 			for (i = v.table.nr_layers; i-- > 0;)
 				printf("  %3u  %s%s\n", v.table.nr_layers - i,
 				       v.table.paths[i],
@@ -566,6 +682,8 @@ static int device_status(int argc, char **argv)
 		printf("table:      0 %" PRIu64 " %s %s\n", dev.sectors,
 		       DMC_DM_TARGET, dev.params);
 		printf("status:     %s\n", dev.status);
+		if (v.nl && v.nl->has_merge)
+			print_module_merge(v.nl);
 	}
 	view_free(&v);
 	if (have_nl)
@@ -579,11 +697,15 @@ static int device_status(int argc, char **argv)
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
+	bool own_help;		/* handles -h/--help itself */
 } device_cmds[] = {
-	{ "create", device_create },
-	{ "remove", device_remove },
-	{ "list",   device_list },
-	{ "status", device_status },
+	{ "create",   device_create,       false },
+	{ "remove",   device_remove,       false },
+	{ "list",     device_list,         false },
+	{ "status",   device_status,       false },
+	{ "merge",    device_cmd_merge,    true },
+	{ "cancel",   device_cmd_cancel,   true },
+	{ "snapshot", device_cmd_snapshot, true },
 };
 
 int cmd_device(int argc, char **argv)
@@ -599,16 +721,26 @@ int cmd_device(int argc, char **argv)
 		device_usage(stdout);
 		return 0;
 	}
+	for (i = 0; i < sizeof(device_cmds) / sizeof(device_cmds[0]); i++) {
+		if (strcmp(argv[0], device_cmds[i].name))
+			continue;
+		for (k = 1; k < argc && !device_cmds[i].own_help; k++) {
+			if (!strcmp(argv[k], "-h") ||
+			    !strcmp(argv[k], "--help")) {
+				device_usage(stdout);
+				return 0;
+			}
+		}
+		dmc_dm_init(g_opts.verbose);
+		/* Those with their own help use getopt: argv[0] stays. */
+		if (device_cmds[i].own_help)
+			return device_cmds[i].run(argc, argv);
+		return device_cmds[i].run(argc - 1, argv + 1);
+	}
 	for (k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
 			device_usage(stdout);
 			return 0;
-		}
-	}
-	for (i = 0; i < sizeof(device_cmds) / sizeof(device_cmds[0]); i++) {
-		if (!strcmp(argv[0], device_cmds[i].name)) {
-			dmc_dm_init(g_opts.verbose);
-			return device_cmds[i].run(argc - 1, argv + 1);
 		}
 	}
 	errmsg("device: unknown command '%s' (try 'chainctl device help')",

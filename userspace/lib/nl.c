@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Generic netlink client (libmnl) and the dm-chain family's GET.  Modelled
- * on ethtool's netlink/nlsock.c and iproute2's devlink/mnlg.c: one socket
- * per family, the family id resolved with CTRL_CMD_GETFAMILY, extended ACKs
- * turned on so the kernel's reason for a refusal reaches the user, and one
+ * Generic netlink client (libmnl) and the dm-chain family's requests (GET,
+ * MERGE, MERGE_CANCEL, SNAPSHOT) and events.  Modelled on ethtool's
+ * netlink/nlsock.c and iproute2's devlink/mnlg.c: one socket per family,
+ * the family id resolved with CTRL_CMD_GETFAMILY, extended ACKs turned on
+ * so the kernel's reason for a refusal reaches the user, and one
  * validating attribute callback per nesting level.
  */
 #include <errno.h>
@@ -418,7 +419,23 @@ int nl_recv_events(struct nl_sock *nl,
 	return 0;
 }
 
-/* ---- dm-chain GET ------------------------------------------------------- */
+/* ---- dm-chain answers: attribute helpers -------------------------------- */
+
+/*
+ * Every parser below validates each attribute it knows (type and exact
+ * length) before reading it and skips those it does not know (PAD included),
+ * so a newer module's additions pass and a malformed message is -EINVAL.
+ * libmnl stops at an attribute that would run past its nest or message.
+ */
+
+static int cb_result(int *err, int ret)
+{
+	if (ret) {
+		*err = ret;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
 
 static int copy_str(const struct nlattr *attr, char *dst, size_t size)
 {
@@ -430,60 +447,302 @@ static int copy_str(const struct nlattr *attr, char *dst, size_t size)
 	return 0;
 }
 
-struct parse_ctx {
+/* A string for humans: cut, not refused, when longer than DST. */
+static int copy_str_cut(const struct nlattr *attr, char *dst, size_t size)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+		return -EINVAL;
+	snprintf(dst, size, "%s", mnl_attr_get_str(attr));
+	return 0;
+}
+
+static int dup_str(const struct nlattr *attr, char **dst, size_t max)
+{
+	char *s;
+
+	if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+		return -EINVAL;
+	if (strlen(mnl_attr_get_str(attr)) >= max)
+		return -EINVAL;
+	s = strdup(mnl_attr_get_str(attr));
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int get_u32(const struct nlattr *attr, uint32_t *val)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return -EINVAL;
+	*val = mnl_attr_get_u32(attr);
+	return 0;
+}
+
+/* nla_put_u64_64bit() may put a PAD first; the u64 itself is exact. */
+static int get_u64(const struct nlattr *attr, uint64_t *val)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
+		return -EINVAL;
+	*val = mnl_attr_get_u64(attr);
+	return 0;
+}
+
+static int get_flag(const struct nlattr *attr, bool *val)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_FLAG) < 0)
+		return -EINVAL;
+	*val = true;
+	return 0;
+}
+
+/* Parse nest ATTR with CB; CB leaves its errno in *ERR. */
+static int parse_nest(const struct nlattr *attr, mnl_attr_cb_t cb, void *ctx,
+		      int *err)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+		return -EINVAL;
+	if (mnl_attr_parse_nested(attr, cb, ctx) < 0)
+		return *err ? *err : -EINVAL;
+	return 0;
+}
+
+/* ---- merge status nest -------------------------------------------------- */
+
+struct merge_ctx {
+	struct dmc_nl_merge *m;
+	bool seen_state;
+	int err;
+};
+
+static int merge_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct merge_ctx *ctx = data;
+	struct dmc_nl_merge *m = ctx->m;
+	int ret;
+
+	switch (mnl_attr_get_type(attr)) {
+	case DM_CHAIN_MERGE_A_STATE:
+		ret = get_u32(attr, &m->state);
+		ctx->seen_state = true;
+		break;
+	case DM_CHAIN_MERGE_A_TARGET:
+		ret = get_u32(attr, &m->target);
+		break;
+	case DM_CHAIN_MERGE_A_NR_SOURCES:
+		ret = get_u32(attr, &m->nr_sources);
+		break;
+	case DM_CHAIN_MERGE_A_BYTES_TOTAL:
+		ret = get_u64(attr, &m->bytes_total);
+		break;
+	case DM_CHAIN_MERGE_A_BYTES_DONE:
+		ret = get_u64(attr, &m->bytes_done);
+		break;
+	case DM_CHAIN_MERGE_A_BYTES_CLONED:
+		ret = get_u64(attr, &m->bytes_cloned);
+		break;
+	case DM_CHAIN_MERGE_A_BYTES_COPIED:
+		ret = get_u64(attr, &m->bytes_copied);
+		break;
+	case DM_CHAIN_MERGE_A_BYTES_ZEROED:
+		ret = get_u64(attr, &m->bytes_zeroed);
+		break;
+	case DM_CHAIN_MERGE_A_ELAPSED_NS:
+		ret = get_u64(attr, &m->elapsed_ns);
+		break;
+	case DM_CHAIN_MERGE_A_ERROR:
+		ret = get_u32(attr, &m->error);
+		break;
+	case DM_CHAIN_MERGE_A_MESSAGE:
+		ret = copy_str_cut(attr, m->message, sizeof(m->message));
+		break;
+	case DM_CHAIN_MERGE_A_RESUMED:
+		ret = get_flag(attr, &m->resumed);
+		break;
+	case DM_CHAIN_MERGE_A_PAUSE_NS:
+		ret = get_u64(attr, &m->pause_ns);
+		break;
+	default:
+		ret = 0;	/* request attributes, PAD, newer ones */
+		break;
+	}
+	return cb_result(&ctx->err, ret);
+}
+
+static int parse_merge(const struct nlattr *attr, struct dmc_nl_merge *m)
+{
+	struct merge_ctx ctx = { .m = m };
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	ret = parse_nest(attr, merge_attr_cb, &ctx, &ctx.err);
+	if (!ret && !ctx.seen_state)
+		ret = -EINVAL;
+	if (ret)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+/* ---- layer nest --------------------------------------------------------- */
+
+struct layer_ctx {
+	struct dmc_nl_layer *l;
+	int err;
+};
+
+static int layer_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct layer_ctx *ctx = data;
+	struct dmc_nl_layer *l = ctx->l;
+	int ret;
+
+	switch (mnl_attr_get_type(attr)) {
+	case DM_CHAIN_LAYER_A_PATH:
+		ret = dup_str(attr, &l->path, DMC_NL_PATH_LEN);
+		break;
+	case DM_CHAIN_LAYER_A_UUID:
+		if (mnl_attr_get_payload_len(attr) != DMC_NL_UUID_LEN) {
+			ret = -EINVAL;
+			break;
+		}
+		memcpy(l->uuid, mnl_attr_get_payload(attr), DMC_NL_UUID_LEN);
+		l->has_uuid = true;
+		ret = 0;
+		break;
+	case DM_CHAIN_LAYER_A_GENERATION:
+		ret = get_u64(attr, &l->generation);
+		break;
+	case DM_CHAIN_LAYER_A_DATA_BLOCKS:
+		ret = get_u64(attr, &l->data_blocks);
+		break;
+	case DM_CHAIN_LAYER_A_ZERO_BLOCKS:
+		ret = get_u64(attr, &l->zero_blocks);
+		break;
+	case DM_CHAIN_LAYER_A_WRITABLE:
+		ret = get_flag(attr, &l->writable);
+		break;
+	case DM_CHAIN_LAYER_A_RAW:
+		ret = get_flag(attr, &l->raw);
+		break;
+	default:
+		ret = 0;
+		break;
+	}
+	return cb_result(&ctx->err, ret);
+}
+
+/* Parse one layer nest and append it to DEV; a layer needs its path. */
+static int append_layer(struct dmc_nl_device *dev, const struct nlattr *attr)
+{
+	struct dmc_nl_layer l, *grown;
+	struct layer_ctx ctx = { .l = &l };
+	int ret;
+
+	memset(&l, 0, sizeof(l));
+	ret = parse_nest(attr, layer_attr_cb, &ctx, &ctx.err);
+	if (!ret && !l.path)
+		ret = -EINVAL;
+	if (!ret) {
+		grown = realloc(dev->layers, (dev->nr_listed + 1) * sizeof(l));
+		if (grown) {
+			grown[dev->nr_listed++] = l;
+			dev->layers = grown;
+			return 0;
+		}
+		ret = -ENOMEM;
+	}
+	free(l.path);
+	return ret;
+}
+
+/* ---- device nest -------------------------------------------------------- */
+
+struct dev_ctx {
 	struct dmc_nl_device *dev;
 	bool seen_major, seen_minor;
-	struct dmc_nl_info *info;
 	int err;
 };
 
 static int dev_attr_cb(const struct nlattr *attr, void *data)
 {
-	struct parse_ctx *ctx = data;
+	struct dev_ctx *ctx = data;
 	struct dmc_nl_device *dev = ctx->dev;
-	int ret = 0;
+	int ret;
 
 	switch (mnl_attr_get_type(attr)) {
 	case DM_CHAIN_DEV_A_NAME:
 		ret = copy_str(attr, dev->name, sizeof(dev->name));
 		break;
 	case DM_CHAIN_DEV_A_MAJOR:
-		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
-			ret = -EINVAL;
-		else
-			dev->major = mnl_attr_get_u32(attr);
+		ret = get_u32(attr, &dev->major);
 		ctx->seen_major = true;
 		break;
 	case DM_CHAIN_DEV_A_MINOR:
-		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
-			ret = -EINVAL;
-		else
-			dev->minor = mnl_attr_get_u32(attr);
+		ret = get_u32(attr, &dev->minor);
 		ctx->seen_minor = true;
 		break;
 	case DM_CHAIN_DEV_A_NR_LAYERS:
-		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) {
-			ret = -EINVAL;
-		} else {
-			dev->nr_layers = mnl_attr_get_u32(attr);
-			dev->has_nr_layers = true;
-		}
+		ret = get_u32(attr, &dev->nr_layers);
+		dev->has_nr_layers = true;
 		break;
 	case DM_CHAIN_DEV_A_READ_ONLY:
-		if (mnl_attr_validate(attr, MNL_TYPE_FLAG) < 0)
-			ret = -EINVAL;
-		else
-			dev->read_only = true;
+		ret = get_flag(attr, &dev->read_only);
+		break;
+	case DM_CHAIN_DEV_A_BLOCK_SIZE:
+		ret = get_u32(attr, &dev->block_size);
+		dev->has_block_size = true;
+		break;
+	case DM_CHAIN_DEV_A_LAYER:
+		ret = append_layer(dev, attr);
+		break;
+	case DM_CHAIN_DEV_A_MERGE:
+		ret = parse_merge(attr, &dev->merge);
+		dev->has_merge = !ret;
 		break;
 	default:
-		break;		/* newer module: ignore what we do not know */
+		ret = 0;	/* newer module: ignore what we do not know */
+		break;
 	}
-	if (ret) {
-		ctx->err = ret;
-		return MNL_CB_ERROR;
-	}
-	return MNL_CB_OK;
+	return cb_result(&ctx->err, ret);
 }
+
+void dmc_nl_device_free(struct dmc_nl_device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->nr_listed; i++)
+		free(dev->layers[i].path);
+	free(dev->layers);
+	dev->layers = NULL;
+	dev->nr_listed = 0;
+}
+
+/* Parse a device nest into DEV (zeroed first); a device needs its name. */
+static int parse_device(const struct nlattr *attr, struct dmc_nl_device *dev)
+{
+	struct dev_ctx ctx = { .dev = dev };
+	int ret;
+
+	memset(dev, 0, sizeof(*dev));
+	ret = parse_nest(attr, dev_attr_cb, &ctx, &ctx.err);
+	if (!ret && !dev->name[0])
+		ret = -EINVAL;
+	if (ret) {
+		dmc_nl_device_free(dev);
+		memset(dev, 0, sizeof(*dev));
+		return ret;
+	}
+	dev->has_devno = ctx.seen_major && ctx.seen_minor;
+	return 0;
+}
+
+/* ---- GET answer --------------------------------------------------------- */
+
+struct get_ctx {
+	struct dmc_nl_info *info;
+	int err;
+};
 
 static int append_device(struct dmc_nl_info *info,
 			 const struct dmc_nl_device *dev)
@@ -500,10 +759,9 @@ static int append_device(struct dmc_nl_info *info,
 
 static int get_attr_cb(const struct nlattr *attr, void *data)
 {
-	struct parse_ctx *ctx = data;
+	struct get_ctx *ctx = data;
 	struct dmc_nl_device dev;
-	struct parse_ctx dev_ctx = { .dev = &dev };
-	int ret = 0;
+	int ret;
 
 	switch (mnl_attr_get_type(attr)) {
 	case DM_CHAIN_A_VERSION:
@@ -511,35 +769,23 @@ static int get_attr_cb(const struct nlattr *attr, void *data)
 			       sizeof(ctx->info->version));
 		break;
 	case DM_CHAIN_A_DEVICE:
-		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0) {
-			ret = -EINVAL;
+		ret = parse_device(attr, &dev);
+		if (ret)
 			break;
-		}
-		memset(&dev, 0, sizeof(dev));
-		if (mnl_attr_parse_nested(attr, dev_attr_cb, &dev_ctx) < 0) {
-			ret = dev_ctx.err ? dev_ctx.err : -EINVAL;
-			break;
-		}
-		if (!dev.name[0]) {
-			ret = -EINVAL;
-			break;
-		}
-		dev.has_devno = dev_ctx.seen_major && dev_ctx.seen_minor;
 		ret = append_device(ctx->info, &dev);
+		if (ret)
+			dmc_nl_device_free(&dev);
 		break;
 	default:
+		ret = 0;
 		break;
 	}
-	if (ret) {
-		ctx->err = ret;
-		return MNL_CB_ERROR;
-	}
-	return MNL_CB_OK;
+	return cb_result(&ctx->err, ret);
 }
 
 int dmc_nl_parse_get(const struct nlmsghdr *nlh, struct dmc_nl_info *info)
 {
-	struct parse_ctx ctx = { .info = info };
+	struct get_ctx ctx = { .info = info };
 
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct genlmsghdr)))
 		return -EINVAL;
@@ -548,6 +794,125 @@ int dmc_nl_parse_get(const struct nlmsghdr *nlh, struct dmc_nl_info *info)
 		return ctx.err ? ctx.err : -EINVAL;
 	return 0;
 }
+
+/* ---- MERGE and SNAPSHOT answers, events --------------------------------- */
+
+struct answer_ctx {
+	struct dmc_nl_answer *a;
+	int err;
+};
+
+static int answer_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct answer_ctx *ctx = data;
+	struct dmc_nl_answer *a = ctx->a;
+	int ret;
+
+	switch (mnl_attr_get_type(attr)) {
+	case DM_CHAIN_A_DEVICE:
+		if (a->has_device) {
+			ret = -EINVAL;	/* these answers name one device */
+			break;
+		}
+		ret = parse_device(attr, &a->dev);
+		a->has_device = !ret;
+		break;
+	case DM_CHAIN_A_MERGE:
+		ret = parse_merge(attr, &a->merge);
+		a->has_merge = !ret;
+		break;
+	case DM_CHAIN_A_PATH:
+		ret = copy_str(attr, a->path, sizeof(a->path));
+		a->has_path = !ret;
+		break;
+	case DM_CHAIN_A_PAUSE_NS:
+		ret = get_u64(attr, &a->pause_ns);
+		a->has_pause_ns = !ret;
+		break;
+	default:
+		ret = 0;
+		break;
+	}
+	return cb_result(&ctx->err, ret);
+}
+
+void dmc_nl_answer_free(struct dmc_nl_answer *a)
+{
+	dmc_nl_device_free(&a->dev);
+}
+
+static int parse_answer(const struct nlmsghdr *nlh, struct dmc_nl_answer *a)
+{
+	struct answer_ctx ctx = { .a = a };
+	const struct genlmsghdr *genl;
+
+	memset(a, 0, sizeof(*a));
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*genl)))
+		return -EINVAL;
+	genl = mnl_nlmsg_get_payload(nlh);
+	a->cmd = genl->cmd;
+	if (mnl_attr_parse(nlh, sizeof(*genl), answer_attr_cb, &ctx) < 0)
+		return ctx.err ? ctx.err : -EINVAL;
+	return 0;
+}
+
+/* Leave *A empty after a failed parse, as promised. */
+static int answer_fail(struct dmc_nl_answer *a, int ret)
+{
+	dmc_nl_answer_free(a);
+	memset(a, 0, sizeof(*a));
+	return ret;
+}
+
+int dmc_nl_parse_merge_reply(const struct nlmsghdr *nlh,
+			     struct dmc_nl_answer *a)
+{
+	int ret = parse_answer(nlh, a);
+
+	if (ret)
+		return answer_fail(a, ret);
+	if (!a->has_merge && a->has_device && a->dev.has_merge) {
+		a->merge = a->dev.merge;
+		a->has_merge = true;
+	}
+	if (!a->has_device || !a->has_merge)
+		return answer_fail(a, -EINVAL);
+	return 0;
+}
+
+int dmc_nl_parse_snapshot_reply(const struct nlmsghdr *nlh,
+				struct dmc_nl_answer *a)
+{
+	int ret = parse_answer(nlh, a);
+
+	if (ret)
+		return answer_fail(a, ret);
+	if (!a->has_device || !a->has_path)
+		return answer_fail(a, -EINVAL);
+	return 0;
+}
+
+int dmc_nl_parse_event(const struct nlmsghdr *nlh, struct dmc_nl_answer *a)
+{
+	const struct genlmsghdr *genl;
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*genl)))
+		return -EINVAL;
+	genl = mnl_nlmsg_get_payload(nlh);
+	if (genl->cmd != DM_CHAIN_CMD_MERGE_PROGRESS &&
+	    genl->cmd != DM_CHAIN_CMD_MERGE_DONE)
+		return -ENOMSG;
+	ret = parse_answer(nlh, a);
+	if (ret)
+		return answer_fail(a, ret);
+	if (!a->has_device || !a->dev.has_devno || !a->has_merge)
+		return answer_fail(a, -EINVAL);
+	return 0;
+}
+
+/* ---- requests ----------------------------------------------------------- */
 
 int dmc_nl_open(struct nl_sock **out)
 {
@@ -563,7 +928,7 @@ const char *dmc_nl_strerror(const struct nl_sock *nl, int err)
 		return DMC_NL_NOT_LOADED_MSG;
 	if (err == -EPERM || err == -EACCES) {
 		snprintf(buf, sizeof(buf),
-			 "%s: the dm-chain netlink family is admin-only (CAP_NET_ADMIN): run as root",
+			 "%s: the dm-chain netlink family is admin-only (CAP_NET_ADMIN and CAP_SYS_ADMIN): run as root",
 			 strerror(-err));
 		return buf;
 	}
@@ -600,6 +965,10 @@ int dmc_nl_get(struct nl_sock *nl, const char *name, struct dmc_nl_info *info)
 
 void dmc_nl_info_free(struct dmc_nl_info *info)
 {
+	unsigned int i;
+
+	for (i = 0; i < info->nr_devices; i++)
+		dmc_nl_device_free(&info->devices[i]);
 	free(info->devices);
 	info->devices = NULL;
 	info->nr_devices = 0;
@@ -627,4 +996,153 @@ const struct dmc_nl_device *dmc_nl_find_devno(const struct dmc_nl_info *info,
 		    info->devices[i].minor == minor)
 			return &info->devices[i];
 	return NULL;
+}
+
+const char *dmc_nl_merge_state_str(uint32_t state)
+{
+	switch (state) {
+	case DM_CHAIN_MERGE_STATE_NONE:		return "none";
+	case DM_CHAIN_MERGE_STATE_RUNNING:	return "running";
+	case DM_CHAIN_MERGE_STATE_DONE:		return "done";
+	case DM_CHAIN_MERGE_STATE_FAILED:	return "failed";
+	case DM_CHAIN_MERGE_STATE_CANCELLED:	return "cancelled";
+	default:				return "unknown";
+	}
+}
+
+int dmc_nl_put_device_name(struct nlmsghdr *nlh, const char *name)
+{
+	struct nlattr *nest;
+
+	if (!name || !name[0] || strlen(name) >= DMC_NL_NAME_LEN)
+		return -EINVAL;
+	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_DEVICE);
+	mnl_attr_put_strz(nlh, DM_CHAIN_DEV_A_NAME, name);
+	mnl_attr_nest_end(nlh, nest);
+	return 0;
+}
+
+int dmc_nl_put_merge(struct nlmsghdr *nlh, const char *name,
+		     const struct dmc_nl_merge_params *p)
+{
+	struct nlattr *nest;
+	int ret;
+
+	if (p->new_leaf && (!p->new_leaf[0] ||
+			    strlen(p->new_leaf) >= DMC_NL_PATH_LEN))
+		return p->new_leaf[0] ? -ENAMETOOLONG : -EINVAL;
+	ret = dmc_nl_put_device_name(nlh, name);
+	if (ret)
+		return ret;
+	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
+	if (p->depth)
+		mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_DEPTH, p->depth);
+	if (p->has_into)
+		mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_INTO, p->into);
+	if (p->has_mode)
+		mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_MODE, p->mode);
+	if (p->has_rate)
+		mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_RATE, p->rate);
+	if (p->new_leaf)
+		mnl_attr_put_strz(nlh, DM_CHAIN_MERGE_A_NEW_LEAF, p->new_leaf);
+	mnl_attr_nest_end(nlh, nest);
+	return 0;
+}
+
+int dmc_nl_put_snapshot(struct nlmsghdr *nlh, const char *name,
+			const char *path)
+{
+	int ret;
+
+	if (path && (!path[0] || strlen(path) >= DMC_NL_PATH_LEN))
+		return path[0] ? -ENAMETOOLONG : -EINVAL;
+	ret = dmc_nl_put_device_name(nlh, name);
+	if (ret)
+		return ret;
+	if (path)
+		mnl_attr_put_strz(nlh, DM_CHAIN_A_PATH, path);
+	return 0;
+}
+
+struct reply_ctx {
+	int (*parse)(const struct nlmsghdr *nlh, struct dmc_nl_answer *a);
+	struct dmc_nl_answer *a;
+	bool got;
+};
+
+static int answer_reply_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct reply_ctx *ctx = data;
+	int ret;
+
+	if (ctx->got) {
+		/* One answer is expected; keep the last. */
+		dmc_nl_answer_free(ctx->a);
+		ctx->got = false;
+	}
+	ret = ctx->parse(nlh, ctx->a);
+	if (ret)
+		return ret == -ENOMEM ? ret : -EPROTO;	/* answered nonsense */
+	ctx->got = true;
+	return 0;
+}
+
+static int answer_request(struct nl_sock *nl, struct nlmsghdr *nlh,
+			  int (*parse)(const struct nlmsghdr *nlh,
+				       struct dmc_nl_answer *a),
+			  struct dmc_nl_answer *reply)
+{
+	struct reply_ctx ctx = { .parse = parse, .a = reply };
+	int ret;
+
+	ret = nl_request(nl, nlh, answer_reply_cb, &ctx);
+	if (!ret && !ctx.got)
+		ret = -EPROTO;	/* acknowledged without an answer */
+	if (ret && ctx.got)
+		dmc_nl_answer_free(reply);
+	if (ret)
+		memset(reply, 0, sizeof(*reply));
+	return ret;
+}
+
+int dmc_nl_merge(struct nl_sock *nl, const char *name,
+		 const struct dmc_nl_merge_params *params,
+		 struct dmc_nl_answer *reply)
+{
+	struct nlmsghdr *nlh;
+	int ret;
+
+	memset(reply, 0, sizeof(*reply));
+	nlh = nl_msg_start(nl, DM_CHAIN_CMD_MERGE, DM_CHAIN_GENL_VERSION, 0);
+	ret = dmc_nl_put_merge(nlh, name, params);
+	if (ret)
+		return ret;
+	return answer_request(nl, nlh, dmc_nl_parse_merge_reply, reply);
+}
+
+int dmc_nl_merge_cancel(struct nl_sock *nl, const char *name)
+{
+	struct nlmsghdr *nlh;
+	int ret;
+
+	nlh = nl_msg_start(nl, DM_CHAIN_CMD_MERGE_CANCEL, DM_CHAIN_GENL_VERSION,
+			   0);
+	ret = dmc_nl_put_device_name(nlh, name);
+	if (ret)
+		return ret;
+	return nl_request(nl, nlh, NULL, NULL);
+}
+
+int dmc_nl_snapshot(struct nl_sock *nl, const char *name, const char *path,
+		    struct dmc_nl_answer *reply)
+{
+	struct nlmsghdr *nlh;
+	int ret;
+
+	memset(reply, 0, sizeof(*reply));
+	nlh = nl_msg_start(nl, DM_CHAIN_CMD_SNAPSHOT, DM_CHAIN_GENL_VERSION, 0);
+	ret = dmc_nl_put_snapshot(nlh, name, path);
+	if (ret)
+		return ret;
+	return answer_request(nl, nlh, dmc_nl_parse_snapshot_reply, reply);
 }

@@ -4,8 +4,9 @@
  * (CTRL_CMD_GETFAMILY), sends requests with NETLINK_EXT_ACK so the kernel's
  * extack text reaches the user, iterates multi-part (dump) answers, and
  * subscribes to multicast groups.  The second half holds the dm-chain
- * family's own pieces: the GET request and the parser of its answer, which
- * is pure (works on a message in memory) so host unit tests can drive it.
+ * family's own pieces: the requests (GET, MERGE, MERGE_CANCEL, SNAPSHOT),
+ * and the parsers of their answers and of the merge events, which are pure
+ * (work on a message in memory) so host unit tests can drive them.
  */
 #ifndef DMC_NL_H
 #define DMC_NL_H
@@ -94,6 +95,41 @@ int nl_parse_error(const struct nlmsghdr *nlh, char *msg, size_t len,
 
 #define DMC_NL_VERSION_LEN	64
 #define DMC_NL_NAME_LEN		128	/* DM_NAME_LEN */
+#define DMC_NL_UUID_LEN		16
+#define DMC_NL_PATH_LEN		4096	/* PATH_MAX */
+#define DMC_NL_MESSAGE_LEN	512	/* longer merge messages are cut */
+
+/* One DM_CHAIN_DEV_A_LAYER nest. */
+struct dmc_nl_layer {
+	char *path;			/* malloc'd, as in the table */
+	uint8_t uuid[DMC_NL_UUID_LEN];
+	bool has_uuid;			/* absent: a raw image */
+	uint64_t generation;
+	uint64_t data_blocks;
+	uint64_t zero_blocks;
+	bool writable;
+	bool raw;
+};
+
+/*
+ * A merge's status nest (DM_CHAIN_A_MERGE, DM_CHAIN_DEV_A_MERGE): in GET
+ * and MERGE answers and in events.  STATE is required in every status nest.
+ */
+struct dmc_nl_merge {
+	uint32_t state;			/* enum dm_chain_merge_state */
+	uint32_t target;		/* index of the target layer, base 0 */
+	uint32_t nr_sources;		/* the layers just above the target */
+	uint64_t bytes_total;
+	uint64_t bytes_done;
+	uint64_t bytes_cloned;
+	uint64_t bytes_copied;
+	uint64_t bytes_zeroed;
+	uint64_t elapsed_ns;
+	uint32_t error;			/* positive errno, 0 if none */
+	char message[DMC_NL_MESSAGE_LEN];
+	bool resumed;
+	uint64_t pause_ns;		/* longest I/O pause */
+};
 
 struct dmc_nl_device {
 	char name[DMC_NL_NAME_LEN];
@@ -102,7 +138,16 @@ struct dmc_nl_device {
 	bool read_only;
 	bool has_devno;			/* MAJOR and MINOR were present */
 	bool has_nr_layers;
+	bool has_block_size;
+	uint32_t block_size;		/* bytes */
+	unsigned int nr_listed;		/* entries in layers */
+	struct dmc_nl_layer *layers;	/* base first; malloc'd */
+	bool has_merge;
+	struct dmc_nl_merge merge;	/* the current or last merge */
 };
+
+/* Free what a parsed device owns (its layers); the struct stays usable. */
+void dmc_nl_device_free(struct dmc_nl_device *dev);
 
 /* What a GET answers: the module version and the chain devices. */
 struct dmc_nl_info {
@@ -113,8 +158,11 @@ struct dmc_nl_info {
 
 /*
  * Pure: parse one GET answer message (genlmsghdr + attributes) and append
- * to INFO.  Returns 0 or -EINVAL for a malformed message (wrong attribute
- * type or length, device nest without a name), -ENOMEM.
+ * to INFO, each device with its layers and merge status when the module
+ * sends them.  Returns 0 or -EINVAL for a malformed message (wrong
+ * attribute type or length, device nest without a name, layer nest without
+ * a path, status nest without a state), -ENOMEM.  Unknown attributes (PAD
+ * included) are skipped.
  */
 int dmc_nl_parse_get(const struct nlmsghdr *nlh, struct dmc_nl_info *info);
 
@@ -148,5 +196,89 @@ const struct dmc_nl_device *dmc_nl_find(const struct dmc_nl_info *info,
 /* Find the device numbered MAJOR:MINOR in INFO, or NULL. */
 const struct dmc_nl_device *dmc_nl_find_devno(const struct dmc_nl_info *info,
 					      uint32_t major, uint32_t minor);
+
+/* "none", "running", "done", "failed", "cancelled" or "unknown". */
+const char *dmc_nl_merge_state_str(uint32_t state);
+
+/* ---- merge, cancel, snapshot, events ------------------------------------ */
+
+/* MERGE parameters; zero-initialise, then set what the user asked for. */
+struct dmc_nl_merge_params {
+	uint32_t depth;			/* 0: not sent (kernel default) */
+	bool has_into;
+	uint32_t into;			/* layer index from the base */
+	bool has_mode;
+	uint32_t mode;			/* enum dm_chain_merge_mode */
+	bool has_rate;
+	uint32_t rate;			/* MiB/s, 0 unlimited */
+	const char *new_leaf;		/* NULL: the kernel picks the name */
+};
+
+/*
+ * An answer to MERGE or SNAPSHOT, or an event.  Free with
+ * dmc_nl_answer_free().
+ */
+struct dmc_nl_answer {
+	uint8_t cmd;			/* the genlmsghdr command */
+	bool has_device;
+	struct dmc_nl_device dev;
+	bool has_merge;
+	struct dmc_nl_merge merge;
+	bool has_path;
+	char path[DMC_NL_PATH_LEN];	/* SNAPSHOT: the new leaf */
+	bool has_pause_ns;
+	uint64_t pause_ns;		/* SNAPSHOT: the I/O pause */
+};
+
+void dmc_nl_answer_free(struct dmc_nl_answer *a);
+
+/*
+ * Pure: add the request attributes to NLH (a message started for the
+ * command).  DM_CHAIN_A_DEVICE holds DM_CHAIN_DEV_A_NAME; MERGE adds the
+ * DM_CHAIN_A_MERGE nest (only the parameters set in P), SNAPSHOT adds
+ * DM_CHAIN_A_PATH when PATH is non-NULL.  -EINVAL for an empty or overlong
+ * name, -ENAMETOOLONG for an overlong path.
+ */
+int dmc_nl_put_device_name(struct nlmsghdr *nlh, const char *name);
+int dmc_nl_put_merge(struct nlmsghdr *nlh, const char *name,
+		     const struct dmc_nl_merge_params *p);
+int dmc_nl_put_snapshot(struct nlmsghdr *nlh, const char *name,
+			const char *path);
+
+/*
+ * Pure: parse a MERGE answer (A_DEVICE with the new chain, A_MERGE status;
+ * a status nested in the device stands in for a missing A_MERGE) into *A.
+ * Returns 0, -EINVAL for a malformed message or a missing part, -ENOMEM.
+ * *A is zeroed first and left empty on failure.
+ */
+int dmc_nl_parse_merge_reply(const struct nlmsghdr *nlh,
+			     struct dmc_nl_answer *a);
+
+/* Pure: the same for a SNAPSHOT answer (A_DEVICE, A_PATH, A_PAUSE_NS). */
+int dmc_nl_parse_snapshot_reply(const struct nlmsghdr *nlh,
+				struct dmc_nl_answer *a);
+
+/*
+ * Pure: parse an event (MERGE_PROGRESS or MERGE_DONE; a->cmd tells which):
+ * A_DEVICE with NAME, MAJOR and MINOR, and the A_MERGE status.  Returns 0,
+ * -ENOMSG for a message of another command (skip it), -EINVAL, -ENOMEM.
+ */
+int dmc_nl_parse_event(const struct nlmsghdr *nlh, struct dmc_nl_answer *a);
+
+/*
+ * Start (or resume) a live merge on device NAME; *REPLY gets the answer
+ * (free with dmc_nl_answer_free).  Negative errno on failure, extack text
+ * in nl_errmsg().
+ */
+int dmc_nl_merge(struct nl_sock *nl, const char *name,
+		 const struct dmc_nl_merge_params *params,
+		 struct dmc_nl_answer *reply);
+
+/* Stop device NAME's running merge. */
+int dmc_nl_merge_cancel(struct nl_sock *nl, const char *name);
+
+/* Put a new empty leaf (PATH, or NULL for a kernel-chosen name) on NAME. */
+int dmc_nl_snapshot(struct nl_sock *nl, const char *name, const char *path,
+		    struct dmc_nl_answer *reply);
 
 #endif

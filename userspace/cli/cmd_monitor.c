@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chainctl monitor [-j] [--count N]: join the dm-chain family's "events"
+ * multicast group and print each merge event as it arrives, one line (or
+ * one JSON object) per event, flushed at once so that pipes see it.  Runs
+ * until SIGINT/SIGTERM (exit 0) or, with --count, N events.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dm-chain/netlink.h>
+
+#include "chainctl.h"
+#include "json.h"
+#include "nl.h"
+#include "progress.h"
+
+static const char monitor_help[] =
+	"Usage: chainctl monitor [-j] [--count N]\n"
+	"\n"
+	"Print the dm-chain module's merge events as they arrive, one line per\n"
+	"event: progress (at most every 250 ms per merge) and the end of each\n"
+	"merge (done, failed or cancelled).  Needs root.  Runs until interrupted\n"
+	"(SIGINT or SIGTERM, exit status 0).\n"
+	"\n"
+	"  -c, --count N   exit after N events\n"
+	"  -j, --json      one JSON object per line: event (\"progress\" or\n"
+	"                  \"done\"), device, major, minor and the merge status\n";
+
+static volatile sig_atomic_t g_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+struct monitor {
+	struct nl_sock *nl;
+	bool json;
+	uint64_t count;			/* 0: unlimited */
+	uint64_t seen;
+};
+
+static void print_event(const struct monitor *mon,
+			const struct dmc_nl_answer *ev)
+{
+	const struct dmc_nl_merge *m = &ev->merge;
+	bool done = ev->cmd == DM_CHAIN_CMD_MERGE_DONE;
+	char text[DMC_NL_MESSAGE_LEN + 160];
+	struct json_writer jw;
+
+	if (mon->json) {
+		json_init(&jw, stdout);
+		json_object_begin(&jw, NULL);
+		json_string(&jw, "event", done ? "done" : "progress");
+		json_string(&jw, "device", ev->dev.name);
+		json_u64(&jw, "major", ev->dev.major);
+		json_u64(&jw, "minor", ev->dev.minor);
+		merge_json_fields(&jw, m);
+		json_object_end(&jw);
+		json_finish(&jw);	/* flushes */
+		return;
+	}
+	if (!done) {
+		printf("%s merge progress %u%% %s\n", ev->dev.name,
+		       merge_percent(m), merge_progress_text(m, text,
+							     sizeof(text)));
+	} else if (m->state == DM_CHAIN_MERGE_STATE_DONE) {
+		printf("%s merge done in %.3f s: %s\n", ev->dev.name,
+		       merge_seconds(m), merge_bytes_text(m, text,
+							  sizeof(text)));
+	} else if (m->state == DM_CHAIN_MERGE_STATE_FAILED) {
+		printf("%s merge failed: %s\n", ev->dev.name,
+		       merge_error_text(m, text, sizeof(text)));
+	} else if (m->state == DM_CHAIN_MERGE_STATE_CANCELLED) {
+		printf("%s merge cancelled after %.3f s\n", ev->dev.name,
+		       merge_seconds(m));
+	} else {
+		printf("%s merge ended: %s\n", ev->dev.name,
+		       dmc_nl_merge_state_str(m->state));
+	}
+	fflush(stdout);
+}
+
+static int event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct monitor *mon = data;
+	struct dmc_nl_answer ev;
+	int ret;
+
+	if (nlh->nlmsg_type != mon->nl->family_id)
+		return 0;
+	if (mon->count && mon->seen >= mon->count)
+		return 0;	/* the rest of a batch after the last wanted */
+	ret = dmc_nl_parse_event(nlh, &ev);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		if (ret != -ENOMSG)
+			errmsg("monitor: ignoring a malformed event");
+		return 0;
+	}
+	print_event(mon, &ev);
+	mon->seen++;
+	dmc_nl_answer_free(&ev);
+	return 0;
+}
+
+static int monitor_usage_error(const char *fmt, const char *arg)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	errmsg("monitor: %s (try 'chainctl monitor --help')", msg);
+	return EXIT_USAGE;
+}
+
+static int parse_count(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	const char *p;
+	char *end;
+
+	if (!s[0])
+		return -1;
+	for (p = s; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || !v)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cmd_monitor(int argc, char **argv)
+{
+	struct monitor mon = { .json = g_opts.json };
+	struct pollfd pfd;
+	struct sigaction sa;
+	sigset_t block, orig;
+	const char *val;
+	int i, n, ret;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (is_help_arg(a)) {
+			fputs(monitor_help, stdout);
+			return 0;
+		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+			mon.json = true;
+		} else if (!strcmp(a, "-c") || !strcmp(a, "--count") ||
+			   !strncmp(a, "--count=", 8)) {
+			if (!strncmp(a, "--count=", 8)) {
+				val = a + 8;
+			} else if (i + 1 < argc) {
+				val = argv[++i];
+			} else {
+				return monitor_usage_error("option '%s' needs a value",
+							   a);
+			}
+			if (parse_count(val, &mon.count))
+				return monitor_usage_error("bad count '%s' (a number of events, at least 1)",
+							   val);
+		} else if (a[0] == '-') {
+			return monitor_usage_error("unknown option '%s'", a);
+		} else {
+			return monitor_usage_error("unexpected argument '%s'",
+						   a);
+		}
+	}
+
+	ret = dmc_nl_open(&mon.nl);
+	if (ret) {
+		errmsg("monitor: %s", dmc_nl_strerror(NULL, ret));
+		return 1;
+	}
+	ret = nl_subscribe(mon.nl, DM_CHAIN_GENL_MCGRP_EVENTS);
+	if (ret) {
+		errmsg("monitor: cannot join the events group: %s",
+		       ret == -ENOENT ? "the module has no events group" :
+		       dmc_nl_strerror(mon.nl, ret));
+		nl_close(mon.nl);
+		return 1;
+	}
+
+	/* SIGINT/SIGTERM stay blocked except inside ppoll: none is lost. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigdelset(&orig, SIGINT);
+	sigdelset(&orig, SIGTERM);
+
+	pfd.fd = mnl_socket_get_fd(mon.nl->sk);
+	pfd.events = POLLIN;
+	ret = 0;
+	while (!g_stop && !(mon.count && mon.seen >= mon.count)) {
+		n = ppoll(&pfd, 1, NULL, &orig);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			errmsg("monitor: %s", strerror(errno));
+			ret = 1;
+			break;
+		}
+		n = nl_recv_events(mon.nl, event_cb, &mon);
+		if (n == -ENOBUFS) {
+			errmsg("monitor: some events were lost (receive buffer overrun)");
+		} else if (n < 0 && n != -EINTR) {
+			errmsg("monitor: receiving events: %s", strerror(-n));
+			ret = 1;
+			break;
+		}
+	}
+	nl_close(mon.nl);
+	return ret;
+}

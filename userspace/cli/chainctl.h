@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#define CHAINCTL_VERSION "0.1.0"
+#define CHAINCTL_VERSION "0.2.0"
 
 /* Options given before OBJECT; commands may also accept -j themselves. */
 struct global_opts {

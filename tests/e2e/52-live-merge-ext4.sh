@@ -1,0 +1,11 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Live merges with layer files on ext4 (copy path): fio verifying throughout,
+# snapshot, forced modes, cancel and resume, refused requests.  See
+# tests/e2e/live/merge-scenario.sh.
+# vm-disks: 1x4G
+# vm-timeout: 1200
+# vm-mem: 2G
+LIVE_FS=ext4
+LIVE_PATH=copy
+. "$DMC_ROOT/tests/e2e/live/merge-scenario.sh"

@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Live merges that fail part-way, and a power cut in the middle of one.
+#  - ENOSPC: the target's filesystem fills up during a copy merge; the merge
+#    fails with the reason, the device keeps reading the same data (and
+#    writing, once space is freed); then the re-issued merge resumes and completes.
+#  - Power cut: layer files on XFS on dm-flakey; a slow merge is cut by
+#    dropping every later disk write; after "reboot" (teardown, log
+#    recovery) the new leaf is refused until the merge is finished offline
+#    (chainctl layer check -r on the target), then the device created from
+#    the new leaf shows everything that was flushed before the merge.
+# vm-disks: 2x4G
+# vm-timeout: 900
+# vm-mem: 2G
+. "$DMC_ROOT/tests/e2e/lib.sh"
+. "$DMC_ROOT/tests/e2e/target/lib.sh"
+. "$DMC_ROOT/tests/e2e/live/lib.sh"
+
+need_module || done_testing
+cd "$DMC_TMP" || exit 1
+C=$CHAINCTL
+size=$((64 * 1024 * 1024))
+
+# --- ENOSPC: ext4 of 160 MiB on a loop device
+host=$DMC_TMP/host
+check "xfs to hold the loop file" fs_make xfs "${DMC_DISK_LIST[1]}" "$host" || done_testing
+truncate -s 160M "$host/small.img"
+loop=$(losetup -f --show "$host/small.img")
+cleanup_add losetup -d "$loop"
+small=$DMC_TMP/small
+check "small ext4" fs_make ext4 "$loop" "$small" || done_testing
+name=dmc-nospc
+dev=/dev/mapper/$name
+ref=$DMC_TMP/ref-nospc
+truncate -s $size "$ref"
+check "base" "$C" layer create -s $size -b 65536 "$small/l0"
+check "leaf" "$C" layer create --parent "$small/l0" "$small/l1"
+check "device" "$C" device create "$name" "$small/l1"
+cleanup_add dmsetup remove --noudevsync "$name"
+check "48 MiB written into the leaf" live_scatter "$dev" "$ref" 31 768 65536
+sync
+free=$(df -k --output=avail "$small" | tail -n 1)
+check "filler leaves about 24 MiB free" \
+	fallocate -l $(((free - 24 * 1024) * 1024)) "$small/filler"
+diag "free before the merge: $(df -k --output=avail "$small" | tail -n 1) KiB"
+check_fail_msg "merge fails for lack of space" "space" \
+	"$C" device merge "$name"
+check_json "status: failed with ENOSPC" "$(live_get "$name")" \
+	'.module.merge.state == "failed" and .module.merge.error == 28'
+check "device still reads the same data" cmp "$dev" "$ref"
+check "free the space" rm "$small/filler"
+check "device takes writes again" live_scatter "$dev" "$ref" 32 16 65536
+out=$("$C" device merge "$name" -j)
+check_json "re-issued merge resumes and completes" "$out" \
+	'.state == "done" and .resumed == true'
+check "device equals the reference" cmp "$dev" "$ref"
+check "remove" dmsetup remove --noudevsync "$name"
+
+# --- power cut during a merge
+disk=${DMC_DISK_LIST[0]}
+sz=$(blockdev --getsz "$disk")
+flakey() {
+	dmsetup suspend --noudevsync --nolockfs --noflush flk &&
+		dmsetup reload flk --table "0 $sz flakey $disk 0 $1" &&
+		dmsetup resume --noudevsync flk
+}
+check "dm-flakey over $disk" \
+	sh -c "dmsetup create --noudevsync flk --table '0 $sz flakey $disk 0 600 0' && dmsetup mknodes flk"
+cleanup_add dmsetup remove --noudevsync flk
+mnt=$DMC_TMP/cut
+check "xfs on flakey" sh -c "mkfs.xfs -q -f -m reflink=1 /dev/mapper/flk && mkdir -p $mnt && mount /dev/mapper/flk $mnt"
+name=dmc-cut
+dev=/dev/mapper/$name
+ref=$DMC_TMP/ref-cut
+check "depth-2 chain" tgt_mkchain "$mnt/c" 2 "$size" 65536 0 "$ref"
+check "device" "$C" device create "$name" "$mnt/c/l1"
+check "32 MiB of writes" live_scatter "$dev" "$ref" 41 512 65536
+check "flush" dd if=/dev/null of="$dev" conv=notrunc,fsync status=none
+check "slow merge started" "$C" device merge "$name" --rate 4 --no-wait
+sleep 3
+newleaf=$(live_layer_path "$name" 2)
+diag "new leaf: $newleaf; merge: $(live_get "$name" | jq -c .module.merge)"
+check "cut: the disk drops every write" flakey "0 600 1 drop_writes"
+check "remove the device (stops the merge)" dmsetup remove --noudevsync "$name"
+umount "$mnt"
+check "power back" flakey "600 0"
+check "XFS mounts (log recovery)" mount /dev/mapper/flk "$mnt"
+cleanup_add umount "$mnt"
+"$C" layer check "$mnt/c/l0" > "$DMC_TMP/check.out" 2>&1
+check_eq "check reports the interrupted merge (exit 5)" 5 $?
+sed 's/^/# /' "$DMC_TMP/check.out"
+check_fail_msg "the new leaf is refused while the merge is unfinished" \
+	"merg" "$C" device create "$name" "$newleaf"
+"$C" layer check -r "$mnt/c/l0" > "$DMC_TMP/check.out" 2>&1
+check_eq "check -r finishes the merge (exit 1)" 1 $?
+sed 's/^/# /' "$DMC_TMP/check.out"
+check_eq "the source is merged away" merged-away "$(live_state "$mnt/c/l1")"
+check "the device from the new leaf" "$C" device create "$name" "$newleaf"
+check "shows everything flushed before the merge" cmp "$dev" "$ref"
+check "remove" dmsetup remove --noudevsync "$name"
+check "rmmod dm_chain" rmmod dm_chain
+done_testing

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the live merge scenarios (tests/e2e/5*-live-*.sh).  Sourced
+# after tests/e2e/lib.sh and tests/e2e/target/lib.sh.
+#
+#   live_get NAME              the device's netlink description (JSON)
+#   live_nr_layers NAME        number of layers the module reports
+#   live_layer_path NAME I     path of layer I (0 = base)
+#   live_wait_state NAME STATE [SECONDS]
+#                              poll until the merge state is STATE
+#   live_scatter DEV REF SEED COUNT RUN
+#                              COUNT writes of RUN bytes at random
+#                              RUN-aligned offsets, on DEV and on REF
+#   live_cmp_outside DEV REF OFF LEN
+#                              DEV equals REF outside [OFF, OFF + LEN)
+#   live_state FILE            "valid" or "merged-away" (chainctl layer info)
+
+live_get() {
+	"$CHAINCTL" device status "$1" -j
+}
+
+live_nr_layers() {
+	live_get "$1" | jq -r '.module.layers | length'
+}
+
+live_layer_path() {
+	live_get "$1" | jq -r ".module.layers[$2].path"
+}
+
+live_wait_state() {
+	local name=$1 want=$2 secs=${3:-120} i state
+	for ((i = 0; i < secs * 10; i++)); do
+		state=$(live_get "$name" | jq -r '.module.merge.state // "none"')
+		[ "$state" = "$want" ] && return 0
+		sleep 0.1
+	done
+	echo "merge state is $state, not $want, after $secs s" >&2
+	return 1
+}
+
+live_scatter() {
+	/usr/bin/python3 "$DMC_ROOT/tests/e2e/live/scatter.py" "$@"
+}
+
+live_cmp_outside() {
+	local dev=$1 ref=$2 off=$3 len=$4
+	cmp <(head -c "$off" "$dev") <(head -c "$off" "$ref") &&
+	cmp <(tail -c +$((off + len + 1)) "$dev") \
+	    <(tail -c +$((off + len + 1)) "$ref")
+}
+
+live_state() {
+	"$CHAINCTL" layer info -j "$1" 2>/dev/null | jq -r '.state'
+}

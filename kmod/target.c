@@ -58,6 +58,7 @@ int dm_chain_describe(struct dmc_chain *dc,
 {
 	struct dm_chain_layer_info *layers;
 	struct dm_chain_merge_status ms;
+	struct dm_chain_dev_info info;
 	char name[DM_NAME_LEN];
 	unsigned int i;
 	u64 counts[4];
@@ -81,19 +82,14 @@ int dm_chain_describe(struct dmc_chain *dc,
 		layers[i].zero_blocks = counts[DMC_BLOCK_ZERO];
 		layers[i].writable = !dc->read_only && i == dc->nr_layers - 1;
 	}
-	{
-		struct dm_chain_dev_info info = {
-			.name = name,
-			.dev = disk_devt(dm_disk(chain_md(dc))),
-			.nr_layers = dc->nr_layers,
-			.read_only = dc->read_only,
-			.block_size = 1U << dc->block_shift,
-			.layers = layers,
-			.merge = dmc_merge_status(dc, &ms) ? &ms : NULL,
-		};
-
-		r = fn(&info, ctx);
-	}
+	info.name = name;
+	info.dev = disk_devt(dm_disk(chain_md(dc)));
+	info.nr_layers = dc->nr_layers;
+	info.read_only = dc->read_only;
+	info.block_size = 1U << dc->block_shift;
+	info.layers = layers;
+	info.merge = dmc_merge_status(dc, &ms) ? &ms : NULL;
+	r = fn(&info, ctx);
 	up_read(&dc->chain_lock);
 	kfree(layers);
 	return r;

@@ -66,8 +66,11 @@ static int push_path(struct chain_paths *cp, char *path)
  * The layer files from LEAF down to its base, base first as the table
  * wants them, made absolute, and the size the device shows.  chain_open()
  * validates every link as `chainctl layer info --chain` does, and refuses
- * merged-away layers and a leaf with an unfinished merge.  A raw image as
- * LEAF is a chain of its own (chain_open() wants a layer as the leaf).
+ * merged-away layers and a leaf with an unfinished merge; a leaf made by
+ * a live merge that was interrupted sits on that merge's top source, so
+ * the device can be created again and the merge resumed live.  A raw
+ * image as LEAF is a chain of its own (chain_open() wants a layer as the
+ * leaf).
  */
 static int chain_open_paths(const char *leaf, struct chain_paths *cp,
 			    struct dmc_err *err)
@@ -98,7 +101,7 @@ static int chain_open_paths(const char *leaf, struct chain_paths *cp,
 	}
 	layer_close(raw);
 
-	if (chain_open(leaf, 0, &c, err))
+	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP, &c, err))
 		goto out;
 	cp->virtual_size = layer_virtual_size(c.layers[0]);
 	for (i = c.nr; i-- > 0;) {

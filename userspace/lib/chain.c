@@ -146,6 +146,50 @@ static int merged_leaf_error(const char *leaf, struct dmc_err *err)
 	return ret;
 }
 
+/*
+ * CHILD was made during a live merge into PARENT (see CHAIN_ALLOW_LIVE_LEAP):
+ * it records the target's post-merge generation while the journal is
+ * still active.
+ */
+static bool live_leap(const struct layer *child, const struct layer *parent)
+{
+	const struct layer_header *c = &child->hdr, *p = &parent->hdr;
+
+	return layer_is_merge_target(parent) &&
+	       c->parent_kind == DMC_PARENT_LAYER &&
+	       !memcmp(c->parent_uuid, p->uuid, DMC_UUID_SIZE) &&
+	       c->parent_generation == p->journal.new_generation;
+}
+
+/* Replace the target on top of C by the merge's top source. */
+static int open_top_source(struct chain *c, unsigned int lflags,
+			   struct dmc_err *err)
+{
+	struct layer *target = c->layers[c->nr - 1], *top;
+	char *path;
+	int ret;
+
+	path = path_resolve_hint(target->path, target->hdr.journal.top_path);
+	if (!path)
+		return dmc_err_errno(err, ENOMEM, "%s", target->path);
+	ret = layer_open(path, lflags, &top, err);
+	free(path);
+	if (ret)
+		return ret;
+	if (top->is_raw || memcmp(top->hdr.uuid, target->hdr.journal.top_uuid,
+				  DMC_UUID_SIZE)) {
+		ret = dmc_err(err, DMC_ERR_STALE,
+			      "%s: the top source of the merge into %s is not at '%s'",
+			      top->path, target->path,
+			      target->hdr.journal.top_path);
+		layer_close(top);
+		return ret;
+	}
+	layer_close(target);
+	c->layers[c->nr - 1] = top;
+	return 0;
+}
+
 static int open_parent(struct chain *c, struct layer *child, unsigned int flags,
 		       struct dmc_err *err)
 {
@@ -182,6 +226,8 @@ static int open_parent(struct chain *c, struct layer *child, unsigned int flags,
 		}
 	}
 	c->layers[c->nr++] = parent;
+	if ((flags & CHAIN_ALLOW_LIVE_LEAP) && live_leap(child, parent))
+		return open_top_source(c, lflags, err);
 	return chain_check_link(child, parent, flags & CHAIN_ALLOW_MERGED_AWAY, err);
 }
 

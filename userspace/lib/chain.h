@@ -32,6 +32,13 @@ enum chain_open_flags {
 	CHAIN_ALLOW_JOURNAL_LEAF = 1 << 2,
 	/* Take LOCK_SH on every layer (a stable view for reading). */
 	CHAIN_LOCK_SH		= 1 << 3,
+	/*
+	 * Accept a layer made during a live merge (docs/format.md, "Live
+	 * merges"): a child of target T recording T's post-merge generation
+	 * while T's journal is still active sits, for the device, on the
+	 * merge's top source; the chain then goes on through the sources.
+	 */
+	CHAIN_ALLOW_LIVE_LEAP	= 1 << 4,
 };
 
 /*

@@ -262,6 +262,33 @@ void dmc_header_next(void *out, const void *cur, u64 sequence,
 	h->checksum = cpu_to_le32(dmc_header_crc(out));
 }
 
+bool dmc_live_leap(const struct dmc_hdr *const *hdrs, unsigned int i)
+{
+	const struct dmc_hdr *c, *top;
+	unsigned int j;
+
+	if (i < 2)
+		return false;
+	c = hdrs[i];
+	top = hdrs[i - 1];
+	if (!c || !top || c->parent_kind != DMC_PARENT_LAYER)
+		return false;
+	for (j = 0; j + 1 < i; j++) {
+		const struct dmc_hdr *t = hdrs[j];
+
+		if (t && dmc_hdr_journal_active(t) &&
+		    !dmc_hdr_journal_targets_raw_parent(t) &&
+		    t->j_nr_sources == i - 1 - j &&
+		    !memcmp(t->uuid, c->parent_uuid, DMC_UUID_SIZE) &&
+		    !memcmp(t->j_top_uuid, top->uuid, DMC_UUID_SIZE) &&
+		    c->parent_generation == t->j_new_generation &&
+		    c->block_shift == t->block_shift &&
+		    c->virtual_size == t->virtual_size)
+			return true;
+	}
+	return false;
+}
+
 /* ---- building and editing slots ---- */
 
 void dmc_header_seal(void *slot, u64 sequence)

@@ -93,6 +93,15 @@ void dmc_header_next(void *out, const void *cur, u64 sequence,
 
 #endif /* DM_CHAIN_HEADER_H */
 
+/*
+ * The live leap (docs/format.md): @hdrs[0..i] are a table's layers base
+ * first (NULL for a raw image).  True when layer @i was made during a
+ * live merge into some layer T below and sits on that merge's top source
+ * @hdrs[i - 1]: T holds the active journal, @i records T's uuid and
+ * post-merge generation, and the layers between are exactly the sources.
+ */
+bool dmc_live_leap(const struct dmc_hdr *const *hdrs, unsigned int i);
+
 /* ---- building and editing slots (live merge, snapshot) ---- */
 
 /* Finish a slot edited in place: set @sequence and a fresh checksum. */

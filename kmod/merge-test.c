@@ -210,6 +210,63 @@ static void merge_journal_crash_points(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmc_header_set_journal(t, &j), -ENAMETOOLONG);
 }
 
+/*
+ * The live leap: T (journal: sources S1, S2) below S1, S2, then L made
+ * during the merge.  L on S2 is accepted; a wrong generation, a wrong
+ * top, a finished journal or a missing source is not.
+ */
+static void merge_live_leap(struct kunit *test)
+{
+	void *t = new_layer(test, 0x10, 0x01, 1);
+	void *s1 = new_layer(test, 0x20, 0x10, 3);
+	void *s2 = new_layer(test, 0x21, 0x20, 1);
+	void *leaf = new_layer(test, 0x30, 0x10, 4);
+	struct dmc_hdr th, s1h, s2h, lh;
+	const struct dmc_hdr *hdrs[4] = { &th, &s1h, &s2h, &lh };
+	const struct dmc_hdr *short_hdrs[3] = { &th, &s2h, &lh };
+	u8 bottom[DMC_UUID_SIZE], top[DMC_UUID_SIZE];
+	struct dmc_journal_args j = {
+		.state = DMC_JOURNAL_MERGING,
+		.nr_sources = 2,
+		.old_generation = 3,
+		.new_generation = 4,
+		.bottom_uuid = bottom,
+		.top_uuid = top,
+		.top_path = "s2.dmc",
+	};
+
+	memset(bottom, 0x20, DMC_UUID_SIZE);
+	memset(top, 0x21, DMC_UUID_SIZE);
+	dmc_header_set_generation(t, 3);
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(t, &j), 0);
+	dmc_header_seal(t, 2);
+	decode_ok(test, t, &th);
+	decode_ok(test, s1, &s1h);
+	decode_ok(test, s2, &s2h);
+	decode_ok(test, leaf, &lh);
+
+	KUNIT_EXPECT_TRUE(test, dmc_live_leap(hdrs, 3));
+	/* Only the leap position: S2 on S1 is an ordinary link. */
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 2));
+	/* A source left out of the table. */
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(short_hdrs, 2));
+	/* L made at the old generation is no child of the merge. */
+	lh.parent_generation = 3;
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
+	lh.parent_generation = 4;
+	/* The layer below L is not the journal's top. */
+	s2h.uuid[0] ^= 1;
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
+	s2h.uuid[0] ^= 1;
+	/* Finished: L sits on T itself, not on the sources. */
+	th.j_state = DMC_JOURNAL_NONE;
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
+	/* A raw layer in the table is never a merge target. */
+	th.j_state = DMC_JOURNAL_MERGING;
+	hdrs[0] = NULL;
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
+}
+
 /* ---- paths ---- */
 
 struct path_case {
@@ -264,6 +321,7 @@ static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_source_runs),
 	KUNIT_CASE(merge_header_build),
 	KUNIT_CASE(merge_journal_crash_points),
+	KUNIT_CASE(merge_live_leap),
 	KUNIT_CASE(merge_rel_path),
 	KUNIT_CASE(merge_leaf_name),
 	{}

@@ -310,34 +310,21 @@ static int check_journal(struct dmc_chain *dc, unsigned int i, char **error)
 	return -EINVAL;
 }
 
-/*
- * Layer @i was made during a live merge (docs/format.md, "Live merges"):
- * a child of the merge's target recording the target's post-merge
- * generation, sitting on the merge's top source while the journal is
- * active.  The view is the same as on the finished target.
- */
+/* Whether layer @i sits on its merge's top source (dmc_live_leap()). */
 static bool live_leap(struct dmc_chain *dc, unsigned int i)
 {
-	const struct dmc_hdr *c = dmc_layer_hdr(dc->layers[i]);
-	const struct dmc_hdr *top = dmc_layer_hdr(dc->layers[i - 1]);
+	const struct dmc_hdr **hdrs;
 	unsigned int j;
+	bool r;
 
-	if (!c || !top || c->parent_kind != DMC_PARENT_LAYER)
+	hdrs = kcalloc(i + 1, sizeof(*hdrs), GFP_KERNEL);
+	if (!hdrs)
 		return false;
-	for (j = 0; j + 1 < i; j++) {
-		const struct dmc_hdr *t = dmc_layer_hdr(dc->layers[j]);
-
-		if (t && dmc_hdr_journal_active(t) &&
-		    !dmc_hdr_journal_targets_raw_parent(t) &&
-		    t->j_nr_sources == i - 1 - j &&
-		    !memcmp(t->uuid, c->parent_uuid, DMC_UUID_SIZE) &&
-		    !memcmp(t->j_top_uuid, top->uuid, DMC_UUID_SIZE) &&
-		    c->parent_generation == t->j_new_generation &&
-		    c->block_shift == t->block_shift &&
-		    c->virtual_size == t->virtual_size)
-			return true;
-	}
-	return false;
+	for (j = 0; j <= i; j++)
+		hdrs[j] = dmc_layer_hdr(dc->layers[j]);
+	r = dmc_live_leap(hdrs, i);
+	kfree(hdrs);
+	return r;
 }
 
 /* Linkage, block size, device size: the rules of chainctl layer info --chain. */

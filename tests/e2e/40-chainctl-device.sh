@@ -64,7 +64,8 @@ check_json "list -j: the device with 1 layer, rw, its leaf" "$out" --arg p "$raw
 out=$("$CHAINCTL" device status dmc-e2e-raw)
 check "status shows size, layers and the kernel's lines" \
 	grep -q "^layers:     1\$" <<< "$out"
-check "status names the leaf" grep -q "  1  $raw  (leaf)" <<< "$out"
+check "status names the leaf (index 0, a raw image, writable)" \
+	grep -Eq "^ +0 +raw .* $raw  \(leaf\) \(writable\)$" <<< "$out"
 out=$("$CHAINCTL" device status dmc-e2e-raw -j)
 majmin=$(dmsetup info -c --noheadings -o major,minor dmc-e2e-raw | tr -d ' ')
 check_json "status -j agrees with dmsetup" "$out" --arg p "$raw" --arg mm "$majmin" \

@@ -6,9 +6,10 @@
 #    writing, once space is freed); then the re-issued merge resumes and completes.
 #  - Power cut: layer files on XFS on dm-flakey; a slow merge is cut by
 #    dropping every later disk write; after "reboot" (teardown, log
-#    recovery) the new leaf is refused until the merge is finished offline
-#    (chainctl layer check -r on the target), then the device created from
-#    the new leaf shows everything that was flushed before the merge.
+#    recovery) the device is created again from the new leaf (its table
+#    lists the target, the source and the new leaf), shows everything that
+#    was flushed before the merge, and the re-issued merge resumes from the
+#    saved cursor and completes.
 # vm-disks: 2x4G
 # vm-timeout: 900
 # vm-mem: 2G
@@ -76,10 +77,13 @@ check "depth-2 chain" tgt_mkchain "$mnt/c" 2 "$size" 65536 0 "$ref"
 check "device" "$C" device create "$name" "$mnt/c/l1"
 check "32 MiB of writes" live_scatter "$dev" "$ref" 41 512 65536
 check "flush" dd if=/dev/null of="$dev" conv=notrunc,fsync status=none
-check "slow merge started" "$C" device merge "$name" --rate 4 --no-wait
-sleep 3
+check "slow merge started (--rate 1)" "$C" device merge "$name" --rate 1 --no-wait
+sleep 2
 newleaf=$(live_layer_path "$name" 2)
-diag "new leaf: $newleaf; merge: $(live_get "$name" | jq -c .module.merge)"
+st=$(live_get "$name")
+diag "new leaf: $newleaf; merge: $(jq -c .module.merge <<< "$st")"
+check_json "the merge is still running at the cut" "$st" \
+	'.module.merge.state == "running"'
 check "cut: the disk drops every write" flakey "0 600 1 drop_writes"
 check "remove the device (stops the merge)" dmsetup remove --noudevsync "$name"
 umount "$mnt"
@@ -89,14 +93,24 @@ cleanup_add umount "$mnt"
 "$C" layer check "$mnt/c/l0" > "$DMC_TMP/check.out" 2>&1
 check_eq "check reports the interrupted merge (exit 5)" 5 $?
 sed 's/^/# /' "$DMC_TMP/check.out"
-check_fail_msg "the new leaf is refused while the merge is unfinished" \
-	"merg" "$C" device create "$name" "$newleaf"
-"$C" layer check -r "$mnt/c/l0" > "$DMC_TMP/check.out" 2>&1
-check_eq "check -r finishes the merge (exit 1)" 1 $?
-sed 's/^/# /' "$DMC_TMP/check.out"
+check_fail_msg "offline, the new leaf's chain shows the unfinished merge" \
+	"merg" "$C" layer info --chain "$newleaf"
+check "the device is created again from the new leaf" \
+	"$C" device create "$name" "$newleaf"
+check_eq "its table lists the target, the source and the new leaf" \
+	"0 $((size / 512)) chain 3 $mnt/c/l0 $mnt/c/l1 $newleaf" \
+	"$(dmsetup table "$name")"
+check "it shows everything flushed before the merge" cmp "$dev" "$ref"
+out=$("$C" device merge "$name" -j)
+check_json "the re-issued merge resumes from the saved cursor and completes" \
+	"$out" '.state == "done" and .resumed == true'
 check_eq "the source is merged away" merged-away "$(live_state "$mnt/c/l1")"
-check "the device from the new leaf" "$C" device create "$name" "$newleaf"
-check "shows everything flushed before the merge" cmp "$dev" "$ref"
+check_eq "target and new leaf remain" 2 "$(live_nr_layers "$name")"
+check "the data is unchanged" cmp "$dev" "$ref"
+check "remove" dmsetup remove --noudevsync "$name"
+check "the new leaf's chain is valid offline" "$C" layer info --chain "$newleaf"
+check "and recreates the same device" "$C" device create "$name" "$newleaf"
+check "with the same data" cmp "$dev" "$ref"
 check "remove" dmsetup remove --noudevsync "$name"
 check "rmmod dm_chain" rmmod dm_chain
 done_testing

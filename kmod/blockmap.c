@@ -199,8 +199,9 @@ void dmc_bm_redirty(struct dmc_blockmap *bm, unsigned long idx)
 	spin_unlock_irqrestore(&bm->lock, flags);
 }
 
-int dmc_resolve(const struct dmc_blockmap *const *maps, unsigned int nr,
-		u64 block)
+/* What a merge moves for one block: see dmc_source_run(). */
+static int source_of(const struct dmc_blockmap *const *maps, unsigned int nr,
+		     u64 block)
 {
 	int i;
 
@@ -214,7 +215,16 @@ int dmc_resolve(const struct dmc_blockmap *const *maps, unsigned int nr,
 			break;
 		}
 	}
-	return DMC_SRC_ZERO;
+	return DMC_SRC_ABSENT;
+}
+
+int dmc_resolve(const struct dmc_blockmap *const *maps, unsigned int nr,
+		u64 block)
+{
+	int src = source_of(maps, nr, block);
+
+	/* Below the base, absent blocks read as zeros. */
+	return src == DMC_SRC_ABSENT ? DMC_SRC_ZERO : src;
 }
 
 u64 dmc_resolve_run(const struct dmc_blockmap *const *maps, unsigned int nr,
@@ -262,25 +272,6 @@ void dmc_plan_write(const struct dmc_blockmap *leaf, unsigned int block_shift,
 	}
 	piece->nr_blocks = b - piece->first_block;
 	piece->len = min(end, bstart) - pos;
-}
-
-/* What a merge moves for one block: see dmc_source_run(). */
-static int source_of(const struct dmc_blockmap *const *maps, unsigned int nr,
-		     u64 block)
-{
-	int i;
-
-	for (i = (int)nr - 1; i >= 0; i--) {
-		switch (dmc_bm_get(maps[i], block)) {
-		case DMC_BLOCK_DATA:
-			return i;
-		case DMC_BLOCK_ZERO:
-			return DMC_SRC_ZERO;
-		default:
-			break;
-		}
-	}
-	return DMC_SRC_ABSENT;
 }
 
 u64 dmc_source_run(const struct dmc_blockmap *const *maps, unsigned int nr,

@@ -133,8 +133,8 @@ static int read_exact(struct file *file, void *buf, size_t len, loff_t pos)
 	return 0;
 }
 
-static int write_exact(struct file *file, const void *buf, size_t len,
-		       loff_t pos)
+int dmc_write_exact(struct file *file, const void *buf, size_t len,
+		    loff_t pos)
 {
 	while (len) {
 		ssize_t n = kernel_write(file, buf, len, &pos);
@@ -456,7 +456,7 @@ int dmc_layer_begin_write(struct dmc_layer *l)
 			l->hdr.generation + 1);
 	r = dmc_header_decode(buf, i_size_read(l->inode), &h, &why);
 	if (!r)
-		r = write_exact(l->file, buf, DMC_SLOT_SIZE,
+		r = dmc_write_exact(l->file, buf, DMC_SLOT_SIZE,
 				(loff_t)next * DMC_SLOT_SIZE);
 	if (!r)
 		r = vfs_fsync(l->file, 0);
@@ -497,7 +497,7 @@ static int commit_batch(struct dmc_layer *l, u8 *buf, unsigned long *idx)
 	 */
 	r = vfs_fsync(dmc_layer_wfile(l), 1);
 	for (i = 0; !r && i < n; i++)
-		r = write_exact(dmc_layer_wfile(l), buf + i * DMC_MAP_PAGE_SIZE,
+		r = dmc_write_exact(dmc_layer_wfile(l), buf + i * DMC_MAP_PAGE_SIZE,
 				DMC_MAP_PAGE_SIZE,
 				l->hdr.map_offset +
 				(u64)pages[i] * DMC_MAP_PAGE_SIZE);
@@ -652,7 +652,7 @@ int dmc_layer_edit_header(struct dmc_layer *l, dmc_slot_edit_fn edit,
 		}
 	}
 	next = l->cur_slot ^ 1;
-	r = write_exact(wf, buf, DMC_SLOT_SIZE, (loff_t)next * DMC_SLOT_SIZE);
+	r = dmc_write_exact(wf, buf, DMC_SLOT_SIZE, (loff_t)next * DMC_SLOT_SIZE);
 	if (!r)
 		r = vfs_fsync(wf, 0);
 	if (r)
@@ -758,10 +758,10 @@ static int init_child(struct file *file, struct dmc_layer *parent,
 	*why = "Cannot write the new layer's header";
 	r = dmc_header_build(slot, &nl, 1);
 	if (!r)
-		r = write_exact(file, slot, DMC_SLOT_SIZE, 0);
+		r = dmc_write_exact(file, slot, DMC_SLOT_SIZE, 0);
 	if (!r) {
 		dmc_header_seal(slot, 2);
-		r = write_exact(file, slot, DMC_SLOT_SIZE, DMC_SLOT_SIZE);
+		r = dmc_write_exact(file, slot, DMC_SLOT_SIZE, DMC_SLOT_SIZE);
 	}
 	if (!r) {
 		*why = "Cannot size the new layer file";

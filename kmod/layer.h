@@ -86,6 +86,10 @@ int dmc_layer_punch(struct dmc_layer *l, u64 first, u64 nr,
 
 /* ---- live merge and snapshot support ---- */
 
+/* Write all @len bytes at @pos (kernel_write() until done); 0 or -errno. */
+int dmc_write_exact(struct file *file, const void *buf, size_t len,
+		    loff_t pos);
+
 /* The file writes go through (NULL while nothing may write the layer). */
 struct file *dmc_layer_wfile(const struct dmc_layer *l);
 

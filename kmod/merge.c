@@ -186,23 +186,6 @@ static bool throttle(struct dmc_merge *m, u64 bytes)
 	return false;
 }
 
-/* Write all of @buf at @pos; a short write is retried to get its error. */
-static int write_all(struct file *file, const void *buf, size_t len,
-		     loff_t pos)
-{
-	while (len) {
-		ssize_t w = kernel_write(file, buf, len, &pos);
-
-		if (w < 0)
-			return w;
-		if (!w)
-			return -EIO;
-		buf += w;
-		len -= w;
-	}
-	return 0;
-}
-
 /* Make [pos, pos + len) of the target's file read zeros. */
 static int zero_target(struct dmc_merge *m, loff_t pos, u64 len)
 {
@@ -217,7 +200,7 @@ static int zero_target(struct dmc_merge *m, loff_t pos, u64 len)
 	while (len) {
 		size_t n = min_t(u64, len, DMC_COPY_CHUNK);
 
-		r = write_all(wf, m->buf, n, pos);
+		r = dmc_write_exact(wf, m->buf, n, pos);
 		if (r)
 			return r;
 		pos += n;
@@ -264,7 +247,7 @@ static int copy_range(struct dmc_merge *m, struct dmc_layer *src, loff_t spos,
 				return got;
 			if (got < n)	/* past EOF: zeros */
 				memset(m->buf + got, 0, n - got);
-			r = write_all(wf, m->buf, n, dpos + (cur - spos));
+			r = dmc_write_exact(wf, m->buf, n, dpos + (cur - spos));
 			if (r)
 				return r;
 			spin_lock(&m->lock);
@@ -519,6 +502,16 @@ static int retire(struct dmc_merge *m, const char **why)
 	return 0;
 }
 
+static void free_sources(struct dmc_merge *m)
+{
+	kfree(m->sources);
+	kfree(m->smaps);
+	kfree(m->no_clone);
+	m->sources = NULL;
+	m->smaps = NULL;
+	m->no_clone = NULL;
+}
+
 static void merge_work(struct work_struct *work)
 {
 	struct dmc_merge *m = container_of(work, struct dmc_merge, work);
@@ -546,12 +539,7 @@ static void merge_work(struct work_struct *work)
 	}
 	if (!r)
 		dmc_layer_unclaim(m->target);
-	kfree(m->sources);
-	kfree(m->smaps);
-	kfree(m->no_clone);
-	m->sources = NULL;
-	m->smaps = NULL;
-	m->no_clone = NULL;
+	free_sources(m);
 	/*
 	 * Not running any more before the event goes out, so that whoever
 	 * waits for it can start the next merge at once; @m may be reused
@@ -855,12 +843,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	m->no_clone = kcalloc(k, sizeof(*m->no_clone), GFP_KERNEL);
 	if (!m->sources || !m->smaps || !m->no_clone) {
 		/* The journal stays; a later MERGE resumes it. */
-		kfree(m->sources);
-		kfree(m->smaps);
-		kfree(m->no_clone);
-		m->sources = NULL;
-		m->smaps = NULL;
-		m->no_clone = NULL;
+		free_sources(m);
 		*why = "Cannot allocate the merge";
 		r = -ENOMEM;
 		goto out;

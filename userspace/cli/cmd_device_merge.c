@@ -102,18 +102,9 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 /* Decimal digits only, fitting in a u32. */
 static int parse_u32(const char *s, uint32_t *out)
 {
-	unsigned long long v;
-	const char *p;
-	char *end;
+	uint64_t v;
 
-	if (!s[0])
-		return -1;
-	for (p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > UINT32_MAX)
+	if (parse_decimal(s, UINT32_MAX, &v))
 		return -1;
 	*out = (uint32_t)v;
 	return 0;

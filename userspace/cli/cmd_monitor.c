@@ -123,20 +123,8 @@ static int monitor_usage_error(const char *fmt, const char *arg)
 
 static int parse_count(const char *s, uint64_t *out)
 {
-	unsigned long long v;
-	const char *p;
-	char *end;
-
-	if (!s[0])
+	if (parse_decimal(s, UINT64_MAX, out) || !*out)
 		return -1;
-	for (p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || !v)
-		return -1;
-	*out = v;
 	return 0;
 }
 

@@ -32,6 +32,12 @@
  *       "digest=HEX nonzero_bytes=N size=N".
  *   layer-info LAYER
  *       print "data_offset=N block_size=N virtual_size=N".
+ *   clockres
+ *       how finely CLOCK_MONOTONIC (the clock behind the kernel's
+ *       ktime_get(), which times merges and pauses) advances: the smallest
+ *       and largest of 16 observed steps and clock_getres().  Under
+ *       emulation the guest may run on the jiffies clocksource, whose steps
+ *       are a whole tick.  Prints "step_min_ns=N step_max_ns=N getres_ns=N".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,6 +49,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <dm-chain/format.h>
@@ -454,6 +461,45 @@ static void cmd_layer_info(char **argv)
 	close(fd);
 }
 
+static uint64_t ts_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ULL + (uint64_t)t->tv_nsec;
+}
+
+static void cmd_clockres(void)
+{
+	struct timespec res, t;
+	uint64_t a, b, step, lo = UINT64_MAX, hi = 0, spins;
+	unsigned int i;
+
+	if (clock_getres(CLOCK_MONOTONIC, &res))
+		die("clock_getres");
+	for (i = 0; i < 16; i++) {
+		/* Start on a step, then time the next one. */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		a = ts_ns(&t);
+		for (spins = 0; spins < 100000000ULL; spins++) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (ts_ns(&t) != a)
+				break;
+		}
+		a = ts_ns(&t);
+		for (spins = 0; spins < 100000000ULL; spins++) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			b = ts_ns(&t);
+			if (b != a)
+				break;
+		}
+		step = b - a;
+		if (step < lo)
+			lo = step;
+		if (step > hi)
+			hi = step;
+	}
+	printf("step_min_ns=%" PRIu64 " step_max_ns=%" PRIu64 " getres_ns=%" PRIu64 "\n",
+	       lo, hi, ts_ns(&res));
+}
+
 static void usage(void)
 {
 	fputs("usage: benchdata runs VSIZE COUNT LEN SEED\n"
@@ -461,12 +507,17 @@ static void usage(void)
 	      "       benchdata fill-layer LAYER RUNLIST SEED\n"
 	      "       benchdata verify FILE BASE|layer RUNLIST SEED\n"
 	      "       benchdata digest FILE\n"
-	      "       benchdata layer-info LAYER\n", stderr);
+	      "       benchdata layer-info LAYER\n"
+	      "       benchdata clockres\n", stderr);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "clockres")) {
+		cmd_clockres();
+		return 0;
+	}
 	if (argc < 3)
 		usage();
 	if (!strcmp(argv[1], "runs") && argc == 6)

@@ -10,14 +10,23 @@
 #    qemu-img commit of a qcow2 overlay with the same data over the same
 #    raw base (XFS and ext4), a bare FICLONERANGE loop and a bare
 #    read+write loop (tests/bench/clone_loop).
+#  live (issue 6), when the module loads: the same two workloads in a chain
+#    whose base is a layer (a live merge cannot go into a raw base), merged
+#    live (`chainctl device merge`, clone path) and offline (`chainctl
+#    layer merge`) interleaved; a live --mode copy merge unlimited and with
+#    --rate 32 MiB/s (workload b); the I/O pause of `chainctl device
+#    snapshot` repeated on a device under fio random writes.
 #  device (issue 4), when the chain target works: fio on a 1-layer chain vs
 #    a loop device (direct I/O) on the same file and dm-linear over it;
 #    4 KiB random read at depth 64 vs depth 1; kernel memory per layer.
 #
-# Every measurement is one JSON line; they are printed at the end between
-# "=====BEGIN dmc-bench-samples=====" and "=====END dmc-bench-samples====="
-# (tests/bench/run extracts them and writes bench/results/).
-# Usage: vm-bench.sh [--bin DIR] [--quick] [--scale N]
+# Every measurement is one JSON line.  Each is printed as it is made, as
+# "=====SAMPLE {...}" (so that a run that dies still hands back what it
+# measured), and all of them again at the end between
+# "=====BEGIN dmc-bench-samples=====" and "=====END dmc-bench-samples=====",
+# followed by "=====BENCH-STATUS N=====" (this script's exit status).
+# tests/bench/run extracts them and writes bench/results/.
+# Usage: vm-bench.sh [--bin DIR] [--quick] [--scale N] [--only merge|live|device]
 set -uo pipefail
 . "$DMC_ROOT/tests/bench/vmlib.sh"
 
@@ -28,7 +37,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1; shift ;;
 	--scale) SCALE=$2; shift 2 ;;
-	--only) ONLY=$2; shift 2 ;;	# merge | device (development)
+	--only) ONLY=$2; shift 2 ;;	# merge | live | device (development)
 	*) die "vm-bench.sh: unknown argument $1" ;;
 	esac
 done
@@ -44,6 +53,14 @@ fi
 # --scale N: 1/N of the changed data (same disk, same run lengths), for
 # hosts too slow or too busy for the full sizes; recorded in the results.
 WA_COUNT=$((WA_COUNT / SCALE)); WB_COUNT=$((WB_COUNT / SCALE))
+# Live section: the rate limit of the rate-limited copy (the workload b
+# data), and how many snapshots are timed under fio.
+# The second, lower limit is one the emulated machine can exceed (its
+# unlimited live copy runs at about 30 MiB/s), so that the limiter itself
+# is checked even where 32 MiB/s is more than the machine can do.
+LIVE_RATE=32	# MiB/s
+[ $QUICK = 1 ] && LIVE_RATE_LOW=8 || LIVE_RATE_LOW=16
+SNAPS=10
 CHANGED=$((WA_COUNT * 65536))
 MNT=$DMC_TMP/mnt
 SAMPLES=$DMC_TMP/samples.jsonl
@@ -52,19 +69,51 @@ BD=$BENCHBIN/benchdata
 CL=$BENCHBIN/clone_loop
 
 # The samples go back to the host however the script ends (a failure
-# late in the run keeps what was measured before it).
+# late in the run keeps what was measured before it); each was also
+# printed as it was made (record), for a run that does not get here.
 print_samples() {
+	local rc=$?
 	clock_check 2>/dev/null
 	echo "=====BEGIN dmc-bench-samples====="
 	cat "$SAMPLES"
 	echo "=====END dmc-bench-samples====="
+	echo "=====BENCH-STATUS $rc====="
+	sync
 }
 trap print_samples EXIT
 
-# emit JSON-OBJECT: one sample line.
-emit() { echo "$1" >> "$SAMPLES"; }
-# emitj JQ-ARGS... -- FILTER: a sample built with jq -n.
-emitj() { jq -cn "$@" >> "$SAMPLES"; }
+# record LINE: keep one sample line that is known to be a JSON object.
+record() {
+	echo "$1" >> "$SAMPLES"
+	echo "=====SAMPLE $1"
+}
+# emit JSON-OBJECT: one sample line; anything that is not one JSON object
+# is recorded as an "emit-error" sample instead (never a broken line).
+emit() {
+	if [ "$(wc -l <<< "$1")" = 1 ] &&
+	   jq -R -e 'fromjson | type == "object"' <<< "$1" > /dev/null 2>&1; then
+		record "$1"
+	else
+		say "WARNING: not a JSON sample, recorded as emit-error: ${1:0:200}"
+		record "$(jq -cn --arg l "${1:0:500}" '{section: "emit-error", line: $l}')"
+	fi
+}
+# emitj JQ-ARGS... FILTER: a sample built with jq -n.  The filter may use
+# "num" (a string argument to a number, null when it is empty, N/A, ...)
+# so that one odd value cannot lose the sample.
+emitj() {
+	local args=("$@") n=$# out line
+	args[n - 1]='def num: (tonumber? // null); '"${args[n - 1]}"
+	if ! out=$(jq -cn "${args[@]}" 2> "$DMC_TMP/emitj.err") || [ -z "$out" ]; then
+		say "WARNING: a sample could not be built: $(head -c 300 "$DMC_TMP/emitj.err")"
+		record "$(jq -cn --arg e "$(head -c 300 "$DMC_TMP/emitj.err")" \
+			--arg f "${args[n - 1]:0:300}" '{section: "emit-error", error: $e, filter: $f}')"
+		return 0
+	fi
+	while IFS= read -r line; do
+		emit "$line"
+	done <<< "$out"
+}
 
 need_tools "$CHAINCTL" "$BD" "$CL" mkfs.xfs mkfs.ext4 jq qemu-img fio losetup dmsetup
 [ ${#DMC_DISK_LIST[@]} -ge 2 ] || die "needs two scratch disks"
@@ -72,6 +121,7 @@ need_tools "$CHAINCTL" "$BD" "$CL" mkfs.xfs mkfs.ext4 jq qemu-img fio losetup dm
 
 say "dm-chain bench ($([ $QUICK = 1 ] && echo quick || echo full)$([ "$SCALE" = 1 ] || echo ", scale 1/$SCALE")): virtual disk $VSIZE, $(hsize $CHANGED) changed, repeats $REPEATS"
 emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
+	--arg rate "$LIVE_RATE" --arg rate_low "$LIVE_RATE_LOW" --arg snaps "$SNAPS" \
 	--arg scale "$SCALE" --arg changed "$CHANGED" --arg wa "$WA_COUNT" --arg wb "$WB_COUNT" \
 	--arg chainctl "$("$CHAINCTL" -V 2>/dev/null | head -n 1)" \
 	--arg kernel "$(uname -r)" --arg qemu_img "$(qemu-img --version | head -n 1)" \
@@ -80,11 +130,13 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	--arg cpu "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')" \
 	--arg ncpu "$(nproc)" --arg mem "$(awk '/MemTotal/ {print $2 * 1024}' /proc/meminfo)" \
 	'{section: "meta", quick: ($quick == "1"), virtual_size: $vsize,
-	  scale: ($scale | tonumber), changed_bytes: ($changed | tonumber),
-	  runs_a: ($wa | tonumber), runs_b: ($wb | tonumber),
-	  repeats: ($reps | tonumber), versions: {chainctl: $chainctl, kernel: $kernel,
+	  scale: ($scale | num), changed_bytes: ($changed | num),
+	  runs_a: ($wa | num), runs_b: ($wb | num),
+	  repeats: ($reps | num), live_rate_mib_s: ($rate | num),
+	  live_rate_low_mib_s: ($rate_low | num), snapshots: ($snaps | num),
+	  versions: {chainctl: $chainctl, kernel: $kernel,
 	  qemu_img: $qemu_img, fio: $fio, xfsprogs: $xfs, e2fsprogs: $e2fs},
-	  vm: {cpu: $cpu, cpus: ($ncpu | tonumber), mem_bytes: ($mem | tonumber)}}'
+	  vm: {cpu: $cpu, cpus: ($ncpu | num), mem_bytes: ($mem | num)}}'
 say "versions: $("$CHAINCTL" -V 2>/dev/null | head -n 1); $(qemu-img --version | head -n 1); $(fio --version); kernel $(uname -r)"
 
 hostclock_works || say "WARNING: cannot read the host's clock through /run/results; timing with the guest's clock"
@@ -95,21 +147,36 @@ clock_check() {
 	g=$(secs_since "$CLK_G0"); h=$(host_secs_since "$CLK_H0")
 	emitj --arg g "$g" --arg h "$h" --arg cs "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)" \
 		--argjson hc "$(hostclock_works && echo true || echo false)" \
-		'{section: "clock", guest_seconds: ($g | tonumber), host_seconds: ($h | tonumber),
-		  guest_per_host: (($g | tonumber) / ($h | tonumber)), clocksource: $cs,
+		'{section: "clock", guest_seconds: ($g | num), host_seconds: ($h | num),
+		  guest_per_host: (try (($g | num) / ($h | num)) catch null), clocksource: $cs,
 		  timed_by_host_clock: $hc}'
 }
 
 fs_mount xfs "${DMC_DISK_LIST[0]}" "$MNT/xfs"
 fs_mount ext4 "${DMC_DISK_LIST[1]}" "$MNT/ext4"
 
+# want PART: run the section PART (merge, live, device); --only picks one.
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+
 # ---------------------------------------------------------------- merge --
-# The base: a sparse raw image of VSIZE with some content (1 MiB runs).
-say "merge: base image $VSIZE raw with $BASE_CONTENT_RUNS MiB of content"
+# The base content (1 MiB runs) and the two workloads' run lists; the live
+# section uses the same ones.
 "$BD" runs $VSIZE $BASE_CONTENT_RUNS 1M 101 > "$DMC_TMP/base.runs"
-truncate -s $VSIZE "$MNT/xfs/pristine.raw"
-"$BD" fill-raw "$MNT/xfs/pristine.raw" "$DMC_TMP/base.runs" 101 || die "base content"
-cp --sparse=always "$MNT/xfs/pristine.raw" "$MNT/ext4/pristine.raw" || die "cp pristine"
+# runs_for W COUNT LEN: $DMC_TMP/W.runs (and W.sample, 1 run in 16, what
+# the merges are checked against); the same for a given W every time.
+runs_for() {
+	local w=$1 count=$2 len=$3 seed
+	[ "$w" = a ] && seed=1 || seed=2
+	"$BD" runs $VSIZE "$count" "$len" $seed > "$DMC_TMP/$w.runs" || die "run list ($w)"
+	awk 'NR % 16 == 1' "$DMC_TMP/$w.runs" > "$DMC_TMP/$w.sample"
+}
+if want merge; then
+	# The base: a sparse raw image of VSIZE with that content.
+	say "merge: base image $VSIZE raw with $BASE_CONTENT_RUNS MiB of content"
+	truncate -s $VSIZE "$MNT/xfs/pristine.raw"
+	"$BD" fill-raw "$MNT/xfs/pristine.raw" "$DMC_TMP/base.runs" 101 || die "base content"
+	cp --sparse=always "$MNT/xfs/pristine.raw" "$MNT/ext4/pristine.raw" || die "cp pristine"
+fi
 
 # reset FSDIR: the base back to pristine (a real copy, no shared extents),
 # the child's two header slots back to before any merge (a merge changes
@@ -131,8 +198,7 @@ setup_workload() {
 	d=$MNT/xfs/$w; e=$MNT/ext4/$w
 	mkdir -p "$d" "$e"
 	t0=$(now)
-	"$BD" runs $VSIZE "$count" "$len" $seed > "$DMC_TMP/$w.runs"
-	awk 'NR % 16 == 1' "$DMC_TMP/$w.runs" > "$DMC_TMP/$w.sample"
+	runs_for "$w" "$count" "$len"
 	truncate -s $VSIZE "$d/base.raw"	# reset() copies the content in
 	"$CHAINCTL" layer create -b 64K --parent "$d/base.raw" "$d/child.img" > /dev/null ||
 		die "layer create child ($w)"
@@ -200,9 +266,9 @@ run_contender() {
 	emitj --arg w "$w" --arg rep "$rep" --arg name "$name" --arg fs "$fs" \
 		--arg secs "$secs" --arg tool "${tool_secs:-null}" --arg cl "$cloned" \
 		--arg cp "$copied" --argjson ok "$ok" \
-		'{section: "merge", workload: $w, rep: ($rep | tonumber), contender: $name,
-		  fs: $fs, seconds: ($secs | tonumber), tool_seconds: ($tool | tonumber? // null),
-		  bytes_cloned: ($cl | tonumber? // null), bytes_copied: ($cp | tonumber? // null),
+		'{section: "merge", workload: $w, rep: ($rep | num), contender: $name,
+		  fs: $fs, seconds: ($secs | num), tool_seconds: ($tool | num),
+		  bytes_cloned: ($cl | num), bytes_copied: ($cp | num),
 		  verified: $ok}'
 	say "  $w rep $rep  $(printf '%-15s %-5s %9s s' "$name" "$fs" "$secs")$([ $ok = true ] || echo '  VERIFY FAILED')"
 	$ok
@@ -213,8 +279,8 @@ CONTENDERS=(
 	"qemu-commit xfs" "rw-loop ext4" "chainctl-copy ext4" "qemu-commit ext4"
 )
 merge_fail=0
-[ "$ONLY" = device ] && say "merge benchmarks skipped (--only device)"
-[ "$ONLY" = device ] || for wl in "a $WA_COUNT 64K" "b $WB_COUNT 1M"; do
+want merge || say "merge benchmarks skipped (--only $ONLY)"
+want merge && for wl in "a $WA_COUNT 64K" "b $WB_COUNT 1M"; do
 	read -r w count len <<< "$wl"
 	say "merge workload $w: setting up"
 	setup_workload "$w" "$count" "$len"
@@ -227,6 +293,239 @@ merge_fail=0
 	rm -rf "$MNT/xfs/$w" "$MNT/ext4/$w"
 done
 rm -f "$MNT/xfs/pristine.raw" "$MNT/ext4/pristine.raw"
+
+# ----------------------------------------------------------------- live --
+# Live merge (issue 6).  A live merge goes into a layer, never into a raw
+# base, so the chain here is a layer base (VSIZE, 64 KiB blocks, the same
+# base content) with the same child as above, on XFS; the offline
+# contender is `chainctl layer merge` of that same chain, so the two merge
+# identical files.  Each rep: offline-clone and live-clone (auto mode, the
+# clone path on XFS), alternating which goes first; for workload b also a
+# live --mode copy merge, unlimited, with --rate $LIVE_RATE MiB/s and with
+# --rate $LIVE_RATE_LOW MiB/s.
+# Every merge starts from a fresh copy of the base with caches dropped;
+# the live device is created (`chainctl device create`) before the timer
+# starts and removed after it stops.  Then the snapshot pause: SNAPS
+# `chainctl device snapshot` on a device under fio random writes.
+LIVE_WHY=
+
+# live_reset W: no device, base layer pristine (a real copy), the child's
+# header slots back to before any merge or device use, no new leaf,
+# caches dropped.
+live_reset() {
+	local d=$MNT/xfs/live-$1
+	if dmsetup info blive > /dev/null 2>&1; then
+		chain_remove blive > /dev/null 2>&1 || { LIVE_WHY="cannot remove device blive"; return 1; }
+	fi
+	rm -f "$d/new.dmc" "$d/lbase.dmc"
+	cp --sparse=always --reflink=never "$d/lbase.pristine" "$d/lbase.dmc" ||
+		{ LIVE_WHY="reset live-$1: cp"; return 1; }
+	dd if="$d/child.hdr" of="$d/child.dmc" bs=8192 count=1 conv=notrunc,fsync \
+		status=none || { LIVE_WHY="reset live-$1: header"; return 1; }
+	drop_caches
+}
+
+# live_setup W COUNT LEN: lbase.dmc (+ its pristine copy) and child.dmc.
+live_setup() {
+	local w=$1 count=$2 len=$3 seed d t0
+	[ "$w" = a ] && seed=1 || seed=2
+	d=$MNT/xfs/live-$w
+	rm -rf "$d"; mkdir -p "$d"
+	t0=$(hostnow)
+	runs_for "$w" "$count" "$len"
+	"$CHAINCTL" layer create -b 64K -s $VSIZE "$d/lbase.dmc" > /dev/null ||
+		{ LIVE_WHY="layer create lbase ($w)"; return 1; }
+	"$BD" fill-layer "$d/lbase.dmc" "$DMC_TMP/base.runs" 101 ||
+		{ LIVE_WHY="fill lbase ($w)"; return 1; }
+	"$CHAINCTL" layer create --parent "$d/lbase.dmc" "$d/child.dmc" > /dev/null ||
+		{ LIVE_WHY="layer create child ($w)"; return 1; }
+	"$BD" fill-layer "$d/child.dmc" "$DMC_TMP/$w.runs" $((seed + 10)) ||
+		{ LIVE_WHY="fill child ($w)"; return 1; }
+	"$CHAINCTL" layer check "$d/child.dmc" > /dev/null 2>&1 ||
+		{ LIVE_WHY="child.dmc ($w) does not check clean"; return 1; }
+	dd if="$d/child.dmc" of="$d/child.hdr" bs=8192 count=1 status=none
+	cp --sparse=always --reflink=never "$d/lbase.dmc" "$d/lbase.pristine" ||
+		{ LIVE_WHY="cp lbase.pristine ($w)"; return 1; }
+	sync
+	# One live merge, then the reset, must give back a chain that checks
+	# clean and opens again (the merge changes nothing else in the child).
+	live_contender "$w" 0 live-clone || return 1
+	live_reset "$w" || return 1
+	"$CHAINCTL" layer check "$d/child.dmc" > /dev/null 2>&1 ||
+		{ LIVE_WHY="child.dmc ($w) does not check clean after a live merge and the reset: $("$CHAINCTL" layer check "$d/child.dmc" 2>&1 | tail -n 2)"; return 1; }
+	say "  live workload $w: layer base $VSIZE + child with $count runs of $len, trial live merge done ($(host_secs_since "$t0") s)"
+}
+
+# live_contender W REP NAME: reset, time one merge, verify, emit (REP 0:
+# the trial in live_setup, not recorded).  Returns 1 when the section
+# cannot go on (LIVE_WHY), 2 when this merge failed or did not verify.
+live_contender() {
+	local w=$1 rep=$2 name=$3 d seed t0 secs out= ok=true rate=null args=() st
+	d=$MNT/xfs/live-$w
+	[ "$w" = a ] && seed=11 || seed=12
+	live_reset "$w" || return 1
+	case "$name" in
+	offline-clone)
+		t0=$(hostnow)
+		out=$("$CHAINCTL" layer merge -j "$d/child.dmc" 2> "$DMC_TMP/err") || ok=false
+		secs=$(host_secs_since "$t0")
+		;;
+	live-*)
+		case "$name" in
+		live-clone) ;;
+		live-copy) args=(--mode copy) ;;
+		live-copy-rate) args=(--mode copy --rate "$LIVE_RATE"); rate=$LIVE_RATE ;;
+		live-copy-rate-low) args=(--mode copy --rate "$LIVE_RATE_LOW"); rate=$LIVE_RATE_LOW ;;
+		*) die "unknown live contender $name" ;;
+		esac
+		if ! out=$("$CHAINCTL" device create blive "$d/child.dmc" 2>&1); then
+			LIVE_WHY="chainctl device create: $out"
+			return 1
+		fi
+		[ -b /dev/mapper/blive ] || dmsetup mknodes blive > /dev/null 2>&1
+		t0=$(hostnow)
+		out=$("$CHAINCTL" device merge blive "${args[@]}" --new-leaf "$d/new.dmc" -j \
+			2> "$DMC_TMP/err") || ok=false
+		secs=$(host_secs_since "$t0")
+		# The device now reads base + new leaf: it must show the child's data.
+		if $ok && ! "$BD" verify /dev/mapper/blive 0 "$DMC_TMP/$w.sample" $seed > /dev/null; then
+			ok=false
+			say "  FAILED: $name ($w): the device does not read the child's data after the merge"
+		fi
+		chain_remove blive > /dev/null 2>&1
+		;;
+	esac
+	if ! jq -e 'type == "object"' <<< "$out" > /dev/null 2>&1; then
+		say "  FAILED: $name ($w, rep $rep): no JSON answer: ${out:0:200} $(tail -n 2 "$DMC_TMP/err")"
+		out='{}'
+		ok=false
+	fi
+	st=$(jq -r '.state // "done"' <<< "$out")
+	if [ "$st" != "done" ]; then
+		ok=false
+		say "  FAILED: $name ($w, rep $rep): merge state $st: $(jq -r '.message // ""' <<< "$out") $(tail -n 2 "$DMC_TMP/err")"
+	fi
+	if ! "$BD" verify "$d/lbase.dmc" layer "$DMC_TMP/$w.sample" $seed > /dev/null; then
+		ok=false
+		say "  FAILED: $name ($w): the merged base layer does not hold the child's data"
+	fi
+	[ "$name" = live-clone ] && [ "$(jq -r '.bytes_copied // 0' <<< "$out")" != 0 ] &&
+		say "  WARNING: live-clone copied $(jq -r .bytes_copied <<< "$out") bytes"
+	if [ "$rep" = 0 ]; then
+		$ok || LIVE_WHY="the trial live merge ($w) failed: state $st, $(tail -n 2 "$DMC_TMP/err" | tr '\n' ' ')"
+		$ok && return 0 || return 1
+	fi
+	emitj --arg w "$w" --arg rep "$rep" --arg name "$name" --arg secs "$secs" \
+		--arg rate "$rate" --argjson ok "$ok" --argjson out "$out" \
+		'{section: "live", workload: $w, rep: ($rep | num), contender: $name, fs: "xfs",
+		  seconds: ($secs | num), rate_limit_mib_s: ($rate | num),
+		  state: ($out.state // (if $out.seconds then "done" else null end)),
+		  tool_seconds: ($out.seconds // (if $out.elapsed_ns then $out.elapsed_ns / 1e9 else null end)),
+		  elapsed_ns: $out.elapsed_ns, pause_ns: $out.pause_ns,
+		  bytes_total: $out.bytes_total, bytes_cloned: $out.bytes_cloned,
+		  bytes_copied: $out.bytes_copied, bytes_zeroed: $out.bytes_zeroed,
+		  verified: $ok}'
+	say "  $w rep $rep  $(printf '%-15s xfs   %9s s' "$name" "$secs")$(
+		jq -r 'if .elapsed_ns then "  (kernel \(.elapsed_ns / 1e9 * 1000 | round / 1000) s, \((.bytes_cloned + .bytes_copied) / 1048576 / (.elapsed_ns / 1e9) | round) MiB/s, pause \(.pause_ns / 1e6) ms)" else "" end' <<< "$out" 2>/dev/null)$($ok || echo '  FAILED')"
+	$ok || return 2
+}
+
+# snapshot_pause: SNAPS snapshots of a device under 4 KiB random writes.
+snapshot_pause() {
+	local d=$MNT/xfs/snap i out t0 secs fiopid clk
+	rm -rf "$d"; mkdir -p "$d"
+	"$CHAINCTL" layer create -s "$FIO_SIZE" "$d/s0.dmc" > /dev/null ||
+		{ LIVE_WHY="snapshot: layer create"; return 1; }
+	if ! out=$("$CHAINCTL" device create bsnap "$d/s0.dmc" 2>&1); then
+		LIVE_WHY="snapshot: chainctl device create: $out"
+		return 1
+	fi
+	[ -b /dev/mapper/bsnap ] || dmsetup mknodes bsnap > /dev/null 2>&1
+	clk=$("$BD" clockres)
+	say "live: $SNAPS snapshots under fio randwrite 4k iodepth 32 ($(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null) clocksource, $clk)"
+	fio --name=snapw --filename=/dev/mapper/bsnap --direct=1 --ioengine=libaio \
+		--iodepth=32 --rw=randwrite --bs=4k --size="$FIO_SIZE" --runtime=1800 \
+		--time_based --randrepeat=0 --norandommap --output-format=json \
+		> "$DMC_TMP/snapfio.json" 2> "$DMC_TMP/snapfio.err" &
+	fiopid=$!
+	sleep 3
+	for i in $(seq 1 "$SNAPS"); do
+		if ! kill -0 "$fiopid" 2>/dev/null; then
+			LIVE_WHY="snapshot: fio stopped: $(tail -n 3 "$DMC_TMP/snapfio.err")"
+			chain_remove bsnap
+			return 1
+		fi
+		t0=$(hostnow)
+		if ! out=$("$CHAINCTL" device snapshot bsnap "$d/s$i.dmc" -j 2> "$DMC_TMP/err"); then
+			LIVE_WHY="chainctl device snapshot: $(tail -n 2 "$DMC_TMP/err")"
+			kill -INT "$fiopid" 2>/dev/null; wait "$fiopid" 2>/dev/null
+			chain_remove bsnap
+			return 1
+		fi
+		secs=$(host_secs_since "$t0")
+		emitj --arg i "$i" --arg secs "$secs" --arg out "$out" \
+			'($out | fromjson? // {}) as $o
+			 | {section: "snapshot", rep: ($i | num), pause_ns: ($o.pause_ns // null),
+			    command_seconds: ($secs | num), layers_after: (($i | num) + 1),
+			    under_fio: true}'
+		say "  snapshot $i: kernel pause $(jq -r '(.pause_ns // 0) / 1e6' <<< "$out") ms, command $secs s (host clock)"
+		sleep 1
+	done
+	kill -INT "$fiopid" 2>/dev/null
+	for i in $(seq 1 120); do
+		kill -0 "$fiopid" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -KILL "$fiopid" 2>/dev/null
+	wait "$fiopid" 2>/dev/null
+	emitj --arg clk "$clk" --arg cs "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)" \
+		--arg fio "$(sed -n '/^{/,$p' "$DMC_TMP/snapfio.json" |
+			jq -c '.jobs[0].write | {iops, io_bytes, clat_max_ns: .clat_ns.max, clat_mean_ns: .clat_ns.mean}' 2>/dev/null)" \
+		'($clk | [scan("([a-z_]+)=([0-9]+)") | {(.[0]): (.[1] | num)}] | add // {}) as $c
+		 | {section: "snapshot-env", clocksource: $cs, clock_step_min_ns: $c.step_min_ns,
+		    clock_step_max_ns: $c.step_max_ns, clock_getres_ns: $c.getres_ns,
+		    fio: ($fio | fromjson? // null)}'
+	chain_remove bsnap
+	rm -rf "$d"
+	return 0
+}
+
+live_section() {
+	local wl w count len rep c order r
+	if ! load_module; then
+		LIVE_WHY="dm-chain module not loaded: $MODULE_WHY"
+		return 1
+	fi
+	"$CHAINCTL" device merge --help > /dev/null 2>&1 || { LIVE_WHY="chainctl has no 'device merge'"; return 1; }
+	for wl in "a $WA_COUNT 64K" "b $WB_COUNT 1M"; do
+		read -r w count len <<< "$wl"
+		say "live workload $w: setting up"
+		live_setup "$w" "$count" "$len" || return 1
+		for rep in $(seq 1 "$REPEATS"); do
+			if [ $((rep % 2)) = 1 ]; then order="offline-clone live-clone"; else order="live-clone offline-clone"; fi
+			[ "$w" = b ] && order+=" live-copy live-copy-rate live-copy-rate-low"
+			for c in $order; do
+				live_contender "$w" "$rep" "$c"
+				r=$?
+				[ $r = 1 ] && return 1
+				[ $r = 2 ] && live_fail=1
+			done
+		done
+		rm -rf "$MNT/xfs/live-$w"
+	done
+	snapshot_pause || return 1
+	return 0
+}
+live_fail=0
+if ! want live; then
+	say "live merge benchmarks skipped (--only $ONLY)"
+elif ! live_section; then
+	say "live merge benchmarks NOT RUN (or stopped): $LIVE_WHY"
+	emitj --arg why "$LIVE_WHY" '{section: "live-not-run", why: $why}'
+	dmsetup remove blive > /dev/null 2>&1
+	dmsetup remove bsnap > /dev/null 2>&1
+	rm -rf "$MNT/xfs/live-a" "$MNT/xfs/live-b" "$MNT/xfs/snap"
+fi
 
 # --------------------------------------------------------------- device --
 # fio_run DEV RW BS DEPTH -> "bw_bytes iops lat_mean_us fio_bw_bytes fio_iops"
@@ -290,10 +589,10 @@ device_section() {
 				read -r bw iops lat fbw fiops <<< "$r"
 				emitj --arg rep "$rep" --arg job "$rw-$bs" --arg dev "$name" --arg bw "$bw" \
 					--arg iops "$iops" --arg lat "$lat" --arg fbw "$fbw" --arg fiops "$fiops" \
-					'{section: "fio", rep: ($rep | tonumber), job: $job, device: $dev,
-					  depth: 1, iodepth: 32, bw_bytes: ($bw | tonumber),
-					  iops: ($iops | tonumber), lat_us: ($lat | tonumber),
-					  fio_bw_bytes: ($fbw | tonumber), fio_iops: ($fiops | tonumber)}'
+					'{section: "fio", rep: ($rep | num), job: $job, device: $dev,
+					  depth: 1, iodepth: 32, bw_bytes: ($bw | num),
+					  iops: ($iops | num), lat_us: ($lat | num),
+					  fio_bw_bytes: ($fbw | num), fio_iops: ($fiops | num)}'
 				say "  fio rep $rep $(printf '%-13s %-7s %8.1f MiB/s %9.0f IOPS' "$rw-$bs" "$name" \
 					"$(awk -v b="$bw" 'BEGIN {print b / 1048576}')" "$iops")"
 			done
@@ -325,10 +624,10 @@ device_section() {
 	chain_remove bdeep
 	emitj --arg m0 "$m0" --arg m1 "$m1" --arg layers "$DEPTH" \
 		--arg size "$(numfmt --from=iec "$FIO_SIZE")" --arg bsz "$bsz" \
-		'{section: "kmem", layers: ($layers | tonumber), size_bytes: ($size | tonumber),
-		  block_size: ($bsz | tonumber), delta_kib: (($m1 | tonumber) - ($m0 | tonumber)),
-		  kib_per_layer_per_gib: ((($m1 | tonumber) - ($m0 | tonumber)) / ($layers | tonumber)
-		  / (($size | tonumber) / 1073741824))}'
+		'{section: "kmem", layers: ($layers | num), size_bytes: ($size | num),
+		  block_size: ($bsz | num), delta_kib: (try (($m1 | num) - ($m0 | num)) catch null),
+		  kib_per_layer_per_gib: (try ((($m1 | num) - ($m0 | num)) / ($layers | num)
+		  / (($size | num) / 1073741824)) catch null)}'
 	for rep in $(seq 1 "$REPEATS"); do
 		for name in depth1 depth$DEPTH; do
 			if [ $name = depth1 ]; then
@@ -342,19 +641,19 @@ device_section() {
 			read -r bw iops lat fbw fiops <<< "$r"
 			emitj --arg rep "$rep" --arg dev "$name" --arg bw "$bw" --arg iops "$iops" \
 				--arg lat "$lat" --arg depth "${name#depth}" --arg fbw "$fbw" --arg fiops "$fiops" \
-				'{section: "depth", rep: ($rep | tonumber), job: "randread-4k",
-				  device: $dev, depth: ($depth | tonumber), iodepth: 32,
-				  bw_bytes: ($bw | tonumber), iops: ($iops | tonumber),
-				  lat_us: ($lat | tonumber), fio_bw_bytes: ($fbw | tonumber),
-				  fio_iops: ($fiops | tonumber)}'
+				'{section: "depth", rep: ($rep | num), job: "randread-4k",
+				  device: $dev, depth: ($depth | num), iodepth: 32,
+				  bw_bytes: ($bw | num), iops: ($iops | num),
+				  lat_us: ($lat | num), fio_bw_bytes: ($fbw | num),
+				  fio_iops: ($fiops | num)}'
 			say "  randread-4k rep $rep $(printf '%-8s %9.0f IOPS %8.1f us' "$name" "$iops" "$lat")"
 		done
 	done
 	return 0
 }
 DEVICE_WHY=
-if [ "$ONLY" = merge ]; then
-	say "device benchmarks skipped (--only merge)"
+if ! want device; then
+	say "device benchmarks skipped (--only $ONLY)"
 elif ! device_section; then
 	say "device benchmarks NOT RUN: $DEVICE_WHY"
 	emitj --arg why "$DEVICE_WHY" '{section: "device-not-run", why: $why}'
@@ -363,4 +662,4 @@ fi
 say "done"
 cd /
 umount "$MNT/xfs" "$MNT/ext4" 2>/dev/null
-exit $merge_fail
+[ $merge_fail = 0 ] && [ $live_fail = 0 ]

@@ -327,7 +327,7 @@ static int save_progress(struct dmc_merge *m, u64 cursor, const char **why)
 	return 0;
 }
 
-/* Bytes the merge moves from block @from on, and before it. */
+/* Bytes the merge moves in all, and those before the cursor (done). */
 static void count_work(struct dmc_merge *m, u64 nr_blocks, unsigned int shift,
 		       u64 dev_size)
 {

@@ -302,6 +302,9 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 	}
 	if (stopped)
 		return 1;
+	/* The data is complete once this commit is durable: the same
+	 * journal write moves the merge on to RETIRING. */
+	m->journal.state = DMC_JOURNAL_RETIRING;
 	if (commit(m, dirty_first, dirty_end, m->nr_blocks, err))
 		return -1;
 	if (m->req->stop_at == MERGE_STOP_AFTER_BATCH)
@@ -315,14 +318,6 @@ static int retire_phase(struct merge_ctx *m, struct dmc_err *err)
 	struct layer_header h;
 	unsigned int i;
 
-	if (m->journal.state == DMC_JOURNAL_MERGING) {
-		m->journal.state = DMC_JOURNAL_RETIRING;
-		m->journal.cursor = m->nr_blocks;
-		if (write_journal(m, err))
-			return -1;
-		if (m->req->stop_at == MERGE_STOP_AFTER_DATA)
-			return 1;
-	}
 	for (i = 0; i < m->t; i++) {
 		struct layer *s = m->chain.layers[i];
 
@@ -403,6 +398,8 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 		ret = data_phase(m, err);
 		if (ret)
 			return ret;
+		if (m->req->stop_at == MERGE_STOP_AFTER_DATA)
+			return 1;
 	}
 	ret = retire_phase(m, err);
 	if (ret)

@@ -598,6 +598,21 @@ static void emit_table(struct dmc_chain *dc, char *result, unsigned int maxlen,
 	*out = sz;
 }
 
+/*
+ * The I/O mode in effect: "buffered" with the buffered_io feature or when
+ * no layer file takes direct I/O (tmpfs), "mixed" when only some do.
+ */
+static const char *io_mode(struct dmc_chain *dc)
+{
+	unsigned int i, dio = 0;
+
+	if (dc->features & DMC_FEATURE_BUFFERED)
+		return "buffered";
+	for (i = 0; i < dc->nr_layers; i++)
+		dio += dmc_layer_can_dio(dc->layers[i]);
+	return dio == dc->nr_layers ? "direct" : dio ? "mixed" : "buffered";
+}
+
 static void chain_status(struct dm_target *ti, status_type_t type,
 			 unsigned int status_flags, char *result,
 			 unsigned int maxlen)
@@ -612,7 +627,7 @@ static void chain_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_INFO:
 		DMEMIT("%u %s %u %s", dc->nr_layers,
 		       dc->read_only ? "ro" : "rw", 1U << dc->block_shift,
-		       dc->features & DMC_FEATURE_BUFFERED ? "buffered" : "direct");
+		       io_mode(dc));
 		DMEMIT(" %lld %lld %lld %lld %lld %lld",
 		       atomic64_read(&s->reads), atomic64_read(&s->writes),
 		       atomic64_read(&s->flushes), atomic64_read(&s->discards),

@@ -91,6 +91,8 @@ tgt_remove dmc-live
 check "chain on tmpfs" tgt_mkchain "$DMC_TMP/t" 2 $((8 * 1024 * 1024)) 4096 1 "$DMC_TMP/tref"
 check "create on tmpfs" tgt_create dmc-tmp "$DMC_TMP/t" 2 $((8 * 1024 * 1024))
 check "device equals reference (tmpfs)" cmp /dev/mapper/dmc-tmp "$DMC_TMP/tref"
+check "status shows the effective I/O mode: buffered (tmpfs refuses direct I/O)" \
+	grep -Eq "^0 [0-9]+ chain 2 rw 4096 buffered " <<< "$(dmsetup status dmc-tmp)"
 check "random I/O on tmpfs layers" \
 	/usr/bin/python3 "$TGT_RWMIX" /dev/mapper/dmc-tmp "$DMC_TMP/tref" 11 120
 check_eq "no errors counted (tmpfs)" "0 0 0" "$(tgt_status_errors dmc-tmp)"

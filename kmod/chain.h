@@ -8,6 +8,7 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
@@ -90,6 +91,13 @@ struct dmc_chain {
 	bool leaf_raw;			/* single raw image */
 
 	struct workqueue_struct *wq;
+	/*
+	 * Direct I/O reads and writes waiting to be issued: one work item
+	 * issues them all in order (as the loop driver's worker does), so
+	 * a deep queue costs one wakeup, not one per bio.  See io.c.
+	 */
+	struct llist_head submit_list;
+	struct work_struct submit_work;
 	struct dmc_fill_locks fills;
 	struct dmc_stats stats;
 };
@@ -107,6 +115,7 @@ static inline struct dmc_blockmap *dmc_leaf_map(struct dmc_chain *dc)
 /* io.c */
 unsigned int dmc_io_size(void);
 void dmc_gate_init(struct dmc_gate *g);
+void dmc_submit_init(struct dmc_chain *dc);
 /* Close the gate and wait until no bio is in flight.  Sleeps. */
 void dmc_gate_close(struct dmc_gate *g);
 void dmc_gate_open(struct dmc_gate *g);

@@ -3,11 +3,15 @@
  * The data path: deciding in the map path (no sleeping, no I/O) which
  * layer serves each bio, and doing the file I/O from workers.
  *
- * Every bio that needs file I/O is handed to the device's unbound,
- * WQ_MEM_RECLAIM workqueue as a per-bio work item; the worker runs with
- * PF_MEMALLOC_NOIO (so reclaim never waits on this very device) and issues
- * an asynchronous direct I/O kiocb against the layer file, like the loop
- * driver, or a buffered synchronous one where the file refuses direct I/O.
+ * Every bio that needs file I/O goes to the device's unbound,
+ * WQ_MEM_RECLAIM workqueue; the workers run with PF_MEMALLOC_NOIO (so
+ * reclaim never waits on this very device).  Direct I/O reads and writes
+ * in place only issue an asynchronous kiocb against the layer file and do
+ * not wait for it, so they are queued on one list that a single work item
+ * drains in order, as the loop driver's worker does: a deep queue costs
+ * one wakeup.  Everything that waits (copy-on-write fills, zeroing,
+ * flushes, buffered I/O where the file refuses direct I/O) is a work item
+ * of its own, so it never holds up the others.
  *
  * A bio is cut (dm_accept_partial_bio) to the longest prefix one file I/O
  * can serve: for reads a run of blocks with the same source layer, for
@@ -48,6 +52,7 @@ struct dmc_io {
 	struct dmc_chain *dc;
 	struct bio *bio;
 	struct work_struct work;
+	struct llist_node submit_node;	/* on dc->submit_list */
 	struct kiocb iocb;
 	struct dmc_layer *layer;	/* READ, WRITE */
 	u64 pos;			/* device byte offset of the piece */
@@ -66,10 +71,47 @@ unsigned int dmc_io_size(void)
 }
 
 static void dmc_io_work(struct work_struct *work);
+static void do_rw(struct dmc_io *io);
+
+/* Reads and in-place writes that will not wait: see the comment on top. */
+static bool io_is_async(struct dmc_io *io)
+{
+	return (io->kind == DMC_IO_READ || io->kind == DMC_IO_WRITE) &&
+	       !io->buffered && dmc_layer_can_dio(io->layer);
+}
 
 static void queue_io(struct dmc_io *io)
 {
-	queue_work(io->dc->wq, &io->work);
+	struct dmc_chain *dc = io->dc;
+
+	if (!io_is_async(io)) {
+		queue_work(dc->wq, &io->work);
+		return;
+	}
+	/* Only the bio that finds the list empty has to kick the worker. */
+	if (llist_add(&io->submit_node, &dc->submit_list))
+		queue_work(dc->wq, &dc->submit_work);
+}
+
+static void dmc_submit_work(struct work_struct *work)
+{
+	struct dmc_chain *dc = container_of(work, struct dmc_chain,
+					    submit_work);
+	struct llist_node *list = llist_del_all(&dc->submit_list);
+	struct dmc_io *io, *next;
+	unsigned int noio = memalloc_noio_save();
+
+	/* do_rw() may complete, and so free, @io: take the next one first. */
+	llist_for_each_entry_safe(io, next, llist_reverse_order(list),
+				  submit_node)
+		do_rw(io);
+	memalloc_noio_restore(noio);
+}
+
+void dmc_submit_init(struct dmc_chain *dc)
+{
+	init_llist_head(&dc->submit_list);
+	INIT_WORK(&dc->submit_work, dmc_submit_work);
 }
 
 /* ---- the I/O gate (see chain.h) ---- */

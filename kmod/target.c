@@ -468,6 +468,7 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dmc_gate_init(&dc->gate);
 	mutex_init(&dc->ctl_lock);
 	dmc_fill_locks_init(&dc->fills);
+	dmc_submit_init(dc);
 
 	dc->layers = kcalloc(dc->nr_layers, sizeof(*dc->layers), GFP_KERNEL);
 	dc->maps = kcalloc(dc->nr_layers, sizeof(*dc->maps), GFP_KERNEL);

@@ -15,22 +15,13 @@
 need_module || done_testing
 cd "$DMC_TMP" || exit 1
 disk=${DMC_DISK_LIST[0]}
-sz=$(blockdev --getsz "$disk")
 mnt=$DMC_TMP/layers
 size=$((32 * 1024 * 1024))
 bs=65536
 dev=/dev/mapper/dmc-crash
 ref=$DMC_TMP/ref
 
-flakey() {	# flakey TABLE-TAIL: (re)load the flakey device's table
-	dmsetup suspend --noudevsync --nolockfs --noflush flk &&
-		dmsetup reload flk --table "0 $sz flakey $disk 0 $1" &&
-		dmsetup resume --noudevsync flk
-}
-
-check "dm-flakey over $disk (always up)" \
-	sh -c "dmsetup create --noudevsync flk --table '0 $sz flakey $disk 0 600 0' && dmsetup mknodes flk"
-cleanup_add dmsetup remove --noudevsync flk
+check "dm-flakey over $disk (always up)" flakey_create "$disk"
 check "mkfs.xfs on flakey" mkfs.xfs -q -f /dev/mapper/flk
 mkdir -p "$mnt"
 check "mount" mount /dev/mapper/flk "$mnt"

@@ -59,15 +59,7 @@ check "remove" dmsetup remove --noudevsync "$name"
 
 # --- power cut during a merge
 disk=${DMC_DISK_LIST[0]}
-sz=$(blockdev --getsz "$disk")
-flakey() {
-	dmsetup suspend --noudevsync --nolockfs --noflush flk &&
-		dmsetup reload flk --table "0 $sz flakey $disk 0 $1" &&
-		dmsetup resume --noudevsync flk
-}
-check "dm-flakey over $disk" \
-	sh -c "dmsetup create --noudevsync flk --table '0 $sz flakey $disk 0 600 0' && dmsetup mknodes flk"
-cleanup_add dmsetup remove --noudevsync flk
+check "dm-flakey over $disk" flakey_create "$disk"
 mnt=$DMC_TMP/cut
 check "xfs on flakey" sh -c "mkfs.xfs -q -f -m reflink=1 /dev/mapper/flk && mkdir -p $mnt && mount /dev/mapper/flk $mnt"
 name=dmc-cut

@@ -12,6 +12,11 @@
 #   tgt_create NAME DIR DEPTH SIZE [FEATURES...]
 #   tgt_remove NAME
 #   tgt_status_errors NAME   the four error counters of the INFO status
+#   flakey_create DISK       dm-flakey "flk" over DISK, always up (removed
+#                            at cleanup); /dev/mapper/flk
+#   flakey TABLE-TAIL        reload flk's table tail (after "<disk> 0"):
+#                            "0 600 1 drop_writes" cuts power, "600 0"
+#                            brings it back, "0 600" fails every I/O
 
 TGT_RWMIX=$DMC_ROOT/tests/e2e/target/rwmix.py
 
@@ -109,4 +114,20 @@ tgt_remove() {
 #   zero_reads fills read_errors write_errors flush_errors dio_fallbacks ...
 tgt_status_errors() {
 	dmsetup status "$1" | awk '{ print $14, $15, $16 }'
+}
+
+flakey_create() {
+	FLAKEY_DISK=$1
+	FLAKEY_SECTORS=$(blockdev --getsz "$1") || return 1
+	dmsetup create --noudevsync flk \
+		--table "0 $FLAKEY_SECTORS flakey $FLAKEY_DISK 0 600 0" &&
+		dmsetup mknodes flk || return 1
+	cleanup_add dmsetup remove --noudevsync flk
+}
+
+flakey() {
+	dmsetup suspend --noudevsync --nolockfs --noflush flk &&
+		dmsetup reload flk \
+			--table "0 $FLAKEY_SECTORS flakey $FLAKEY_DISK 0 $1" &&
+		dmsetup resume --noudevsync flk
 }

@@ -29,6 +29,7 @@
 #include "layer_file.h"
 #include "nl.h"
 #include "progress.h"
+#include "stop_signals.h"
 #include "sizes.h"
 
 /* Ask GET after this long without an event for the device. */
@@ -197,48 +198,6 @@ static const char *errno_suffix(int err)
 		return "";
 	snprintf(buf, sizeof(buf), ": %s", strerror(err));
 	return buf;
-}
-
-/* ---- signals ------------------------------------------------------------ */
-
-static volatile sig_atomic_t g_stop;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	g_stop = 1;
-}
-
-/*
- * Catch SIGINT and SIGTERM into g_stop, keeping them blocked except inside
- * ppoll() (WAIT gets the mask to pass it), so none is lost between the
- * check of g_stop and the wait.  SAVED gets the mask to restore.
- */
-static void catch_stop_signals(sigset_t *wait, sigset_t *saved)
-{
-	struct sigaction sa;
-	sigset_t block;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, saved);
-	*wait = *saved;
-	sigdelset(wait, SIGINT);
-	sigdelset(wait, SIGTERM);
-}
-
-/* Back to normal: a signal still pending lands in on_stop, then default. */
-static void release_stop_signals(const sigset_t *saved)
-{
-	sigprocmask(SIG_SETMASK, saved, NULL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
 }
 
 /* ---- the chain in an answer --------------------------------------------- */
@@ -433,7 +392,7 @@ static int wait_loop(struct merge_wait *w, struct nl_sock *nl,
 	int n, ret;
 
 	while (!w->done) {
-		if (g_stop) {
+		if (stop_requested) {
 			progress_end(&w->bar, false);
 			errmsg("device merge: stopped waiting; the merge of %s goes on in the kernel ('chainctl device cancel %s' stops it)",
 			       name, name);

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "nl.h"
 #include "progress.h"
+#include "stop_signals.h"
 
 static const char monitor_help[] =
 	"Usage: chainctl monitor [-j] [--count N]\n"
@@ -31,14 +32,6 @@ static const char monitor_help[] =
 	"  -c, --count N   exit after N events\n"
 	"  -j, --json      one JSON object per line: event (\"progress\" or\n"
 	"                  \"done\"), device, major, minor and the merge status\n";
-
-static volatile sig_atomic_t g_stop;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	g_stop = 1;
-}
 
 struct monitor {
 	struct nl_sock *nl;
@@ -132,8 +125,7 @@ int cmd_monitor(int argc, char **argv)
 {
 	struct monitor mon = { .json = g_opts.json };
 	struct pollfd pfd;
-	struct sigaction sa;
-	sigset_t block, orig;
+	sigset_t wait_mask, saved;
 	const char *val;
 	int i, n, ret;
 
@@ -180,24 +172,13 @@ int cmd_monitor(int argc, char **argv)
 		return 1;
 	}
 
-	/* SIGINT/SIGTERM stay blocked except inside ppoll: none is lost. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigdelset(&orig, SIGINT);
-	sigdelset(&orig, SIGTERM);
+	catch_stop_signals(&wait_mask, &saved);
 
 	pfd.fd = mnl_socket_get_fd(mon.nl->sk);
 	pfd.events = POLLIN;
 	ret = 0;
-	while (!g_stop && !(mon.count && mon.seen >= mon.count)) {
-		n = ppoll(&pfd, 1, NULL, &orig);
+	while (!stop_requested && !(mon.count && mon.seen >= mon.count)) {
+		n = ppoll(&pfd, 1, NULL, &wait_mask);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -214,6 +195,7 @@ int cmd_monitor(int argc, char **argv)
 			break;
 		}
 	}
+	release_stop_signals(&saved);
 	nl_close(mon.nl);
 	return ret;
 }

@@ -628,6 +628,34 @@ static void test_bad_files(void **state)
 	free(rep);
 }
 
+/* A chain of 256 layers opens (the target's limit); one more is refused. */
+static void test_depth_limit(void **state)
+{
+	char name[32], parent[32];
+	struct dmc_err err;
+	struct chain ch;
+	unsigned int i;
+
+	(void)state;
+	create("d0.dmc", NULL);
+	for (i = 1; i <= DMC_MAX_CHAIN_DEPTH; i++) {
+		snprintf(name, sizeof(name), "d%u.dmc", i);
+		snprintf(parent, sizeof(parent), "d%u.dmc", i - 1);
+		create(name, parent);
+	}
+	snprintf(name, sizeof(name), "d%u.dmc", DMC_MAX_CHAIN_DEPTH - 1);
+	dmc_err_clear(&err);
+	must(chain_open(path(name), CHAIN_LOAD_MAPS, &ch, &err), &err);
+	assert_int_equal(ch.nr, DMC_MAX_CHAIN_DEPTH);
+	chain_close(&ch);
+	snprintf(name, sizeof(name), "d%u.dmc", DMC_MAX_CHAIN_DEPTH);
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path(name), 0, &ch, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "deeper than 256 layers"));
+	chain_close(&ch);
+}
+
 /* Writing into a layer with children makes them stale (generation). */
 static void test_write_bumps_generation(void **state)
 {
@@ -660,6 +688,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_bumps_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("layer_ops", tests, NULL, NULL);

@@ -13,7 +13,8 @@
 #include "dmc_err.h"
 #include "layer_file.h"
 
-#define DMC_MAX_CHAIN_DEPTH 64
+/* The most layers a chain may have: the target's limit (DMC_MAX_LAYERS). */
+#define DMC_MAX_CHAIN_DEPTH 256
 
 struct chain {
 	unsigned int nr;

@@ -10,7 +10,11 @@
  *       print COUNT scattered runs of LEN bytes ("OFFSET LENGTH" lines,
  *       sorted) over a VSIZE disk: one run in each VSIZE/COUNT slot at a
  *       random multiple of LEN, never touching the next slot's run, so no
- *       two runs are adjacent (each stays its own extent).
+ *       two runs are adjacent (each stays its own extent).  When the slots
+ *       are too small for that (COUNT * LEN more than half of VSIZE), run
+ *       i starts at i * VSIZE / COUNT rounded down to a multiple of LEN
+ *       instead: evenly spread, and adjacent (every block of the disk)
+ *       when COUNT * LEN = VSIZE.
  *   fill-raw FILE RUNLIST SEED [direct]
  *       write the runs at their offsets into FILE (a raw image or a block
  *       device such as /dev/mapper/NAME; "direct" uses O_DIRECT), fsync.
@@ -249,9 +253,16 @@ static void cmd_runs(char **argv)
 	uint64_t seed = parse_u64(argv[3], "SEED");
 	uint64_t slot, choices, i, k;
 
-	if (!count || !len || vsize / count < 2 * len)
-		fail("runs: need VSIZE / COUNT >= 2 * LEN (room for a gap after each run)");
+	if (!count || !len || vsize / count < len)
+		fail("runs: need COUNT * LEN <= VSIZE");
 	slot = vsize / count / len * len;
+	if (slot < 2 * len) {
+		/* Dense: run i at (i * VSIZE / COUNT) rounded down to LEN. */
+		for (i = 0; i < count; i++)
+			printf("%" PRIu64 " %" PRIu64 "\n",
+			       (uint64_t)((unsigned __int128)i * vsize / count) / len * len, len);
+		return;
+	}
 	choices = slot / len - 1;	/* positions 0 .. slot/len - 2 */
 	for (i = 0; i < count; i++) {
 		k = splitmix64(seed * 0x100000001b3ULL + i) % choices;

@@ -454,6 +454,60 @@ static void test_journal_raw_target(void **state)
 			stop_and_resume(&stop_cases[i], true, i % 2);
 }
 
+/*
+ * One source into a raw target skips RETIRING: the header write that marks
+ * the source merged-away also ends the journal, and no batch commit is
+ * spent right before the final one.  Stopped after the data, the journal
+ * is still MERGING and a re-run finishes from its cursor.
+ */
+static void test_single_source_into_raw(void **state)
+{
+	struct merge_request rq = { 0 };
+	struct merge_result res;
+	struct dmc_err err;
+	uint64_t seq;
+	struct layer *a;
+
+	(void)state;
+	make_raw("base.img", true);
+	create("a.dmc", "base.img");
+	write_blocks("a.dmc", 2, 6);
+	zero_blocks("a.dmc", 20, 4);
+	write_blocks("a.dmc", 50, 3);
+	write_blocks("a.dmc", 60, 1);
+	assert_int_equal(merge("a.dmc", 1, MERGE_STOP_AFTER_DATA, &res, &err), 1);
+	a = open_layer("a.dmc");
+	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_MERGING);
+	assert_int_equal(a->hdr.state, DMC_STATE_VALID);
+	layer_close(a);
+	assert_chain_is_ref("a.dmc");
+	must(merge("a.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
+	assert_true(res.resumed);
+	assert_file_is_ref(path("base.img"));
+	a = open_layer("a.dmc");
+	assert_int_equal(a->hdr.state, DMC_STATE_MERGED_AWAY);
+	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	layer_close(a);
+
+	/* Uninterrupted, with the default batch: two header writes. */
+	unlink(path("a.dmc"));
+	create("a.dmc", "base.img");
+	write_blocks("a.dmc", 7, 2);
+	write_blocks("a.dmc", 40, 5);
+	a = open_layer("a.dmc");
+	seq = a->hdr.sequence;
+	layer_close(a);
+	dmc_err_clear(&err);
+	rq.leaf = path("a.dmc");
+	must(merge_run(&rq, &res, &err), &err);
+	assert_false(res.resumed);
+	assert_file_is_ref(path("base.img"));
+	a = open_layer("a.dmc");
+	assert_int_equal(a->hdr.state, DMC_STATE_MERGED_AWAY);
+	assert_int_equal(a->hdr.sequence, seq + 2);
+	layer_close(a);
+}
+
 /* RETIRING with the sources deleted by hand: check -r still finishes T. */
 static void test_finish_with_sources_gone(void **state)
 {
@@ -682,6 +736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_journal_stop_and_rerun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_stop_and_check_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_raw_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_source_into_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_with_sources_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_merge_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_layer_refused, setup, teardown),

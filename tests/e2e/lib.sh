@@ -6,6 +6,8 @@
 #   # vm-disks: 2x8G      two sparse 8 GiB scratch disks (/dev/vda, /dev/vdb)
 #   # vm-timeout: 900     seconds before the VM is killed (default 600)
 #   # vm-mem: 3G          guest memory (default 2G)
+#   # vm-boots: 2         boot it twice with the same disks, DMC_BOOT=1 then 2
+#                         (the first boot ends in vm_power_cut)
 # It prints TAP: one "ok N - what" / "not ok N - what" per check, then the
 # plan "1..N" from done_testing.  The runner counts these lines; a script
 # that exits non-zero, or crashes the kernel, is counted as one more failure.
@@ -23,6 +25,8 @@
 #   need_module             insmod $DMC_KO once (fails the test if it cannot)
 #   fs_make TYPE DEV MNT    mkfs TYPE on DEV and mount it at MNT
 #   cleanup_add CMD...      run CMD at exit (in reverse order)
+#   vm_power_cut            print the plan so far and restart the VM at once,
+#                           as a power cut would (no sync, no cleanups)
 set -u
 
 : "${DMC_ROOT:?run through tests/vm/run}"
@@ -139,6 +143,20 @@ done_testing() {
 	echo "1..$_tap_n"
 	[ "$_tap_failed" = 0 ]
 	exit $?
+}
+
+vm_power_cut() {
+	echo "1..$_tap_n"
+	diag "boot ${DMC_BOOT:-1}: cutting the power (reboot(2) without a sync)"
+	# tests/vm/run takes the missing exit status for a deliberate cut.
+	echo "$_tap_failed" > /run/results/power-cut
+	# RESTART straight away: nothing synced, nothing unmounted; QEMU runs
+	# with -no-reboot, so the VM ends here.  (The test kernel has no
+	# magic SysRq.)
+	/usr/bin/python3 -c 'import ctypes; ctypes.CDLL(None).reboot(0x01234567)'
+	rm -f /run/results/power-cut
+	fail "vm_power_cut: reboot(2) returned"
+	exit 1
 }
 
 need_module() {

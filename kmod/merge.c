@@ -38,8 +38,11 @@
 
 /* Copy buffer, and the unit of rate limiting and cancellation. */
 #define DMC_COPY_CHUNK		(1U << 20)
-/* Progress is saved after this many runs, bytes or nanoseconds. */
-#define DMC_SAVE_RUNS		1024U
+/*
+ * Progress is saved after this many bytes or nanoseconds: paced by time,
+ * not by runs, as each save forces the filesystem's log and clones of
+ * small runs would otherwise save every few milliseconds.
+ */
 #define DMC_SAVE_BYTES		(1ULL << 30)
 #define DMC_SAVE_NS		NSEC_PER_SEC
 /* Progress events at most this often. */
@@ -63,7 +66,6 @@ struct dmc_merge {
 
 	u64 cursor;			/* next block to merge */
 	u64 saved_ns;			/* last journal save */
-	unsigned int runs_unsaved;
 	u64 bytes_unsaved;
 	u64 event_ns;			/* last progress event */
 	ktime_t start;
@@ -322,7 +324,6 @@ static int save_progress(struct dmc_merge *m, u64 cursor, const char **why)
 		return r;
 	}
 	m->saved_ns = elapsed_ns(m);
-	m->runs_unsaved = 0;
 	m->bytes_unsaved = 0;
 	return 0;
 }
@@ -393,12 +394,10 @@ static int data_phase(struct dmc_merge *m, const char **why)
 			if (src == DMC_SRC_ZERO)
 				m->st.bytes_zeroed += bytes;
 			spin_unlock(&m->lock);
-			m->runs_unsaved++;
 			m->bytes_unsaved += len;
 		}
 		b += n;
-		if (m->runs_unsaved >= DMC_SAVE_RUNS ||
-		    m->bytes_unsaved >= DMC_SAVE_BYTES ||
+		if (m->bytes_unsaved >= DMC_SAVE_BYTES ||
 		    elapsed_ns(m) - m->saved_ns >= DMC_SAVE_NS) {
 			r = save_progress(m, b, why);
 			if (r)
@@ -858,7 +857,6 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	m->cursor = dmc_layer_hdr(m->target)->j_state == DMC_JOURNAL_MERGING ?
 		    dmc_layer_hdr(m->target)->j_cursor : 0;
 	m->saved_ns = 0;
-	m->runs_unsaved = 0;
 	m->bytes_unsaved = 0;
 	m->moved = 0;
 	m->start = ktime_get();

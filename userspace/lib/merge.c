@@ -16,9 +16,14 @@
 #include "merge_plan.h"
 #include "paths.h"
 
-#define DEFAULT_BATCH_RUNS	1024
+/*
+ * A durable commit (data sync, map, journal) bounds the work redone after a
+ * crash.  It is paced by time, not by runs: each costs a filesystem log
+ * force, and a count of runs would commit every few milliseconds when
+ * clones are quick.  The byte cap bounds a slow copy's dirty data.
+ */
 #define BATCH_BYTES		(1ULL << 30)
-#define BATCH_SECONDS		1.0	/* bounds the work redone after a crash */
+#define BATCH_SECONDS		1.0
 
 struct merge_ctx {
 	const struct merge_request *req;
@@ -260,7 +265,7 @@ static bool single_retire(const struct merge_ctx *m)
 static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 {
 	struct plan_source src[DMC_MAX_CHAIN_DEPTH];
-	uint64_t batch = m->req->batch_runs ? m->req->batch_runs : DEFAULT_BATCH_RUNS;
+	uint64_t batch = m->req->batch_runs ? m->req->batch_runs : UINT64_MAX;
 	uint64_t pos = m->journal.cursor, runs = 0, bytes = 0;
 	uint64_t dirty_first = UINT64_MAX, dirty_end = 0;
 	double last_commit = now_seconds();

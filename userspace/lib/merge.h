@@ -37,7 +37,7 @@ struct merge_request {
 	enum xfer_mode mode;
 	bool delete_sources;		/* unlink merged-away layers at the end */
 	bool resume_only;		/* only finish an interrupted merge */
-	uint64_t batch_runs;		/* runs per durable commit; 0: default */
+	uint64_t batch_runs;		/* runs per durable commit (tests); 0: by time */
 	merge_progress_fn progress;
 	void *progress_arg;
 	enum merge_stop_point stop_at;

@@ -40,21 +40,8 @@ if [ "${DMC_BOOT:-1}" = 1 ]; then
 		tgt_mkchain "$mnt/f" 2 "$fsize" "$bs" 0 "$DMC_TMP/fref"
 	check "create it" tgt_create dmc-cutfs "$mnt/f" 2 "$fsize"
 
-	# A: flushed, FUA, discarded.  Blocks 0..299.
-	head -c $((64 * bs)) /dev/urandom > "$DMC_TMP/a"
-	dd if="$DMC_TMP/a" of="$dev" bs=$bs seek=10 count=32 oflag=direct status=none
-	dd if="$DMC_TMP/a" of="$st/ref" bs=$bs seek=10 count=32 conv=notrunc status=none
-	dd if="$DMC_TMP/a" of="$dev" bs=4096 seek=$((60 * 16 + 3)) count=5 oflag=direct status=none
-	dd if="$DMC_TMP/a" of="$st/ref" bs=4096 seek=$((60 * 16 + 3)) count=5 conv=notrunc status=none
-	check "flush (fsync of the device)" \
-		dd if=/dev/null of="$dev" conv=notrunc,fsync status=none
-	check "O_DSYNC (FUA) writes into absent blocks" \
-		dd if="$DMC_TMP/a" of="$dev" bs=512 seek=$((150 * 128 + 7)) count=9 \
-			oflag=direct,dsync conv=notrunc status=none
-	dd if="$DMC_TMP/a" of="$st/ref" bs=512 seek=$((150 * 128 + 7)) count=9 conv=notrunc status=none
-	check "blkdiscard of 4 blocks, then flush" \
-		sh -c "blkdiscard -o $((20 * bs)) -l $((4 * bs)) $dev && dd if=/dev/null of=$dev conv=notrunc,fsync status=none"
-	dd if=/dev/zero of="$st/ref" bs=$bs seek=20 count=4 conv=notrunc status=none
+	# A: flushed, FUA, discarded (blocks 0..299).
+	cut_write_flushed "$dev" "$st/ref" "$DMC_TMP/a"
 
 	# ext4 on the second chain: one file synced, one not.
 	mkdir -p "$DMC_TMP/fs"
@@ -65,11 +52,8 @@ if [ "${DMC_BOOT:-1}" = 1 ]; then
 	(cd "$DMC_TMP/fs" && sha256sum synced) > "$st/synced.sha256"
 	head -c $((8 * 1024 * 1024)) /dev/urandom > "$DMC_TMP/fs/unsynced"
 
-	# B: not flushed.  Blocks 300..363.
-	head -c $((64 * bs)) /dev/urandom > "$st/b"
-	dd if="$st/b" of="$dev" bs=$bs seek=300 count=64 oflag=direct status=none
-	check "unflushed data is readable before the cut" \
-		cmp <(dd if="$dev" bs=$bs skip=300 count=64 status=none) "$st/b"
+	# B: not flushed (blocks 300..363).
+	cut_write_unflushed "$dev" "$st/b"
 
 	# What boot 2 compares with goes to the second disk, synced.
 	check "save the expected content on $state_disk" \
@@ -83,27 +67,7 @@ check "the expected content is back from $state_disk" tar -xf "$state_disk" -C "
 check "XFS mounts (log recovery)" mount "$disk" "$mnt"
 cleanup_add umount "$mnt"
 check "recreate the raw-written chain" tgt_create dmc-cut "$mnt/c" 2 "$size"
-check "flushed data survived: blocks 0..299 equal the reference" \
-	cmp <(head -c $((300 * bs)) "$dev") <(head -c $((300 * bs)) "$st/ref")
-check "blocks after 364 equal the reference" \
-	cmp <(tail -c +$((364 * bs + 1)) "$dev") <(tail -c +$((364 * bs + 1)) "$st/ref")
-check "each unflushed block holds its old or its new content" \
-	/usr/bin/python3 - "$dev" "$st/ref" "$st/b" <<'PY'
-import sys
-bs = 65536
-dev, ref, new = (open(p, "rb") for p in sys.argv[1:4])
-kept = lost = 0
-for i in range(64):
-    dev.seek((300 + i) * bs); ref.seek((300 + i) * bs); new.seek(i * bs)
-    d, r, n = dev.read(bs), ref.read(bs), new.read(bs)
-    if d == n:
-        kept += 1
-    elif d == r:
-        lost += 1
-    else:
-        sys.exit(f"block {300 + i}: neither old nor new content")
-print(f"unflushed blocks: {kept} kept, {lost} rolled back")
-PY
+cut_verify "$dev" "$st/ref" "$st/b"
 tgt_remove dmc-cut
 
 check "recreate the ext4 chain" tgt_create dmc-cutfs "$mnt/f" 2 "$fsize"

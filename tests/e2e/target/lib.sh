@@ -17,6 +17,18 @@
 #   flakey TABLE-TAIL        reload flk's table tail (after "<disk> 0"):
 #                            "0 600 1 drop_writes" cuts power, "600 0"
 #                            brings it back, "0 600" fails every I/O
+#
+# Power-cut scenarios (35: disk cut by dm-flakey; 36: VM power cut), on a
+# chain device DEV of 64 KiB blocks whose expected content is REF:
+#   cut_write_flushed DEV REF TMP    blocks 0..299: whole and partial block
+#                            writes then a flush, O_DSYNC (FUA) writes into
+#                            absent blocks, a discard then a flush (TAP
+#                            checks); REF gets the same; TMP a scratch file
+#   cut_write_unflushed DEV NEW      blocks 300..363: random data written
+#                            with no flush; NEW keeps it
+#   cut_verify DEV REF NEW   after the cut (TAP checks): blocks 0..299 and
+#                            from 364 on equal REF; each of 300..363 holds
+#                            its old (REF) or its new (NEW) content
 
 TGT_RWMIX=$DMC_ROOT/tests/e2e/target/rwmix.py
 
@@ -130,4 +142,60 @@ flakey() {
 		dmsetup reload flk \
 			--table "0 $FLAKEY_SECTORS flakey $FLAKEY_DISK 0 $1" &&
 		dmsetup resume --noudevsync flk
+}
+
+CUT_BS=65536
+
+cut_write_flushed() {
+	local dev=$1 ref=$2 a=$3 bs=$CUT_BS
+	head -c $((64 * bs)) /dev/urandom > "$a"
+	dd if="$a" of="$dev" bs=$bs seek=10 count=32 oflag=direct status=none
+	dd if="$a" of="$ref" bs=$bs seek=10 count=32 conv=notrunc status=none
+	dd if="$a" of="$dev" bs=4096 seek=$((60 * 16 + 3)) count=5 oflag=direct status=none
+	dd if="$a" of="$ref" bs=4096 seek=$((60 * 16 + 3)) count=5 conv=notrunc status=none
+	check "flush (fsync of the device)" \
+		dd if=/dev/null of="$dev" conv=notrunc,fsync status=none
+	check "O_DSYNC (FUA) writes into absent blocks" \
+		dd if="$a" of="$dev" bs=512 seek=$((150 * 128 + 7)) count=9 \
+			oflag=direct,dsync conv=notrunc status=none
+	dd if="$a" of="$ref" bs=512 seek=$((150 * 128 + 7)) count=9 conv=notrunc status=none
+	check "blkdiscard of 4 blocks, then flush" \
+		sh -c "blkdiscard -o $((20 * bs)) -l $((4 * bs)) $dev && dd if=/dev/null of=$dev conv=notrunc,fsync status=none"
+	dd if=/dev/zero of="$ref" bs=$bs seek=20 count=4 conv=notrunc status=none
+}
+
+cut_write_unflushed() {
+	local dev=$1 new=$2 bs=$CUT_BS
+	head -c $((64 * bs)) /dev/urandom > "$new"
+	dd if="$new" of="$dev" bs=$bs seek=300 count=64 oflag=direct status=none
+	check "unflushed data is readable before the cut" \
+		cmp <(dd if="$dev" bs=$bs skip=300 count=64 status=none) "$new"
+}
+
+cut_verify() {
+	local dev=$1 ref=$2 new=$3 bs=$CUT_BS
+	check "flushed data survived: blocks 0..299 equal the reference" \
+		cmp <(head -c $((300 * bs)) "$dev") <(head -c $((300 * bs)) "$ref")
+	check "blocks after 364 equal the reference" \
+		cmp <(tail -c +$((364 * bs + 1)) "$dev") <(tail -c +$((364 * bs + 1)) "$ref")
+	diag "blocks differing from the reference (first 10): $(cmp -l "$dev" "$ref" 2>/dev/null |
+		awk -v bs=$bs '{ b = int(($1 - 1) / bs); if (!(b in s)) { s[b]; print b } }' |
+		head -n 10 | tr '\n' ' ')"
+	check "each unflushed block holds its old or its new content" \
+		/usr/bin/python3 - "$dev" "$ref" "$new" <<'PY'
+import sys
+bs = 65536
+dev, ref, new = (open(p, "rb") for p in sys.argv[1:4])
+kept = lost = 0
+for i in range(64):
+    dev.seek((300 + i) * bs); ref.seek((300 + i) * bs); new.seek(i * bs)
+    d, r, n = dev.read(bs), ref.read(bs), new.read(bs)
+    if d == n:
+        kept += 1
+    elif d == r:
+        lost += 1
+    else:
+        sys.exit(f"block {300 + i}: neither old nor new content")
+print(f"unflushed blocks: {kept} kept, {lost} rolled back")
+PY
 }

@@ -20,10 +20,15 @@
  * A durable commit (data sync, map, journal) bounds the work redone after a
  * crash.  It is paced by time, not by runs: each costs a filesystem log
  * force, and a count of runs would commit every few milliseconds when
- * clones are quick.  The byte cap bounds a slow copy's dirty data.
+ * clones are quick.  The interval is a second of work, or longer (up to
+ * BATCH_SECONDS_MAX) when the last commit was slow, so that commits take
+ * at most 1/SYNC_SHARE of the merge.  The byte cap bounds a slow copy's
+ * dirty data.
  */
 #define BATCH_BYTES		(1ULL << 30)
 #define BATCH_SECONDS		1.0
+#define BATCH_SECONDS_MAX	10.0
+#define SYNC_SHARE		20.0
 
 struct merge_ctx {
 	const struct merge_request *req;
@@ -268,7 +273,7 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 	uint64_t batch = m->req->batch_runs ? m->req->batch_runs : UINT64_MAX;
 	uint64_t pos = m->journal.cursor, runs = 0, bytes = 0;
 	uint64_t dirty_first = UINT64_MAX, dirty_end = 0;
-	double last_commit = now_seconds();
+	double last_commit = now_seconds(), interval = BATCH_SECONDS, t0;
 	struct plan_totals totals;
 	struct plan_run run;
 	unsigned int i;
@@ -284,12 +289,18 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 		 * batch is left to the final commit below instead of costing a
 		 * journal write of its own. */
 		if (runs && (runs >= batch || bytes >= BATCH_BYTES ||
-			     now_seconds() - last_commit >= BATCH_SECONDS)) {
+			     now_seconds() - last_commit >= interval)) {
+			t0 = now_seconds();
 			if (commit(m, dirty_first, dirty_end, run.start, err))
 				return -1;
 			if (m->req->stop_at == MERGE_STOP_AFTER_BATCH)
 				return 1;
 			last_commit = now_seconds();
+			interval = SYNC_SHARE * (last_commit - t0);
+			if (interval < BATCH_SECONDS)
+				interval = BATCH_SECONDS;
+			if (interval > BATCH_SECONDS_MAX)
+				interval = BATCH_SECONDS_MAX;
 			runs = bytes = 0;
 			dirty_first = UINT64_MAX;
 			dirty_end = 0;

@@ -148,7 +148,7 @@ emitj() {
 	done <<< "$out"
 }
 
-need_tools "$CHAINCTL" "$BD" "$CL" mkfs.xfs mkfs.ext4 jq qemu-img fio losetup dmsetup blockdev
+need_tools "$CHAINCTL" "$BD" "$CL" mkfs.xfs mkfs.ext4 xfs_spaceman jq qemu-img fio losetup dmsetup blockdev
 [ ${#DMC_DISK_LIST[@]} -ge 2 ] || die "needs two scratch disks"
 "$CHAINCTL" layer merge --help > /dev/null 2>&1 || die "chainctl has no 'layer merge' yet"
 

@@ -95,6 +95,14 @@ fs_used() {
 }
 
 drop_caches() {
+	local m
+	sync
+	# XFS frees a deleted file's extents in the background (inodegc): a
+	# base with thousands of reflinked extents, deleted by a reset, would
+	# otherwise be paid for by whichever contender runs next.  Wait for it.
+	for m in $(findmnt -n -t xfs -o TARGET); do
+		xfs_spaceman -c 'prealloc -s' "$m" > /dev/null 2>&1
+	done
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
 }

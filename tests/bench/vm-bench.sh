@@ -218,6 +218,10 @@ want() {
 # Workload W: COUNT runs of LEN bytes (runs_for); a and b are the merge
 # and live sections', s<SIZE> and l<LEN> the sweeps' points.
 declare -A WL_COUNT WL_LEN
+# layer_field LAYER KEY: data_offset, block_size or virtual_size of LAYER.
+layer_field() {
+	"$BD" layer-info "$1" | sed -n "s/.*\b$2=\([0-9]*\).*/\1/p"
+}
 # wseed W: the seed of W's run positions; its data's seed is this + 10.
 wseed() {
 	case "$1" in
@@ -353,12 +357,12 @@ snap_cow_build() {
 	echo "$changed" > "$d/cow.data"
 	mv "$d/cow.img" "$d/cow.pristine"
 }
-# snap_merge D: with D/base.raw and D/cow.img fresh (reset), the origin
-# as LVM has it (snapshot-origin over the base), then timed: its table
-# replaced by snapshot-merge (suspend, reload, resume), the status polled
-# until the merge is complete (allocated = metadata sectors), and a final
-# fsync of the origin device.  SNAP_SECS: host seconds.  Returns 1
-# (SNAP_WHY).
+# snap_merge D: with D/base.raw and D/cow.img fresh and caches dropped
+# (reset), the origin as LVM has it (snapshot-origin over the base), then
+# timed: its table replaced by snapshot-merge (suspend, reload, resume),
+# the status polled until the merge is complete (allocated = metadata
+# sectors), and a final fsync of the origin device.  SNAP_SECS: host
+# seconds.  Returns 1 (SNAP_WHY).
 snap_merge() {
 	local d=$1 sectors t0 alloc meta
 	snap_loops "$d" || return 1
@@ -369,7 +373,6 @@ snap_merge() {
 		return 1
 	fi
 	[ -b /dev/mapper/bdms ] || dmsetup mknodes bdms > /dev/null 2>&1
-	drop_caches
 	t0=$(hostnow)
 	if ! { dmsetup suspend bdms &&
 	       dmsetup reload bdms --table "0 $sectors snapshot-merge $SNAP_LO $SNAP_LC P $SNAP_CHUNK" &&
@@ -421,7 +424,7 @@ setup_workload() {
 	"$BD" fill-layer "$d/child.img" "$DMC_TMP/$w.runs" "$seed" || die "fill child ($w)"
 	"$CHAINCTL" layer check "$d/child.img" > /dev/null || die "child ($w) does not check clean"
 	dd if="$d/child.img" of="$DMC_TMP/child.hdr" bs=8192 count=1 status=none
-	DOFF=$("$BD" layer-info "$d/child.img" | sed 's/.*data_offset=\([0-9]*\).*/\1/')
+	DOFF=$(layer_field "$d/child.img" data_offset)
 	if [[ "$cs" = *" qemu-commit "* ]]; then
 		# The qcow2 overlay: the same runs, same bytes (cloned out of the
 		# child into a sparse raw delta, then converted), over the same
@@ -1008,7 +1011,7 @@ deep_create() {
 depth_compare() {
 	local d=$1 D prev k bsz nblk t0 m0 m1 rep r bw iops lat fbw fiops p99 bad
 	local -A leaf=([1]="$d/dev.img") layers=([1]="$d/dev.img")
-	bsz=$("$BD" layer-info "$d/dev.img" | sed 's/.*block_size=\([0-9]*\).*/\1/')
+	bsz=$(layer_field "$d/dev.img" block_size)
 	nblk=$(( $(numfmt --from=iec "$FIO_SIZE") / bsz ))
 	mem_kb() { awk '/^(Slab|VmallocUsed|Percpu):/ {s += $2} END {print s}' /proc/meminfo; }
 	for D in $DEPTHS; do
@@ -1031,7 +1034,7 @@ depth_compare() {
 		done
 		say "  built in $(host_secs_since "$t0") s"
 		leaf[$D]=$prev
-		sync; drop_caches; m0=$(mem_kb)
+		drop_caches; m0=$(mem_kb)
 		if ! deep_create "$D"; then
 			depth_not_run "$D" "chain device of $D layers: $CHAIN_WHY"
 			unset "leaf[$D]"
@@ -1121,7 +1124,7 @@ device_section() {
 		chain_remove bfio
 		return 1
 	fi
-	doff=$("$BD" layer-info "$d/dev.img" | sed 's/.*data_offset=\([0-9]*\).*/\1/')
+	doff=$(layer_field "$d/dev.img" data_offset)
 	if want device; then
 		fio_compare "$d" "$doff"
 		# fio wrote over the base: give it back its known content, which

@@ -457,8 +457,9 @@ static void test_journal_raw_target(void **state)
 /*
  * One source into a raw target skips RETIRING: the header write that marks
  * the source merged-away also ends the journal, and no batch commit is
- * spent right before the final one.  Stopped after the data, the journal
- * is still MERGING and a re-run finishes from its cursor.
+ * spent right before the final one.  Its journal is first written by the
+ * first batch commit.  Stopped after the data, the journal is still
+ * MERGING and a re-run finishes from its cursor.
  */
 static void test_single_source_into_raw(void **state)
 {
@@ -489,7 +490,11 @@ static void test_single_source_into_raw(void **state)
 	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
 	layer_close(a);
 
-	/* Uninterrupted, with the default batch: two header writes. */
+	/*
+	 * Stopped before its first commit (the default batch is a second):
+	 * the journal was never written, the source is untouched and still
+	 * shows the same data, and running the merge again starts over.
+	 */
 	unlink(path("a.dmc"));
 	create("a.dmc", "base.img");
 	write_blocks("a.dmc", 7, 2);
@@ -499,12 +504,24 @@ static void test_single_source_into_raw(void **state)
 	layer_close(a);
 	dmc_err_clear(&err);
 	rq.leaf = path("a.dmc");
+	rq.stop_at = MERGE_STOP_AFTER_DATA;
+	assert_int_equal(merge_run(&rq, &res, &err), 1);
+	a = open_layer("a.dmc");
+	assert_int_equal(a->hdr.sequence, seq);
+	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(a->hdr.state, DMC_STATE_VALID);
+	layer_close(a);
+	assert_chain_is_ref("a.dmc");
+
+	/* Uninterrupted: one header write, the one that retires the source. */
+	rq.stop_at = MERGE_STOP_NONE;
 	must(merge_run(&rq, &res, &err), &err);
 	assert_false(res.resumed);
 	assert_file_is_ref(path("base.img"));
 	a = open_layer("a.dmc");
 	assert_int_equal(a->hdr.state, DMC_STATE_MERGED_AWAY);
-	assert_int_equal(a->hdr.sequence, seq + 2);
+	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(a->hdr.sequence, seq + 1);
 	layer_close(a);
 }
 

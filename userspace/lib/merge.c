@@ -158,6 +158,12 @@ static int pick_target(struct merge_ctx *m, struct dmc_err *err)
 	return 0;
 }
 
+/* One source, holding the journal, merged into a raw target. */
+static bool single_retire(const struct merge_ctx *m)
+{
+	return m->target->is_raw && m->t == 1 && m->holder == m->chain.layers[0];
+}
+
 static int begin_journal(struct merge_ctx *m, struct dmc_err *err)
 {
 	struct layer_journal *j = &m->journal;
@@ -183,6 +189,8 @@ static int begin_journal(struct merge_ctx *m, struct dmc_err *err)
 	memcpy(j->top_uuid, top->hdr.uuid, DMC_UUID_SIZE);
 	strcpy(j->top_path, rel);
 	free(rel);
+	if (single_retire(m))
+		return 0;	/* written by the first commit (step 1) */
 	return write_journal(m, err);
 }
 
@@ -266,12 +274,6 @@ static int apply_run(struct merge_ctx *m, const struct plan_run *run,
 	if (!t->is_raw)
 		set_map(t, run, DMC_BLOCK_DATA);
 	return 0;
-}
-
-/* One source, holding the journal, merged into a raw target. */
-static bool single_retire(const struct merge_ctx *m)
-{
-	return m->target->is_raw && m->t == 1 && m->holder == m->chain.layers[0];
 }
 
 static int data_phase(struct merge_ctx *m, struct dmc_err *err)

@@ -43,19 +43,22 @@
 # followed by "=====BENCH-STATUS N=====" (this script's exit status).
 # tests/bench/run extracts them and writes bench/results/.
 # Usage: vm-bench.sh [--bin DIR] [--quick] [--scale N] [--only PART[,PART..]]
+#                    [--sizes SIZE[,SIZE..]]
 #   PART: merge, live, size-sweep, length-sweep, sweep (both sweeps),
 #   device (fio and depth), depth (the depth part alone); for development.
+#   --sizes: the size sweep's points instead of the default ones.
 set -uo pipefail
 . "$DMC_ROOT/tests/bench/vmlib.sh"
 
 parse_common_args "$@"
-QUICK=0 SCALE=1 ONLY=
+QUICK=0 SCALE=1 ONLY= SIZES=
 set -- "${REST_ARGS[@]}"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1; shift ;;
 	--scale) SCALE=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;	# PART[,PART..] (development; see above)
+	--sizes) SIZES=$2; shift 2 ;;
 	*) die "vm-bench.sh: unknown argument $1" ;;
 	esac
 done
@@ -78,6 +81,7 @@ else
 	FIO_SIZE=512M; FIO_RUNTIME=6
 	SWEEP_SIZES="64M 256M 1G 4G"
 fi
+[ -z "$SIZES" ] || SWEEP_SIZES=${SIZES//,/ }
 SWEEP_LENS="64K 128K 256K 512K 1M 2M"
 SIZE_CONTENDERS="chainctl-clone live-clone chainctl-copy qemu-commit snapshot-merge bare-clone"
 LENGTH_CONTENDERS="chainctl-clone bare-clone chainctl-copy qemu-commit"
@@ -321,7 +325,7 @@ snap_status() {
 snap_cow_build() {
 	local d=$1 w=$2 seed changed sectors alloc meta held st
 	seed=$(( $(wseed "$w") + 10 ))
-	changed=$(awk '{s += $2} END {print s + 0}' "$DMC_TMP/$w.runs")
+	changed=$(awk '{s += $2} END {printf "%.0f\n", s}' "$DMC_TMP/$w.runs")
 	rm -f "$d/cow.img" "$d/cow.pristine" "$d/cow.data"
 	# Data chunks, a metadata chunk per 4096 of them and the header: sparse.
 	truncate -s $((changed + changed / 8 + 4194304)) "$d/cow.img"
@@ -441,7 +445,7 @@ setup_workload() {
 		local alloc
 		alloc=$(qemu-img map --output=json "$d/overlay.qcow2" |
 			jq '[.[] | select(.depth == 0 and .data) | .length] | add')
-		[ "$alloc" = "$(awk '{s += $2} END {print s}' "$DMC_TMP/$w.runs")" ] ||
+		[ "$alloc" = "$(awk '{s += $2} END {printf "%.0f\n", s}' "$DMC_TMP/$w.runs")" ] ||
 			die "qcow2 overlay ($w) holds $alloc bytes, expected the run list's"
 	fi
 	for fs in $fss; do

@@ -153,6 +153,7 @@ emitj() {
 }
 
 need_tools "$CHAINCTL" "$BD" "$CL" mkfs.xfs mkfs.ext4 xfs_spaceman jq qemu-img fio losetup dmsetup blockdev
+WARM_PROGRAMS=("$CHAINCTL" "$CL" "$(command -v qemu-img)" "$(command -v dmsetup)" "$(command -v fio)")
 [ ${#DMC_DISK_LIST[@]} -ge 2 ] || die "needs two scratch disks"
 "$CHAINCTL" layer merge --help > /dev/null 2>&1 || die "chainctl has no 'layer merge' yet"
 

@@ -172,6 +172,80 @@ static void test_empty_stack(void **state)
 	assert_false(plan_next_run(src, 1, NB, &pos, 0, &run));
 }
 
+/* Deterministic pseudo-random numbers (xorshift64). */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(uint64_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state % n;
+}
+
+#define BIG_NB		1100	/* not a multiple of 32 */
+#define BIG_LAYERS	4
+
+/* Stretches of one state, short and long, so that whole map words and
+ * bytes of one state occur, and their edges fall anywhere. */
+static void map_random(uint8_t *map)
+{
+	uint64_t b = 0, len, i;
+	unsigned int st;
+
+	while (b < BIG_NB) {
+		len = rnd(4) ? 1 + rnd(8) : 1 + rnd(150);
+		st = (unsigned int)rnd(4);
+		st = st == 3 ? DMC_BLOCK_ABSENT : st;	/* absent twice as often */
+		for (i = 0; i < len && b < BIG_NB; i++, b++)
+			dmc_map_set(map, b, st);
+	}
+}
+
+/*
+ * The word- and byte-wide shortcuts of plan_next_run must find exactly the
+ * runs a block-by-block walk finds: random stacks (sometimes over a raw
+ * image), random starting points and run caps, checked against
+ * plan_block.
+ */
+static void test_runs_match_block_walk(void **state)
+{
+	static uint8_t maps[BIG_LAYERS][(BIG_NB + 3) / 4];
+	struct plan_source src[BIG_LAYERS];
+	unsigned int iter, nr, i;
+
+	(void)state;
+	for (iter = 0; iter < 400; iter++) {
+		struct plan_run run;
+		uint64_t pos, max, b;
+		int source, s;
+
+		nr = 1 + (unsigned int)rnd(BIG_LAYERS);
+		for (i = 0; i < nr; i++) {
+			memset(maps[i], 0, sizeof(maps[i]));
+			map_random(maps[i]);
+			src[i].map = maps[i];
+		}
+		if (nr > 1 && !rnd(3))
+			src[nr - 1].map = NULL;	/* a raw image at the bottom */
+		pos = rnd(4) ? 0 : rnd(BIG_NB);
+		max = rnd(3) ? 0 : 1 + rnd(70);
+		while (plan_next_run(src, nr, BIG_NB, &pos, max, &run)) {
+			assert_int_equal(run.kind, plan_block(src, nr, run.start, &source));
+			assert_int_equal(run.source, source);
+			for (b = run.start + 1; b < BIG_NB; b++) {
+				if (max && b - run.start >= max)
+					break;
+				if (plan_block(src, nr, b, &s) != run.kind || s != source)
+					break;
+			}
+			assert_int_equal(run.count, b - run.start);
+			assert_int_equal(pos, b);
+		}
+		assert_int_equal(pos, BIG_NB);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_max_count_splits),
 		cmocka_unit_test(test_raw_base),
 		cmocka_unit_test(test_empty_stack),
+		cmocka_unit_test(test_runs_match_block_walk),
 	};
 
 	return cmocka_run_group_tests_name("merge_plan", tests, NULL, NULL);

@@ -1019,6 +1019,12 @@ depth_compare() {
 	bsz=$(layer_field "$d/dev.img" block_size)
 	nblk=$(( $(numfmt --from=iec "$FIO_SIZE") / bsz ))
 	mem_kb() { awk '/^(Slab|VmallocUsed|Percpu):/ {s += $2} END {print s}' /proc/meminfo; }
+	# stride_runs K STRIDE: a run list of blocks K, K + STRIDE, ... (one
+	# block each) in $DMC_TMP/c.runs.
+	stride_runs() {
+		awk -v k="$1" -v s="$2" -v n="$nblk" -v bs="$bsz" \
+			'BEGIN { for (b = k; b < n; b += s) print b * bs, bs }' > "$DMC_TMP/c.runs"
+	}
 	for D in $DEPTHS; do
 		[ "$D" = 1 ] && continue
 		say "device: building a depth-$D chain over the same base (child k holds blocks k mod $D)"
@@ -1030,8 +1036,7 @@ depth_compare() {
 				depth_not_run "$D" "layer create (child $k): $(tail -n 2 "$DMC_TMP/err")"
 				continue 2
 			fi
-			awk -v k="$k" -v n="$nblk" -v bs="$bsz" -v D="$D" \
-				'BEGIN { for (b = k; b < n; b += D) print b * bs, bs }' > "$DMC_TMP/c.runs"
+			stride_runs "$k" "$D"
 			"$BD" fill-layer "$d/d$D-c$k.img" "$DMC_TMP/c.runs" $((1000 + k)) > /dev/null ||
 				die "fill d$D-c$k"
 			prev=$d/d$D-c$k.img
@@ -1050,8 +1055,7 @@ depth_compare() {
 		# back what was written there.
 		bad=
 		for k in 0 $((D - 1)); do
-			awk -v k="$k" -v n="$nblk" -v bs="$bsz" -v D="$D" \
-				'BEGIN { for (b = k; b < n; b += D * 4) print b * bs, bs }' > "$DMC_TMP/c.runs"
+			stride_runs "$k" $((D * 4))
 			"$BD" verify /dev/mapper/bdeep 0 "$DMC_TMP/c.runs" \
 				"$([ "$k" = 0 ] && echo 77 || echo $((1000 + k)))" > /dev/null 2>&1 ||
 				{ bad=$k; break; }

@@ -114,14 +114,20 @@ drop_caches() {
 # and their shared libraries back in, so that a timing covers the work and
 # not a cold load over the VM's 9p root, which costs a program with more
 # libraries more (chainctl loads eight, the bare clone loop one).
+# The files (programs and libraries) are listed once, on first use: ldd
+# is itself a program start under emulation.
 WARM_PROGRAMS=()
+WARM_FILES=()
 warm_programs() {
 	local p
-	for p in "${WARM_PROGRAMS[@]}"; do
-		# shellcheck disable=SC2046
-		cat "$p" $(ldd "$p" 2> /dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}') \
-			> /dev/null 2>&1
-	done
+	if [ ${#WARM_FILES[@]} = 0 ]; then
+		for p in "${WARM_PROGRAMS[@]}"; do
+			WARM_FILES+=("$p")
+			mapfile -t -O ${#WARM_FILES[@]} WARM_FILES < <(ldd "$p" 2> /dev/null |
+				awk '$2 == "=>" && $3 ~ /^\// {print $3}')
+		done
+	fi
+	[ ${#WARM_FILES[@]} = 0 ] || cat "${WARM_FILES[@]}" > /dev/null 2>&1
 }
 
 # load_module: 0 when the dm-chain module is loaded; says why not otherwise.

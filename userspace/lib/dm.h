@@ -67,6 +67,22 @@ int dmc_parse_u64(const char *s, uint64_t *out);
 /* Call once before the others: logging and the udev decision. */
 void dmc_dm_init(bool verbose);
 
+/*
+ * libdevmapper's file name, set by the build from the library it compiles
+ * against.  The calls below load it on first use (dlopen), so commands
+ * that never touch a device do not pay for it and its dependencies.
+ */
+#ifndef DMC_LIBDEVMAPPER
+#define DMC_LIBDEVMAPPER "libdevmapper.so.1.02.1"
+#endif
+
+/*
+ * Load SONAME as libdevmapper if no library is loaded yet: 0, or
+ * -ELIBACC (cannot load it) or -ELIBBAD (a function is missing) with the
+ * reason in dmc_dm_errmsg().  The calls below do this themselves.
+ */
+int dmc_dm_load(const char *soname);
+
 /* Whether udevd is running (its control socket exists). */
 bool dmc_dm_udev_running(void);
 

@@ -167,8 +167,10 @@ int layer_cmd_merge(int argc, char **argv)
 		return layer_usage_error("merge", "expected one LEAF argument");
 	req.leaf = argv[optind];
 	progress_init(&bar, want_progress, "merging");
-	req.progress = progress_update;
-	req.progress_arg = &bar;
+	if (bar.enabled) {	/* else the engine need not count the work */
+		req.progress = progress_update;
+		req.progress_arg = &bar;
+	}
 	dmc_err_clear(&err);
 	ret = merge_run(&req, &res, &err);
 	progress_end(&bar, !ret);
@@ -233,8 +235,10 @@ int layer_cmd_flatten(int argc, char **argv)
 	req.layer = argv[optind];
 	req.out = argv[optind + 1];
 	progress_init(&bar, want_progress, "flattening");
-	req.progress = progress_update;
-	req.progress_arg = &bar;
+	if (bar.enabled) {	/* else the engine need not count the work */
+		req.progress = progress_update;
+		req.progress_arg = &bar;
+	}
 	dmc_err_clear(&err);
 	ret = flatten_run(&req, &res, &err);
 	progress_end(&bar, !ret);

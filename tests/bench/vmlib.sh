@@ -113,7 +113,8 @@ drop_caches() {
 # Programs whose runs are timed (the caller's list): drop_caches reads them
 # and their shared libraries back in, so that a timing covers the work and
 # not a cold load over the VM's 9p root, which costs a program with more
-# libraries more (chainctl loads eight, the bare clone loop one).
+# libraries more (qemu-img loads about twenty, chainctl three, the bare clone
+# loop one).
 # The files (programs and libraries) are listed once, on first use: ldd
 # is itself a program start under emulation.
 WARM_PROGRAMS=()

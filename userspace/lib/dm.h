@@ -7,8 +7,8 @@
  * udev: on a normal system udevd creates /dev/mapper nodes and libdevmapper
  * waits for it (udev sync, cookies).  Where no udevd runs (minimal VMs,
  * initramfs, containers), waiting would hang or leave no node, so
- * dmc_dm_init() turns udev sync off and the library creates the nodes
- * itself.  Every function here returns 0 or a negative errno, and leaves a
+ * dmc_dm_init() notes that, udev sync is turned off when the library is
+ * loaded, and the library creates the nodes itself.  Every function here returns 0 or a negative errno, and leaves a
  * one-line reason in dmc_dm_errmsg() (libdevmapper's last error, when it
  * gave one).
  */

@@ -95,8 +95,39 @@ check "check on the target: clean" "$CHAINCTL" layer check "$dir/base.dmc"
 rm -rf "$dir"
 
 # --- SIGKILL in the middle of merges, then re-run --------------------------------
-# Copy mode over 128 runs of 1 MiB keeps the merge busy long enough to be
-# killed at different points (a journal commit at least every second).
+# journal_of LAYER: "STATE CURSOR" of the merge journal in LAYER ("none 0").
+journal_of() {
+	"$CHAINCTL" layer info -j "$1" |
+		jq -r '.journal.state + " " + (.journal.cursor // 0 | tostring)'
+}
+
+# kill_merge PID LAYER WHEN: SIGKILL the merge PID after WHEN seconds, or
+# once LAYER holds its journal (WHEN "journal") or a committed cursor past
+# 0 (WHEN "commit"), then reap it.  `layer info` reads the header while
+# the merge holds its lock.
+kill_merge() {
+	local pid=$1 layer=$2 when=$3 t j
+	if [ "$when" = journal ] || [ "$when" = commit ]; then
+		for ((t = 0; t < 400; t++)); do
+			j=$(journal_of "$layer")
+			if [ "$when" = journal ]; then
+				[ "${j%% *}" = none ] || break
+			else
+				[ "${j#* }" = 0 ] || break
+			fi
+			kill -0 "$pid" 2> /dev/null || break
+			sleep 0.05
+		done
+	else
+		sleep "$when"
+	fi
+	kill -9 "$pid" 2> /dev/null
+	wait "$pid" 2> /dev/null
+}
+
+# Copy mode over 128 runs of 2 MiB keeps the merge busy for seconds, so it
+# is killed before its first commit (at fixed delays) and after one (once
+# the journal's cursor has moved: commits come about every second).
 dir=$mnt/kill
 mkdir -p "$dir"
 "$CHAINCTL" layer create -s 256M "$dir/base.dmc"
@@ -107,50 +138,52 @@ for ((i = 0; i < 8; i++)); do layer_put "$dir/base.dmc" "$dir/ref.img" $((i * 51
 # Each layer is written before its child is made: writing a layer moves its
 # generation on, which would make an older child stale.
 "$CHAINCTL" layer create --parent "$dir/base.dmc" "$dir/mid.dmc"
-for ((i = 0; i < 64; i++)); do layer_put "$dir/mid.dmc" "$dir/ref.img" $((i * 64)) 16 || break; done
+for ((i = 0; i < 64; i++)); do layer_put "$dir/mid.dmc" "$dir/ref.img" $((i * 64)) 32 || break; done
 "$CHAINCTL" layer create --parent "$dir/mid.dmc" "$dir/top.dmc"
-for ((i = 0; i < 64; i++)); do layer_put "$dir/top.dmc" "$dir/ref.img" $((i * 64 + 8)) 16 || break; done
+for ((i = 0; i < 64; i++)); do layer_put "$dir/top.dmc" "$dir/ref.img" $((i * 64 + 16)) 32 || break; done
 layer_zero "$dir/top.dmc" "$dir/ref.img" 100 50
 rm -rf "$dir.orig"
 cp -a --reflink=always "$dir" "$dir.orig"
-for delay in 0.2 0.6 1.5 3; do
+for when in 0.2 0.6 commit; do
 	rm -rf "$dir"
 	cp -a --reflink=always "$dir.orig" "$dir"
 	"$CHAINCTL" layer merge --mode copy --depth 2 "$dir/top.dmc" > /dev/null 2>&1 &
-	pid=$!
-	sleep "$delay"
-	kill -9 "$pid" 2> /dev/null
-	wait "$pid" 2> /dev/null
-	state=$("$CHAINCTL" layer info -j "$dir/base.dmc" | jq -r '.journal.state + " " + (.journal.cursor // 0 | tostring)')
-	diag "killed after ${delay}s: journal $state"
+	kill_merge $! "$dir/base.dmc" "$when"
+	[ "$when" = commit ] && at="after a commit" || at="after ${when}s"
+	state=$(journal_of "$dir/base.dmc")
+	diag "killed $at: journal $state"
+	if [ "$when" = commit ]; then
+		check_eq "killed $at: the merge was stopped past its start" yes \
+			"$([ "${state%% *}" != none ] && [ "${state#* }" != 0 ] && echo yes || echo "no: journal $state")"
+	fi
 	top_state=$("$CHAINCTL" layer info -j "$dir/top.dmc" | jq -r .state)
 	if [ "$top_state" = valid ]; then
-		check "killed after ${delay}s: the chain still reads the same" \
+		check "killed $at: the chain still reads the same" \
 			same_as_ref "$dir/top.dmc" "$dir/ref.img"
 	elif [ "${state%% *}" != none ]; then
-		check_fail_msg "killed after ${delay}s: the merged-away leaf says how to finish" \
+		check_fail_msg "killed $at: the merged-away leaf says how to finish" \
 			"chainctl layer merge .*top.dmc' or 'chainctl layer check -r" \
 			"$CHAINCTL" layer map "$dir/top.dmc"
 	fi
 	if [ "${state%% *}" != none ]; then
 		"$CHAINCTL" layer check "$dir/base.dmc" > /dev/null 2>&1
-		check_eq "killed after ${delay}s: check says needs repair (5)" 5 "$?"
+		check_eq "killed $at: check says needs repair (5)" 5 "$?"
 	fi
 	if [ "${state%% *}" != none ] || [ "$top_state" = valid ]; then
-		check "killed after ${delay}s: re-running the merge finishes it" \
+		check "killed $at: re-running the merge finishes it" \
 			"$CHAINCTL" layer merge --depth 2 "$dir/top.dmc"
 	fi
-	check "killed after ${delay}s: the target reads as the reference" \
+	check "killed $at: the target reads as the reference" \
 		same_as_ref "$dir/base.dmc" "$dir/ref.img"
-	check "killed after ${delay}s: check clean" "$CHAINCTL" layer check "$dir/base.dmc"
+	check "killed $at: check clean" "$CHAINCTL" layer check "$dir/base.dmc"
 done
 rm -rf "$dir" "$dir.orig"
 
 # One source into a raw base writes its journal only at its first commit
 # (docs/format.md, step 1): killed before it, the source holds no journal
 # and a re-run starts over; killed once the journal is there, the re-run
-# resumes.  Which case a kill hit is printed; both must leave the chain
-# reading the same.
+# resumes.  Which case the early kill hit is printed; both must leave the
+# chain reading the same.
 dir=$mnt/killraw
 mkdir -p "$dir"
 head -c 256M /dev/urandom > "$dir/base.img"
@@ -159,37 +192,29 @@ cp "$dir/base.img" "$dir/ref.img"
 for ((i = 0; i < 16; i++)); do layer_put "$dir/top.dmc" "$dir/ref.img" $((i * 256 + 64)) 128 || break; done
 rm -rf "$dir.orig"
 cp -a --reflink=always "$dir" "$dir.orig"
-for when in early at-journal; do
+for when in 0.6 journal; do
 	rm -rf "$dir"
 	cp -a --reflink=always "$dir.orig" "$dir"
 	"$CHAINCTL" layer merge --mode copy "$dir/top.dmc" > /dev/null 2>&1 &
-	pid=$!
-	if [ "$when" = early ]; then
-		sleep 0.6
-	else
-		# `layer info` reads the header under the merge's lock.
-		for ((t = 0; t < 400; t++)); do
-			[ "$("$CHAINCTL" layer info -j "$dir/top.dmc" | jq -r .journal.state)" = none ] ||
-				break
-			kill -0 "$pid" 2> /dev/null || break
-			sleep 0.05
-		done
-	fi
-	kill -9 "$pid" 2> /dev/null
-	wait "$pid" 2> /dev/null
+	kill_merge $! "$dir/top.dmc" "$when"
+	[ "$when" = journal ] && at="at its journal" || at="after ${when}s"
 	info=$("$CHAINCTL" layer info -j "$dir/top.dmc")
-	state=$(jq -r '.journal.state + " " + (.journal.cursor // 0 | tostring)' <<< "$info")
-	diag "raw base, killed $when: source $(jq -r .state <<< "$info"), journal $state, base $(cmp -s "$dir/base.img" "$dir.orig/base.img" && echo untouched || echo written)"
+	state=$(journal_of "$dir/top.dmc")
+	diag "raw base, killed $at: source $(jq -r .state <<< "$info"), journal $state, base $(cmp -s "$dir/base.img" "$dir.orig/base.img" && echo untouched || echo written)"
+	if [ "$when" = journal ]; then
+		check_eq "raw base, killed $at: the merge was stopped with its journal" yes \
+			"$([ "${state%% *}" != none ] && echo yes || echo "no: journal $state")"
+	fi
 	if [ "$(jq -r .state <<< "$info")" = valid ]; then
-		check "raw base, killed $when: the chain still reads the same" \
+		check "raw base, killed $at: the chain still reads the same" \
 			same_as_ref "$dir/top.dmc" "$dir/ref.img"
 		out=$("$CHAINCTL" layer merge -j "$dir/top.dmc" 2>&1)
-		check_eq "raw base, killed $when: the re-run $([ "${state%% *}" = none ] && echo "starts over" || echo resumes)" \
+		check_eq "raw base, killed $at: the re-run $([ "${state%% *}" = none ] && echo "starts over" || echo resumes)" \
 			"$([ "${state%% *}" = none ] && echo false || echo true)" "$(jq -r .resumed <<< "$out" 2>&1)"
 	fi
-	check "raw base, killed $when: the base reads as the reference" \
+	check "raw base, killed $at: the base reads as the reference" \
 		cmp -s "$dir/base.img" "$dir/ref.img"
-	check_eq "raw base, killed $when: the source is merged away" \
+	check_eq "raw base, killed $at: the source is merged away" \
 		merged-away "$("$CHAINCTL" layer info -j "$dir/top.dmc" | jq -r .state)"
 done
 rm -rf "$dir" "$dir.orig"

@@ -228,6 +228,11 @@ int dmc_bytes_to_sectors(uint64_t virtual_size, uint64_t *sectors)
 	X(dm_get_next_target) X(dm_task_update_nodes) X(dm_mknodes)	\
 	X(dm_udev_wait)
 
+/* Set by the build from the library it compiles against. */
+#ifndef DMC_LIBDEVMAPPER
+#define DMC_LIBDEVMAPPER "libdevmapper.so.1.02.1"
+#endif
+
 static struct {
 #define DM_FUNC_PTR(f) __typeof__(f) *f;
 	DM_FUNCS(DM_FUNC_PTR)
@@ -277,6 +282,8 @@ int dmc_dm_load(const char *soname)
 
 	if (lib_handle)
 		return 0;
+	if (!soname)
+		soname = DMC_LIBDEVMAPPER;
 	h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		snprintf(dm_last_error, sizeof(dm_last_error),
@@ -410,7 +417,7 @@ int dmc_dm_get(const char *name, struct dmc_dm_dev *dev)
 	memset(dev, 0, sizeof(*dev));
 	if (strlen(name) >= sizeof(dev->name))
 		return -ENAMETOOLONG;
-	ret = dmc_dm_load(DMC_LIBDEVMAPPER);
+	ret = dmc_dm_load(NULL);
 	if (ret)
 		return ret;
 
@@ -485,7 +492,7 @@ int dmc_dm_list(struct dmc_dm_dev **out, unsigned int *out_nr)
 	clear_error();
 	*out = NULL;
 	*out_nr = 0;
-	ret = dmc_dm_load(DMC_LIBDEVMAPPER);
+	ret = dmc_dm_load(NULL);
 	if (ret)
 		return ret;
 	dmt = lib.dm_task_create(DM_DEVICE_LIST);

@@ -8,9 +8,9 @@
  * waits for it (udev sync, cookies).  Where no udevd runs (minimal VMs,
  * initramfs, containers), waiting would hang or leave no node, so
  * dmc_dm_init() notes that, udev sync is turned off when the library is
- * loaded, and the library creates the nodes itself.  Every function here returns 0 or a negative errno, and leaves a
- * one-line reason in dmc_dm_errmsg() (libdevmapper's last error, when it
- * gave one).
+ * loaded, and the library creates the nodes itself.  Every function here
+ * returns 0 or a negative errno, and leaves a one-line reason in
+ * dmc_dm_errmsg() (libdevmapper's last error, when it gave one).
  */
 #ifndef DMC_DM_H
 #define DMC_DM_H
@@ -68,18 +68,11 @@ int dmc_parse_u64(const char *s, uint64_t *out);
 void dmc_dm_init(bool verbose);
 
 /*
- * libdevmapper's file name, set by the build from the library it compiles
- * against.  The calls below load it on first use (dlopen), so commands
- * that never touch a device do not pay for it and its dependencies.
- */
-#ifndef DMC_LIBDEVMAPPER
-#define DMC_LIBDEVMAPPER "libdevmapper.so.1.02.1"
-#endif
-
-/*
- * Load SONAME as libdevmapper if no library is loaded yet: 0, or
- * -ELIBACC (cannot load it) or -ELIBBAD (a function is missing) with the
- * reason in dmc_dm_errmsg().  The calls below do this themselves.
+ * Load SONAME as libdevmapper if no library is loaded yet; NULL names the
+ * one the build compiled against.  The calls below load it themselves on
+ * first use (dlopen), so commands that never touch a device do not pay
+ * for it and its dependencies.  0, or -ELIBACC (cannot load it) or
+ * -ELIBBAD (a function is missing) with the reason in dmc_dm_errmsg().
  */
 int dmc_dm_load(const char *soname);
 

@@ -95,10 +95,15 @@ check "check on the target: clean" "$CHAINCTL" layer check "$dir/base.dmc"
 rm -rf "$dir"
 
 # --- SIGKILL in the middle of merges, then re-run --------------------------------
-# journal_of LAYER: "STATE CURSOR" of the merge journal in LAYER ("none 0").
+# journal_state: "STATE CURSOR" of the merge journal in the `layer info -j`
+# output on stdin ("none 0" when there is none).
+journal_state() {
+	jq -r '.journal.state + " " + (.journal.cursor // 0 | tostring)'
+}
+
+# journal_of LAYER: the same, read from LAYER.
 journal_of() {
-	"$CHAINCTL" layer info -j "$1" |
-		jq -r '.journal.state + " " + (.journal.cursor // 0 | tostring)'
+	"$CHAINCTL" layer info -j "$1" | journal_state
 }
 
 # kill_merge PID LAYER WHEN: SIGKILL the merge PID after WHEN seconds, or
@@ -199,7 +204,7 @@ for when in 0.6 journal; do
 	kill_merge $! "$dir/top.dmc" "$when"
 	[ "$when" = journal ] && at="at its journal" || at="after ${when}s"
 	info=$("$CHAINCTL" layer info -j "$dir/top.dmc")
-	state=$(journal_of "$dir/top.dmc")
+	state=$(journal_state <<< "$info")
 	diag "raw base, killed $at: source $(jq -r .state <<< "$info"), journal $state, base $(cmp -s "$dir/base.img" "$dir.orig/base.img" && echo untouched || echo written)"
 	if [ "$when" = journal ]; then
 		check_eq "raw base, killed $at: the merge was stopped with its journal" yes \

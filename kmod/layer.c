@@ -163,16 +163,28 @@ static int take_flock(struct file *file, bool exclusive)
 	return locks_lock_inode_wait(file_inode(file), &fl);
 }
 
-/* Read and validate the header slots; decide raw or layer. */
+/*
+ * A raw image (declared so by the table) is never read here: its bytes are
+ * the guest's, whatever they look like.  Anything else must carry a valid
+ * dm-chain header; there is no fallback to raw.
+ */
 static int load_header(struct dmc_layer *l, const char **why)
 {
 	u64 size = i_size_read(l->inode);
 	u8 *slots;
 	int r, cur;
 
+	if (l->raw) {
+		l->raw_size = size;
+		if (size < DMC_SECTOR_SIZE) {
+			*why = "Raw image is smaller than one sector";
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (size < DMC_SLOT_SIZE) {
-		l->raw = true;
-		goto raw;
+		*why = "Not a dm-chain layer (too small for a header); declare a raw image with the raw_base feature";
+		return -EINVAL;
 	}
 	slots = kvmalloc(2 * DMC_SLOT_SIZE, GFP_KERNEL);
 	if (!slots) {
@@ -189,8 +201,8 @@ static int load_header(struct dmc_layer *l, const char **why)
 	cur = dmc_header_pick(slots, size >= 2 * DMC_SLOT_SIZE ?
 				     slots + DMC_SLOT_SIZE : NULL);
 	if (cur == -ENODATA) {
-		l->raw = true;
-		r = 0;
+		*why = "Not a dm-chain layer (no header); declare a raw image with the raw_base feature";
+		r = -EINVAL;
 		goto out;
 	}
 	if (cur < 0) {
@@ -211,15 +223,7 @@ static int load_header(struct dmc_layer *l, const char **why)
 	l->cur_slot = cur;
 out:
 	kvfree(slots);
-	if (r || !l->raw)
-		return r;
-raw:
-	l->raw_size = size;
-	if (size < DMC_SECTOR_SIZE) {
-		*why = "Raw image is smaller than one sector";
-		return -EINVAL;
-	}
-	return 0;
+	return r;
 }
 
 static int load_map(struct dmc_layer *l, const char **why)
@@ -268,9 +272,17 @@ static struct dmc_layer *find_layer(struct inode *inode)
 	return NULL;
 }
 
-static int share_layer(struct dmc_layer *l, bool writable, const void *owner,
-		       const char *owner_name, const char **why)
+static int share_layer(struct dmc_layer *l, bool writable, bool raw,
+		       const void *owner, const char *owner_name,
+		       const char **why)
 {
+	if (l->raw != raw) {
+		DMERR("%s: %s is open as a %s by device %s", owner_name,
+		      l->path, l->raw ? "raw image" : "layer", l->owner_name);
+		*why = l->raw ? "File is open as a raw image by a device; it cannot be a layer too" :
+				"File is open as a layer by a device; it cannot be a raw image too";
+		return -EBUSY;
+	}
 	if (l->writable && l->owner != owner) {
 		DMERR("%s: %s is held writable by device %s", owner_name,
 		      l->path, l->owner_name);
@@ -341,9 +353,9 @@ static int open_file(struct dmc_layer *l, const char *path, bool writable,
 	return 0;
 }
 
-int dmc_layer_get(const char *path, bool writable, const void *owner,
-		  const char *owner_name, struct dmc_layer **out,
-		  const char **why)
+static int layer_get(const char *path, bool writable, bool raw,
+		     const void *owner, const char *owner_name,
+		     struct dmc_layer **out, const char **why)
 {
 	struct dmc_layer *l, *shared;
 	int r;
@@ -358,6 +370,7 @@ int dmc_layer_get(const char *path, bool writable, const void *owner,
 	l->refs = 1;
 	l->owner = owner;
 	l->writable = writable;
+	l->raw = raw;
 	l->path = kstrdup(path, GFP_KERNEL);
 	l->owner_name = kstrdup(owner_name, GFP_KERNEL);
 	if (!l->path || !l->owner_name) {
@@ -372,7 +385,7 @@ int dmc_layer_get(const char *path, bool writable, const void *owner,
 	mutex_lock(&dmc_layers_lock);
 	shared = find_layer(l->inode);
 	if (shared) {
-		r = share_layer(shared, writable, owner, owner_name, why);
+		r = share_layer(shared, writable, raw, owner, owner_name, why);
 		mutex_unlock(&dmc_layers_lock);
 		free_layer(l);
 		if (!r)
@@ -405,6 +418,20 @@ bad_unlock:
 bad:
 	free_layer(l);
 	return r;
+}
+
+int dmc_layer_get(const char *path, bool writable, const void *owner,
+		  const char *owner_name, struct dmc_layer **out,
+		  const char **why)
+{
+	return layer_get(path, writable, false, owner, owner_name, out, why);
+}
+
+int dmc_layer_get_raw(const char *path, bool writable, const void *owner,
+		      const char *owner_name, struct dmc_layer **out,
+		      const char **why)
+{
+	return layer_get(path, writable, true, owner, owner_name, out, why);
 }
 
 void dmc_layer_put(struct dmc_layer *l)

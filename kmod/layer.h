@@ -24,12 +24,22 @@ struct file;
 /*
  * Open (or share) the layer file at @path for @owner (an opaque cookie,
  * the dm device; @owner_name for messages).  @writable opens it read-write
- * and exclusively.  On failure returns -errno and a static reason in
- * *why.  Blocks (file I/O); takes the global layer registry mutex.
+ * and exclusively.  The file must be a regular file with a valid dm-chain
+ * header.  On failure returns -errno and a static reason in *why.  Blocks
+ * (file I/O); takes the global layer registry mutex.
  */
 int dmc_layer_get(const char *path, bool writable, const void *owner,
 		  const char *owner_name, struct dmc_layer **out,
 		  const char **why);
+
+/*
+ * The same for a raw image the table declared (raw_base): its bytes are
+ * never parsed, so dmc_layer_is_raw() comes from the table, not from the
+ * content.  A file cannot be shared as a raw image and as a layer at once.
+ */
+int dmc_layer_get_raw(const char *path, bool writable, const void *owner,
+		      const char *owner_name, struct dmc_layer **out,
+		      const char **why);
 
 /*
  * Drop a reference; the last one writes back a dirty map (best effort,
@@ -38,6 +48,7 @@ int dmc_layer_get(const char *path, bool writable, const void *owner,
 void dmc_layer_put(struct dmc_layer *l);
 
 /* Accessors: constant for the handle's life, no locks needed. */
+/* Opened by dmc_layer_get_raw(): set from the table, never from content. */
 bool dmc_layer_is_raw(const struct dmc_layer *l);
 bool dmc_layer_is_writable(const struct dmc_layer *l);
 const char *dmc_layer_path(const struct dmc_layer *l);

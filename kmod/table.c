@@ -54,7 +54,8 @@ static int parse_features(struct dm_arg_set *as, struct dmc_table_args *args,
 			  char **error)
 {
 	static const struct dm_arg _arg = {
-		0, 2, "Invalid number of feature arguments (0 .. 2)"
+		0, DMC_NR_FEATURES,
+		"Invalid number of feature arguments (0 .. 3)"
 	};
 	unsigned int argc;
 	int r;
@@ -72,6 +73,8 @@ static int parse_features(struct dm_arg_set *as, struct dmc_table_args *args,
 			bit = DMC_FEATURE_READ_ONLY;
 		} else if (!strcasecmp(f, "buffered_io")) {
 			bit = DMC_FEATURE_BUFFERED;
+		} else if (!strcasecmp(f, "raw_base")) {
+			bit = DMC_FEATURE_RAW_BASE;
 		} else {
 			*error = "Unknown feature";
 			return -EINVAL;
@@ -95,9 +98,12 @@ static int parse_features(struct dm_arg_set *as, struct dmc_table_args *args,
  *   <nr_layers> <layer path>{nr_layers} [<nr_features> <feature>*]
  *
  *   nr_layers    1 .. 256; the paths follow base first, leaf last
- *   layer path   absolute path of a layer file, or of a raw image (base
- *                only)
- *   features     read_only    open the leaf read-only, refuse writes
+ *   layer path   absolute path of a layer file (a dm-chain header is
+ *                required), or of a raw image declared by raw_base
+ *   features     raw_base     the first path is a raw image: its bytes are
+ *                             never parsed (a guest may write anything
+ *                             there, a dm-chain header included)
+ *                read_only    open the leaf read-only, refuse writes
  *                buffered_io  never use direct I/O to layer files
  */
 int dmc_parse_table(unsigned int argc, char **argv,

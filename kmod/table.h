@@ -13,6 +13,8 @@
 /* Feature flags of the table line. */
 #define DMC_FEATURE_READ_ONLY	(1U << 0)	/* "read_only" */
 #define DMC_FEATURE_BUFFERED	(1U << 1)	/* "buffered_io" */
+#define DMC_FEATURE_RAW_BASE	(1U << 2)	/* "raw_base" */
+#define DMC_NR_FEATURES		3U
 
 struct dmc_table_args {
 	unsigned int nr_layers;

@@ -259,8 +259,13 @@ static int open_layers(struct dmc_chain *dc, char **error)
 	for (i = 0; i < dc->nr_layers; i++) {
 		bool writable = !dc->read_only && i == dc->nr_layers - 1;
 
-		r = dmc_layer_get(dc->paths[i], writable, dc->md, name,
-				  &dc->layers[i], &why);
+		/* Raw-ness comes from the table line, never from the bytes. */
+		if (!i && (dc->features & DMC_FEATURE_RAW_BASE))
+			r = dmc_layer_get_raw(dc->paths[i], writable, dc->md,
+					      name, &dc->layers[i], &why);
+		else
+			r = dmc_layer_get(dc->paths[i], writable, dc->md, name,
+					  &dc->layers[i], &why);
 		if (r) {
 			DMERR("%s: layer %u (%s): %s (%d)", name, i,
 			      dc->paths[i], why, r);
@@ -341,19 +346,12 @@ static int check_chain(struct dmc_chain *dc, char **error)
 		struct dmc_layer *l = dc->layers[i];
 		const struct dmc_hdr *h = dmc_layer_hdr(l);
 
-		if (!h) {
-			if (i) {
-				DMERR("%s: layer %u (%s) is a raw image", name,
-				      i, dc->paths[i]);
-				*error = "A raw image can only be the base (first layer)";
-				return -EINVAL;
-			}
-			continue;
-		}
+		if (!h)
+			continue;	/* the raw base (open_layers()) */
 		dc->block_shift = h->block_shift;
 		if (!i && h->parent_kind != DMC_PARENT_NONE) {
 			*error = h->parent_kind == DMC_PARENT_RAW ?
-				 "Base layer sits on a raw image; list the raw image first" :
+				 "Base layer sits on a raw image; list the raw image first, with the raw_base feature" :
 				 "Base layer has a parent layer; list the chain from its base";
 			return -EINVAL;
 		}
@@ -437,6 +435,8 @@ static bool merge_on_md(struct dmc_chain *dc)
  * Construct a chain device; see table.c for the line's grammar:
  *
  *   <nr_layers> <layer path>{nr_layers} [<nr_features> <feature>*]
+ *
+ *   features: raw_base read_only buffered_io
  */
 static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -583,17 +583,23 @@ static void chain_postsuspend(struct dm_target *ti)
 static void emit_table(struct dmc_chain *dc, char *result, unsigned int maxlen,
 		       unsigned int *out)
 {
-	unsigned int sz = *out, i, nr_features;
+	unsigned int sz = *out, i, nr_features, features = dc->features;
 
+	/* From the handle: live merges and snapshots keep the raw base. */
+	features &= ~DMC_FEATURE_RAW_BASE;
+	if (dmc_layer_is_raw(dc->layers[0]))
+		features |= DMC_FEATURE_RAW_BASE;
 	DMEMIT("%u", dc->nr_layers);
 	for (i = 0; i < dc->nr_layers; i++)
 		DMEMIT(" %s", dc->paths[i]);
-	nr_features = hweight32(dc->features);
+	nr_features = hweight32(features);
 	if (nr_features) {
 		DMEMIT(" %u", nr_features);
-		if (dc->features & DMC_FEATURE_READ_ONLY)
+		if (features & DMC_FEATURE_RAW_BASE)
+			DMEMIT(" raw_base");
+		if (features & DMC_FEATURE_READ_ONLY)
 			DMEMIT(" read_only");
-		if (dc->features & DMC_FEATURE_BUFFERED)
+		if (features & DMC_FEATURE_BUFFERED)
 			DMEMIT(" buffered_io");
 	}
 	*out = sz;

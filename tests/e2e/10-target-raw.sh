@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The "chain" target over one raw image: the device shows the file's bytes
-# (buffered and direct reads, read-only and read-write tables), writes reach
-# the file, bad table lines are refused with a precise message in the
-# kernel log and leave nothing behind, and the module unloads afterwards.
+# The "chain" target over one raw image, declared with the raw_base
+# feature: the device shows the file's bytes (buffered and direct reads,
+# read-only and read-write tables), writes reach the file, bad table lines
+# are refused with a precise message in the kernel log and leave nothing
+# behind (a raw image not declared raw), and the module unloads
+# afterwards.
 # vm-timeout: 300
 . "$DMC_ROOT/tests/e2e/lib.sh"
 
@@ -53,7 +55,7 @@ refused() {
 
 # --- read-only table -------------------------------------------------------
 check "create a read-only chain over one raw image" \
-	create dmc-raw "0 $sectors chain 1 $raw 1 read_only" --readonly
+	create dmc-raw "0 $sectors chain 1 $raw 2 raw_base read_only" --readonly
 check "device size equals the image size" \
 	test "$(blockdev --getsize64 /dev/mapper/dmc-raw)" = "$size"
 check "buffered read equals the image" cmp /dev/mapper/dmc-raw "$raw"
@@ -66,7 +68,7 @@ check "the last, partial block reads right" \
 	bash -c "dd if=/dev/mapper/dmc-raw bs=512 skip=$((sectors - 3)) iflag=direct status=none |
 		cmp - <(tail -c 1536 $raw)"
 check_eq "table status re-emits the line" \
-	"0 $sectors chain 1 $raw 1 read_only" "$(dmsetup table dmc-raw)"
+	"0 $sectors chain 1 $raw 2 raw_base read_only" "$(dmsetup table dmc-raw)"
 status=$(dmsetup status dmc-raw)
 diag "status: $status"
 check "status says 1 layer, read-only" \
@@ -78,7 +80,7 @@ check "remove the read-only device" dev_remove dmc-raw
 
 # --- read-write table: writes land in the file -----------------------------
 check "create a writable chain over the raw image" \
-	create dmc-raw "0 $sectors chain 1 $raw"
+	create dmc-raw "0 $sectors chain 1 $raw 1 raw_base"
 head -c 12288 /dev/urandom > "$DMC_TMP/patch"
 check "direct write of 3 blocks at 1 MiB" \
 	dd if="$DMC_TMP/patch" of=/dev/mapper/dmc-raw bs=4k seek=256 \
@@ -91,7 +93,7 @@ dd if="$DMC_TMP/patch" of="$DMC_TMP/raw.ref" bs=512 seek=3 count=7 conv=notrunc 
 check "device equals the reference after writes" \
 	cmp /dev/mapper/dmc-raw "$DMC_TMP/raw.ref"
 check "a second writable device over the same image is refused" \
-	bash -c "! dmsetup create --noudevsync dmc-raw2 --table '0 $sectors chain 1 $raw'"
+	bash -c "! dmsetup create --noudevsync dmc-raw2 --table '0 $sectors chain 1 $raw 1 raw_base'"
 dev_remove dmc-raw2
 check "remove the writable device" dev_remove dmc-raw
 check "the file holds the writes" cmp "$raw" "$DMC_TMP/raw.ref"
@@ -113,9 +115,13 @@ refused "directory" "Layer path is a directory|not a regular file" \
 refused "character device" "Layer is not a regular file" \
 	"0 $sectors chain 1 /dev/null"
 refused "length larger than the image" "Target length does not match" \
-	"0 $((sectors + 8)) chain 1 $raw"
+	"0 $((sectors + 8)) chain 1 $raw 1 raw_base"
 refused "length smaller than the image" "Target length does not match" \
-	"0 8 chain 1 $raw"
+	"0 8 chain 1 $raw 1 raw_base"
+refused "a raw image not declared raw" "Not a dm-chain layer \\(no header\\); declare a raw image with the raw_base feature" \
+	"0 $sectors chain 1 $raw"
+refused "raw_base given twice" "Feature given twice" \
+	"0 $sectors chain 1 $raw 2 raw_base raw_base"
 refused "unknown feature" "Unknown feature" \
 	"0 $sectors chain 1 $raw 1 fast"
 refused "feature count too large" "Invalid number of feature arguments" \
@@ -126,8 +132,9 @@ refused "trailing argument" "Unexpected arguments after the features" \
 	"0 $sectors chain 1 $raw 1 read_only extra"
 refused "header with magic but bad checksum" "Layer header corrupt" \
 	"0 16 chain 1 $DMC_TMP/badhdr 1 read_only"
-refused "same file twice" "The same layer file is listed twice|in use read-only|raw image can only be the base" \
-	"0 $sectors chain 2 $raw $raw 1 read_only"
+refused "same file as raw base and as layer" "File is open as a raw image by a device; it cannot be a layer too" \
+	"0 $sectors chain 2 $raw $raw 2 raw_base read_only"
+
 
 # --- unload ----------------------------------------------------------------
 check "rmmod dm_chain (no leaked references)" rmmod dm_chain

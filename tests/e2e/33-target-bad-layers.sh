@@ -3,7 +3,8 @@
 # The chain target refuses bad layer files and bad chains with a precise
 # message and leaves nothing behind: wrong order, missing or extra layers,
 # stale children, corrupt headers and maps, unsupported features, merged-
-# away layers, unfinished merges, raw images out of place, a leaf on a
+# away layers, unfinished merges, raw images out of place or not declared
+# raw (raw_base), a layer declared raw (its header is not read), a leaf on a
 # read-only filesystem, layers held by another device or by chainctl.  A
 # writable open bumps the leaf's generation, so older children go stale.
 # The module unloads afterwards (no leaked references).
@@ -64,11 +65,15 @@ refused "leaf listed first" "list the chain from its base" "3 $L $M $B"
 refused "middle layer missing" "parent UUID does not match" "2 $B $L"
 refused "chain cut at the bottom" "list the chain from its base" "2 $M $L"
 refused "a layer twice" "listed twice|in use read-only" "3 $B $M $M"
-refused "raw image above the base" "raw image can only be the base" \
+refused "raw image above the base" "Not a dm-chain layer \\(no header\\)" \
 	"3 $B $DMC_ROOT/README.md $L 1 read_only" --readonly
 truncate -s $size "$d/raw"
-refused "raw image where a layer is expected" "expects a raw image below|does not sit on a raw image|is a base" \
+refused "raw image where a layer is expected (not declared)" "Not a dm-chain layer \\(no header\\)" \
 	"2 $d/raw $L"
+refused "raw image where a layer is expected (declared)" "Layer does not sit on a raw image" \
+	"2 $d/raw $L 1 raw_base"
+refused "a layer declared raw: its header is not read" "Layer does not sit on a raw image" \
+	"2 $B $M 1 raw_base"
 
 # stale children: a write to the parent moves its generation on
 cp "$B" "$d/b2"; $C layer create --parent "$d/b2" "$d/c2" > /dev/null
@@ -86,9 +91,10 @@ accepted "a read-only open bumps nothing" "1 $d/g0 1 read_only" --readonly
 # raw base resized
 truncate -s $size "$d/r0"
 $C layer create --parent "$d/r0" "$d/r1" > /dev/null
-accepted "raw base <- layer opens" "2 $d/r0 $d/r1"
+accepted "raw base <- layer opens" "2 $d/r0 $d/r1 1 raw_base"
+refused "raw base not declared raw" "Not a dm-chain layer \\(no header\\)" "2 $d/r0 $d/r1"
 truncate -s $((size + 4096)) "$d/r0"
-refused "raw base resized" "Raw base size differs|Target length" "2 $d/r0 $d/r1"
+refused "raw base resized" "Raw base size differs|Target length" "2 $d/r0 $d/r1 1 raw_base"
 truncate -s $size "$d/r0"
 
 # header corruption and unsupported fields (hdrpatch reseals the CRC)

@@ -24,7 +24,7 @@ raw=$(realpath "$raw")
 if ! grep -q '^dm_chain ' /proc/modules; then
 	check_fail_msg "create without the module: says it is not loaded" \
 		"dm-chain kernel module is not loaded" \
-		"$CHAINCTL" device create dmc-e2e-raw "$raw"
+		"$CHAINCTL" device create dmc-e2e-raw "$raw" --raw
 	check_fail "create without the module: no device left behind" \
 		dmsetup info dmc-e2e-raw
 	out=$("$CHAINCTL" device list -j)
@@ -41,7 +41,12 @@ done
 
 # --- over one raw file --------------------------------------------------------
 
-check "create over a raw file" "$CHAINCTL" device create dmc-e2e-raw "$raw"
+check_fail_msg "a raw file is not taken for a layer: --raw is needed" \
+	"no header.*say so with --raw" \
+	"$CHAINCTL" device create dmc-e2e-raw "$raw"
+check_fail "no device left behind" dmsetup info dmc-e2e-raw
+check "create over a raw file (--raw)" \
+	"$CHAINCTL" device create dmc-e2e-raw "$raw" --raw
 if [ -b /dev/mapper/dmc-e2e-raw ]; then
 	ok "/dev/mapper/dmc-e2e-raw exists without udev"
 else
@@ -51,7 +56,7 @@ check_eq "device size is the file's size" 8388608 \
 	"$(blockdev --getsize64 /dev/mapper/dmc-e2e-raw 2>&1)"
 check "device reads the file's bytes" cmp "$raw" /dev/mapper/dmc-e2e-raw
 check_eq "dmsetup table shows the table chainctl built" \
-	"0 16384 chain 1 $raw" "$(dmsetup table dmc-e2e-raw 2>&1)"
+	"0 16384 chain 1 $raw 1 raw_base" "$(dmsetup table dmc-e2e-raw 2>&1)"
 
 out=$("$CHAINCTL" device list)
 check "list names the device" grep -Eq "^dmc-e2e-raw +[0-9]+:[0-9]+ .* 1 +rw +$raw\$" <<< "$out"
@@ -81,7 +86,7 @@ check_json "the module's GET answer names the device as device-mapper does" \
 
 # --- refusals -----------------------------------------------------------------
 check_fail_msg "duplicate name refused" "already exists" \
-	"$CHAINCTL" device create dmc-e2e-raw "$raw"
+	"$CHAINCTL" device create dmc-e2e-raw "$raw" --raw
 check_fail_msg "missing leaf refused" "No such file or directory" \
 	"$CHAINCTL" device create dmc-e2e-nofile "$work/does-not-exist"
 check_fail "missing leaf: no device left behind" \
@@ -93,7 +98,7 @@ check_fail_msg "status of an unknown device" "no device named 'dmc-e2e-nope'" \
 check_fail_msg "remove of an unknown device" "no device named 'dmc-e2e-nope'" \
 	"$CHAINCTL" device remove dmc-e2e-nope
 check_fail_msg "name with a slash refused" "invalid device name" \
-	"$CHAINCTL" device create a/b "$raw"
+	"$CHAINCTL" device create a/b "$raw" --raw
 check_fail_msg "create without a leaf is a usage error" "missing argument" \
 	"$CHAINCTL" device create dmc-e2e-x
 check_fail_msg "unknown device command" "unknown command" \
@@ -127,11 +132,11 @@ check_json "list -j after remove is empty" "$out" 'length == 0'
 
 # --- read-only ----------------------------------------------------------------
 check "create --read-only" \
-	"$CHAINCTL" device create dmc-e2e-ro "$raw" --read-only
+	"$CHAINCTL" device create dmc-e2e-ro "$raw" --read-only --raw
 check_eq "read-only block device" 1 \
 	"$(blockdev --getro /dev/mapper/dmc-e2e-ro 2>&1)"
 check_eq "dmsetup table carries the feature" \
-	"0 16384 chain 1 $raw 1 read_only" "$(dmsetup table dmc-e2e-ro 2>&1)"
+	"0 16384 chain 1 $raw 2 raw_base read_only" "$(dmsetup table dmc-e2e-ro 2>&1)"
 out=$("$CHAINCTL" device list -j)
 check_json "list -j: read_only true" "$out" \
 	'.[] | select(.name == "dmc-e2e-ro") | .read_only == true'
@@ -158,7 +163,7 @@ fi
 check "create over a 3-file chain" \
 	"$CHAINCTL" device create dmc-e2e-chain "$leaf"
 check_eq "chain table lists the files base first" \
-	"0 16384 chain 3 $raw $(realpath "$mid") $(realpath "$leaf")" \
+	"0 16384 chain 3 $raw $(realpath "$mid") $(realpath "$leaf") 1 raw_base" \
 	"$(dmsetup table dmc-e2e-chain 2>&1)"
 out=$("$CHAINCTL" device status dmc-e2e-chain -j)
 check_json "status -j: 3 layers, leaf at depth 1" "$out" \

@@ -22,7 +22,14 @@ static char errbuf[512];
 static int build(const char *const *paths, unsigned int n, bool ro, char **out)
 {
 	errbuf[0] = '\0';
-	return dmc_table_build(paths, n, ro, out, errbuf, sizeof(errbuf));
+	return dmc_table_build(paths, n, false, ro, out, errbuf, sizeof(errbuf));
+}
+
+static int build_raw(const char *const *paths, unsigned int n, bool ro,
+		     char **out)
+{
+	errbuf[0] = '\0';
+	return dmc_table_build(paths, n, true, ro, out, errbuf, sizeof(errbuf));
 }
 
 /* ---- building ------------------------------------------------------------ */
@@ -33,8 +40,23 @@ static void test_build_single_raw(void **state)
 	char *line;
 
 	(void)state;
+	assert_int_equal(build_raw(paths, 1, false, &line), 0);
+	assert_string_equal(line, "1 /var/lib/img/base.raw 1 raw_base");
+	free(line);
+	assert_int_equal(build_raw(paths, 1, true, &line), 0);
+	assert_string_equal(line,
+			    "1 /var/lib/img/base.raw 2 raw_base read_only");
+	free(line);
+}
+
+static void test_build_single_layer(void **state)
+{
+	const char *paths[] = { "/var/lib/img/base.dmc" };
+	char *line;
+
+	(void)state;
 	assert_int_equal(build(paths, 1, false, &line), 0);
-	assert_string_equal(line, "1 /var/lib/img/base.raw");
+	assert_string_equal(line, "1 /var/lib/img/base.dmc");
 	free(line);
 }
 
@@ -44,8 +66,9 @@ static void test_build_chain_base_first(void **state)
 	char *line;
 
 	(void)state;
-	assert_int_equal(build(paths, 3, false, &line), 0);
-	assert_string_equal(line, "3 /d/base.raw /d/mid.dmc /d/leaf.dmc");
+	assert_int_equal(build_raw(paths, 3, false, &line), 0);
+	assert_string_equal(line,
+			    "3 /d/base.raw /d/mid.dmc /d/leaf.dmc 1 raw_base");
 	free(line);
 }
 
@@ -144,15 +167,23 @@ static void test_parse_round_trip(void **state)
 	char *line;
 
 	(void)state;
-	assert_int_equal(build(paths, 2, true, &line), 0);
+	assert_int_equal(build_raw(paths, 2, true, &line), 0);
 	assert_int_equal(dmc_table_parse(line, &t), 0);
 	assert_int_equal(t.nr_layers, 2);
 	assert_string_equal(t.paths[0], "/d/base.raw");
 	assert_string_equal(t.paths[1], "/d/leaf.dmc");
 	assert_true(t.read_only);
+	assert_true(t.raw_base);
 	dmc_table_free(&t);
 	assert_int_equal(t.nr_layers, 0);
 	assert_null(t.paths);
+	free(line);
+
+	assert_int_equal(build(paths, 2, false, &line), 0);
+	assert_int_equal(dmc_table_parse(line, &t), 0);
+	assert_false(t.read_only);
+	assert_false(t.raw_base);
+	dmc_table_free(&t);
 	free(line);
 }
 
@@ -242,6 +273,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_single_raw),
+		cmocka_unit_test(test_build_single_layer),
 		cmocka_unit_test(test_build_chain_base_first),
 		cmocka_unit_test(test_build_read_only),
 		cmocka_unit_test(test_build_deep_chain),

@@ -5,6 +5,7 @@
  *
  *   create NAME LEAF [--read-only]   walk LEAF down to the base, build the
  *                                    table, create /dev/mapper/NAME
+ *   create NAME IMAGE --raw          one raw image, declared raw
  *   remove NAME
  *   list [-j]
  *   status NAME [-j]                 the table and the module's view: layers,
@@ -39,6 +40,7 @@ struct chain_paths {
 	unsigned int nr;
 	char **paths;
 	uint64_t virtual_size;	/* bytes the leaf shows */
+	bool raw_base;		/* paths[0] is a raw image */
 };
 
 static void chain_paths_free(struct chain_paths *cp)
@@ -68,14 +70,16 @@ static int push_path(struct chain_paths *cp, char *path)
  * validates every link as `chainctl layer info --chain` does, and refuses
  * merged-away layers and a leaf with an unfinished merge; a leaf made by
  * a live merge that was interrupted sits on that merge's top source, so
- * the device can be created again and the merge resumed live.  A raw
- * image as LEAF is a chain of its own (chain_open() wants a layer as the
- * leaf).
+ * the device can be created again and the merge resumed live.  A raw base
+ * is known from its child's header (parent kind raw), never from its own
+ * bytes, which its guest wrote.  A raw image alone is a chain of one only
+ * when the user says so (RAW): a guest could have written a header into
+ * it, and nothing below it may be followed.
  */
-static int chain_open_paths(const char *leaf, struct chain_paths *cp,
+static int chain_open_paths(const char *leaf, bool raw, struct chain_paths *cp,
 			    struct dmc_err *err)
 {
-	struct layer *raw;
+	struct layer *img;
 	struct chain c;
 	unsigned int i;
 	char *abs;
@@ -84,13 +88,13 @@ static int chain_open_paths(const char *leaf, struct chain_paths *cp,
 	memset(cp, 0, sizeof(*cp));
 	memset(&c, 0, sizeof(c));
 
-	/* A raw image alone is a chain of one: its own base and leaf. */
-	if (layer_open(leaf, 0, &raw, err))
-		return -1;
-	if (raw->is_raw) {
-		cp->virtual_size = layer_virtual_size(raw);
-		abs = realpath(raw->path, NULL);
-		layer_close(raw);
+	if (raw) {
+		if (layer_open(leaf, LAYER_RAW, &img, err))
+			return -1;
+		cp->virtual_size = layer_virtual_size(img);
+		cp->raw_base = true;
+		abs = realpath(img->path, NULL);
+		layer_close(img);
 		if (!abs)
 			return dmc_err_errno(err, errno, "%s", leaf);
 		if (push_path(cp, abs)) {
@@ -99,11 +103,16 @@ static int chain_open_paths(const char *leaf, struct chain_paths *cp,
 		}
 		return 0;
 	}
-	layer_close(raw);
 
-	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP, &c, err))
+	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP, &c, err)) {
+		if (c.nr == 1 && c.layers[0]->is_raw)
+			dmc_err(err, DMC_ERR_USAGE,
+				"%s: not a dm-chain layer (no header); to use a raw image alone, say so with --raw",
+				leaf);
 		goto out;
+	}
 	cp->virtual_size = layer_virtual_size(c.layers[0]);
+	cp->raw_base = c.layers[c.nr - 1]->is_raw;
 	for (i = c.nr; i-- > 0;) {
 		abs = realpath(c.layers[i]->path, NULL);
 		if (!abs) {
@@ -135,6 +144,8 @@ static void device_usage(FILE *out)
 		"\n"
 		"  create NAME LEAF [--read-only]  open the chain from LEAF down to its\n"
 		"                                  base and create /dev/mapper/NAME\n"
+		"  create NAME IMAGE --raw [--read-only]\n"
+		"                                  a device over one raw image\n"
 		"  remove NAME                     remove the device (must not be open)\n"
 		"  list [-j]                       every chain device\n"
 		"  status NAME [-j]                one device: size, layers, kernel status,\n"
@@ -147,6 +158,8 @@ static void device_usage(FILE *out)
 		"  help                            this text\n"
 		"\n"
 		"  -r, --read-only   the device refuses writes; the leaf is opened read-only\n"
+		"      --raw         IMAGE is a raw image (its bytes are never read as a\n"
+		"                    dm-chain header: a guest may have written one)\n"
 		"  -j, --json        JSON output\n"
 		"\n"
 		"'chainctl device COMMAND --help' explains merge, cancel and snapshot.\n");
@@ -179,7 +192,7 @@ static bool valid_dm_name(const char *name, const char **why)
 
 /* Parse "[-j] [NAME]" style arguments; -1 on a usage error. */
 static int parse_args(int argc, char **argv, const char *cmd, bool *json,
-		      bool *read_only, const char **pos, int nr_pos)
+		      bool *read_only, bool *raw, const char **pos, int nr_pos)
 {
 	int i, got = 0;
 
@@ -191,6 +204,8 @@ static int parse_args(int argc, char **argv, const char *cmd, bool *json,
 		} else if (read_only &&
 			   (!strcmp(a, "-r") || !strcmp(a, "--read-only"))) {
 			*read_only = true;
+		} else if (raw && !strcmp(a, "--raw")) {
+			*raw = true;
 		} else if (a[0] == '-' && a[1]) {
 			errmsg("device %s: unknown option '%s'", cmd, a);
 			return -1;
@@ -284,14 +299,14 @@ static int device_create(int argc, char **argv)
 	const char *pos[2], *why;
 	struct chain_paths cp;
 	struct dmc_err err;
-	bool read_only = false;
+	bool read_only = false, raw = false;
 	uint64_t sectors;
 	char *params = NULL;
 	char msg[PATH_MAX + 128], node[PATH_MAX];
 	struct stat st;
 	int ret;
 
-	if (parse_args(argc, argv, "create", NULL, &read_only, pos, 2))
+	if (parse_args(argc, argv, "create", NULL, &read_only, &raw, pos, 2))
 		return EXIT_USAGE;
 	if (!valid_dm_name(pos[0], &why)) {
 		errmsg("device create: invalid device name '%s': %s", pos[0], why);
@@ -299,7 +314,7 @@ static int device_create(int argc, char **argv)
 	}
 
 	dmc_err_clear(&err);
-	if (chain_open_paths(pos[1], &cp, &err)) {
+	if (chain_open_paths(pos[1], raw, &cp, &err)) {
 		errmsg("device create: %s", err.msg);
 		return 1;
 	}
@@ -309,8 +324,8 @@ static int device_create(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	ret = dmc_table_build((const char *const *)cp.paths, cp.nr, read_only,
-			      &params, msg, sizeof(msg));
+	ret = dmc_table_build((const char *const *)cp.paths, cp.nr, cp.raw_base,
+			      read_only, &params, msg, sizeof(msg));
 	if (ret) {
 		errmsg("device create: %s", ret == -ENOMEM ? strerror(ENOMEM) : msg);
 		ret = 1;
@@ -366,7 +381,7 @@ static int device_remove(int argc, char **argv)
 	struct dmc_dm_dev dev;
 	int ret;
 
-	if (parse_args(argc, argv, "remove", NULL, NULL, pos, 1))
+	if (parse_args(argc, argv, "remove", NULL, NULL, NULL, pos, 1))
 		return EXIT_USAGE;
 
 	ret = dmc_dm_remove(pos[0]);
@@ -508,7 +523,7 @@ static int device_list(int argc, char **argv)
 	bool json = g_opts.json, have_nl;
 	int ret;
 
-	if (parse_args(argc, argv, "list", &json, NULL, NULL, 0))
+	if (parse_args(argc, argv, "list", &json, NULL, NULL, NULL, 0))
 		return EXIT_USAGE;
 
 	ret = dmc_dm_list(&devs, &nr);
@@ -628,7 +643,7 @@ static int device_status(int argc, char **argv)
 	char size[32];
 	int ret;
 
-	if (parse_args(argc, argv, "status", &json, NULL, pos, 1))
+	if (parse_args(argc, argv, "status", &json, NULL, NULL, pos, 1))
 		return EXIT_USAGE;
 
 	ret = dmc_dm_get(pos[0], &dev);

@@ -48,6 +48,7 @@ static void json_layer(struct json_writer *jw, const struct layer *l)
 	if (l->is_raw) {
 		json_string(jw, "format", "raw");
 		json_u64(jw, "virtual_size", l->file_size);
+		json_string(jw, "content", layer_raw_look(l));
 		return;
 	}
 	count_blocks(l, &bc);
@@ -106,9 +107,12 @@ static void print_layer(const struct layer *l)
 
 	printf("file:          %s\n", l->path);
 	if (l->is_raw) {
-		printf("format:        raw image (no dm-chain header)\n"
-		       "size:          %s (%" PRIu64 " bytes)\n",
-		       format_size(l->file_size, a, sizeof(a)), l->file_size);
+		printf("format:        raw image%s\n"
+		       "size:          %s (%" PRIu64 " bytes)\n"
+		       "content:       %s\n",
+		       l->declared_raw ? "" : " (no dm-chain header)",
+		       format_size(l->file_size, a, sizeof(a)), l->file_size,
+		       layer_raw_look(l));
 		return;
 	}
 	count_blocks(l, &bc);
@@ -200,24 +204,30 @@ static int info_chain(const char *path, bool json)
 }
 
 static const char info_help[] =
-	"Usage: chainctl layer info [-j] [--chain] LAYER\n"
+	"Usage: chainctl layer info [-j] [--chain | --raw] LAYER\n"
 	"\n"
 	"Show LAYER's header: uuid, state, sizes, generation, parent, merge\n"
-	"journal, header slots.  A raw image is shown as such.\n"
+	"journal, header slots.  A file with no dm-chain header is shown as a\n"
+	"raw image.  A raw image below a layer is opened as raw whatever its\n"
+	"bytes are (the layer records a raw parent).\n"
 	"\n"
 	"  -j, --json    JSON output\n"
 	"  -c, --chain   every layer down to the base, with linkage validated\n"
-	"                (exit 1 and the reason when a link is broken)\n";
+	"                (exit 1 and the reason when a link is broken)\n"
+	"      --raw     LAYER is a raw image: show its size and what its first\n"
+	"                bytes look like, without trusting a header its guest\n"
+	"                may have written there\n";
 
 int layer_cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "chain", no_argument, NULL, 'c' },
+		{ "raw", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = g_opts.json, chain = false;
+	bool json = g_opts.json, chain = false, raw = false;
 	struct json_writer jw;
 	struct dmc_err err;
 	struct layer *l;
@@ -228,16 +238,19 @@ int layer_cmd_info(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'c': chain = true; break;
+		case 'R': raw = true; break;
 		case 'h': fputs(info_help, stdout); return 0;
 		default: return layer_usage_error("info", "bad option");
 		}
 	}
 	if (optind != argc - 1)
 		return layer_usage_error("info", "expected one LAYER argument");
+	if (chain && raw)
+		return layer_usage_error("info", "--chain and --raw exclude each other");
 	if (chain)
 		return info_chain(argv[optind], json);
 	dmc_err_clear(&err);
-	if (layer_open(argv[optind], LAYER_LOAD_MAP, &l, &err))
+	if (layer_open(argv[optind], raw ? LAYER_RAW : LAYER_LOAD_MAP, &l, &err))
 		return layer_fail(&err);
 	if (json) {
 		json_init(&jw, stdout);

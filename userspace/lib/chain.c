@@ -22,7 +22,7 @@ static int check_raw_link(const struct layer *child, const struct layer *parent,
 
 	if (!parent->is_raw)
 		return dmc_err(err, DMC_ERR_STALE,
-			       "%s: parent %s was a raw image but now has a dm-chain header",
+			       "%s: parent %s must be opened as a raw image",
 			       child->path, parent->path);
 	if (parent->file_size != c->parent_raw_size)
 		return dmc_err(err, DMC_ERR_STALE,
@@ -208,6 +208,10 @@ static int open_parent(struct chain *c, struct layer *child, unsigned int flags,
 		return dmc_err_errno(err, ENOMEM, "%s", child->path);
 	if (flags & CHAIN_LOAD_MAPS)
 		lflags |= LAYER_LOAD_MAP;
+	/* The child says what its parent is; a raw image's bytes are its
+	 * guest's and are never read as a header (nor its path hint). */
+	if (child->hdr.parent_kind == DMC_PARENT_RAW)
+		lflags |= LAYER_RAW;
 	ret = layer_open(path, lflags, &parent, err);
 	if (ret && err->kind == DMC_ERR_IO && err->errnum == ENOENT)
 		snprintf(err->msg, sizeof(err->msg),

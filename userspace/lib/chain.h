@@ -4,6 +4,8 @@
  * layers[nr - 1] the base (a layer with no parent, or a raw image).
  * Opening follows each parent path hint and validates every link
  * (docs/format.md, "Linkage"), so an open chain is one whose view is sound.
+ * A parent the child records as raw (DMC_PARENT_RAW) is opened as a raw
+ * image (LAYER_RAW) whatever its bytes look like, and ends the chain.
  */
 #ifndef DMC_CHAIN_H
 #define DMC_CHAIN_H

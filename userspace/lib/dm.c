@@ -47,7 +47,8 @@ static bool path_is_table_safe(const char *p)
 }
 
 int dmc_table_build(const char *const *paths, unsigned int nr_paths,
-		    bool read_only, char **out, char *err, size_t errlen)
+		    bool raw_base, bool read_only, char **out, char *err,
+		    size_t errlen)
 {
 	size_t len, off;
 	unsigned int i;
@@ -64,7 +65,7 @@ int dmc_table_build(const char *const *paths, unsigned int nr_paths,
 		return -E2BIG;
 	}
 
-	len = 16 + sizeof(" 1 " DMC_DM_FEATURE_RO);
+	len = 16 + sizeof(" 2 " DMC_DM_FEATURE_RAW " " DMC_DM_FEATURE_RO);
 	for (i = 0; i < nr_paths; i++) {
 		const char *p = paths[i];
 
@@ -88,8 +89,14 @@ int dmc_table_build(const char *const *paths, unsigned int nr_paths,
 	off = (size_t)snprintf(line, len, "%u", nr_paths);
 	for (i = 0; i < nr_paths; i++)
 		off += (size_t)snprintf(line + off, len - off, " %s", paths[i]);
+	if (raw_base || read_only)
+		off += (size_t)snprintf(line + off, len - off, " %u",
+					(unsigned int)raw_base + read_only);
+	if (raw_base)
+		off += (size_t)snprintf(line + off, len - off, " %s",
+					DMC_DM_FEATURE_RAW);
 	if (read_only)
-		snprintf(line + off, len - off, " 1 %s", DMC_DM_FEATURE_RO);
+		snprintf(line + off, len - off, " %s", DMC_DM_FEATURE_RO);
 	*out = line;
 	return 0;
 }
@@ -184,9 +191,12 @@ int dmc_table_parse(const char *params, struct dmc_table *t)
 		if (dmc_parse_u64(words[w], &nr_features) ||
 		    nr_features != nr_words - w - 1)
 			goto out;
-		for (w++; w < nr_words; w++)
+		for (w++; w < nr_words; w++) {
 			if (!strcmp(words[w], DMC_DM_FEATURE_RO))
 				t->read_only = true;
+			else if (!strcmp(words[w], DMC_DM_FEATURE_RAW))
+				t->raw_base = true;
+		}
 	}
 	ret = 0;
 out:

@@ -21,6 +21,7 @@
 
 #define DMC_DM_TARGET		"chain"
 #define DMC_DM_FEATURE_RO	"read_only"
+#define DMC_DM_FEATURE_RAW	"raw_base"
 #define DMC_DM_UUID_PREFIX	"DMCHAIN-"
 /* Most layers a table line may name: the target's DMC_MAX_LAYERS. */
 #define DMC_DM_MAX_LAYERS	256U
@@ -28,19 +29,23 @@
 /* ---- table line (pure) -------------------------------------------------- */
 
 /*
- * Build the target parameters "<nr_layers> <path>... [1 read_only]" from
- * PATHS (base first).  Every path must be absolute and free of whitespace
- * and control characters (the table line is split on whitespace).
+ * Build the target parameters "<nr_layers> <path>... [N raw_base read_only]"
+ * from PATHS (base first).  RAW_BASE declares PATHS[0] a raw image (the
+ * kernel then never reads its bytes as a header).  Every path must be
+ * absolute and free of whitespace and control characters (the table line
+ * is split on whitespace).
  * Returns 0 and a malloc'd string in *OUT, or -EINVAL (message in ERR,
  * size ERRLEN), -E2BIG (too many layers), -ENOMEM.
  */
 int dmc_table_build(const char *const *paths, unsigned int nr_paths,
-		    bool read_only, char **out, char *err, size_t errlen);
+		    bool raw_base, bool read_only, char **out, char *err,
+		    size_t errlen);
 
 /* What a table line says; free with dmc_table_free(). */
 struct dmc_table {
 	unsigned int nr_layers;
 	char **paths;		/* base first */
+	bool raw_base;		/* paths[0] is a raw image */
 	bool read_only;
 };
 

@@ -79,6 +79,11 @@ static int read_header(struct layer *l, struct dmc_err *err)
 	char why[256];
 	int r, cur;
 
+	if (l->declared_raw) {
+		l->is_raw = true;	/* the guest's bytes: not read */
+		l->cur_slot = -1;
+		return 0;
+	}
 	memset(buf, 0, sizeof(buf));
 	r = pread_full(l->fd, buf, sizeof(buf), 0);
 	if (r < 0)
@@ -157,6 +162,7 @@ int layer_open(const char *path, unsigned int flags, struct layer **out,
 		return dmc_err_errno(err, ENOMEM, "%s", path);
 	}
 	l->writable = flags & LAYER_RDWR;
+	l->declared_raw = flags & LAYER_RAW;
 	l->fd = open(path, (l->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (l->fd < 0) {
 		dmc_err_errno(err, errno, "%s: cannot open%s", path,
@@ -177,6 +183,26 @@ int layer_open(const char *path, unsigned int flags, struct layer **out,
 fail:
 	layer_close(l);
 	return -1;
+}
+
+const char *layer_raw_look(const struct layer *l)
+{
+	static unsigned char buf[DMC_SLOT_SIZE * DMC_NR_SLOTS];
+	struct layer_header h;
+	bool magic = false;
+	unsigned int i;
+
+	memset(buf, 0, sizeof(buf));
+	if (pread_full(l->fd, buf, sizeof(buf), 0) < 0)
+		return "cannot read its first bytes";
+	for (i = 0; i < DMC_NR_SLOTS; i++) {
+		if (layer_header_decode(buf + i * DMC_SLOT_SIZE, &h) == SLOT_VALID)
+			return "bytes look like a dm-chain header; as this is a raw image, its guest wrote them (not trusted)";
+		if (!memcmp(buf + i * DMC_SLOT_SIZE, "DCHAIN1", 7))
+			magic = true;
+	}
+	return magic ? "bytes look like a damaged dm-chain header; as this is a raw image, its guest wrote them (not trusted)" :
+		       "no dm-chain header";
 }
 
 void layer_close(struct layer *l)

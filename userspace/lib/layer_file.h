@@ -3,7 +3,11 @@
  * One open layer file: its current header, block map, and the I/O that
  * keeps them consistent on disk (header written to the other slot then
  * fdatasync; map pages written in place).  A file with no dm-chain magic in
- * either slot opens as a raw image (is_raw), usable only as a base.
+ * either slot opens as a raw image (is_raw), usable only as a base.  A
+ * file known to be a raw image (its child records a raw parent, or the
+ * user said so) is opened with LAYER_RAW: its bytes belong to its guest,
+ * who may have written anything there, a dm-chain header included, so
+ * they are never parsed.
  *
  * Locking convention (docs/format.md, "Locks"): whoever modifies a layer
  * holds flock(LOCK_EX) on it; whoever needs it not to change holds
@@ -27,6 +31,7 @@ struct layer {
 	int fd;
 	bool writable;
 	bool is_raw;			/* no header: a raw image */
+	bool declared_raw;		/* opened with LAYER_RAW */
 	uint64_t file_size;
 	dev_t dev;
 	ino_t ino;
@@ -41,6 +46,8 @@ enum layer_open_flags {
 	LAYER_LOCK_SH	= 1 << 1,
 	LAYER_LOCK_EX	= 1 << 2,
 	LAYER_LOAD_MAP	= 1 << 3,
+	/* A raw image: do not read or trust a header in it. */
+	LAYER_RAW	= 1 << 4,
 };
 
 /*
@@ -50,6 +57,12 @@ enum layer_open_flags {
 int layer_open(const char *path, unsigned int flags, struct layer **out,
 	       struct dmc_err *err);
 void layer_close(struct layer *l);
+
+/*
+ * What the first bytes of a raw image look like, for display only (never
+ * trusted): "no dm-chain header", or a warning that they look like one.
+ */
+const char *layer_raw_look(const struct layer *l);
 
 /*
  * Reopen L read-write and take LOCK_EX, then re-read the header: fails

@@ -10,6 +10,8 @@
 #       of the whole chain, computed without reading any layer file.
 #   tgt_paths DIR DEPTH      the layer paths, base first
 #   tgt_create NAME DIR DEPTH SIZE [FEATURES...]
+#                            (raw_base added when tgt_mkchain made a raw
+#                            base: raw-ness is declared, never detected)
 #   tgt_remove NAME
 #   tgt_status_errors NAME   the four error counters of the INFO status
 #   flakey_create DISK       dm-flakey "flk" over DISK, always up (removed
@@ -51,6 +53,9 @@ tgt_mkchain() {
 	tmp=$DMC_TMP/tgt-chunk
 	mkdir -p "$dir" || return 1
 	rm -f "$ref" && truncate -s "$size" "$ref" || return 1
+	# tgt_create declares the raw base (raw_base) when this is there
+	rm -f "$dir/.raw_base"
+	((rawbase)) && { touch "$dir/.raw_base" || return 1; }
 	for ((i = 0; i < depth; i++)); do
 		path=$dir/l$i
 		rm -f "$path"
@@ -109,6 +114,7 @@ tgt_create() {
 	local table paths
 	paths=$(tgt_paths "$dir" "$depth")
 	table="0 $((size / 512)) chain $depth ${paths% }"
+	[ -e "$dir/.raw_base" ] && set -- raw_base "$@"
 	if [ $# -gt 0 ]; then
 		table+=" $# $*"
 	fi

@@ -309,36 +309,55 @@ static int share_layer(struct dmc_layer *l, bool writable, bool raw,
 	return 0;
 }
 
+static const char *open_error(int r, bool writable)
+{
+	switch (r) {
+	case -ENOENT:
+		return "Layer file does not exist";
+	case -EROFS:
+		return "Writable leaf is on a read-only filesystem";
+	case -EACCES:
+	case -EPERM:
+		return writable ? "Permission denied opening the leaf writable" :
+				  "Permission denied opening a layer";
+	case -EISDIR:
+		return "Layer path is a directory";
+	default:
+		return "Cannot open layer file";
+	}
+}
+
+/*
+ * Only regular files are opened: a FIFO or a device node named in a table
+ * line must not block the table load or wake a driver.  The type is
+ * checked on the path first; the open is non-blocking and checked again,
+ * for a path that changed in between.
+ */
 static int open_file(struct dmc_layer *l, const char *path, bool writable,
 		     const char **why)
 {
 	struct block_device *bdev;
 	struct file *file;
+	struct path p;
+	int r;
 
-	file = filp_open(path, (writable ? O_RDWR : O_RDONLY) | O_LARGEFILE,
-			 0);
+	r = kern_path(path, LOOKUP_FOLLOW, &p);
+	if (r) {
+		*why = open_error(r, writable);
+		return r;
+	}
+	r = d_is_reg(p.dentry) ? 0 : d_is_dir(p.dentry) ? -EISDIR : -EINVAL;
+	path_put(&p);
+	if (r) {
+		*why = r == -EISDIR ? open_error(r, writable) :
+				      "Layer is not a regular file";
+		return r;
+	}
+	file = filp_open(path, (writable ? O_RDWR : O_RDONLY) | O_LARGEFILE |
+			 O_NONBLOCK, 0);
 	if (IS_ERR(file)) {
-		int r = PTR_ERR(file);
-
-		switch (r) {
-		case -ENOENT:
-			*why = "Layer file does not exist";
-			break;
-		case -EROFS:
-			*why = "Writable leaf is on a read-only filesystem";
-			break;
-		case -EACCES:
-		case -EPERM:
-			*why = writable ? "Permission denied opening the leaf writable" :
-					  "Permission denied opening a layer";
-			break;
-		case -EISDIR:
-			*why = "Layer path is a directory";
-			break;
-		default:
-			*why = "Cannot open layer file";
-			break;
-		}
+		r = PTR_ERR(file);
+		*why = open_error(r, writable);
 		return r;
 	}
 	l->file = file;
@@ -347,6 +366,10 @@ static int open_file(struct dmc_layer *l, const char *path, bool writable,
 		*why = "Layer is not a regular file";
 		return -EINVAL;
 	}
+	/* O_NONBLOCK was for the open only (as fcntl(F_SETFL) clears it). */
+	spin_lock(&file->f_lock);
+	file->f_flags &= ~O_NONBLOCK;
+	spin_unlock(&file->f_lock);
 	l->can_dio = !!(file->f_mode & FMODE_CAN_ODIRECT);
 	bdev = l->inode->i_sb->s_bdev;
 	l->dio_align = bdev ? bdev_logical_block_size(bdev) : SECTOR_SIZE;

@@ -4,8 +4,8 @@
 # feature: the device shows the file's bytes (buffered and direct reads,
 # read-only and read-write tables), writes reach the file, bad table lines
 # are refused with a precise message in the kernel log and leave nothing
-# behind (a raw image not declared raw), and the module unloads
-# afterwards.
+# behind (a raw image not declared raw, a FIFO without blocking the load),
+# and the module unloads afterwards.
 # vm-timeout: 300
 . "$DMC_ROOT/tests/e2e/lib.sh"
 
@@ -135,6 +135,19 @@ refused "header with magic but bad checksum" "Layer header corrupt" \
 refused "same file as raw base and as layer" "File is open as a raw image by a device; it cannot be a layer too" \
 	"0 $sectors chain 2 $raw $raw 2 raw_base read_only"
 
+# A FIFO: refused at once by its type, not opened (an open would block the
+# table load until a writer came).
+mkfifo "$DMC_TMP/fifo"
+dmesg -C
+SECONDS=0
+check_fail_msg "a FIFO is refused, without blocking" \
+	"device-mapper: reload ioctl.*failed|Invalid argument" \
+	timeout 20 dmsetup create --noudevsync dmc-fifo \
+		--table "0 8 chain 1 $DMC_TMP/fifo 2 raw_base read_only" --readonly
+check "... within a few seconds (took ${SECONDS}s)" test "$SECONDS" -lt 15
+check "... saying it is not a regular file" \
+	grep -q "chain: Layer is not a regular file" <<< "$(dmesg)"
+dev_remove dmc-fifo
 
 # --- unload ----------------------------------------------------------------
 check "rmmod dm_chain (no leaked references)" rmmod dm_chain

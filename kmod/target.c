@@ -7,6 +7,7 @@
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
 #include <linux/dm-ioctl.h>
+#include <linux/kernfs.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/sched/mm.h>
@@ -284,6 +285,109 @@ static int open_layers(struct dmc_chain *dc, char **error)
 	return 0;
 }
 
+/*
+ * Recursion.  loop refuses a backing file that is the loop device itself;
+ * here the trap is a layer file on a filesystem that sits on this device:
+ * the device's flush would wait on the filesystem, whose I/O waits on the
+ * device, forever.  What can be checked at table load: the disk under each
+ * layer's filesystem is this device, or a device stacked right on it (it
+ * has this device among its "slaves", as device-mapper and md record), or
+ * another chain device (or one stacked right on it) whose own layer files
+ * are, recursively.  Filesystems with no single block device (btrfs,
+ * network filesystems) and deeper stacks of other drivers are not seen.
+ */
+#define DMC_MAX_STACK	32U
+
+struct stack_walk {
+	unsigned int nr;
+	struct gendisk *disks[DMC_MAX_STACK];
+	unsigned int layer[DMC_MAX_STACK];	/* our layer it came from */
+};
+
+/* Whether @upper holds @lower (sysfs: /sys/block/UPPER/slaves/LOWER). */
+static bool disk_stacked_on(struct gendisk *upper, struct gendisk *lower)
+{
+#ifdef CONFIG_BLOCK_HOLDER_DEPRECATED
+	struct kernfs_node *kn;
+
+	if (!upper->slave_dir)
+		return false;
+	kn = kernfs_find_and_get(upper->slave_dir->sd, lower->disk_name);
+	if (!kn)
+		return false;
+	kernfs_put(kn);
+	return true;
+#else
+	return false;
+#endif
+}
+
+static void walk_add_layers(struct stack_walk *w, struct dmc_layer **layers,
+			    unsigned int nr, int from)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < nr && w->nr < DMC_MAX_STACK; i++) {
+		struct block_device *bdev;
+
+		bdev = file_inode(dmc_layer_file(layers[i]))->i_sb->s_bdev;
+		if (!bdev)
+			continue;
+		for (j = 0; j < w->nr && w->disks[j] != bdev->bd_disk; j++)
+			;
+		if (j < w->nr)
+			continue;
+		w->disks[w->nr] = bdev->bd_disk;
+		w->layer[w->nr++] = from < 0 ? i : from;
+	}
+}
+
+static int check_recursion(struct dmc_chain *dc, char **error)
+{
+	struct gendisk *self = dm_disk(chain_md(dc));
+	struct stack_walk *w;
+	struct dmc_chain *other;
+	unsigned int next;
+	int r = 0;
+
+	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	if (!w) {
+		*error = "Cannot allocate memory";
+		return -ENOMEM;
+	}
+	walk_add_layers(w, dc->layers, dc->nr_layers, -1);
+	mutex_lock(&dmc_devices_lock);
+	for (next = 0; next < w->nr; next++) {
+		struct gendisk *disk = w->disks[next];
+
+		if (disk == self || disk_stacked_on(disk, self)) {
+			r = -EINVAL;
+			break;
+		}
+		list_for_each_entry(other, &dmc_devices, list) {
+			struct gendisk *od = dm_disk(chain_md(other));
+
+			if (other->md == dc->md ||
+			    (od != disk && !disk_stacked_on(disk, od)))
+				continue;
+			down_read(&other->chain_lock);
+			walk_add_layers(w, other->layers, other->nr_layers,
+					w->layer[next]);
+			up_read(&other->chain_lock);
+		}
+	}
+	mutex_unlock(&dmc_devices_lock);
+	if (r) {
+		DMERR("%s: layer %u (%s) is on a filesystem that sits on this device (%s)",
+		      chain_name(dc), w->layer[next],
+		      dc->paths[w->layer[next]], w->disks[next]->disk_name);
+		*error =
+			"Layer file is on a filesystem that sits on this device; it would deadlock";
+	}
+	kfree(w);
+	return r;
+}
+
 /* Merge journals: what may be opened while a merge is unfinished. */
 static int check_journal(struct dmc_chain *dc, unsigned int i, char **error)
 {
@@ -493,6 +597,9 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 	r = open_layers(dc, &ti->error);
+	if (r)
+		goto bad;
+	r = check_recursion(dc, &ti->error);
 	if (r)
 		goto bad;
 	r = check_chain(dc, &ti->error);

@@ -2,6 +2,7 @@
 /*
  * The "chain" table line grammar and its parser (docs/target.md).
  */
+#include <linux/ctype.h>
 #include <linux/device-mapper.h>
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -17,6 +18,23 @@ static int parse_nr_layers(struct dm_arg_set *as, struct dmc_table_args *args,
 	};
 
 	return dm_read_arg(&_arg, as, &args->nr_layers, error);
+}
+
+/*
+ * A path the TABLE status can re-emit as it came: dm_split_args() ends a
+ * word at any isspace() byte (which includes 0xa0) and strips a backslash,
+ * so a path holding either could only have arrived escaped and would not
+ * round-trip; control characters would garble log lines.
+ */
+static bool path_is_table_safe(const char *p)
+{
+	for (; *p; p++) {
+		unsigned char c = *p;
+
+		if (c < 0x20 || c == 0x7f || c == '\\' || isspace(c))
+			return false;
+	}
+	return true;
 }
 
 static int parse_paths(struct dm_arg_set *as, struct dmc_table_args *args,
@@ -43,6 +61,10 @@ static int parse_paths(struct dm_arg_set *as, struct dmc_table_args *args,
 		}
 		if (p[0] != '/') {
 			*error = "Layer paths must be absolute";
+			return -EINVAL;
+		}
+		if (!path_is_table_safe(p)) {
+			*error = "Layer path holds whitespace, a control character or a backslash";
 			return -EINVAL;
 		}
 		args->paths[i] = (char *)p;
@@ -99,7 +121,9 @@ static int parse_features(struct dm_arg_set *as, struct dmc_table_args *args,
  *
  *   nr_layers    1 .. 256; the paths follow base first, leaf last
  *   layer path   absolute path of a layer file (a dm-chain header is
- *                required), or of a raw image declared by raw_base
+ *                required), or of a raw image declared by raw_base; no
+ *                whitespace, control characters or backslashes (the TABLE
+ *                status re-emits paths as they are)
  *   features     raw_base     the first path is a raw image: its bytes are
  *                             never parsed (a guest may write anything
  *                             there, a dm-chain header included)

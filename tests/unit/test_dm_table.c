@@ -132,6 +132,28 @@ static void test_build_rejects_whitespace(void **state)
 	assert_int_equal(build(newline, 1, false, &line), -EINVAL);
 }
 
+/* What the kernel's dm_split_args() would split or unescape. */
+static void test_build_rejects_what_the_kernel_splits(void **state)
+{
+	const char *backslash[] = { "/d/a\\b" };
+	const char *nbsp[] = { "/d/a\xa0" "b" };
+	const char *esc[] = { "/d/a\x1b[0m" };
+	const char *del[] = { "/d/a\x7f" };
+	const char *utf8[] = { "/d/caf\xc3\xa9" };
+	char *line;
+
+	(void)state;
+	assert_int_equal(build(backslash, 1, false, &line), -EINVAL);
+	assert_non_null(strstr(errbuf, "backslash"));
+	assert_int_equal(build(nbsp, 1, false, &line), -EINVAL);
+	assert_int_equal(build(esc, 1, false, &line), -EINVAL);
+	assert_non_null(strstr(errbuf, "control characters"));
+	assert_int_equal(build(del, 1, false, &line), -EINVAL);
+	assert_int_equal(build(utf8, 1, false, &line), 0);
+	assert_string_equal(line, "1 /d/caf\xc3\xa9");
+	free(line);
+}
+
 static void test_build_rejects_empty(void **state)
 {
 	char *line;
@@ -279,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_build_deep_chain),
 		cmocka_unit_test(test_build_rejects_relative),
 		cmocka_unit_test(test_build_rejects_whitespace),
+		cmocka_unit_test(test_build_rejects_what_the_kernel_splits),
 		cmocka_unit_test(test_build_rejects_empty),
 		cmocka_unit_test(test_build_rejects_too_many),
 		cmocka_unit_test(test_parse_round_trip),

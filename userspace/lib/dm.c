@@ -37,12 +37,20 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A path the table line can carry unescaped. */
+/*
+ * A path the table line can carry unescaped, by the kernel's rule: its
+ * dm_split_args() ends a word at any byte its isspace() knows (ASCII
+ * whitespace and 0xa0) and strips backslashes; control characters are
+ * refused too (kmod/table.c, path_is_table_safe()).
+ */
 static bool path_is_table_safe(const char *p)
 {
-	for (; *p; p++)
-		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= ' ' || c == 0x7f || c == 0xa0 || c == '\\')
 			return false;
+	}
 	return true;
 }
 
@@ -76,7 +84,7 @@ int dmc_table_build(const char *const *paths, unsigned int nr_paths,
 		}
 		if (!path_is_table_safe(p)) {
 			set_err(err, errlen,
-				"%s: a path with whitespace or control characters cannot go in a device-mapper table",
+				"%s: a path with whitespace, control characters or a backslash cannot go in a device-mapper table",
 				p);
 			return -EINVAL;
 		}

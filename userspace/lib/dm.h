@@ -32,8 +32,9 @@
  * Build the target parameters "<nr_layers> <path>... [N raw_base read_only]"
  * from PATHS (base first).  RAW_BASE declares PATHS[0] a raw image (the
  * kernel then never reads its bytes as a header).  Every path must be
- * absolute and free of whitespace and control characters (the table line
- * is split on whitespace).
+ * absolute and free of whitespace, control characters and backslashes
+ * (the kernel splits the line on whitespace, strips backslashes, and
+ * re-emits paths as they are); the kernel refuses them too.
  * Returns 0 and a malloc'd string in *OUT, or -EINVAL (message in ERR,
  * size ERRLEN), -E2BIG (too many layers), -ENOMEM.
  */

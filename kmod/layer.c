@@ -183,7 +183,7 @@ static int load_header(struct dmc_layer *l, const char **why)
 		return 0;
 	}
 	if (size < DMC_SLOT_SIZE) {
-		*why = "Not a dm-chain layer (too small for a header); declare a raw image with the raw_base feature";
+		*why = "Not a dm-chain layer (too small); declare raw images with raw_base";
 		return -EINVAL;
 	}
 	slots = kvmalloc(2 * DMC_SLOT_SIZE, GFP_KERNEL);
@@ -201,7 +201,7 @@ static int load_header(struct dmc_layer *l, const char **why)
 	cur = dmc_header_pick(slots, size >= 2 * DMC_SLOT_SIZE ?
 				     slots + DMC_SLOT_SIZE : NULL);
 	if (cur == -ENODATA) {
-		*why = "Not a dm-chain layer (no header); declare a raw image with the raw_base feature";
+		*why = "Not a dm-chain layer (no header); declare raw images with raw_base";
 		r = -EINVAL;
 		goto out;
 	}
@@ -279,8 +279,9 @@ static int share_layer(struct dmc_layer *l, bool writable, bool raw,
 	if (l->raw != raw) {
 		DMERR("%s: %s is open as a %s by device %s", owner_name,
 		      l->path, l->raw ? "raw image" : "layer", l->owner_name);
-		*why = l->raw ? "File is open as a raw image by a device; it cannot be a layer too" :
-				"File is open as a layer by a device; it cannot be a raw image too";
+		*why = l->raw ?
+			"File is open as a raw image by a device; it cannot be a layer too" :
+			"File is open as a layer by a device; it cannot be a raw image too";
 		return -EBUSY;
 	}
 	if (l->writable && l->owner != owner) {

@@ -41,7 +41,7 @@ static const struct table_case table_cases[] = {
 	{ "escape character in a path", "1 /a\x1b[0m", -EINVAL,
 	  "control character" },
 	{ "backslash in a path", "1 /a\\b", -EINVAL, "backslash" },
-	{ "no-break space byte in a path", "1 /a\xa0" "b", -EINVAL,
+	{ "no-break space byte in a path", "1 /a\xa0\x62", -EINVAL,
 	  "whitespace" },
 	{ "raw_base twice", "1 /a 2 raw_base raw_base", -EINVAL,
 	  "Feature given twice" },

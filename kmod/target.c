@@ -455,8 +455,8 @@ static int check_chain(struct dmc_chain *dc, char **error)
 		dc->block_shift = h->block_shift;
 		if (!i && h->parent_kind != DMC_PARENT_NONE) {
 			*error = h->parent_kind == DMC_PARENT_RAW ?
-				 "Base layer sits on a raw image; list the raw image first, with the raw_base feature" :
-				 "Base layer has a parent layer; list the chain from its base";
+				"Base layer sits on a raw image; list it first, with raw_base" :
+				"Base layer has a parent layer; list the chain from its base";
 			return -EINVAL;
 		}
 		if (i) {

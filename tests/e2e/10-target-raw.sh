@@ -118,7 +118,7 @@ refused "length larger than the image" "Target length does not match" \
 	"0 $((sectors + 8)) chain 1 $raw 1 raw_base"
 refused "length smaller than the image" "Target length does not match" \
 	"0 8 chain 1 $raw 1 raw_base"
-refused "a raw image not declared raw" "Not a dm-chain layer \\(no header\\); declare a raw image with the raw_base feature" \
+refused "a raw image not declared raw" "Not a dm-chain layer \\(no header\\); declare raw images with raw_base" \
 	"0 $sectors chain 1 $raw"
 refused "raw_base given twice" "Feature given twice" \
 	"0 $sectors chain 1 $raw 2 raw_base raw_base"

@@ -178,7 +178,13 @@ chain_create() {
 		list+=("$p"); n=$((n + 1))
 	done <<< "$paths"
 	sectors=$(( $("$CHAINCTL" layer info -j "$leaf" | jq -r .virtual_size) / 512 ))
-	[ -n "$ro" ] && feat=" 1 read_only"
+	# the base is raw when the layer above it records a raw parent
+	if [ "$("$CHAINCTL" layer info --chain -j "$leaf" 2>/dev/null |
+		jq -r '.layers[-1].format' 2>/dev/null)" = raw ]; then
+		feat=" raw_base"
+	fi
+	[ -n "$ro" ] && feat+=" read_only"
+	[ -n "$feat" ] && feat=" $(wc -w <<< "$feat")$feat"
 	table="0 $sectors chain $n ${list[*]}$feat"
 	if out=$(dmsetup create --noudevsync "$name" --table "$table" 2>&1); then
 		dmsetup mknodes "$name" > /dev/null 2>&1

@@ -143,7 +143,7 @@ SECONDS=0
 check_fail_msg "a FIFO is refused, without blocking" \
 	"device-mapper: reload ioctl.*failed|Invalid argument" \
 	timeout 20 dmsetup create --noudevsync dmc-fifo \
-		--table "0 8 chain 1 $DMC_TMP/fifo 2 raw_base read_only" --readonly
+		--table "0 8 chain 1 $DMC_TMP/fifo 1 read_only" --readonly
 check "... within a few seconds (took ${SECONDS}s)" test "$SECONDS" -lt 15
 check "... saying it is not a regular file" \
 	grep -q "chain: Layer is not a regular file" <<< "$(dmesg)"

@@ -621,8 +621,12 @@ static int claim_all(struct dmc_chain *dc, unsigned int t, unsigned int k,
 
 	for (i = t; i <= t + k; i++) {
 		r = dmc_layer_claim(dc->layers[i], dc->md, why);
-		if (!r)
+		if (!r) {
 			r = dmc_layer_open_for_write(dc->layers[i], why);
+			/* e.g. EROFS: the claim just taken must not stay */
+			if (r)
+				dmc_layer_unclaim(dc->layers[i]);
+		}
 		if (r) {
 			while (i-- > t)
 				dmc_layer_unclaim(dc->layers[i]);

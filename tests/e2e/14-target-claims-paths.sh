@@ -53,6 +53,28 @@ dev_remove dmc-b
 check "the module holds nothing: it unloads" rmmod dm_chain
 need_module || done_testing
 
+# --- a live merge refused for a target on a read-only filesystem -------------
+# The merge claims the target (other devices may not open it meanwhile)
+# and then opens it for writing; when that open fails, the claim must go.
+mkdir -p "$d/ro2" && mount -t tmpfs tmpfs "$d/ro2"
+cleanup_add umount "$d/ro2"
+$C layer create -s $size "$d/ro2/t.dmc" > /dev/null
+$C layer create --parent "$d/ro2/t.dmc" "$d/l.dmc" > /dev/null
+check "remount the target's filesystem read-only" mount -o remount,ro "$d/ro2"
+check "a device over target <- leaf" \
+	dmsetup create --noudevsync dmc-m --table "0 $sectors chain 2 $d/ro2/t.dmc $d/l.dmc"
+check_fail_msg "a live merge into the read-only target is refused" \
+	"read-only filesystem" "$C" device merge dmc-m --depth 1
+dmesg -C
+check "another device can share the target read-only (no claim left)" \
+	dmsetup create --noudevsync --readonly dmc-t \
+		--table "0 $sectors chain 1 $d/ro2/t.dmc 1 read_only"
+grep "chain:" <<< "$(dmesg)" | while read -r line; do diag "$line"; done
+dev_remove dmc-t
+dev_remove dmc-m
+check "the module holds nothing: it unloads" rmmod dm_chain
+need_module || done_testing
+
 # --- paths the table line cannot carry ---------------------------------------
 # refused_path DESC FILE-NAME: a raw image at that name, named (escaped, as
 # dm_split_args() reads it) in a table: refused with the reason, no device.

@@ -4,8 +4,9 @@
 # guest that writes a valid dm-chain header naming another host file into
 # block 0 of its raw image gets its own bytes back, never that file's, when
 # the device is created again by chainctl (--raw, or from a child layer that
-# records a raw parent) or from the TABLE status line; `chainctl layer info
-# --raw` says what the bytes look like without trusting them.
+# records a raw parent, made with --raw-parent) or from the TABLE status
+# line; `chainctl layer info --raw` says what the bytes look like without
+# trusting them.
 # vm-timeout: 300
 . "$DMC_ROOT/tests/e2e/lib.sh"
 
@@ -93,6 +94,19 @@ out=$($C layer info --chain "$d/top.dmc" 2>&1)
 diag "$out"
 check "layer info --chain opens the raw parent as raw, linkage valid" \
 	grep -q "linkage valid" <<< "$out"
+
+# A snapshot of the written image, made with --raw-parent: the new layer
+# records a raw parent, so the header bytes in the image stay data.
+check "layer create --raw-parent on the image with the guest's header" \
+	"$C" layer create --raw-parent "$d/img" "$d/snap.dmc"
+check_json "the snapshot records a raw parent" \
+	"$($C layer info -j "$d/snap.dmc")" '.parent.kind == "raw"'
+check "a device from the snapshot" "$C" device create dmc-snap "$d/snap.dmc"
+check_eq "its table declares the raw base" \
+	"0 $sectors chain 2 $d/img $d/snap.dmc 1 raw_base" \
+	"$(dmsetup table dmc-snap)"
+check "it reads the image's bytes" cmp /dev/mapper/dmc-snap "$d/img.ref"
+check "remove it" dev_remove dmc-snap
 
 # Without the declaration the kernel does not fall back to raw, nor trusts
 # the bytes as a header for the chain the table names.

@@ -27,7 +27,7 @@ struct layer_command {
 
 static const struct layer_command commands[] = {
 	{ "create",  layer_cmd_create,
-	  "create [-s SIZE] [-b BLOCK] [--parent FILE] LAYER" },
+	  "create [-s SIZE] [-b BLOCK] [--parent FILE | --raw-parent IMAGE] LAYER" },
 	{ "info",    layer_cmd_info,    "info [-j] [--chain] LAYER" },
 	{ "check",   layer_cmd_check,   "check [-r] [-j] LAYER" },
 	{ "map",     layer_cmd_map,     "map [-j] LAYER" },
@@ -89,17 +89,22 @@ int parse_count(const char *s, unsigned int *out)
 }
 
 static const char create_help[] =
-	"Usage: chainctl layer create [-s SIZE] [-b BLOCK] [--parent FILE] LAYER\n"
+	"Usage: chainctl layer create [-s SIZE] [-b BLOCK]\n"
+	"                             [--parent FILE | --raw-parent IMAGE] LAYER\n"
 	"\n"
 	"Create LAYER: a new empty base of SIZE bytes, or with --parent a new\n"
-	"empty child of FILE (a layer, or a raw image taken as the base) that\n"
-	"records FILE's uuid, generation and path relative to LAYER's directory.\n"
+	"empty child of FILE (a layer, or a file with no header taken as a raw\n"
+	"base) that records FILE's uuid, generation and path relative to LAYER's\n"
+	"directory.  Use --raw-parent for a raw image a guest has written to:\n"
+	"its bytes may look like a dm-chain header, which must not be trusted.\n"
 	"\n"
 	"  -s, --size SIZE     virtual size (default and only choice with\n"
 	"                      --parent: the parent's size)\n"
 	"  -b, --block BLOCK   block size, a power of two from 4K to 2M\n"
 	"                      (default 64K, or the parent's)\n"
-	"      --parent FILE   make a child of FILE\n";
+	"      --parent FILE   make a child of FILE\n"
+	"      --raw-parent IMAGE  make a child of the raw image IMAGE (its bytes\n"
+	"                      are never read as a header)\n";
 
 static int block_shift_of(uint64_t bytes, uint32_t *shift)
 {
@@ -120,6 +125,7 @@ int layer_cmd_create(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "block", required_argument, NULL, 'b' },
 		{ "parent", required_argument, NULL, 'p' },
+		{ "raw-parent", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,7 +149,12 @@ int layer_cmd_create(int argc, char **argv)
 					optarg);
 			break;
 		case 'p':
+		case 'R':
+			if (o.parent)
+				return layer_usage_error("create",
+					"give one of --parent and --raw-parent");
 			o.parent = optarg;
+			o.parent_raw = c == 'R';
 			break;
 		case 'j':
 			break;

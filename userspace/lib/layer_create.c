@@ -120,7 +120,9 @@ int layer_create(const char *path, const struct layer_create_opts *o,
 	int fd, ret = -1;
 
 	if (o->parent &&
-	    (layer_open(o->parent, LAYER_LOCK_SH, &parent, err) ||
+	    (layer_open(o->parent,
+			LAYER_LOCK_SH | (o->parent_raw ? LAYER_RAW : 0),
+			&parent, err) ||
 	     check_parent_usable(parent, err)))
 		goto out;
 	if (pick_geometry(path, o, parent, &size, &shift, err))

@@ -839,7 +839,7 @@ static int chain_message(struct dm_target *ti, unsigned int argc, char **argv,
 
 static struct target_type chain_target = {
 	.name = "chain",
-	.version = { 0, 2, 0 },
+	.version = { 0, 3, 0 },
 	.module = THIS_MODULE,
 	.ctr = chain_ctr,
 	.dtr = chain_dtr,

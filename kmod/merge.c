@@ -716,6 +716,10 @@ static int check_changeable(struct dmc_chain *dc, const char *path,
 		*why = "New leaf path must be absolute";
 		return -EINVAL;
 	}
+	if (path && !dmc_path_is_table_safe(path)) {
+		*why = "New leaf path holds whitespace, a control character or a backslash";
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -26,7 +26,7 @@ static int parse_nr_layers(struct dm_arg_set *as, struct dmc_table_args *args,
  * so a path holding either could only have arrived escaped and would not
  * round-trip; control characters would garble log lines.
  */
-static bool path_is_table_safe(const char *p)
+bool dmc_path_is_table_safe(const char *p)
 {
 	for (; *p; p++) {
 		unsigned char c = *p;
@@ -63,7 +63,7 @@ static int parse_paths(struct dm_arg_set *as, struct dmc_table_args *args,
 			*error = "Layer paths must be absolute";
 			return -EINVAL;
 		}
-		if (!path_is_table_safe(p)) {
+		if (!dmc_path_is_table_safe(p)) {
 			*error = "Layer path holds whitespace, a control character or a backslash";
 			return -EINVAL;
 		}

@@ -29,4 +29,11 @@ struct dmc_table_args {
 int dmc_parse_table(unsigned int argc, char **argv,
 		    struct dmc_table_args *args, char **error);
 
+/*
+ * Whether the TABLE status can re-emit @path as it is: no whitespace, no
+ * control characters, no backslash (see table.c).  Every path that goes
+ * into a device's layer list passes this, the table's and a new leaf's.
+ */
+bool dmc_path_is_table_safe(const char *path);
+
 #endif /* DM_CHAIN_TABLE_H */

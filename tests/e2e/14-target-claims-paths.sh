@@ -104,6 +104,18 @@ for dir in "my disks" "back\\slash" "$(printf 'ctl\001')"; do
 	check_fail "chainctl: no device left behind" dmsetup info dmc-path
 done
 
+# a live snapshot's new leaf joins the layer list and the TABLE line too
+$C layer create -s $size "$d/snapbase.dmc" > /dev/null
+check "a device for snapshots" \
+	dmsetup create --noudevsync dmc-snap --table "0 $sectors chain 1 $d/snapbase.dmc"
+check_fail_msg "kernel: a snapshot leaf path with a backslash is refused" \
+	"New leaf path holds whitespace, a control character or a backslash" \
+	"$C" device snapshot dmc-snap "$d/new\\leaf.dmc"
+check_fail "... and no file was made" test -e "$d/new\\leaf.dmc"
+check_eq "... and the device is unchanged" "0 $sectors chain 1 $d/snapbase.dmc" \
+	"$(dmsetup table dmc-snap)"
+dev_remove dmc-snap
+
 # a path that round-trips: non-ASCII bytes are fine
 mkdir -p "$d/café"
 $C layer create -s $size "$d/café/l.dmc" > /dev/null

@@ -699,6 +699,53 @@ static void test_bad_files(void **state)
 	free(rep);
 }
 
+/*
+ * A raw parent whose first bytes form a valid dm-chain header (written by
+ * its guest, naming a parent of its choice) is opened as raw, because the
+ * child records a raw parent: the chain ends there, and the raw link holds.
+ * The same for a child made with --raw-parent after the header was there.
+ */
+static void test_raw_parent_with_header_stays_raw(void **state)
+{
+	struct layer_create_opts o = { 0 };
+	unsigned char hdr[2 * DMC_SLOT_SIZE];
+	struct dmc_err err;
+	struct chain ch;
+	int fd;
+
+	(void)state;
+	make_raw("guest.img", true);
+	create("top.dmc", "guest.img");
+	/* The guest copies a real layer's header slots over its block 0. */
+	create("secret.dmc", NULL);
+	create("evil.dmc", "secret.dmc");
+	fd = open(path("evil.dmc"), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+	close(fd);
+	fd = open(path("guest.img"), O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+	close(fd);
+
+	dmc_err_clear(&err);
+	must(chain_open(path("top.dmc"), CHAIN_LOAD_MAPS, &ch, &err), &err);
+	assert_int_equal(ch.nr, 2);
+	assert_true(ch.layers[1]->is_raw);
+	chain_close(&ch);
+
+	/* --raw-parent: a child of the image as it is now, still raw. */
+	dmc_err_clear(&err);
+	o.parent = path("guest.img");
+	o.parent_raw = true;
+	must(layer_create(path("snap.dmc"), &o, &err), &err);
+	must(chain_open(path("snap.dmc"), 0, &ch, &err), &err);
+	assert_int_equal(ch.nr, 2);
+	assert_true(ch.layers[1]->is_raw);
+	assert_int_equal(ch.layers[0]->hdr.parent_kind, DMC_PARENT_RAW);
+	chain_close(&ch);
+}
+
 /* A chain of 256 layers opens (the target's limit); one more is refused. */
 static void test_depth_limit(void **state)
 {
@@ -746,6 +793,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_and_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_parent_with_header_stays_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_depth_1_into_layer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_depth_3_into_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_into_raw_base_and_delete, setup, teardown),

@@ -105,10 +105,12 @@ static int chain_open_paths(const char *leaf, bool raw, struct chain_paths *cp,
 	}
 
 	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP, &c, err)) {
-		if (c.nr == 1 && c.layers[0]->is_raw)
+		if (c.nr == 1 && c.layers[0]->is_raw) {
+			dmc_err_clear(err);
 			dmc_err(err, DMC_ERR_USAGE,
 				"%s: not a dm-chain layer (no header); to use a raw image alone, say so with --raw",
 				leaf);
+		}
 		goto out;
 	}
 	cp->virtual_size = layer_virtual_size(c.layers[0]);

@@ -652,6 +652,141 @@ static void test_check_verdicts(void **state)
 	free(rep);
 }
 
+/* OR BITS into map byte BYTE of NAME (on disk); returns the old value. */
+static uint8_t poke_map(const char *name, uint64_t byte, uint8_t bits, bool set)
+{
+	int fd = open(path(name), O_RDWR);
+	uint8_t v, old;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &old, 1, DMC_MAP_OFFSET + byte), 1);
+	v = set ? bits : (uint8_t)(old | bits);
+	assert_int_equal(pwrite(fd, &v, 1, DMC_MAP_OFFSET + byte), 1);
+	close(fd);
+	return old;
+}
+
+static uint8_t peek_map(const char *name, uint64_t byte)
+{
+	int fd = open(path(name), O_RDONLY);
+	uint8_t v;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &v, 1, DMC_MAP_OFFSET + byte), 1);
+	close(fd);
+	return v;
+}
+
+/*
+ * Item 16: a map entry 3 in a source used to read as "absent": the merge
+ * skipped the block and marked the source merged-away, losing it.  Every
+ * reader refuses the map now, and the merge touches nothing.
+ */
+static void test_corrupt_map_every_reader_refuses(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct flatten_request frq = { 0 };
+	struct flatten_result fres;
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *b, *c;
+	struct chain ch;
+	uint64_t b_gen, b_seq, c_seq;
+	uint8_t byte;
+
+	(void)state;
+	build_chain(false);
+	b = open_layer("b.dmc");
+	b_gen = b->hdr.generation;
+	b_seq = b->hdr.sequence;
+	layer_close(b);
+	c = open_layer("c.dmc");
+	c_seq = c->hdr.sequence;
+	layer_close(c);
+	/* c holds data at blocks 5..14: block 5 (byte 1, bits 2-3) becomes 3. */
+	poke_map("c.dmc", 1, 0x0c, false);
+	byte = peek_map("c.dmc", 1);
+
+	/* merge (depth 1 and 2): refused, nothing written anywhere. */
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "c.dmc: corrupt block map: block 5"));
+	assert_int_equal(merge("c.dmc", 2, MERGE_STOP_NONE, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid entry 3"));
+	dmc_err_clear(&err);
+	must(layer_open(path("c.dmc"), 0, &c, &err), &err);
+	assert_int_equal(c->hdr.state, DMC_STATE_VALID);
+	assert_int_equal(c->hdr.sequence, c_seq);
+	assert_int_equal(c->hdr.journal.state, DMC_JOURNAL_NONE);
+	layer_close(c);
+	must(layer_open(path("b.dmc"), 0, &b, &err), &err);
+	assert_int_equal(b->hdr.generation, b_gen);
+	assert_int_equal(b->hdr.sequence, b_seq);
+	assert_int_equal(b->hdr.journal.state, DMC_JOURNAL_NONE);
+	layer_close(b);
+	assert_int_equal(peek_map("c.dmc", 1), byte);
+
+	/* info / map (layer_open with the map), info --chain (chain_open). */
+	dmc_err_clear(&err);
+	assert_int_equal(layer_open(path("c.dmc"), LAYER_LOAD_MAP, &c, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "invalid entry 3"));
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("c.dmc"), CHAIN_LOAD_MAPS, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid entry 3"));
+	chain_close(&ch);
+	/* flatten */
+	dmc_err_clear(&err);
+	frq.layer = path("c.dmc");
+	frq.out = path("flat.img");
+	assert_int_equal(flatten_run(&frq, &fres, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid entry 3"));
+	assert_int_equal(access(path("flat.img"), F_OK), -1);
+	/* check (with and without -r) */
+	layer_check(path("c.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CORRUPT);
+	assert_non_null(strstr(rep->findings[0].msg, "invalid entry 3"));
+	layer_check(path("c.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CORRUPT);
+	/* A corrupt layer lower down stops a merge above it too. */
+	poke_map("c.dmc", 1, byte & ~0x0c, true);
+	poke_map("a.dmc", 0, 0x03, false);
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "a.dmc: corrupt block map: block 0"));
+	free(rep);
+}
+
+/*
+ * No source is marked merged-away unless every block it shows is in the
+ * target's map on disk: a target map that lost a block between the data
+ * phase and the retiring is refused, the sources stay valid.
+ */
+static void test_retire_needs_every_block(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *c;
+	uint8_t old;
+
+	(void)state;
+	build_chain(false);
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_AFTER_DATA, &res, &err), 1);
+	/* b (the target) forgets blocks 4..7; c holds data at 5..7. */
+	old = poke_map("b.dmc", 1, 0, true);
+	assert_int_equal(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "not marking the sources merged-away"));
+	c = open_layer("c.dmc");
+	assert_int_equal(c->hdr.state, DMC_STATE_VALID);
+	layer_close(c);
+	/* With the map back, the merge finishes. */
+	poke_map("b.dmc", 1, old, true);
+	must(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
+	assert_true(res.resumed);
+	assert_chain_is_ref("b.dmc");
+}
+
 static void test_bad_files(void **state)
 {
 	struct check_report *rep = calloc(1, sizeof(*rep));
@@ -759,6 +894,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_locked_layer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_map_every_reader_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retire_needs_every_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_bumps_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
 	};

@@ -402,8 +402,29 @@ static void stop_and_resume(const struct stop_case *sc, bool raw_base,
 	} else {
 		assert_chain_is_ref("c.dmc");
 	}
+	/* Item 17: a merge's state, not damage, with what finishes it. */
 	layer_check(path(holder), false, &tmpl, rep);
-	assert_int_equal(rep->verdict, CHECK_NEEDS_REPAIR);
+	assert_int_equal(rep->verdict, sc->journal_state == DMC_JOURNAL_MERGING ?
+				       CHECK_MERGE_INTERRUPTED : CHECK_MERGE_FINISHING);
+	assert_int_equal(rep->nr_findings, 1);
+	assert_non_null(strstr(rep->findings[0].msg, "chainctl layer merge "));
+	assert_non_null(strstr(rep->findings[0].msg, "c.dmc' or 'chainctl layer check -r"));
+	if (sc->top_merged_away) {
+		layer_check(path("c.dmc"), false, &tmpl, rep);
+		assert_int_equal(rep->verdict, CHECK_MERGE_FINISHING);
+		assert_non_null(strstr(rep->findings[0].msg, "chainctl layer merge"));
+	}
+	/* Someone at it (a running merge holds the lock): in progress. */
+	{
+		int fd = open(path(holder), O_RDONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(flock(fd, LOCK_EX), 0);
+		layer_check(path(holder), true, &tmpl, rep);
+		assert_int_equal(rep->verdict, CHECK_MERGE_RUNNING);
+		assert_false(rep->merge_finished);
+		close(fd);
+	}
 	if (by_check) {
 		layer_check(path(holder), true, &tmpl, rep);
 		assert_int_equal(rep->verdict, CHECK_REPAIRED);
@@ -412,6 +433,10 @@ static void stop_and_resume(const struct stop_case *sc, bool raw_base,
 		must(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
 		assert_true(res.resumed);
 	}
+	/* Done: the retired top is merged away, which is not corrupt. */
+	layer_check(path("c.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_MERGED_AWAY);
+	assert_non_null(strstr(rep->findings[0].msg, "merged away into"));
 	if (raw_base) {
 		assert_file_is_ref(path("base.img"));
 	} else {

@@ -812,6 +812,59 @@ static void test_retire_needs_every_block(void **state)
 	assert_chain_is_ref("b.dmc");
 }
 
+/*
+ * Item 11: a FIFO given as a layer used to block open() until a writer
+ * came.  Every path that opens a layer refuses it at once.  SIGALRM ends
+ * the test (and fails it) if anything blocks.
+ */
+static void test_fifo_refused(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct layer_create_opts o = { 0 };
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *l;
+	struct chain ch;
+
+	(void)state;
+	assert_int_equal(mkfifo(path("fifo.dmc"), 0600), 0);
+	alarm(10);
+	dmc_err_clear(&err);
+	assert_int_equal(layer_open(path("fifo.dmc"), 0, &l, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "fifo.dmc: not a regular file (a FIFO)"));
+	dmc_err_clear(&err);
+	assert_int_equal(layer_open(path("fifo.dmc"), LAYER_RDWR | LAYER_LOCK_EX,
+				    &l, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("fifo.dmc"), CHAIN_LOAD_MAPS, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	chain_close(&ch);
+	layer_check(path("fifo.dmc"), false, &tmpl, rep);
+	assert_int_not_equal(rep->verdict, CHECK_CLEAN);
+	assert_non_null(strstr(rep->findings[0].msg, "not a regular file"));
+	assert_int_equal(merge("fifo.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	dmc_err_clear(&err);
+	o.parent = path("fifo.dmc");
+	assert_int_equal(layer_create(path("child.dmc"), &o, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_equal(access(path("child.dmc"), F_OK), -1);
+	/* A parent path hint that names a FIFO. */
+	create("base.dmc", NULL);
+	create("top.dmc", "base.dmc");
+	assert_int_equal(rename(path("base.dmc"), path("real.dmc")), 0);
+	assert_int_equal(mkfifo(path("base.dmc"), 0600), 0);
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("top.dmc"), 0, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "base.dmc: not a regular file"));
+	chain_close(&ch);
+	alarm(0);
+	free(rep);
+}
+
 static void test_bad_files(void **state)
 {
 	struct check_report *rep = calloc(1, sizeof(*rep));
@@ -919,6 +972,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_locked_layer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_map_every_reader_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire_needs_every_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_bumps_generation, setup, teardown),

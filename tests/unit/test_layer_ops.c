@@ -865,6 +865,42 @@ static void test_fifo_refused(void **state)
 	free(rep);
 }
 
+/* A torn slot in a journal holder: 8 while locked (nothing touched), else 5. */
+static void test_check_running_merge_untouched(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *b;
+	int fd, other;
+
+	(void)state;
+	build_chain(false);
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_AFTER_JOURNAL, &res, &err), 1);
+	b = open_layer("b.dmc");
+	other = b->cur_slot ^ 1;
+	layer_close(b);
+	corrupt_bytes("b.dmc", other * DMC_SLOT_SIZE + 100, 8);
+	fd = open(path("b.dmc"), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	layer_check(path("b.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_MERGE_RUNNING);
+	close(fd);
+	b = open_layer("b.dmc");
+	assert_int_not_equal(b->slot_status[other], SLOT_VALID);
+	assert_int_equal(b->hdr.journal.state, DMC_JOURNAL_MERGING);
+	layer_close(b);
+	layer_check(path("b.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_NEEDS_REPAIR);
+	layer_check(path("b.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_REPAIRED);
+	assert_true(rep->merge_finished);
+	assert_chain_is_ref("b.dmc");
+	free(rep);
+}
+
 static void test_bad_files(void **state)
 {
 	struct check_report *rep = calloc(1, sizeof(*rep));
@@ -973,6 +1009,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_running_merge_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_map_every_reader_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire_needs_every_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_bumps_generation, setup, teardown),

@@ -130,6 +130,9 @@ static enum check_verdict verdict_of(const struct check_report *rep)
 	}
 	if (corrupt)
 		return CHECK_CORRUPT;
+	/* A running merge may be writing a slot right now: not torn. */
+	if (merge && rep->merge_state == CHECK_MERGE_RUNNING)
+		return CHECK_MERGE_RUNNING;
 	if (repairable)
 		return CHECK_NEEDS_REPAIR;
 	if (merge && rep->merge_state != CHECK_CLEAN)
@@ -237,9 +240,11 @@ void layer_check(const char *path, bool repair, const struct merge_request *tmpl
 	}
 	if (l->hdr.journal.state != DMC_JOURNAL_NONE)
 		journal = check_journal(path, l, rep);
-	if (repair && (verdict_of(rep) == CHECK_NEEDS_REPAIR ||
-		       verdict_of(rep) == CHECK_MERGE_INTERRUPTED ||
-		       (journal && verdict_of(rep) == CHECK_MERGE_FINISHING))) {
+	/* Nothing is repaired under a merge someone is running. */
+	if (repair && rep->merge_state != CHECK_MERGE_RUNNING &&
+	    (verdict_of(rep) == CHECK_NEEDS_REPAIR ||
+	     verdict_of(rep) == CHECK_MERGE_INTERRUPTED ||
+	     (journal && verdict_of(rep) == CHECK_MERGE_FINISHING))) {
 		if (torn)
 			repair_slot(l, torn, rep);
 		layer_close(l);

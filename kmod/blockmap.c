@@ -8,8 +8,11 @@
 #include <linux/errno.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+
+#include <dm-chain/layer_verify.h>
 
 #include "blockmap.h"
 
@@ -54,37 +57,21 @@ void dmc_bm_destroy(struct dmc_blockmap *bm)
 	bm->dirty = NULL;
 }
 
+/* Blocks checked between two chances to reschedule in a map scan. */
+#define DMC_BM_SCAN_CHUNK	(1ULL << 20)
+
 int dmc_bm_scan(struct dmc_blockmap *bm, u64 *bad)
 {
 	u64 counts[4] = { 0 };
 	u64 full_bytes = bm->nr_blocks / 4;
-	u64 i, b;
+	u64 b, end;
 
-	for (i = 0; i < full_bytes; i++) {
-		u8 v = bm->bits[i];
-
-		if (!v) {
-			counts[DMC_BLOCK_ABSENT] += 4;
-			continue;
-		}
-		for (b = 0; b < 4; b++)
-			counts[(v >> (2 * b)) & 3U]++;
-		if (counts[DMC_BLOCK_INVALID]) {
-			for (b = 0; b < 4; b++)
-				if (((v >> (2 * b)) & 3U) == DMC_BLOCK_INVALID)
-					break;
-			*bad = i * 4 + b;
+	/* The map rule is the shared validator's, as in chainctl. */
+	for (b = 0; b < bm->nr_blocks; b = end) {
+		end = min(b + DMC_BM_SCAN_CHUNK, bm->nr_blocks);
+		if (dmc_verify_map(bm->bits, b, end, counts, bad))
 			return -EILSEQ;
-		}
-	}
-	for (b = full_bytes * 4; b < bm->nr_blocks; b++) {
-		unsigned int st = dmc_map_get(bm->bits, b);
-
-		if (st == DMC_BLOCK_INVALID) {
-			*bad = b;
-			return -EILSEQ;
-		}
-		counts[st]++;
+		cond_resched();
 	}
 	/* Entries past the last block mean nothing; keep them zero. */
 	if (bm->nr_blocks % 4)

@@ -5,12 +5,17 @@
  */
 #include <kunit/test.h>
 #include <linux/crc32c.h>
+#include <linux/fs.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+
+#include <dm-chain/verify_cases.h>
 
 #include "header.h"
 
 #define MiB (1ULL << 20)
+/* A file exactly as long as make_slot()'s layout. */
+#define LAYER_FILE_SIZE ((1ULL << 30) + MiB)
 
 /* A valid 1 GiB base with 64 KiB blocks, as chainctl layer create makes. */
 static void make_slot(void *slot, u64 seq, u8 uuid_byte)
@@ -232,7 +237,7 @@ static void header_decode(struct kunit *test)
 	c->mutate((struct dmc_header *)slot);
 	seal(slot);
 
-	r = dmc_header_decode(slot, 2 * MiB, &h, &why);
+	r = dmc_header_decode(slot, LAYER_FILE_SIZE, &h, &why);
 
 	KUNIT_EXPECT_EQ(test, r, c->ret);
 	if (c->ret) {
@@ -256,6 +261,93 @@ static void header_decode_short_file(struct kunit *test)
 	seal(slot);
 	KUNIT_EXPECT_EQ(test, dmc_header_decode(slot, 8192, &h, &why), -EINVAL);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(why, "shorter than its block map"));
+	/* Item 8: a file ending inside its data area is refused too. */
+	KUNIT_EXPECT_EQ(test, dmc_header_decode(slot, 2 * MiB, &h, &why),
+			-EINVAL);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(why, "truncated"));
+	KUNIT_EXPECT_EQ(test, dmc_header_decode(slot, LAYER_FILE_SIZE - 1, &h,
+						&why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmc_header_decode(slot, LAYER_FILE_SIZE, &h,
+						&why), 0);
+}
+
+/* Item 9: the filesystem's s_maxbytes bounds the layout. */
+static void header_decode_max_bytes(struct kunit *test)
+{
+	u8 *slot = kunit_kzalloc(test, DMC_SLOT_SIZE, GFP_KERNEL);
+	const char *why = NULL;
+	struct dmc_hdr h;
+
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	make_slot(slot, 1, 1);
+	((struct dmc_header *)slot)->data_offset = cpu_to_le64(1ULL << 62);
+	seal(slot);
+	KUNIT_EXPECT_EQ(test, dmc_header_decode_max(slot, S64_MAX,
+						    MAX_LFS_FILESIZE, &h, &why),
+			0);
+	KUNIT_EXPECT_EQ(test, dmc_header_decode_max(slot, S64_MAX, 1ULL << 44,
+						    &h, &why), -EINVAL);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(why, "largest file size"));
+	((struct dmc_header *)slot)->data_offset = cpu_to_le64(S64_MAX & ~(MiB - 1));
+	seal(slot);
+	KUNIT_EXPECT_EQ(test, dmc_header_decode(slot, U64_MAX, &h, &why),
+			-EINVAL);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(why, "largest file size"));
+}
+
+/*
+ * The shared table (include/dm-chain/verify_cases.h): the host unit tests
+ * run the same cases against the same code in chainctl.
+ */
+static void verify_case_desc(const struct dmc_verify_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(verify, dmc_verify_cases, verify_case_desc);
+
+static void header_verify_table(struct kunit *test)
+{
+	const struct dmc_verify_case *c = test->param_value;
+	u8 *buf = kunit_kzalloc(test, 2 * DMC_SLOT_SIZE, GFP_KERNEL);
+	enum dmc_verify_reason why;
+	struct dmc_hdr h;
+	int r, slot;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	r = dmc_verify_case_run(c, buf, &h, &slot, &why);
+	KUNIT_EXPECT_EQ_MSG(test, r, c->result, "reason: %s",
+			    dmc_verify_reason_str(why));
+	KUNIT_EXPECT_EQ_MSG(test, why, c->why, "reason: %s",
+			    dmc_verify_reason_str(why));
+	KUNIT_EXPECT_EQ(test, slot, c->slot);
+	if (r == DMC_VERIFY_OK)
+		KUNIT_EXPECT_EQ(test, h.nr_blocks, VC_NR_BLOCKS);
+}
+
+static void verify_map_case_desc(const struct dmc_verify_map_case *c,
+				 char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(verify_map, dmc_verify_map_cases, verify_map_case_desc);
+
+static void header_verify_map_table(struct kunit *test)
+{
+	const struct dmc_verify_map_case *c = test->param_value;
+	u64 counts[4] = { 0 }, bad = 0;
+	int r;
+
+	r = dmc_verify_map(c->map, c->first, c->end, counts, &bad);
+	KUNIT_EXPECT_EQ(test, r, c->result);
+	if (r)
+		KUNIT_EXPECT_EQ(test, bad, c->bad);
+	KUNIT_EXPECT_EQ(test, counts[0], c->counts[0]);
+	KUNIT_EXPECT_EQ(test, counts[1], c->counts[1]);
+	KUNIT_EXPECT_EQ(test, counts[2], c->counts[2]);
+	KUNIT_EXPECT_EQ(test, dmc_map_check(c->map, c->first, c->end, NULL,
+					    &bad), r ? -EILSEQ : 0);
 }
 
 /* Linkage rules. */
@@ -386,7 +478,7 @@ static void header_next_slot(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, dmc_slot_check(next), 0);
 	KUNIT_EXPECT_EQ(test, dmc_header_pick(cur, next), 1);
-	KUNIT_ASSERT_EQ(test, dmc_header_decode(next, 2 * MiB, &h, &why), 0);
+	KUNIT_ASSERT_EQ(test, dmc_header_decode(next, LAYER_FILE_SIZE, &h, &why), 0);
 	KUNIT_EXPECT_EQ(test, h.sequence, 7ULL);
 	KUNIT_EXPECT_EQ(test, h.generation, 2ULL);
 	KUNIT_EXPECT_EQ(test, next[4000], 0x5a);
@@ -399,6 +491,9 @@ static struct kunit_case header_cases[] = {
 	KUNIT_CASE_PARAM(header_pick, pick_gen_params),
 	KUNIT_CASE_PARAM(header_decode, decode_gen_params),
 	KUNIT_CASE(header_decode_short_file),
+	KUNIT_CASE(header_decode_max_bytes),
+	KUNIT_CASE_PARAM(header_verify_table, verify_gen_params),
+	KUNIT_CASE_PARAM(header_verify_map_table, verify_map_gen_params),
 	KUNIT_CASE_PARAM(header_link, link_gen_params),
 	KUNIT_CASE(header_next_slot),
 	{}

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Layer header slots: checksum, slot choice, validation and linkage rules
- * (the rules of docs/format.md; chainctl applies the same ones).
+ * Layer header slots: the kernel's wrappers over the shared validator
+ * (include/dm-chain/layer_verify.c: checksum, slot choice, field rules,
+ * the same code chainctl runs), linkage rules, and building new slots.
  */
 #include <linux/build_bug.h>
 #include <linux/ctype.h>
-#include <linux/crc32c.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
@@ -16,181 +16,70 @@
 static_assert(sizeof(struct dmc_header) == DMC_SLOT_SIZE);
 static_assert(sizeof(struct dmc_journal) == 584);
 
-#define DMC_CHECKSUM_OFFSET	offsetof(struct dmc_header, checksum)
-
-/* Incompatible features this version understands: none yet. */
-#define DMC_INCOMPAT_SUPPORTED	0U
-
 u32 dmc_header_crc(const void *slot)
 {
-	static const u8 zero[4];
-	u32 crc = ~0U;
-
-	crc = crc32c(crc, slot, DMC_CHECKSUM_OFFSET);
-	crc = crc32c(crc, zero, sizeof(zero));
-	crc = crc32c(crc, (const u8 *)slot + DMC_CHECKSUM_OFFSET + 4,
-		     DMC_SLOT_SIZE - DMC_CHECKSUM_OFFSET - 4);
-	return ~crc;
+	return dmc_verify_slot_crc(slot);
 }
 
 int dmc_slot_check(const void *slot)
 {
-	const struct dmc_header *h = slot;
-
-	if (le64_to_cpu(h->magic) != DMC_MAGIC)
+	switch (dmc_verify_slot(slot)) {
+	case DMC_SLOT_OK:
+		return 0;
+	case DMC_SLOT_NO_MAGIC:
 		return -ENODATA;
-	if (le32_to_cpu(h->checksum) != dmc_header_crc(slot))
+	default:
 		return -EILSEQ;
-	if (le32_to_cpu(h->version) != DMC_VERSION)
-		return -EILSEQ;
-	return 0;
+	}
 }
 
 int dmc_header_pick(const void *slot0, const void *slot1)
 {
-	int r0 = dmc_slot_check(slot0);
-	int r1 = slot1 ? dmc_slot_check(slot1) : -ENODATA;
-	u64 s0, s1;
+	enum dmc_slot_verdict v0 = dmc_verify_slot(slot0);
+	enum dmc_slot_verdict v1 = slot1 ? dmc_verify_slot(slot1) :
+					   DMC_SLOT_NO_MAGIC;
+	int cur;
 
-	if (!r0 && !r1) {
-		s0 = le64_to_cpu(((const struct dmc_header *)slot0)->sequence);
-		s1 = le64_to_cpu(((const struct dmc_header *)slot1)->sequence);
-		return s1 > s0 ? 1 : 0;
-	}
-	if (!r0)
-		return 0;
-	if (!r1)
-		return 1;
-	if (r0 == -ENODATA && r1 == -ENODATA)
+	cur = dmc_verify_pick(v0, dmc_verify_slot_sequence(slot0),
+			      v1, slot1 ? dmc_verify_slot_sequence(slot1) : 0);
+	if (cur >= 0)
+		return cur;
+	if (v0 == DMC_SLOT_NO_MAGIC && v1 == DMC_SLOT_NO_MAGIC)
 		return -ENODATA;
 	return -EILSEQ;
 }
 
-static bool uuid_is_zero(const u8 *uuid)
+int dmc_header_decode_max(const void *slot, u64 file_size, u64 max_bytes,
+			  struct dmc_hdr *h, const char **why)
 {
-	return !memchr_inv(uuid, 0, DMC_UUID_SIZE);
-}
+	enum dmc_verify_reason r;
 
-int dmc_header_decode(const void *slot, u64 file_size, struct dmc_hdr *h,
-		      const char **why)
-{
-	const struct dmc_header *d = slot;
-	const struct dmc_journal *j = &d->journal;
-	u64 map_end;
-
-	memset(h, 0, sizeof(*h));
-	h->sequence = le64_to_cpu(d->sequence);
-	h->generation = le64_to_cpu(d->generation);
-	h->virtual_size = le64_to_cpu(d->virtual_size);
-	h->map_offset = le64_to_cpu(d->map_offset);
-	h->map_length = le64_to_cpu(d->map_length);
-	h->data_offset = le64_to_cpu(d->data_offset);
-	h->parent_generation = le64_to_cpu(d->parent_generation);
-	h->parent_raw_size = le64_to_cpu(d->parent_raw_size);
-	h->incompat_features = le32_to_cpu(d->incompat_features);
-	h->compat_features = le32_to_cpu(d->compat_features);
-	h->state = le32_to_cpu(d->state);
-	h->block_shift = le32_to_cpu(d->block_shift);
-	h->parent_kind = le32_to_cpu(d->parent_kind);
-	memcpy(h->uuid, d->uuid, DMC_UUID_SIZE);
-	memcpy(h->parent_uuid, d->parent_uuid, DMC_UUID_SIZE);
-	memcpy(h->merged_into_uuid, d->merged_into_uuid, DMC_UUID_SIZE);
-	h->j_state = le32_to_cpu(j->state);
-	h->j_nr_sources = le32_to_cpu(j->nr_sources);
-	h->j_cursor = le64_to_cpu(j->cursor);
-	h->j_old_generation = le64_to_cpu(j->old_generation);
-	h->j_new_generation = le64_to_cpu(j->new_generation);
-	memcpy(h->j_bottom_uuid, j->bottom_uuid, DMC_UUID_SIZE);
-	memcpy(h->j_top_uuid, j->top_uuid, DMC_UUID_SIZE);
-
-	if (h->incompat_features & ~DMC_INCOMPAT_SUPPORTED) {
-		*why = "Layer uses unsupported incompatible features";
+	switch (dmc_verify_header(slot, file_size, max_bytes, h, &r)) {
+	case DMC_VERIFY_OK:
+		break;
+	case DMC_VERIFY_UNSUPPORTED:
+		*why = dmc_verify_reason_str(r);
 		return -EOPNOTSUPP;
+	default:
+		*why = dmc_verify_reason_str(r);
+		return -EINVAL;
 	}
 	if (h->state == DMC_STATE_MERGED_AWAY) {
 		*why = "Layer was merged away into another layer";
 		return -EINVAL;
 	}
-	if (h->state != DMC_STATE_VALID) {
-		*why = "Layer header has an unknown state";
-		return -EINVAL;
-	}
-	if (h->block_shift < DMC_MIN_BLOCK_SHIFT ||
-	    h->block_shift > DMC_MAX_BLOCK_SHIFT) {
-		*why = "Layer block size out of range (4 KiB .. 2 MiB)";
-		return -EINVAL;
-	}
-	if (!h->virtual_size || h->virtual_size % DMC_SECTOR_SIZE ||
-	    h->virtual_size > DMC_MAX_VIRTUAL_SIZE) {
-		*why = "Layer virtual size is zero, unaligned or too large";
-		return -EINVAL;
-	}
-	h->nr_blocks = dmc_nr_blocks(h->virtual_size, h->block_shift);
-	if (h->map_offset != DMC_MAP_OFFSET ||
-	    h->map_length != dmc_map_length(h->nr_blocks)) {
-		*why = "Layer map offset or length does not match its size";
-		return -EINVAL;
-	}
-	map_end = h->map_offset + h->map_length;
-	if (h->data_offset < map_end || h->data_offset % DMC_DATA_ALIGN ||
-	    h->data_offset & ((1ULL << h->block_shift) - 1)) {
-		*why = "Layer data offset is misplaced or misaligned";
-		return -EINVAL;
-	}
-	if (uuid_is_zero(h->uuid)) {
-		*why = "Layer UUID is zero";
-		return -EINVAL;
-	}
-	if (file_size < map_end) {
-		*why = "Layer file is shorter than its block map";
-		return -EINVAL;
-	}
-	switch (h->parent_kind) {
-	case DMC_PARENT_NONE:
-		break;
-	case DMC_PARENT_LAYER:
-		if (uuid_is_zero(h->parent_uuid)) {
-			*why = "Layer names a parent layer with a zero UUID";
-			return -EINVAL;
-		}
-		break;
-	case DMC_PARENT_RAW:
-		if (h->parent_raw_size != h->virtual_size) {
-			*why = "Layer's raw parent size differs from its virtual size";
-			return -EINVAL;
-		}
-		break;
-	default:
-		*why = "Layer header has an unknown parent kind";
-		return -EINVAL;
-	}
-	if (h->parent_kind != DMC_PARENT_NONE && !d->parent_path[0]) {
-		*why = "Layer's parent path hint is empty";
-		return -EINVAL;
-	}
-	if (!memchr(d->parent_path, '\0', DMC_PATH_MAX) ||
-	    !memchr(j->top_path, '\0', DMC_JOURNAL_PATH_MAX)) {
-		*why = "Layer header path hint is not NUL terminated";
-		return -EINVAL;
-	}
-	switch (h->j_state) {
-	case DMC_JOURNAL_NONE:
-		break;
-	case DMC_JOURNAL_MERGING:
-	case DMC_JOURNAL_RETIRING:
-		if (!h->j_nr_sources || uuid_is_zero(h->j_bottom_uuid) ||
-		    uuid_is_zero(h->j_top_uuid) || le32_to_cpu(j->flags) ||
-		    h->j_cursor > h->nr_blocks || !j->top_path[0] ||
-		    h->j_new_generation != h->j_old_generation + 1) {
-			*why = "Layer merge journal is malformed";
-			return -EINVAL;
-		}
-		break;
-	default:
-		*why = "Layer merge journal has an unknown state";
-		return -EINVAL;
-	}
 	return 0;
+}
+
+int dmc_header_decode(const void *slot, u64 file_size, struct dmc_hdr *h,
+		      const char **why)
+{
+	return dmc_header_decode_max(slot, file_size, 0, h, why);
+}
+
+int dmc_map_check(const u8 *map, u64 first, u64 end, u64 *counts, u64 *bad)
+{
+	return dmc_verify_map(map, first, end, counts, bad) ? -EILSEQ : 0;
 }
 
 bool dmc_hdr_journal_targets_raw_parent(const struct dmc_hdr *h)

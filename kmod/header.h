@@ -10,35 +10,13 @@
 
 #include <linux/types.h>
 #include <dm-chain/format.h>
+#include <dm-chain/layer_verify.h>
 
-/* A decoded, validated header (host byte order). */
-struct dmc_hdr {
-	u64 sequence;
-	u64 generation;
-	u64 virtual_size;
-	u64 map_offset;
-	u64 map_length;
-	u64 data_offset;
-	u64 nr_blocks;
-	u64 parent_generation;
-	u64 parent_raw_size;
-	u32 incompat_features;
-	u32 compat_features;
-	u32 state;
-	u32 block_shift;
-	u32 parent_kind;
-	u8 uuid[DMC_UUID_SIZE];
-	u8 parent_uuid[DMC_UUID_SIZE];
-	u8 merged_into_uuid[DMC_UUID_SIZE];
-	/* merge journal */
-	u32 j_state;
-	u32 j_nr_sources;
-	u64 j_cursor;
-	u64 j_old_generation;
-	u64 j_new_generation;
-	u8 j_bottom_uuid[DMC_UUID_SIZE];
-	u8 j_top_uuid[DMC_UUID_SIZE];
-};
+/*
+ * struct dmc_hdr, the decoded header, and every rule come from the shared
+ * validator (include/dm-chain/layer_verify.h); these are its kernel
+ * wrappers, with errno values and the module's messages.
+ */
 
 /* CRC32C of a DMC_SLOT_SIZE slot with its checksum field taken as zero. */
 u32 dmc_header_crc(const void *slot);
@@ -59,11 +37,25 @@ int dmc_header_pick(const void *slot0, const void *slot1);
 
 /*
  * Decode and validate the fields of a valid slot.  @file_size is the
- * layer file's size: the map must lie inside it.  Returns 0, or -EINVAL /
- * -EOPNOTSUPP with a static reason in *why.
+ * layer file's size: the map and the whole data area must lie inside it.
+ * Every offset and length is bounded by loff_t and by @max_bytes (the
+ * filesystem's s_maxbytes; 0: loff_t only).  A merged-away layer is
+ * refused.  Returns 0, or -EINVAL / -EOPNOTSUPP with a static reason in
+ * *why.
  */
+int dmc_header_decode_max(const void *slot, u64 file_size, u64 max_bytes,
+			  struct dmc_hdr *h, const char **why);
+
+/* dmc_header_decode_max() bounded by loff_t only. */
 int dmc_header_decode(const void *slot, u64 file_size, struct dmc_hdr *h,
 		      const char **why);
+
+/*
+ * Check the entries of blocks [@first, @end) of a block map: 0, or
+ * -EILSEQ with *bad the first block holding the invalid value 3.  @counts
+ * (4 entries, may be NULL) is added the blocks in each state.
+ */
+int dmc_map_check(const u8 *map, u64 first, u64 end, u64 *counts, u64 *bad);
 
 static inline bool dmc_hdr_journal_active(const struct dmc_hdr *h)
 {

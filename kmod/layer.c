@@ -210,7 +210,8 @@ static int load_header(struct dmc_layer *l, const char **why)
 		r = -EILSEQ;
 		goto out;
 	}
-	r = dmc_header_decode(slots + cur * DMC_SLOT_SIZE, size, &l->hdr, why);
+	r = dmc_header_decode_max(slots + cur * DMC_SLOT_SIZE, size,
+				  l->inode->i_sb->s_maxbytes, &l->hdr, why);
 	if (r)
 		goto out;
 	l->slot = kmemdup(slots + cur * DMC_SLOT_SIZE, DMC_SLOT_SIZE,

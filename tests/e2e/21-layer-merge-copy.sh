@@ -4,7 +4,8 @@
 # tmpfs (ENOSPC mid-merge: the chain reads the same, a re-run after freeing
 # space finishes).  Then the bad-input refusals a user can reach: --mode
 # clone across filesystems, an immutable layer, corrupt and truncated files,
-# a missing parent, and the documented exit codes of `layer check`.
+# a missing parent, and the documented exit codes of `layer check` (merge
+# states apart from damage: 6 interrupted, 9 merged away).
 # vm-disks: 2x4G
 # vm-timeout: 1200
 . "$DMC_ROOT/tests/e2e/lib.sh"
@@ -80,8 +81,10 @@ for ((i = 0; i < 20; i++)); do layer_put "$small/top.dmc" "$ext/full-ref.img" $(
 head -c 20M /dev/zero > "$small/filler" 2> /dev/null
 check_fail_msg "full tmpfs: merge fails with a clear message" \
 	"No space left on device" "$CHAINCTL" layer merge "$small/top.dmc"
-check_rc "full tmpfs: check says an interrupted merge needs repair (5)" 5 \
+check_rc "full tmpfs: check says the merge is interrupted and resumable (6)" 6 \
 	"$CHAINCTL" layer check "$small/base.dmc"
+check "full tmpfs: check names the command that resumes it" sh -c \
+	"'$CHAINCTL' layer check '$small/base.dmc' | grep -q \"run 'chainctl layer merge .*top.dmc'\""
 check "full tmpfs: the chain still reads the same" \
 	same_as_ref "$small/top.dmc" "$ext/full-ref.img"
 rm -f "$small/filler"
@@ -89,6 +92,12 @@ check "full tmpfs: re-run after freeing space finishes" \
 	"$CHAINCTL" layer merge "$small/top.dmc"
 check "full tmpfs: merged data correct" \
 	same_as_ref "$small/base.dmc" "$ext/full-ref.img"
+check_rc "full tmpfs: check on the target afterwards: clean (0)" 0 \
+	"$CHAINCTL" layer check "$small/base.dmc"
+check_rc "full tmpfs: check on the merged-away top: done, not corrupt (9)" 9 \
+	"$CHAINCTL" layer check "$small/top.dmc"
+check "full tmpfs: check says where the merged-away top went" sh -c \
+	"'$CHAINCTL' layer check '$small/top.dmc' | grep -q 'merged away into .*base.dmc'"
 
 # --- refusals and check exit codes ----------------------------------------------
 d=$ext/bad

@@ -83,7 +83,7 @@ check "power back" flakey "600 0"
 check "XFS mounts (log recovery)" mount /dev/mapper/flk "$mnt"
 cleanup_add umount "$mnt"
 "$C" layer check "$mnt/c/l0" > "$DMC_TMP/check.out" 2>&1
-check_eq "check reports the interrupted merge (exit 5)" 5 $?
+check_eq "check reports the interrupted merge, resumable (exit 6)" 6 $?
 sed 's/^/# /' "$DMC_TMP/check.out"
 check_fail_msg "offline, the new leaf's chain shows the unfinished merge" \
 	"merg" "$C" layer info --chain "$newleaf"

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <dm-chain/verify_cases.h>
+
 #include "crc32c.h"
 #include "json.h"
 #include "layer_header.h"
@@ -188,6 +190,85 @@ static void test_header_validate(void **state)
 	}
 }
 
+/*
+ * The shared table (include/dm-chain/verify_cases.h): KUnit runs the same
+ * cases against the same code compiled into the module.
+ */
+static void test_verify_table(void **state)
+{
+	static uint8_t buf[2 * DMC_SLOT_SIZE];
+	enum dmc_verify_reason why;
+	struct dmc_hdr h;
+	unsigned int failed = 0;
+	size_t i;
+	int r, slot;
+
+	(void)state;
+	for (i = 0; i < DMC_VERIFY_NR_CASES; i++) {
+		const struct dmc_verify_case *c = &dmc_verify_cases[i];
+
+		r = dmc_verify_case_run(c, buf, &h, &slot, &why);
+		if (r != c->result || why != c->why || slot != c->slot ||
+		    (r == DMC_VERIFY_OK && h.nr_blocks != VC_NR_BLOCKS)) {
+			print_error("case '%s': result %d reason '%s' slot %d; want %d '%s' slot %d\n",
+				    c->name, r, dmc_verify_reason_str(why), slot,
+				    c->result, dmc_verify_reason_str(c->why), c->slot);
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+	assert_true(DMC_VERIFY_NR_CASES > 50);
+}
+
+static void test_verify_map_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < DMC_VERIFY_NR_MAP_CASES; i++) {
+		const struct dmc_verify_map_case *c = &dmc_verify_map_cases[i];
+		__u64 counts[4] = { 0 }, bad = 0;
+		int r;
+
+		r = dmc_verify_map(c->map, c->first, c->end, counts, &bad);
+		if (r != c->result)
+			fail_msg("map case '%s': result %d", c->name, r);
+		if (r)
+			assert_int_equal(bad, c->bad);
+		assert_int_equal(counts[0], c->counts[0]);
+		assert_int_equal(counts[1], c->counts[1]);
+		assert_int_equal(counts[2], c->counts[2]);
+	}
+}
+
+/* The file-size and limit rules as chainctl applies them to a slot. */
+static void test_header_check_file(void **state)
+{
+	enum dmc_verify_reason reason;
+	struct layer_header h;
+	char why[256];
+
+	(void)state;
+	sample_header(&h);			/* 4 GiB, 64 KiB blocks */
+	layer_header_encode(&h, slot);
+	assert_int_equal(layer_header_check(slot, (1 << 20) + (4ULL << 30), 0,
+					    &reason, why, sizeof(why)), 0);
+	assert_int_equal(layer_header_check(slot, 1 << 20, 0, &reason, why,
+					    sizeof(why)), -1);
+	assert_int_equal(reason, DMC_WHY_TRUNCATED);
+	assert_non_null(strstr(why, "truncated"));
+	h.data_offset = 1ULL << 62;
+	layer_header_encode(&h, slot);
+	assert_int_equal(layer_header_check(slot, UINT64_MAX, 1ULL << 44,
+					    &reason, why, sizeof(why)), -1);
+	assert_int_equal(reason, DMC_WHY_DATA_LIMIT);
+	/* Without a file, validate keeps only the 2^63 bound. */
+	assert_int_equal(layer_header_validate(&h, why, sizeof(why)), 0);
+	h.data_offset = (1ULL << 63) - (1 << 20);
+	assert_int_equal(layer_header_validate(&h, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "largest file size"));
+}
+
 static void test_geometry(void **state)
 {
 	struct layer_header h;
@@ -353,6 +434,9 @@ int main(void)
 		cmocka_unit_test(test_header_checksum_failure),
 		cmocka_unit_test(test_header_bad_magic_and_version),
 		cmocka_unit_test(test_header_validate),
+		cmocka_unit_test(test_verify_table),
+		cmocka_unit_test(test_verify_map_table),
+		cmocka_unit_test(test_header_check_file),
 		cmocka_unit_test(test_geometry),
 		cmocka_unit_test(test_slot_pick),
 		cmocka_unit_test(test_torn_slot_detected),

@@ -402,8 +402,29 @@ static void stop_and_resume(const struct stop_case *sc, bool raw_base,
 	} else {
 		assert_chain_is_ref("c.dmc");
 	}
+	/* Item 17: a merge's state, not damage, with what finishes it. */
 	layer_check(path(holder), false, &tmpl, rep);
-	assert_int_equal(rep->verdict, CHECK_NEEDS_REPAIR);
+	assert_int_equal(rep->verdict, sc->journal_state == DMC_JOURNAL_MERGING ?
+				       CHECK_MERGE_INTERRUPTED : CHECK_MERGE_FINISHING);
+	assert_int_equal(rep->nr_findings, 1);
+	assert_non_null(strstr(rep->findings[0].msg, "chainctl layer merge "));
+	assert_non_null(strstr(rep->findings[0].msg, "c.dmc' or 'chainctl layer check -r"));
+	if (sc->top_merged_away) {
+		layer_check(path("c.dmc"), false, &tmpl, rep);
+		assert_int_equal(rep->verdict, CHECK_MERGE_FINISHING);
+		assert_non_null(strstr(rep->findings[0].msg, "chainctl layer merge"));
+	}
+	/* Someone at it (a running merge holds the lock): in progress. */
+	{
+		int fd = open(path(holder), O_RDONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(flock(fd, LOCK_EX), 0);
+		layer_check(path(holder), true, &tmpl, rep);
+		assert_int_equal(rep->verdict, CHECK_MERGE_RUNNING);
+		assert_false(rep->merge_finished);
+		close(fd);
+	}
 	if (by_check) {
 		layer_check(path(holder), true, &tmpl, rep);
 		assert_int_equal(rep->verdict, CHECK_REPAIRED);
@@ -412,6 +433,10 @@ static void stop_and_resume(const struct stop_case *sc, bool raw_base,
 		must(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
 		assert_true(res.resumed);
 	}
+	/* Done: the retired top is merged away, which is not corrupt. */
+	layer_check(path("c.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_MERGED_AWAY);
+	assert_non_null(strstr(rep->findings[0].msg, "merged away into"));
 	if (raw_base) {
 		assert_file_is_ref(path("base.img"));
 	} else {
@@ -652,6 +677,230 @@ static void test_check_verdicts(void **state)
 	free(rep);
 }
 
+/* OR BITS into map byte BYTE of NAME (on disk); returns the old value. */
+static uint8_t poke_map(const char *name, uint64_t byte, uint8_t bits, bool set)
+{
+	int fd = open(path(name), O_RDWR);
+	uint8_t v, old;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &old, 1, DMC_MAP_OFFSET + byte), 1);
+	v = set ? bits : (uint8_t)(old | bits);
+	assert_int_equal(pwrite(fd, &v, 1, DMC_MAP_OFFSET + byte), 1);
+	close(fd);
+	return old;
+}
+
+static uint8_t peek_map(const char *name, uint64_t byte)
+{
+	int fd = open(path(name), O_RDONLY);
+	uint8_t v;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &v, 1, DMC_MAP_OFFSET + byte), 1);
+	close(fd);
+	return v;
+}
+
+/*
+ * Item 16: a map entry 3 in a source used to read as "absent": the merge
+ * skipped the block and marked the source merged-away, losing it.  Every
+ * reader refuses the map now, and the merge touches nothing.
+ */
+static void test_corrupt_map_every_reader_refuses(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct flatten_request frq = { 0 };
+	struct flatten_result fres;
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *b, *c;
+	struct chain ch;
+	uint64_t b_gen, b_seq, c_seq;
+	uint8_t byte;
+
+	(void)state;
+	build_chain(false);
+	b = open_layer("b.dmc");
+	b_gen = b->hdr.generation;
+	b_seq = b->hdr.sequence;
+	layer_close(b);
+	c = open_layer("c.dmc");
+	c_seq = c->hdr.sequence;
+	layer_close(c);
+	/* c holds data at blocks 5..14: block 5 (byte 1, bits 2-3) becomes 3. */
+	poke_map("c.dmc", 1, 0x0c, false);
+	byte = peek_map("c.dmc", 1);
+
+	/* merge (depth 1 and 2): refused, nothing written anywhere. */
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "c.dmc: corrupt block map: block 5"));
+	assert_int_equal(merge("c.dmc", 2, MERGE_STOP_NONE, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid entry 3"));
+	dmc_err_clear(&err);
+	must(layer_open(path("c.dmc"), 0, &c, &err), &err);
+	assert_int_equal(c->hdr.state, DMC_STATE_VALID);
+	assert_int_equal(c->hdr.sequence, c_seq);
+	assert_int_equal(c->hdr.journal.state, DMC_JOURNAL_NONE);
+	layer_close(c);
+	must(layer_open(path("b.dmc"), 0, &b, &err), &err);
+	assert_int_equal(b->hdr.generation, b_gen);
+	assert_int_equal(b->hdr.sequence, b_seq);
+	assert_int_equal(b->hdr.journal.state, DMC_JOURNAL_NONE);
+	layer_close(b);
+	assert_int_equal(peek_map("c.dmc", 1), byte);
+
+	/* info / map (layer_open with the map), info --chain (chain_open). */
+	dmc_err_clear(&err);
+	assert_int_equal(layer_open(path("c.dmc"), LAYER_LOAD_MAP, &c, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "invalid entry 3"));
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("c.dmc"), CHAIN_LOAD_MAPS, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid entry 3"));
+	chain_close(&ch);
+	/* flatten */
+	dmc_err_clear(&err);
+	frq.layer = path("c.dmc");
+	frq.out = path("flat.img");
+	assert_int_equal(flatten_run(&frq, &fres, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid entry 3"));
+	assert_int_equal(access(path("flat.img"), F_OK), -1);
+	/* check (with and without -r) */
+	layer_check(path("c.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CORRUPT);
+	assert_non_null(strstr(rep->findings[0].msg, "invalid entry 3"));
+	layer_check(path("c.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CORRUPT);
+	/* A corrupt layer lower down stops a merge above it too. */
+	poke_map("c.dmc", 1, byte & ~0x0c, true);
+	poke_map("a.dmc", 0, 0x03, false);
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "a.dmc: corrupt block map: block 0"));
+	free(rep);
+}
+
+/*
+ * No source is marked merged-away unless every block it shows is in the
+ * target's map on disk: a target map that lost a block between the data
+ * phase and the retiring is refused, the sources stay valid.
+ */
+static void test_retire_needs_every_block(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *c;
+	uint8_t old;
+
+	(void)state;
+	build_chain(false);
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_AFTER_DATA, &res, &err), 1);
+	/* b (the target) forgets blocks 4..7; c holds data at 5..7. */
+	old = poke_map("b.dmc", 1, 0, true);
+	assert_int_equal(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "not marking the sources merged-away"));
+	c = open_layer("c.dmc");
+	assert_int_equal(c->hdr.state, DMC_STATE_VALID);
+	layer_close(c);
+	/* With the map back, the merge finishes. */
+	poke_map("b.dmc", 1, old, true);
+	must(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
+	assert_true(res.resumed);
+	assert_chain_is_ref("b.dmc");
+}
+
+/*
+ * Item 11: a FIFO given as a layer used to block open() until a writer
+ * came.  Every path that opens a layer refuses it at once.  SIGALRM ends
+ * the test (and fails it) if anything blocks.
+ */
+static void test_fifo_refused(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct layer_create_opts o = { 0 };
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *l;
+	struct chain ch;
+
+	(void)state;
+	assert_int_equal(mkfifo(path("fifo.dmc"), 0600), 0);
+	alarm(10);
+	dmc_err_clear(&err);
+	assert_int_equal(layer_open(path("fifo.dmc"), 0, &l, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "fifo.dmc: not a regular file (a FIFO)"));
+	dmc_err_clear(&err);
+	assert_int_equal(layer_open(path("fifo.dmc"), LAYER_RDWR | LAYER_LOCK_EX,
+				    &l, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("fifo.dmc"), CHAIN_LOAD_MAPS, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	chain_close(&ch);
+	layer_check(path("fifo.dmc"), false, &tmpl, rep);
+	assert_int_not_equal(rep->verdict, CHECK_CLEAN);
+	assert_non_null(strstr(rep->findings[0].msg, "not a regular file"));
+	assert_int_equal(merge("fifo.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	dmc_err_clear(&err);
+	o.parent = path("fifo.dmc");
+	assert_int_equal(layer_create(path("child.dmc"), &o, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_equal(access(path("child.dmc"), F_OK), -1);
+	/* A parent path hint that names a FIFO. */
+	create("base.dmc", NULL);
+	create("top.dmc", "base.dmc");
+	assert_int_equal(rename(path("base.dmc"), path("real.dmc")), 0);
+	assert_int_equal(mkfifo(path("base.dmc"), 0600), 0);
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("top.dmc"), 0, &ch, &err), -1);
+	assert_non_null(strstr(err.msg, "base.dmc: not a regular file"));
+	chain_close(&ch);
+	alarm(0);
+	free(rep);
+}
+
+/* A torn slot in a journal holder: 8 while locked (nothing touched), else 5. */
+static void test_check_running_merge_untouched(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *b;
+	int fd, other;
+
+	(void)state;
+	build_chain(false);
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_AFTER_JOURNAL, &res, &err), 1);
+	b = open_layer("b.dmc");
+	other = b->cur_slot ^ 1;
+	layer_close(b);
+	corrupt_bytes("b.dmc", other * DMC_SLOT_SIZE + 100, 8);
+	fd = open(path("b.dmc"), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	layer_check(path("b.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_MERGE_RUNNING);
+	close(fd);
+	b = open_layer("b.dmc");
+	assert_int_not_equal(b->slot_status[other], SLOT_VALID);
+	assert_int_equal(b->hdr.journal.state, DMC_JOURNAL_MERGING);
+	layer_close(b);
+	layer_check(path("b.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_NEEDS_REPAIR);
+	layer_check(path("b.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_REPAIRED);
+	assert_true(rep->merge_finished);
+	assert_chain_is_ref("b.dmc");
+	free(rep);
+}
+
 static void test_bad_files(void **state)
 {
 	struct check_report *rep = calloc(1, sizeof(*rep));
@@ -807,6 +1056,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_locked_layer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_running_merge_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_map_every_reader_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retire_needs_every_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_bumps_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
 	};

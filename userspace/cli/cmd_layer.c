@@ -52,7 +52,9 @@ static void layer_help(FILE *out)
 	fprintf(out, "\nSizes take K, M, G, T suffixes (powers of 1024). "
 		"'chainctl layer COMMAND --help' describes one command.\n"
 		"Exit codes of 'layer check': 0 clean, 1 repaired, 2 usage, "
-		"3 corrupt or unusable, 4 could not check, 5 needs repair (-r).\n");
+		"3 corrupt or unusable, 4 could not check, 5 needs repair (-r);\n"
+		"a merge: 6 interrupted (resumable), 7 finishing, 8 in progress, "
+		"9 merged away (done).\n");
 }
 
 int layer_fail(const struct dmc_err *err)

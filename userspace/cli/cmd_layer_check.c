@@ -18,6 +18,10 @@ static const char *verdict_str(enum check_verdict v)
 	case CHECK_CORRUPT:		return "corrupt";
 	case CHECK_FAILED:		return "could not check";
 	case CHECK_NEEDS_REPAIR:	return "needs repair";
+	case CHECK_MERGE_INTERRUPTED:	return "merge interrupted (resumable)";
+	case CHECK_MERGE_FINISHING:	return "merge finishing (data complete)";
+	case CHECK_MERGE_RUNNING:	return "merge in progress";
+	case CHECK_MERGED_AWAY:		return "merged away (merge done)";
 	}
 	return "?";
 }
@@ -33,8 +37,13 @@ static const char check_help[] =
 	"  -j, --json     JSON output\n"
 	"\n"
 	"Exit codes: 0 clean, 1 problems found and all repaired, 2 usage error,\n"
-	"3 corrupt or unusable (broken linkage, merged away), 4 could not check\n"
-	"(I/O error, missing file), 5 repairable problems found (run with -r).\n";
+	"3 corrupt or unusable (broken linkage), 4 could not check (I/O error,\n"
+	"missing file), 5 repairable problems found (run with -r), and for a\n"
+	"merge, which is not damage: 6 interrupted while copying data (resumable:\n"
+	"run the 'chainctl layer merge' it names, or -r), 7 interrupted after the\n"
+	"data (finishing: the same), 8 in progress (the layer is in use by a\n"
+	"running merge or a live device), 9 merged away (done: use the layer\n"
+	"it was merged into).\n";
 
 int layer_cmd_check(int argc, char **argv)
 {
@@ -69,6 +78,9 @@ int layer_cmd_check(int argc, char **argv)
 		json_string(&jw, "path", argv[optind]);
 		json_string(&jw, "verdict", verdict_str(rep.verdict));
 		json_u64(&jw, "exit_code", rep.verdict);
+		json_bool(&jw, "merge_resumable",
+			  rep.verdict == CHECK_MERGE_INTERRUPTED ||
+			  rep.verdict == CHECK_MERGE_FINISHING);
 		json_u64(&jw, "chain_depth", rep.chain_depth);
 		json_u64(&jw, "nr_blocks", rep.nr_blocks);
 		json_u64(&jw, "data_blocks", rep.data_blocks);

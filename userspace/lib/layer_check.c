@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Checking (and repairing) a layer file: see layer_check.h. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "chain.h"
 #include "layer_check.h"
+#include "paths.h"
 
 const char *finding_kind_str(enum finding_kind k)
 {
@@ -14,6 +20,7 @@ const char *finding_kind_str(enum finding_kind k)
 	case FINDING_REPAIRED:		return "repaired";
 	case FINDING_CORRUPT:		return "corrupt";
 	case FINDING_UNCHECKED:		return "unchecked";
+	case FINDING_MERGE:		return "merge";
 	}
 	return "?";
 }
@@ -42,32 +49,26 @@ static void add_err(struct check_report *rep, const struct dmc_err *err)
 	    "%s", err->msg);
 }
 
-/* Map entries: no INVALID state, nothing set past the last block. */
+/*
+ * Map entries: the shared rule (no value 3; layer_open already refused
+ * it) and nothing set past the last block.
+ */
 static void check_map(const char *path, const struct layer *l,
 		      struct check_report *rep)
 {
-	uint64_t nr = layer_header_nr_blocks(&l->hdr), b, bad = 0, first = 0;
-	uint64_t slots = l->hdr.map_length * DMC_BLOCKS_PER_MAP_BYTE;
+	uint64_t nr = layer_header_nr_blocks(&l->hdr);
+	__u64 counts[4] = { 0 }, bad;
 
 	rep->nr_blocks = nr;
-	for (b = 0; b < slots; b++) {
-		unsigned int st = dmc_map_get(l->map, b);
-
-		if (b < nr && st == DMC_BLOCK_DATA)
-			rep->data_blocks++;
-		else if (b < nr && st == DMC_BLOCK_ZERO)
-			rep->zero_blocks++;
-		if ((b < nr && st == DMC_BLOCK_INVALID) ||
-		    (b >= nr && st != DMC_BLOCK_ABSENT)) {
-			if (!bad++)
-				first = b;
-		}
-	}
-	if (bad)
+	if (dmc_verify_map(l->map, 0, nr, counts, &bad))
+		add(rep, FINDING_CORRUPT, "%s: map: invalid entry 3 at block %llu",
+		    path, (unsigned long long)bad);
+	rep->data_blocks = counts[DMC_BLOCK_DATA];
+	rep->zero_blocks = counts[DMC_BLOCK_ZERO];
+	if (dmc_verify_map_tail(l->map, l->hdr.map_length, nr, &bad))
 		add(rep, FINDING_CORRUPT,
-		    "%s: map: %llu invalid entr%s (first at block %llu)", path,
-		    (unsigned long long)bad, bad == 1 ? "y" : "ies",
-		    (unsigned long long)first);
+		    "%s: map: entry past the last block set (block %llu)", path,
+		    (unsigned long long)bad);
 }
 
 /* Linkage down the chain; a merge target's own journal is judged apart. */
@@ -115,6 +116,7 @@ static void finish_merge(const char *path, const struct merge_request *tmpl,
 static enum check_verdict verdict_of(const struct check_report *rep)
 {
 	bool repairable = false, repaired = false, corrupt = false;
+	bool merge = false;
 	unsigned int i;
 
 	for (i = 0; i < rep->nr_findings; i++) {
@@ -123,15 +125,26 @@ static enum check_verdict verdict_of(const struct check_report *rep)
 		case FINDING_CORRUPT:	corrupt = true; break;
 		case FINDING_REPAIRABLE: repairable = true; break;
 		case FINDING_REPAIRED:	repaired = true; break;
+		case FINDING_MERGE:	merge = true; break;
 		}
 	}
 	if (corrupt)
 		return CHECK_CORRUPT;
+	/* A running merge may be writing a slot right now: not torn. */
+	if (merge && rep->merge_state == CHECK_MERGE_RUNNING)
+		return CHECK_MERGE_RUNNING;
 	if (repairable)
 		return CHECK_NEEDS_REPAIR;
+	if (merge && rep->merge_state != CHECK_CLEAN)
+		return rep->merge_state;
 	return repaired ? CHECK_REPAIRED : CHECK_CLEAN;
 }
 
+/*
+ * A merged-away layer is the normal end of a merge, not damage: the data
+ * lives on in the target.  If the merge that retired it is unfinished,
+ * the message (chain_open's) says what finishes it.
+ */
 static void check_merged_away(const char *path, struct check_report *rep)
 {
 	struct dmc_err err;
@@ -140,7 +153,61 @@ static void check_merged_away(const char *path, struct check_report *rep)
 	dmc_err_clear(&err);
 	chain_open(path, 0, &c, &err);
 	chain_close(&c);
-	add(rep, FINDING_CORRUPT, "%s (no longer usable)", err.msg);
+	if (err.kind == DMC_ERR_IO) {
+		add_err(rep, &err);
+		return;
+	}
+	rep->merge_state = err.kind == DMC_ERR_JOURNAL ? CHECK_MERGE_FINISHING :
+							 CHECK_MERGED_AWAY;
+	add(rep, FINDING_MERGE, "%s", err.msg);
+}
+
+/*
+ * Whether someone holds a lock on PATH: a running merge (chainctl holds
+ * LOCK_EX on what it merges) or a live device (LOCK_EX on its leaf,
+ * LOCK_SH below).  Probed with a non-blocking LOCK_EX, released at once.
+ */
+static bool layer_in_use(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	bool busy;
+
+	if (fd < 0)
+		return false;
+	busy = flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
+/* A journal in L: a merge running, interrupted mid-data, or finishing. */
+static struct check_finding *check_journal(const char *path,
+					   const struct layer *l,
+					   struct check_report *rep)
+{
+	const struct layer_journal *j = &l->hdr.journal;
+	char *top = path_resolve_hint(path, j->top_path);
+	const char *t = top ? top : j->top_path;
+	unsigned long long nr = layer_header_nr_blocks(&l->hdr);
+
+	if (layer_in_use(path)) {
+		rep->merge_state = CHECK_MERGE_RUNNING;
+		add(rep, FINDING_MERGE,
+		    "%s: merge in progress (%s, block %llu of %llu, top %s): the layer is in use by a running merge or a live device; leave it be",
+		    path, journal_state_str(j->state),
+		    (unsigned long long)j->cursor, nr, t);
+	} else if (j->state == DMC_JOURNAL_MERGING) {
+		rep->merge_state = CHECK_MERGE_INTERRUPTED;
+		add(rep, FINDING_MERGE,
+		    "%s: interrupted merge, resumable (copying data, block %llu of %llu, top %s): run 'chainctl layer merge %s' or 'chainctl layer check -r %s' to finish it",
+		    path, (unsigned long long)j->cursor, nr, t, t, path);
+	} else {
+		rep->merge_state = CHECK_MERGE_FINISHING;
+		add(rep, FINDING_MERGE,
+		    "%s: interrupted merge, finishing (data complete, sources being retired, top %s): run 'chainctl layer merge %s' or 'chainctl layer check -r %s' to finish it",
+		    path, t, t, path);
+	}
+	free(top);
+	return &rep->findings[rep->nr_findings - 1];
 }
 
 void layer_check(const char *path, bool repair, const struct merge_request *tmpl,
@@ -171,22 +238,21 @@ void layer_check(const char *path, bool repair, const struct merge_request *tmpl
 		    slot_status_str(l->slot_status[l->cur_slot ^ 1]));
 		torn = &rep->findings[rep->nr_findings - 1];
 	}
-	if (l->hdr.journal.state != DMC_JOURNAL_NONE) {
-		add(rep, FINDING_REPAIRABLE,
-		    "%s: interrupted merge (%s, block %llu of %llu, top %s)", path,
-		    journal_state_str(l->hdr.journal.state),
-		    (unsigned long long)l->hdr.journal.cursor,
-		    (unsigned long long)layer_header_nr_blocks(&l->hdr),
-		    l->hdr.journal.top_path);
-		journal = &rep->findings[rep->nr_findings - 1];
-	}
-	if (repair && verdict_of(rep) == CHECK_NEEDS_REPAIR) {
+	if (l->hdr.journal.state != DMC_JOURNAL_NONE)
+		journal = check_journal(path, l, rep);
+	/* Nothing is repaired under a merge someone is running. */
+	if (repair && rep->merge_state != CHECK_MERGE_RUNNING &&
+	    (verdict_of(rep) == CHECK_NEEDS_REPAIR ||
+	     verdict_of(rep) == CHECK_MERGE_INTERRUPTED ||
+	     (journal && verdict_of(rep) == CHECK_MERGE_FINISHING))) {
 		if (torn)
 			repair_slot(l, torn, rep);
 		layer_close(l);
 		l = NULL;
-		if (journal && verdict_of(rep) != CHECK_FAILED)
+		if (journal && verdict_of(rep) != CHECK_FAILED) {
+			rep->merge_state = CHECK_CLEAN;
 			finish_merge(path, tmpl, journal, rep);
+		}
 	}
 out:
 	layer_close(l);

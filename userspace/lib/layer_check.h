@@ -20,6 +20,14 @@ enum check_verdict {
 	CHECK_CORRUPT		= 3,	/* corrupt or unusable; not repairable */
 	CHECK_FAILED		= 4,	/* could not check: I/O error, missing file */
 	CHECK_NEEDS_REPAIR	= 5,	/* repairable problems; run with -r */
+	CHECK_MERGE_INTERRUPTED	= 6,	/* journal MERGING, nobody at it:
+					 * resumable (merge or check -r) */
+	CHECK_MERGE_FINISHING	= 7,	/* journal RETIRING (data complete),
+					 * nobody at it: run to finish */
+	CHECK_MERGE_RUNNING	= 8,	/* journal, and the layer in use by a
+					 * running merge or a live device */
+	CHECK_MERGED_AWAY	= 9,	/* retired by a finished merge: its
+					 * data lives on in the target */
 };
 
 enum finding_kind {
@@ -27,6 +35,7 @@ enum finding_kind {
 	FINDING_REPAIRED,	/* -r fixed it */
 	FINDING_CORRUPT,
 	FINDING_UNCHECKED,	/* could not look */
+	FINDING_MERGE,		/* a merge's state: not a fault */
 };
 
 #define CHECK_MAX_FINDINGS 16
@@ -45,6 +54,8 @@ struct check_report {
 	uint64_t zero_blocks;
 	uint64_t nr_blocks;
 	bool merge_finished;		/* -r finished an interrupted merge */
+	enum check_verdict merge_state;	/* CHECK_MERGE_* / CHECK_MERGED_AWAY,
+					 * or CHECK_CLEAN when none */
 	struct merge_result merge;
 };
 

@@ -70,11 +70,25 @@ static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * The largest file the filesystem holding FD can address, our s_maxbytes:
+ * from FILESIZEBITS (signed bits), else off_t's limit.
+ */
+static uint64_t max_file_bytes(int fd)
+{
+	long bits = fpathconf(fd, _PC_FILESIZEBITS);
+
+	if (bits > 1 && bits < 64)
+		return (1ULL << (bits - 1)) - 1;
+	return (uint64_t)INT64_MAX;
+}
+
 /* Read both slots and pick the current one; sets is_raw when no magic. */
 static int read_header(struct layer *l, struct dmc_err *err)
 {
 	static unsigned char buf[DMC_SLOT_SIZE * DMC_NR_SLOTS];
 	struct layer_header h[DMC_NR_SLOTS];
+	enum dmc_verify_reason reason;
 	unsigned int i;
 	char why[256];
 	int r, cur;
@@ -113,16 +127,17 @@ static int read_header(struct layer *l, struct dmc_err *err)
 			       slot_status_str(l->slot_status[1]));
 	l->cur_slot = cur;
 	l->hdr = h[cur];
-	if (layer_header_validate(&l->hdr, why, sizeof(why)))
+	if (layer_header_check(buf + cur * DMC_SLOT_SIZE, l->file_size,
+			       max_file_bytes(l->fd), &reason, why, sizeof(why))) {
+		if (reason == DMC_WHY_TRUNCATED || reason == DMC_WHY_SHORT_MAP)
+			return dmc_err(err, DMC_ERR_CORRUPT,
+				       "%s: truncated: %llu bytes, the layout needs %llu",
+				       l->path, (unsigned long long)l->file_size,
+				       (unsigned long long)(l->hdr.data_offset +
+				       (layer_header_nr_blocks(&l->hdr) << l->hdr.block_shift)));
 		return dmc_err(err, DMC_ERR_CORRUPT, "%s: bad header: %s",
 			       l->path, why);
-	if (l->file_size < l->hdr.data_offset +
-			   (layer_header_nr_blocks(&l->hdr) << l->hdr.block_shift))
-		return dmc_err(err, DMC_ERR_CORRUPT,
-			       "%s: truncated: %llu bytes, the layout needs %llu",
-			       l->path, (unsigned long long)l->file_size,
-			       (unsigned long long)(l->hdr.data_offset +
-			       (layer_header_nr_blocks(&l->hdr) << l->hdr.block_shift)));
+	}
 	return 0;
 }
 
@@ -144,10 +159,36 @@ static int stat_layer(struct layer *l, struct dmc_err *err)
 	if (fstat(l->fd, &st))
 		return dmc_err_errno(err, errno, "%s: cannot stat", l->path);
 	if (!S_ISREG(st.st_mode))
-		return dmc_err(err, DMC_ERR_USAGE, "%s: not a regular file", l->path);
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "%s: not a regular file (%s): a layer or image must be one",
+			       l->path, S_ISFIFO(st.st_mode) ? "a FIFO" :
+			       S_ISDIR(st.st_mode) ? "a directory" :
+			       S_ISBLK(st.st_mode) ? "a block device" :
+			       S_ISCHR(st.st_mode) ? "a character device" :
+			       S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
 	l->file_size = (uint64_t)st.st_size;
 	l->dev = st.st_dev;
 	l->ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * Open without blocking: a FIFO or a device would block open() (a FIFO
+ * until a writer comes).  stat_layer() then refuses what is not a regular
+ * file, and end_nonblock() clears O_NONBLOCK for the I/O.
+ */
+static int open_nonblock(const char *path, bool writable)
+{
+	return open(path, (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK |
+		    O_NOCTTY | O_CLOEXEC);
+}
+
+static int end_nonblock(struct layer *l, struct dmc_err *err)
+{
+	int fl = fcntl(l->fd, F_GETFL);
+
+	if (fl < 0 || fcntl(l->fd, F_SETFL, fl & ~O_NONBLOCK))
+		return dmc_err_errno(err, errno, "%s: cannot open", l->path);
 	return 0;
 }
 
@@ -163,13 +204,13 @@ int layer_open(const char *path, unsigned int flags, struct layer **out,
 	}
 	l->writable = flags & LAYER_RDWR;
 	l->declared_raw = flags & LAYER_RAW;
-	l->fd = open(path, (l->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	l->fd = open_nonblock(path, l->writable);
 	if (l->fd < 0) {
 		dmc_err_errno(err, errno, "%s: cannot open%s", path,
 			      l->writable ? " for writing" : "");
 		goto fail;
 	}
-	if (stat_layer(l, err))
+	if (stat_layer(l, err) || end_nonblock(l, err))
 		goto fail;
 	if ((flags & (LAYER_LOCK_SH | LAYER_LOCK_EX)) &&
 	    layer_lock(l, flags & LAYER_LOCK_EX, err))
@@ -225,7 +266,7 @@ int layer_make_writable(struct layer *l, struct dmc_err *err)
 
 	if (l->writable)
 		return layer_lock(l, true, err);
-	fd = open(l->path, O_RDWR | O_CLOEXEC);
+	fd = open_nonblock(l->path, true);
 	if (fd < 0)
 		return dmc_err_errno(err, errno, "%s: cannot open for writing",
 				     l->path);
@@ -237,7 +278,8 @@ int layer_make_writable(struct layer *l, struct dmc_err *err)
 	close(l->fd);
 	l->fd = fd;
 	l->writable = true;
-	if (layer_lock(l, true, err) || stat_layer(l, err) || read_header(l, err))
+	if (stat_layer(l, err) || end_nonblock(l, err) || layer_lock(l, true, err) ||
+	    read_header(l, err))
 		return -1;
 	if (l->is_raw != was_raw ||
 	    (!l->is_raw && old.sequence != l->hdr.sequence))
@@ -248,6 +290,7 @@ int layer_make_writable(struct layer *l, struct dmc_err *err)
 
 int layer_load_map(struct layer *l, struct dmc_err *err)
 {
+	__u64 bad;
 	int r;
 
 	if (l->map)
@@ -261,6 +304,12 @@ int layer_load_map(struct layer *l, struct dmc_err *err)
 	if (r > 0)
 		return dmc_err(err, DMC_ERR_CORRUPT, "%s: truncated inside the map",
 			       l->path);
+	/* Value 3 is no state: a reader that took it for "absent" would
+	 * drop the block (a merge would lose it).  Same rule as the kernel. */
+	if (dmc_verify_map(l->map, 0, layer_header_nr_blocks(&l->hdr), NULL, &bad))
+		return dmc_err(err, DMC_ERR_CORRUPT,
+			       "%s: corrupt block map: block %llu has the invalid entry 3",
+			       l->path, (unsigned long long)bad);
 	return 0;
 }
 

@@ -13,10 +13,11 @@
 #include <stdint.h>
 
 #include <dm-chain/format.h>
+#include <dm-chain/layer_verify.h>
 
 #define DMC_DEFAULT_BLOCK_SHIFT 16U	/* 64 KiB */
 /* Feature bits this implementation knows (none yet in version 1). */
-#define DMC_KNOWN_INCOMPAT 0U
+#define DMC_KNOWN_INCOMPAT DMC_INCOMPAT_SUPPORTED
 
 struct layer_journal {
 	uint32_t state;			/* enum dmc_journal_state */
@@ -80,9 +81,19 @@ enum slot_status layer_header_decode(const void *slot, struct layer_header *h);
 /*
  * Check field values an older or buggy writer could get wrong: sizes,
  * block size, offsets, enums, NUL-terminated strings, journal sanity.
- * Returns 0, or -1 with a reason (no file name) in WHY.
+ * Returns 0, or -1 with a reason (no file name) in WHY.  Not against a
+ * file: layer_header_check() is what opening a file runs.
  */
 int layer_header_validate(const struct layer_header *h, char *why, size_t len);
+
+/*
+ * The shared validator on the DMC_SLOT_SIZE bytes of a valid SLOT of a
+ * file of FILE_SIZE bytes: every rule of layer_header_validate(), plus the
+ * map and data area inside the file and every offset below MAX_BYTES
+ * (0: 2^63).  Returns 0, or -1 with *REASON and its text in WHY.
+ */
+int layer_header_check(const void *slot, uint64_t file_size, uint64_t max_bytes,
+		       enum dmc_verify_reason *reason, char *why, size_t len);
 
 /*
  * Pick the current slot from the two decoded statuses and sequences: the

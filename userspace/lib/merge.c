@@ -365,12 +365,84 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 	return 0;
 }
 
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Before the first source is marked merged-away: the data phase is
+ * complete, and every block the sources show (top first, as the plan
+ * reads them) is in the target's map as it is on disk (synced by the
+ * commit that entered RETIRING).  A source is never retired on a map that
+ * lost one of its blocks.  A raw target has no map: its data phase ran to
+ * the end in this process and was synced (single_retire).
+ */
+static int verify_moved(struct merge_ctx *m, struct dmc_err *err)
+{
+	struct plan_source src[DMC_MAX_CHAIN_DEPTH];
+	struct layer *t = m->target;
+	uint64_t pos = 0, b;
+	struct plan_run run;
+	unsigned int i, want;
+	uint8_t *disk;
+	int ret = 0;
+
+	if (!single_retire(m) && (m->journal.state != DMC_JOURNAL_RETIRING ||
+				  m->journal.cursor != m->nr_blocks))
+		return dmc_err(err, DMC_ERR_CORRUPT,
+			       "%s: merge data phase incomplete (cursor %llu of %llu): not retiring its sources",
+			       m->holder->path, (unsigned long long)m->journal.cursor,
+			       (unsigned long long)m->nr_blocks);
+	if (t->is_raw)
+		return 0;
+	disk = malloc(t->hdr.map_length);
+	if (!disk)
+		return dmc_err_errno(err, ENOMEM, "%s: map", t->path);
+	if (pread_all(t->fd, disk, t->hdr.map_length, t->hdr.map_offset)) {
+		free(disk);
+		return dmc_err_errno(err, errno ? errno : EIO,
+				     "%s: cannot read back the map", t->path);
+	}
+	for (i = 0; i < m->t; i++)
+		src[i].map = m->chain.layers[i]->map;
+	while (!ret && plan_next_run(src, m->t, m->nr_blocks, &pos, 0, &run)) {
+		if (run.kind == PLAN_ABSENT)
+			continue;
+		want = run.kind == PLAN_DATA ? DMC_BLOCK_DATA : DMC_BLOCK_ZERO;
+		for (b = run.start; b < run.start + run.count; b++) {
+			if (dmc_map_get(disk, b) == want)
+				continue;
+			ret = dmc_err(err, DMC_ERR_CORRUPT,
+				      "%s: block %llu of %s is not in the target's map on disk: not marking the sources merged-away (no data was removed)",
+				      t->path, (unsigned long long)b,
+				      m->chain.layers[run.source]->path);
+			break;
+		}
+	}
+	free(disk);
+	return ret;
+}
+
 /* Sources become MERGED_AWAY, top first; then the target moves on. */
 static int retire_phase(struct merge_ctx *m, struct dmc_err *err)
 {
 	struct layer_header h;
 	unsigned int i;
 
+	if (verify_moved(m, err))
+		return -1;
 	for (i = 0; i < m->t; i++) {
 		struct layer *s = m->chain.layers[i];
 

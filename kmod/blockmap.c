@@ -8,6 +8,8 @@
 #include <linux/errno.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -63,6 +65,9 @@ int dmc_bm_scan(struct dmc_blockmap *bm, u64 *bad)
 	for (i = 0; i < full_bytes; i++) {
 		u8 v = bm->bits[i];
 
+		/* Maps reach gigabytes: let others run now and then. */
+		if (!(i & (SZ_1M - 1)))
+			cond_resched();
 		if (!v) {
 			counts[DMC_BLOCK_ABSENT] += 4;
 			continue;
@@ -188,6 +193,22 @@ bool dmc_bm_take_dirty(struct dmc_blockmap *bm, unsigned long *idx,
 	spin_unlock_irqrestore(&bm->lock, flags);
 	*idx = i;
 	return i < dmc_bm_nr_pages(bm);
+}
+
+unsigned int dmc_bm_take_batch(struct dmc_blockmap *bm,
+			       unsigned long *cursor, void *dst,
+			       unsigned long *pages, unsigned int max)
+{
+	unsigned long next = *cursor;
+	unsigned int n = 0;
+
+	while (n < max &&
+	       dmc_bm_take_dirty(bm, &next, dst + n * DMC_MAP_PAGE_SIZE)) {
+		pages[n++] = next;
+		next++;
+	}
+	*cursor = next;
+	return n;
 }
 
 void dmc_bm_redirty(struct dmc_blockmap *bm, unsigned long idx)

@@ -34,6 +34,7 @@ struct dmc_cells {
 
 /* dmc_chain.flags */
 #define DMC_CHAIN_FAILED	0	/* fail mode: see dmc_chain_fail() */
+#define DMC_CHAIN_FAIL_TOLD	1	/* fail mode logged and signalled */
 
 /*
  * The I/O gate: every bio holds it from map to completion; closing it
@@ -136,6 +137,8 @@ int dmc_map(struct dmc_chain *dc, struct bio *bio);
  * with PF_MEMALLOC_NOIO set.
  */
 int dmc_chain_commit(struct dmc_chain *dc);
+/* The same for layer @l of the device (the old leaf on a leaf change). */
+int dmc_chain_commit_layer(struct dmc_chain *dc, struct dmc_layer *l);
 /*
  * Switch to fail mode after the leaf could not be written (@err, @what
  * for the log): writes, discards and flushes fail with EIO from now on,

@@ -238,7 +238,8 @@ static void dmc_fail_work(struct work_struct *work)
 
 void dmc_chain_fail(struct dmc_chain *dc, int err, const char *what)
 {
-	if (test_and_set_bit(DMC_CHAIN_FAILED, &dc->flags))
+	set_bit(DMC_CHAIN_FAILED, &dc->flags);
+	if (test_and_set_bit(DMC_CHAIN_FAIL_TOLD, &dc->flags))
 		return;
 	dc->fail_err = err;
 	dc->fail_what = what;
@@ -1009,18 +1010,24 @@ out:
 
 /* ---- flush ---- */
 
-int dmc_chain_commit(struct dmc_chain *dc)
+int dmc_chain_commit_layer(struct dmc_chain *dc, struct dmc_layer *l)
 {
 	int r;
 
-	if (dc->read_only)
-		return 0;
 	if (dmc_chain_failed(dc))
 		return -EIO;
-	r = dmc_layer_commit(dmc_leaf(dc));
+	r = dmc_layer_commit_guarded(l, &dc->flags, DMC_CHAIN_FAILED);
+	/* -EIO from fail mode set meanwhile is reported already. */
 	if (r)
 		dmc_chain_fail(dc, r, "committing the leaf's block map");
 	return r;
+}
+
+int dmc_chain_commit(struct dmc_chain *dc)
+{
+	if (dc->read_only)
+		return 0;
+	return dmc_chain_commit_layer(dc, dmc_leaf(dc));
 }
 
 static void do_flush(struct dmc_io *io)

@@ -49,13 +49,11 @@ struct dmc_layer {
 	struct mutex commit_lock;	/* serializes commits, header writes */
 	/*
 	 * Commit bookkeeping, under @commit_lock (@commit_started is also
-	 * read without it, see dmc_layer_commit()): commits begun, the
-	 * number of the last one that succeeded, and the error of a failed
-	 * one, which sticks until dmc_layer_begin_write() succeeds again.
+	 * read without it, see dmc_layer_commit_guarded()): commits begun
+	 * and the number of the last one that succeeded.
 	 */
 	u64 commit_started;
 	u64 commit_good;
-	int commit_err;
 	u8 *commit_buf;			/* DMC_COMMIT_BATCH map pages */
 
 	/* A live merge changing this layer (under dmc_layers_lock). */
@@ -480,8 +478,6 @@ int dmc_layer_begin_write(struct dmc_layer *l)
 	l->slot = buf;
 	l->hdr = h;
 	l->cur_slot = next;
-	/* The file took a synced write: a new table may commit again. */
-	l->commit_err = 0;
 out:
 	mutex_unlock(&l->commit_lock);
 	return r;
@@ -547,7 +543,8 @@ static int commit_pass(struct dmc_layer *l)
 	return r;
 }
 
-int dmc_layer_commit(struct dmc_layer *l)
+int dmc_layer_commit_guarded(struct dmc_layer *l, unsigned long *flags,
+			     unsigned int bit)
 {
 	/*
 	 * A commit that starts after this call did (number > @seen) covers
@@ -561,11 +558,13 @@ int dmc_layer_commit(struct dmc_layer *l)
 	mutex_lock(&l->commit_lock);
 	if (!dmc_layer_wfile(l))
 		goto out;		/* nothing was ever written */
-	if (l->commit_err) {
-		/* A failed commit may have lost data (the error is reported
-		 * by fsync only once): never claim durability after it.
+	if (flags && test_bit(bit, flags)) {
+		/* A failed commit may have lost data (fsync reports a
+		 * write-back error only once): never claim durability after
+		 * it.  Checked under the lock, so a commit waiting for a
+		 * failing one sees the failure.
 		 */
-		r = l->commit_err;
+		r = -EIO;
 		goto out;
 	}
 	if (l->commit_good > seen)
@@ -581,13 +580,18 @@ int dmc_layer_commit(struct dmc_layer *l)
 	nr = l->commit_started + 1;
 	smp_store_release(&l->commit_started, nr);
 	r = l->raw ? vfs_fsync(dmc_layer_wfile(l), 1) : commit_pass(l);
-	if (r)
-		l->commit_err = r;
-	else
+	if (!r)
 		l->commit_good = nr;
+	else if (flags)
+		set_bit(bit, flags);
 out:
 	mutex_unlock(&l->commit_lock);
 	return r;
+}
+
+int dmc_layer_commit(struct dmc_layer *l)
+{
+	return dmc_layer_commit_guarded(l, NULL, 0);
 }
 
 int dmc_layer_punch(struct dmc_layer *l, u64 first, u64 nr,

@@ -187,19 +187,18 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 	noio = memalloc_noio_save();
 	/* The bulk of the old leaf's commit happens before the pause. */
 	if (old_leaf != layers[nr - 1] && !dc->read_only)
-		r = dmc_layer_commit(old_leaf);
+		r = dmc_chain_commit_layer(dc, old_leaf);
 	t0 = ktime_get();
 	if (!r) {
 		dmc_gate_close(&dc->gate);
 		if (old_leaf != layers[nr - 1] && !dc->read_only)
-			r = dmc_layer_commit(old_leaf);
+			r = dmc_chain_commit_layer(dc, old_leaf);
 	}
 	if (r) {
 		dmc_gate_open(&dc->gate);
 		memalloc_noio_restore(noio);
 		up_write(&dc->chain_lock);
 		kfree(maps);
-		dmc_chain_fail(dc, r, "committing the old leaf's block map");
 		return r;
 	}
 	old_layers = dc->layers;

@@ -231,7 +231,7 @@ static void dmc_fail_work(struct work_struct *work)
 	char name[DM_NAME_LEN];
 
 	dmc_chain_name(dc, name);
-	DMERR("%s: %s failed (%d): fail mode, writes and flushes now fail until the table is reloaded",
+	DMERR("%s: %s failed (%d): fail mode, writes and flushes fail until a table reload",
 	      name, dc->fail_what, dc->fail_err);
 	dm_table_event(dc->ti->table);
 }

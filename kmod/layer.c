@@ -578,6 +578,7 @@ int dmc_layer_commit_guarded(struct dmc_layer *l, unsigned long *flags,
 		}
 	}
 	nr = l->commit_started + 1;
+	/* Pairs with the smp_load_acquire() on entry (see above). */
 	smp_store_release(&l->commit_started, nr);
 	r = l->raw ? vfs_fsync(dmc_layer_wfile(l), 1) : commit_pass(l);
 	if (!r)

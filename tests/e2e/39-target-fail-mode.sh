@@ -29,7 +29,7 @@ disk_sectors=$(blockdev --getsz "$disk")
 # lower_table [FILE]: dm-linear over the disk; with FILE, the sectors of
 # FILE's extents map to dm-error instead.
 lower_table() {
-	local file=$1 pos=0 start len
+	local file=${1:-} pos=0 start len
 	if [ -n "$file" ]; then
 		# filefrag -e -b512: "ext: logical..: physical_start..physical_end: length: ..."
 		while read -r start len; do

@@ -26,8 +26,9 @@ SECTOR = 512
 
 
 def block_size(dev):
-    name = os.path.basename(os.path.realpath(dev))
-    with open(f"/sys/block/{name}/queue/optimal_io_size") as f:
+    rdev = os.stat(dev).st_rdev
+    with open(f"/sys/dev/block/{os.major(rdev)}:{os.minor(rdev)}"
+              "/queue/optimal_io_size") as f:
         return int(f.read())
 
 

@@ -26,7 +26,7 @@ bs=65536
 sectors=$((size / 512))
 dev=/dev/mapper/dmc-race
 racer=$DMC_ROOT/tests/e2e/target/racemix.py
-seeds=${DMC_RACE_SEEDS:-16}
+seeds=${DMC_RACE_SEEDS:-10}
 rounds=${DMC_RACE_ROUNDS:-12}
 
 check "mkfs.xfs and mount" fs_make xfs "$disk" "$mnt"

@@ -4,6 +4,7 @@
  * bio range into per-layer and per-block pieces (dm_chain_split).
  */
 #include <kunit/test.h>
+#include <linux/bitmap.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -311,11 +312,63 @@ static void split_pieces_cover_range(struct kunit *test)
 	dmc_bm_destroy(&bm);
 }
 
+/*
+ * A commit walks the dirty pages in batches while writes keep dirtying
+ * pages behind it (issue 15 item 1): every page dirty when the walk
+ * started must be taken, however many pages are re-dirtied at low
+ * indexes between batches, and the walk must end.
+ */
+#define WALK_PAGES	200UL
+#define WALK_BATCH	64U
+
+static void blockmap_dirty_walk(struct kunit *test)
+{
+	unsigned long cursor = 0, pages[WALK_BATCH], i;
+	unsigned long *taken;
+	unsigned int n, batches = 0;
+	struct dmc_blockmap bm;
+	u8 *buf;
+
+	/* Arrange: every page dirty (one block set in each). */
+	buf = kunit_kzalloc(test, WALK_BATCH * DMC_MAP_PAGE_SIZE, GFP_KERNEL);
+	taken = kunit_kzalloc(test, BITS_TO_LONGS(WALK_PAGES) * sizeof(long),
+			      GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_NOT_NULL(test, taken);
+	KUNIT_ASSERT_EQ(test, dmc_bm_init(&bm, WALK_PAGES *
+					  DMC_BLOCKS_PER_MAP_PAGE), 0);
+	for (i = 0; i < WALK_PAGES; i++)
+		dmc_bm_set_range(&bm, i * DMC_BLOCKS_PER_MAP_PAGE + 7, 1,
+				 DMC_BLOCK_DATA);
+	KUNIT_ASSERT_EQ(test, dmc_bm_nr_dirty(&bm), WALK_PAGES);
+
+	/* Act: between batches, writes dirty pages 0..19 again. */
+	while ((n = dmc_bm_take_batch(&bm, &cursor, buf, pages,
+				      WALK_BATCH))) {
+		batches++;
+		KUNIT_ASSERT_LE(test, batches, 10U);
+		for (i = 0; i < n; i++)
+			__set_bit(pages[i], taken);
+		for (i = 0; i < 20; i++)
+			dmc_bm_set_range(&bm, i * DMC_BLOCKS_PER_MAP_PAGE +
+					 batches + 8, 1, DMC_BLOCK_DATA);
+	}
+
+	/* Assert: one pass took all 200; the re-dirtied pages wait. */
+	KUNIT_EXPECT_EQ(test, bitmap_weight(taken, WALK_PAGES), WALK_PAGES);
+	KUNIT_EXPECT_EQ(test, batches, 4U);
+	KUNIT_EXPECT_EQ(test, dmc_bm_nr_dirty(&bm), 20UL);
+	/* The copies are the map as it was when taken. */
+	KUNIT_EXPECT_EQ(test, buf[(7 / 4)], 0x01 << (2 * (7 % 4)));
+	dmc_bm_destroy(&bm);
+}
+
 static struct kunit_case blockmap_cases[] = {
 	KUNIT_CASE(blockmap_get_set_counts),
 	KUNIT_CASE(blockmap_raw),
 	KUNIT_CASE(blockmap_scan),
 	KUNIT_CASE(blockmap_dirty_pages),
+	KUNIT_CASE(blockmap_dirty_walk),
 	{}
 };
 

@@ -177,6 +177,22 @@ bool dmc_bm_take_dirty(struct dmc_blockmap *bm, unsigned long *idx,
 	return i < dmc_bm_nr_pages(bm);
 }
 
+unsigned int dmc_bm_take_batch(struct dmc_blockmap *bm,
+			       unsigned long *cursor, void *dst,
+			       unsigned long *pages, unsigned int max)
+{
+	unsigned long next = *cursor;
+	unsigned int n = 0;
+
+	while (n < max &&
+	       dmc_bm_take_dirty(bm, &next, dst + n * DMC_MAP_PAGE_SIZE)) {
+		pages[n++] = next;
+		next++;
+	}
+	*cursor = next;
+	return n;
+}
+
 void dmc_bm_redirty(struct dmc_blockmap *bm, unsigned long idx)
 {
 	unsigned long flags;

@@ -87,6 +87,18 @@ unsigned long dmc_bm_nr_dirty(struct dmc_blockmap *bm);
  */
 bool dmc_bm_take_dirty(struct dmc_blockmap *bm, unsigned long *idx,
 		       void *dst);
+
+/*
+ * Take up to @max dirty pages at or after *cursor (dmc_bm_take_dirty()
+ * each): their copies go to @dst one after the other, their indexes to
+ * @pages; *cursor moves past the last one.  Returns how many.  Called
+ * with an advancing cursor until it returns 0, it walks the map once:
+ * every page dirty when the walk started is taken, pages dirtied behind
+ * the cursor are left for the next walk, and the walk ends.
+ */
+unsigned int dmc_bm_take_batch(struct dmc_blockmap *bm,
+			       unsigned long *cursor, void *dst,
+			       unsigned long *pages, unsigned int max);
 void dmc_bm_redirty(struct dmc_blockmap *bm, unsigned long idx);
 
 /*

@@ -22,15 +22,19 @@ struct dm_target;
 struct dmc_layer;
 struct bio;
 
-/* Blocks being filled (copy-on-write) at once, per device. */
-#define DMC_MAX_FILLS	32U
-
-/* Per-block exclusion for fills; see io.c. */
-struct dmc_fill_locks {
-	spinlock_t lock;		/* guards @blocks */
-	wait_queue_head_t wait;
-	u64 blocks[DMC_MAX_FILLS];	/* U64_MAX: free slot */
+/*
+ * Per-block exclusion of the bios that write the leaf ("cells", see
+ * io.c): the bios holding a range of blocks and those parked behind one.
+ */
+struct dmc_cells {
+	spinlock_t lock;		/* guards both lists (irq-safe) */
+	struct list_head held;
+	struct list_head waiting;
 };
+
+/* dmc_chain.flags */
+#define DMC_CHAIN_FAILED	0	/* fail mode: see dmc_chain_fail() */
+#define DMC_CHAIN_FAIL_TOLD	1	/* fail mode logged and signalled */
 
 /*
  * The I/O gate: every bio holds it from map to completion; closing it
@@ -98,8 +102,14 @@ struct dmc_chain {
 	 */
 	struct llist_head submit_list;
 	struct work_struct submit_work;
-	struct dmc_fill_locks fills;
+	struct dmc_cells cells;
 	struct dmc_stats stats;
+
+	/* Fail mode: set once, never cleared (a new table starts afresh). */
+	unsigned long flags;		/* DMC_CHAIN_* bits */
+	int fail_err;			/* what set DMC_CHAIN_FAILED */
+	const char *fail_what;
+	struct work_struct fail_work;	/* logs, raises the dm event */
 };
 
 static inline struct dmc_layer *dmc_leaf(struct dmc_chain *dc)
@@ -119,9 +129,24 @@ void dmc_submit_init(struct dmc_chain *dc);
 /* Close the gate and wait until no bio is in flight.  Sleeps. */
 void dmc_gate_close(struct dmc_gate *g);
 void dmc_gate_open(struct dmc_gate *g);
-void dmc_fill_locks_init(struct dmc_fill_locks *fl);
+void dmc_cells_init(struct dmc_cells *c);
 int dmc_map(struct dmc_chain *dc, struct bio *bio);
+/*
+ * Make the leaf durable (dmc_layer_commit()); an error switches the
+ * device to fail mode, and in fail mode it returns -EIO.  Sleeps; call
+ * with PF_MEMALLOC_NOIO set.
+ */
 int dmc_chain_commit(struct dmc_chain *dc);
+/* The same for layer @l of the device (the old leaf on a leaf change). */
+int dmc_chain_commit_layer(struct dmc_chain *dc, struct dmc_layer *l);
+/*
+ * Switch to fail mode after the leaf could not be written (@err, @what
+ * for the log): writes, discards and flushes fail with EIO from now on,
+ * reads go on.  Logs once and raises a dm event (from a work item).  Any
+ * context.
+ */
+void dmc_chain_fail(struct dmc_chain *dc, int err, const char *what);
+bool dmc_chain_failed(struct dmc_chain *dc);
 
 /* target.c */
 /*

@@ -23,6 +23,22 @@
  * dmc_layer_commit(), after an fdatasync of the data, so the on-disk map
  * never points at data that is not durable.  FLUSH and FUA complete after
  * such a commit.
+ *
+ * Exclusion: every bio that writes the leaf (in place, by a fill, or by
+ * zeroing) holds a cell on its range of blocks from the moment it is
+ * issued until its data and map state are in place (see "cells" below),
+ * so a fill never writes a parent's stale data over a concurrent write,
+ * and zeroing never races either.  Bios on other blocks do not wait.
+ *
+ * Fail mode: an error writing the leaf or committing its map switches the
+ * device to fail mode for good (dmc_chain_fail()): writes, discards and
+ * flushes fail with EIO from then on, reads go on.  Only a new table
+ * leaves it.  A flush is never acknowledged after data or map may have
+ * been lost.
+ *
+ * Freeze protection: writes into layer files hold the host filesystem's
+ * freeze protection (file_start_write(), kiocb_start_write() until an
+ * asynchronous write completes), as a write(2) would.
  */
 #include <linux/bio.h>
 #include <linux/blk_types.h>
@@ -63,6 +79,17 @@ struct dmc_io {
 	bool buffered;			/* no (more) direct I/O */
 	bool set_data;
 	bool flush_after;		/* FUA */
+	bool discard;			/* ZERO: a discard (else write zeroes) */
+	bool nounmap;			/* ZERO: REQ_NOUNMAP, keep file space */
+	bool frozen_ref;		/* holds kiocb_start_write() */
+
+	/* The cell (see "cells"); guarded by dc->cells.lock. */
+	struct list_head cell_node;	/* on cells.held or cells.waiting */
+	u64 cell_first;			/* blocks [first, first + nr) */
+	u64 cell_nr;
+	bool cell_excl;
+	bool locked;			/* holds its cell */
+	bool prep;			/* WRITE: an edge block needs a fill */
 };
 
 unsigned int dmc_io_size(void)
@@ -72,6 +99,7 @@ unsigned int dmc_io_size(void)
 
 static void dmc_io_work(struct work_struct *work);
 static void do_rw(struct dmc_io *io);
+static void do_write(struct dmc_io *io, bool can_wait);
 
 /* Reads and in-place writes that will not wait: see the comment on top. */
 static bool io_is_async(struct dmc_io *io)
@@ -103,15 +131,22 @@ static void dmc_submit_work(struct work_struct *work)
 
 	/* do_rw() may complete, and so free, @io: take the next one first. */
 	llist_for_each_entry_safe(io, next, llist_reverse_order(list),
-				  submit_node)
-		do_rw(io);
+				  submit_node) {
+		if (io->kind == DMC_IO_WRITE)
+			do_write(io, false);
+		else
+			do_rw(io);
+	}
 	memalloc_noio_restore(noio);
 }
+
+static void dmc_fail_work(struct work_struct *work);
 
 void dmc_submit_init(struct dmc_chain *dc)
 {
 	init_llist_head(&dc->submit_list);
 	INIT_WORK(&dc->submit_work, dmc_submit_work);
+	INIT_WORK(&dc->fail_work, dmc_fail_work);
 }
 
 /* ---- the I/O gate (see chain.h) ---- */
@@ -188,54 +223,149 @@ static void end_io(struct dmc_io *io, blk_status_t status)
 	bio_endio(bio);
 }
 
-/* ---- fill locks: one block filled by one worker at a time ---- */
+/* ---- fail mode ---- */
 
-void dmc_fill_locks_init(struct dmc_fill_locks *fl)
+static void dmc_fail_work(struct work_struct *work)
 {
-	unsigned int i;
+	struct dmc_chain *dc = container_of(work, struct dmc_chain, fail_work);
+	char name[DM_NAME_LEN];
 
-	spin_lock_init(&fl->lock);
-	init_waitqueue_head(&fl->wait);
-	for (i = 0; i < DMC_MAX_FILLS; i++)
-		fl->blocks[i] = U64_MAX;
+	dmc_chain_name(dc, name);
+	DMERR("%s: %s failed (%d): fail mode, writes and flushes fail until a table reload",
+	      name, dc->fail_what, dc->fail_err);
+	dm_table_event(dc->ti->table);
 }
 
-static bool fill_trylock(struct dmc_fill_locks *fl, u64 block)
+void dmc_chain_fail(struct dmc_chain *dc, int err, const char *what)
 {
-	int i, free = -1;
-	bool taken = false;
+	set_bit(DMC_CHAIN_FAILED, &dc->flags);
+	if (test_and_set_bit(DMC_CHAIN_FAIL_TOLD, &dc->flags))
+		return;
+	dc->fail_err = err;
+	dc->fail_what = what;
+	/* Logging and the event sleep; this may run in I/O completion. */
+	schedule_work(&dc->fail_work);
+}
 
-	spin_lock(&fl->lock);
-	for (i = 0; i < DMC_MAX_FILLS; i++) {
-		if (fl->blocks[i] == block)
-			goto out;
-		if (fl->blocks[i] == U64_MAX && free < 0)
-			free = i;
+bool dmc_chain_failed(struct dmc_chain *dc)
+{
+	return test_bit(DMC_CHAIN_FAILED, &dc->flags);
+}
+
+/* A write to the leaf failed: count it, and data may be lost. */
+static void write_failed(struct dmc_chain *dc, int err)
+{
+	atomic64_inc(&dc->stats.write_errors);
+	dmc_chain_fail(dc, err, "writing to the leaf");
+}
+
+/*
+ * ---- cells: per-block exclusion of writes ----
+ *
+ * A cell is a range of leaf blocks held by one bio, shared or exclusive.
+ * In-place writes into blocks that are all DATA take it shared: they
+ * change no map state and nothing else writes those blocks' file range
+ * but other in-place writes.  Everything that changes a block's state
+ * (whole-block writes into blocks the leaf lacks, fills, zeroing) takes it
+ * exclusive, and changes the state before letting go, so a block's state
+ * is stable while any cell covers it.  A bio whose range conflicts with a
+ * held cell is parked and queued again when that cell is released, as
+ * dm-bio-prison does; nothing sleeps waiting for a cell.  Each bio holds
+ * at most one cell, so there is no lock order to get wrong.
+ */
+
+void dmc_cells_init(struct dmc_cells *c)
+{
+	spin_lock_init(&c->lock);
+	INIT_LIST_HEAD(&c->held);
+	INIT_LIST_HEAD(&c->waiting);
+}
+
+static bool cells_overlap(const struct dmc_io *a, const struct dmc_io *b)
+{
+	return a->cell_first < b->cell_first + b->cell_nr &&
+	       b->cell_first < a->cell_first + a->cell_nr;
+}
+
+/* Whether any block of [first, first + nr) is not DATA in the leaf. */
+static bool any_not_data(struct dmc_chain *dc, u64 first, u64 nr)
+{
+	const struct dmc_blockmap *bm = dmc_leaf_map(dc);
+
+	return dmc_bm_get(bm, first) != DMC_BLOCK_DATA ||
+	       dmc_bm_run(bm, first, nr) < nr;
+}
+
+/*
+ * For an in-place write: whether a block it covers only in part has
+ * stopped being DATA since the write was planned (zeroed meanwhile).
+ */
+static bool edge_needs_fill(struct dmc_chain *dc, struct dmc_io *io)
+{
+	const struct dmc_blockmap *bm = dmc_leaf_map(dc);
+	unsigned int shift = dc->block_shift;
+	u64 end = io->pos + io->len;
+	u64 last = (end - 1) >> shift;
+
+	if ((io->pos & ((1ULL << shift) - 1)) &&
+	    dmc_bm_get(bm, io->first_block) != DMC_BLOCK_DATA)
+		return true;
+	return (end & ((1ULL << shift) - 1)) && end < dc->dev_size &&
+	       dmc_bm_get(bm, last) != DMC_BLOCK_DATA;
+}
+
+/*
+ * Take @io's cell (its range set by the caller), or park @io until a
+ * conflicting cell is released; false when parked.  Never sleeps.
+ */
+static bool cell_get(struct dmc_io *io)
+{
+	struct dmc_chain *dc = io->dc;
+	struct dmc_cells *c = &dc->cells;
+	struct dmc_io *h;
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
+	/* Under the lock: no state change can run on a range we see free. */
+	io->cell_excl = io->kind != DMC_IO_WRITE ||
+			any_not_data(dc, io->cell_first, io->cell_nr);
+	list_for_each_entry(h, &c->held, cell_node) {
+		if (cells_overlap(io, h) && (io->cell_excl || h->cell_excl)) {
+			list_add_tail(&io->cell_node, &c->waiting);
+			spin_unlock_irqrestore(&c->lock, flags);
+			return false;
+		}
 	}
-	if (free >= 0) {
-		fl->blocks[free] = block;
-		taken = true;
+	list_add_tail(&io->cell_node, &c->held);
+	io->locked = true;
+	if (io->kind == DMC_IO_WRITE && io->set_data && io->cell_excl)
+		io->prep = edge_needs_fill(dc, io);
+	spin_unlock_irqrestore(&c->lock, flags);
+	return true;
+}
+
+/* Release @io's cell, if held, and requeue the bios parked behind it. */
+static void cell_put(struct dmc_io *io)
+{
+	struct dmc_chain *dc = io->dc;
+	struct dmc_cells *c = &dc->cells;
+	struct dmc_io *w, *tmp;
+	unsigned long flags;
+	LIST_HEAD(wake);
+
+	if (!io->locked)
+		return;
+	spin_lock_irqsave(&c->lock, flags);
+	list_del(&io->cell_node);
+	io->locked = false;
+	list_for_each_entry_safe(w, tmp, &c->waiting, cell_node)
+		if (cells_overlap(io, w))
+			list_move_tail(&w->cell_node, &wake);
+	spin_unlock_irqrestore(&c->lock, flags);
+	list_for_each_entry_safe(w, tmp, &wake, cell_node) {
+		list_del_init(&w->cell_node);
+		queue_work(dc->wq, &w->work);
 	}
-out:
-	spin_unlock(&fl->lock);
-	return taken;
-}
-
-static void fill_lock(struct dmc_fill_locks *fl, u64 block)
-{
-	wait_event(fl->wait, fill_trylock(fl, block));
-}
-
-static void fill_unlock(struct dmc_fill_locks *fl, u64 block)
-{
-	unsigned int i;
-
-	spin_lock(&fl->lock);
-	for (i = 0; i < DMC_MAX_FILLS; i++)
-		if (fl->blocks[i] == block)
-			fl->blocks[i] = U64_MAX;
-	spin_unlock(&fl->lock);
-	wake_up_all(&fl->wait);
 }
 
 /* ---- map path ---- */
@@ -314,6 +444,9 @@ static int map_bio(struct dmc_chain *dc, struct dmc_io *io, struct bio *bio)
 	io->buffered = !!(dc->features & DMC_FEATURE_BUFFERED);
 	io->set_data = false;
 	io->flush_after = false;
+	io->frozen_ref = false;
+	io->locked = false;
+	io->prep = false;
 	INIT_WORK(&io->work, dmc_io_work);
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
@@ -321,6 +454,10 @@ static int map_bio(struct dmc_chain *dc, struct dmc_io *io, struct bio *bio)
 		if (dc->read_only) {
 			end_io(io, BLK_STS_OK);
 			return DM_MAPIO_SUBMITTED;
+		}
+		if (dmc_chain_failed(dc)) {
+			atomic64_inc(&dc->stats.flush_errors);
+			return DM_MAPIO_KILL;
 		}
 		io->kind = DMC_IO_FLUSH;
 		queue_io(io);
@@ -337,17 +474,19 @@ static int map_bio(struct dmc_chain *dc, struct dmc_io *io, struct bio *bio)
 	case REQ_OP_READ:
 		return map_read(dc, io, pos, len);
 	case REQ_OP_WRITE:
-		if (dc->read_only)
+		if (dc->read_only || dmc_chain_failed(dc))
 			return DM_MAPIO_KILL;
 		return map_write(dc, io, pos, len);
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
-		if (dc->read_only || dc->leaf_raw)
+		if (dc->read_only || dc->leaf_raw || dmc_chain_failed(dc))
 			return DM_MAPIO_KILL;
 		atomic64_inc(&dc->stats.discards);
 		io->kind = DMC_IO_ZERO;
 		io->pos = pos;
 		io->len = len;
+		io->discard = bio_op(bio) == REQ_OP_DISCARD;
+		io->nounmap = !io->discard && (bio->bi_opf & REQ_NOUNMAP);
 		io->flush_after = !!(bio->bi_opf & REQ_FUA);
 		queue_io(io);
 		return DM_MAPIO_SUBMITTED;
@@ -392,7 +531,8 @@ static void count_error(struct dmc_chain *dc, bool write)
 /*
  * Synchronous I/O of @len bytes between @bv and a layer file at @fpos,
  * direct where possible, else buffered.  Reads past EOF are zero-filled.
- * Returns 0 or -errno.  Sleeps.
+ * Writes hold the filesystem's freeze protection.  Returns 0 or -errno.
+ * Sleeps.
  */
 static int file_rw_sync(struct dmc_chain *dc, struct dmc_layer *l,
 			struct bio_vec *bv, unsigned int nr, size_t len,
@@ -404,6 +544,8 @@ static int file_rw_sync(struct dmc_chain *dc, struct dmc_layer *l,
 	struct kiocb kiocb;
 	ssize_t ret = -EINVAL;
 
+	if (write)
+		file_start_write(file);
 	if (!(dc->features & DMC_FEATURE_BUFFERED) && dmc_layer_can_dio(l)) {
 		iov_iter_bvec(&iter, dir, bv, nr, len);
 		init_sync_kiocb(&kiocb, file);
@@ -421,6 +563,8 @@ static int file_rw_sync(struct dmc_chain *dc, struct dmc_layer *l,
 		ret = write ? vfs_iter_write(file, &iter, &p, 0) :
 			      vfs_iter_read(file, &iter, &p, 0);
 	}
+	if (write)
+		file_end_write(file);
 	if (ret < 0)
 		return ret;
 	if ((size_t)ret < len) {
@@ -440,6 +584,10 @@ static void rw_done(struct dmc_io *io, long ret)
 	struct dmc_chain *dc = io->dc;
 	bool write = io->kind == DMC_IO_WRITE;
 
+	if (io->frozen_ref) {
+		io->frozen_ref = false;
+		kiocb_end_write(&io->iocb);
+	}
 	if (ret == -EINVAL && !io->buffered) {
 		/* Direct I/O refused (alignment): redo it buffered. */
 		atomic64_inc(&dc->stats.dio_fallbacks);
@@ -456,7 +604,12 @@ static void rw_done(struct dmc_io *io, long ret)
 		}
 	}
 	if (ret < 0) {
-		count_error(dc, write);
+		if (write) {
+			cell_put(io);
+			write_failed(dc, ret);
+		} else {
+			count_error(dc, false);
+		}
 		end_io(io, errno_to_blk_status(ret));
 		return;
 	}
@@ -464,6 +617,7 @@ static void rw_done(struct dmc_io *io, long ret)
 		if (io->set_data)
 			dmc_bm_set_range(dmc_leaf_map(dc), io->first_block,
 					 io->nr_blocks, DMC_BLOCK_DATA);
+		cell_put(io);
 		if (io->flush_after) {
 			io->kind = DMC_IO_FLUSH;
 			queue_io(io);
@@ -478,6 +632,7 @@ static void rw_aio_complete(struct kiocb *iocb, long ret)
 	rw_done(container_of(iocb, struct dmc_io, iocb), ret);
 }
 
+/* Issue a read or an in-place write (its cell held). */
 static void do_rw(struct dmc_io *io)
 {
 	bool write = io->kind == DMC_IO_WRITE;
@@ -489,8 +644,13 @@ static void do_rw(struct dmc_io *io)
 	bio_iov_iter(&iter, io->bio, write ? ITER_SOURCE : ITER_DEST);
 	if (io->buffered || !dmc_layer_can_dio(io->layer)) {
 		io->buffered = true;
-		ret = write ? vfs_iter_write(file, &iter, &fpos, 0) :
-			      vfs_iter_read(file, &iter, &fpos, 0);
+		if (write) {
+			file_start_write(file);
+			ret = vfs_iter_write(file, &iter, &fpos, 0);
+			file_end_write(file);
+		} else {
+			ret = vfs_iter_read(file, &iter, &fpos, 0);
+		}
 		rw_done(io, ret);
 		return;
 	}
@@ -501,11 +661,66 @@ static void do_rw(struct dmc_io *io)
 	io->iocb.ki_complete = rw_aio_complete;
 	io->iocb.ki_flags = IOCB_DIRECT;
 	io->iocb.ki_ioprio = io->bio->bi_ioprio;
-	ret = write ? call_write_iter(file, &io->iocb, &iter) :
-		      call_read_iter(file, &io->iocb, &iter);
+	if (write) {
+		/* Held until the write completes, as aio does. */
+		kiocb_start_write(&io->iocb);
+		io->frozen_ref = true;
+		ret = call_write_iter(file, &io->iocb, &iter);
+	} else {
+		ret = call_read_iter(file, &io->iocb, &iter);
+	}
 	/* After -EIOCBQUEUED the completion may already have freed @io. */
 	if (ret != -EIOCBQUEUED)
 		rw_aio_complete(&io->iocb, ret);
+}
+
+static int fill_edges(struct dmc_io *io);
+
+/*
+ * A write accepted before the device went to fail mode: fail it too
+ * rather than write after a loss.  Returns true when @io was ended.
+ */
+static bool failed_end(struct dmc_io *io)
+{
+	if (!dmc_chain_failed(io->dc))
+		return false;
+	cell_put(io);
+	end_io(io, BLK_STS_IOERR);
+	return true;
+}
+
+/*
+ * An in-place write: take its cell (or park), fill a partly covered
+ * block that was zeroed since the write was planned, then issue it.
+ * Without @can_wait (the submit worker) anything that would wait for I/O
+ * goes to a work item of its own.
+ */
+static void do_write(struct dmc_io *io, bool can_wait)
+{
+	int r;
+
+	if (!io->locked) {
+		io->cell_first = io->first_block;
+		io->cell_nr = io->nr_blocks;
+		if (!cell_get(io))
+			return;
+	}
+	if (failed_end(io))
+		return;
+	if (io->prep) {
+		if (!can_wait) {
+			queue_work(io->dc->wq, &io->work);
+			return;
+		}
+		io->prep = false;
+		r = fill_edges(io);
+		if (r) {
+			cell_put(io);
+			end_io(io, errno_to_blk_status(r));
+			return;
+		}
+	}
+	do_rw(io);
 }
 
 /* ---- copy-on-write fill of one leaf block ---- */
@@ -577,10 +792,12 @@ static void overlay(struct block_buf *b, size_t off, size_t len,
  * Write [pos, pos + len) of block @block, which is not DATA in the leaf and
  * not covered whole, with @bio's data (or zeros when @bio is NULL): fill
  * the rest of the block from the chain below the leaf, write the whole
- * block to the leaf, mark it DATA.  Sleeps; serialized per block.
+ * block to the leaf, mark it DATA.  Zeroing (no @bio) a block that reads
+ * as zeros does nothing unless @always.  BLK_STS_AGAIN when the block is
+ * DATA by now.  The caller holds an exclusive cell on the block.  Sleeps.
  */
 static blk_status_t fill_block(struct dmc_chain *dc, u64 block, u64 pos,
-			       u64 len, struct bio *bio);
+			       u64 len, struct bio *bio, bool always);
 
 /* Write zeros over [pos, pos + len) of the leaf file's data area. */
 static int write_zeros(struct dmc_chain *dc, u64 pos, u64 len)
@@ -603,7 +820,7 @@ static int write_zeros(struct dmc_chain *dc, u64 pos, u64 len)
 }
 
 static blk_status_t fill_block(struct dmc_chain *dc, u64 block, u64 pos,
-			       u64 len, struct bio *bio)
+			       u64 len, struct bio *bio, bool always)
 {
 	struct dmc_blockmap *leaf_map = dmc_leaf_map(dc);
 	struct dmc_layer *leaf = dmc_leaf(dc);
@@ -613,23 +830,16 @@ static blk_status_t fill_block(struct dmc_chain *dc, u64 block, u64 pos,
 	unsigned int state;
 	int src, r;
 
-	fill_lock(&dc->fills, block);
 	state = dmc_bm_get(leaf_map, block);
-	if (state == DMC_BLOCK_DATA) {
-		/* Filled by someone else meanwhile: write in place. */
-		fill_unlock(&dc->fills, block);
-		return BLK_STS_AGAIN;
-	}
+	if (state == DMC_BLOCK_DATA)
+		return BLK_STS_AGAIN;	/* written whole meanwhile */
 	src = state == DMC_BLOCK_ZERO ? DMC_SRC_ZERO :
 	      dmc_resolve(dc->maps, dc->nr_layers - 1, block);
-	if (!bio && src == DMC_SRC_ZERO) {
-		/* Zeroing part of a block that reads as zeros. */
-		fill_unlock(&dc->fills, block);
-		return BLK_STS_OK;
-	}
+	if (!bio && !always && src == DMC_SRC_ZERO)
+		return BLK_STS_OK;	/* zeroing what reads as zeros */
 	r = alloc_block_buf(&buf, blen);
 	if (r)
-		goto out;
+		return errno_to_blk_status(r);
 	if (src == DMC_SRC_ZERO) {
 		overlay(&buf, 0, blen, NULL);
 	} else {
@@ -642,20 +852,39 @@ static blk_status_t fill_block(struct dmc_chain *dc, u64 block, u64 pos,
 			goto out_free;
 		}
 	}
-	overlay(&buf, pos - bstart, len, bio);
+	if (len)
+		overlay(&buf, pos - bstart, len, bio);
 	r = file_rw_sync(dc, leaf, buf.bv, buf.nr, blen,
 			 dmc_layer_data_offset(leaf) + bstart, true);
 	if (r) {
-		count_error(dc, true);
+		write_failed(dc, r);
 		goto out_free;
 	}
 	dmc_bm_set_range(leaf_map, block, 1, DMC_BLOCK_DATA);
 	atomic64_inc(&dc->stats.fills);
 out_free:
 	free_block_buf(&buf);
-out:
-	fill_unlock(&dc->fills, block);
 	return errno_to_blk_status(r);
+}
+
+/*
+ * An in-place write covers block(s) in part that were DATA when it was
+ * planned but are not any more (zeroed meanwhile): make them DATA again
+ * (their content, zeros, written whole) so the write can go in place.
+ */
+static int fill_edges(struct dmc_io *io)
+{
+	struct dmc_chain *dc = io->dc;
+	u64 mask = (1ULL << dc->block_shift) - 1, end = io->pos + io->len;
+	u64 last = (end - 1) >> dc->block_shift;
+	blk_status_t st = BLK_STS_OK;
+
+	if (io->pos & mask)
+		st = fill_block(dc, io->first_block, 0, 0, NULL, true);
+	if ((st == BLK_STS_OK || st == BLK_STS_AGAIN) && (end & mask) &&
+	    end < dc->dev_size)
+		st = fill_block(dc, last, 0, 0, NULL, true);
+	return st == BLK_STS_AGAIN ? 0 : blk_status_to_errno(st);
 }
 
 static void do_fill(struct dmc_io *io)
@@ -663,13 +892,23 @@ static void do_fill(struct dmc_io *io)
 	struct dmc_chain *dc = io->dc;
 	blk_status_t st;
 
-	st = fill_block(dc, io->first_block, io->pos, io->len, io->bio);
+	if (!io->locked) {
+		io->cell_first = io->first_block;
+		io->cell_nr = 1;
+		if (!cell_get(io))
+			return;
+	}
+	if (failed_end(io))
+		return;
+	st = fill_block(dc, io->first_block, io->pos, io->len, io->bio, false);
 	if (st == BLK_STS_AGAIN) {
+		/* Filled by someone else meanwhile: write in place. */
 		io->kind = DMC_IO_WRITE;
 		io->set_data = false;
 		do_rw(io);
 		return;
 	}
+	cell_put(io);
 	if (st == BLK_STS_OK && io->flush_after && dmc_chain_commit(dc)) {
 		atomic64_inc(&dc->stats.flush_errors);
 		st = BLK_STS_IOERR;
@@ -679,26 +918,29 @@ static void do_fill(struct dmc_io *io)
 
 /* ---- discard / write zeroes ---- */
 
-/* Zero part of one block: [pos, pos + len) inside block @block. */
-static int zero_partial(struct dmc_chain *dc, u64 block, u64 pos, u64 len)
+/*
+ * Zero part of one block: [pos, pos + len) inside block @block.  A
+ * discard never takes new space: it zeroes only a block the leaf holds.
+ * Write zeroes fills a block the leaf lacks unless it reads as zeros.
+ */
+static int zero_partial(struct dmc_chain *dc, u64 block, u64 pos, u64 len,
+			bool discard)
 {
-	blk_status_t st;
 	int r;
 
-	for (;;) {
-		switch (dmc_bm_get(dmc_leaf_map(dc), block)) {
-		case DMC_BLOCK_ZERO:
+	switch (dmc_bm_get(dmc_leaf_map(dc), block)) {
+	case DMC_BLOCK_ZERO:
+		return 0;
+	case DMC_BLOCK_DATA:
+		r = write_zeros(dc, pos, len);
+		if (r)
+			write_failed(dc, r);
+		return r;
+	default:
+		if (discard)
 			return 0;
-		case DMC_BLOCK_DATA:
-			r = write_zeros(dc, pos, len);
-			if (r)
-				count_error(dc, true);
-			return r;
-		default:
-			st = fill_block(dc, block, pos, len, NULL);
-			if (st != BLK_STS_AGAIN)
-				return blk_status_to_errno(st);
-		}
+		return blk_status_to_errno(fill_block(dc, block, pos, len,
+						      NULL, false));
 	}
 }
 
@@ -711,6 +953,15 @@ static void do_zero(struct dmc_io *io)
 	u64 first_whole, end_whole;
 	int r = 0;
 
+	if (!io->locked) {
+		io->cell_first = pos >> shift;
+		io->cell_nr = ((end - 1) >> shift) - io->cell_first + 1;
+		if (!cell_get(io))
+			return;
+	}
+	if (failed_end(io))
+		return;
+
 	/* Blocks covered whole; the device's last block may be short. */
 	first_whole = DIV_ROUND_UP(pos, bsize);
 	end_whole = end == dc->dev_size ? DIV_ROUND_UP(end, bsize) :
@@ -721,26 +972,34 @@ static void do_zero(struct dmc_io *io)
 		u64 b = pos >> shift;
 		u64 bend = min((b + 1) << shift, end);
 
-		r = zero_partial(dc, b, pos, bend - pos);
+		r = zero_partial(dc, b, pos, bend - pos, io->discard);
 		if (!r && bend < end)
-			r = zero_partial(dc, b + 1, bend, end - bend);
+			r = zero_partial(dc, b + 1, bend, end - bend,
+					 io->discard);
 		goto out;
 	}
 	if (pos < first_whole << shift)
 		r = zero_partial(dc, pos >> shift, pos,
-				 (first_whole << shift) - pos);
+				 (first_whole << shift) - pos, io->discard);
 	if (!r && end > end_whole << shift && end_whole << shift < dc->dev_size)
 		r = zero_partial(dc, end_whole, end_whole << shift,
-				 end - (end_whole << shift));
+				 end - (end_whole << shift), io->discard);
 	if (!r) {
+		/*
+		 * Whole blocks read as zeros from now on.  Their file space
+		 * is given back, unless the caller asked to keep it
+		 * (REQ_NOUNMAP).
+		 */
 		dmc_bm_set_range(dmc_leaf_map(dc), first_whole,
 				 end_whole - first_whole, DMC_BLOCK_ZERO);
-		r = dmc_layer_punch(dmc_leaf(dc), first_whole,
-				    end_whole - first_whole, shift);
+		if (!io->nounmap)
+			r = dmc_layer_punch(dmc_leaf(dc), first_whole,
+					    end_whole - first_whole, shift);
 		if (r)
-			count_error(dc, true);
+			write_failed(dc, r);
 	}
 out:
+	cell_put(io);
 	if (!r && io->flush_after) {
 		r = dmc_chain_commit(dc);
 		if (r)
@@ -751,11 +1010,24 @@ out:
 
 /* ---- flush ---- */
 
+int dmc_chain_commit_layer(struct dmc_chain *dc, struct dmc_layer *l)
+{
+	int r;
+
+	if (dmc_chain_failed(dc))
+		return -EIO;
+	r = dmc_layer_commit_guarded(l, &dc->flags, DMC_CHAIN_FAILED);
+	/* -EIO from fail mode set meanwhile is reported already. */
+	if (r)
+		dmc_chain_fail(dc, r, "committing the leaf's block map");
+	return r;
+}
+
 int dmc_chain_commit(struct dmc_chain *dc)
 {
 	if (dc->read_only)
 		return 0;
-	return dmc_layer_commit(dmc_leaf(dc));
+	return dmc_chain_commit_layer(dc, dmc_leaf(dc));
 }
 
 static void do_flush(struct dmc_io *io)
@@ -774,8 +1046,10 @@ static void dmc_io_work(struct work_struct *work)
 
 	switch (io->kind) {
 	case DMC_IO_READ:
-	case DMC_IO_WRITE:
 		do_rw(io);
+		break;
+	case DMC_IO_WRITE:
+		do_write(io, true);
 		break;
 	case DMC_IO_FILL:
 		do_fill(io);

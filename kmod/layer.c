@@ -44,10 +44,17 @@ struct dmc_layer {
 	struct dmc_hdr hdr;
 	void *slot;			/* bytes of the current slot */
 	unsigned int cur_slot;
-	bool write_ready;		/* generation bumped */
 
 	struct dmc_blockmap map;
 	struct mutex commit_lock;	/* serializes commits, header writes */
+	/*
+	 * Commit bookkeeping, under @commit_lock (@commit_started is also
+	 * read without it, see dmc_layer_commit_guarded()): commits begun
+	 * and the number of the last one that succeeded.
+	 */
+	u64 commit_started;
+	u64 commit_good;
+	u8 *commit_buf;			/* DMC_COMMIT_BATCH map pages */
 
 	/* A live merge changing this layer (under dmc_layers_lock). */
 	const void *merge_owner;
@@ -257,6 +264,7 @@ static void free_layer(struct dmc_layer *l)
 	if (l->file)
 		fput(l->file);
 	dmc_bm_destroy(&l->map);
+	kvfree(l->commit_buf);
 	kfree(l->slot);
 	kfree(l->path);
 	kfree(l->owner_name);
@@ -495,21 +503,23 @@ int dmc_layer_begin_write(struct dmc_layer *l)
 
 	if (l->raw || !l->writable)
 		return 0;
-	mutex_lock(&l->commit_lock);
-	if (l->write_ready)
-		goto out;
 	buf = kmalloc(DMC_SLOT_SIZE, GFP_KERNEL);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!buf)
+		return -ENOMEM;
+	/*
+	 * Every table that makes this layer its writable leaf bumps the
+	 * generation, even on a handle shared with an older table: a child
+	 * may have been made from the layer since that table bumped it (a
+	 * snapshot, then a reload that makes the old leaf the leaf again).
+	 */
+	mutex_lock(&l->commit_lock);
 	next = l->cur_slot ^ 1;
 	dmc_header_next(buf, l->slot, l->hdr.sequence + 1,
 			l->hdr.generation + 1);
 	r = dmc_header_decode(buf, i_size_read(l->inode), &h, &why);
 	if (!r)
 		r = dmc_write_exact(l->file, buf, DMC_SLOT_SIZE,
-				(loff_t)next * DMC_SLOT_SIZE);
+				    (loff_t)next * DMC_SLOT_SIZE);
 	if (!r)
 		r = vfs_fsync(l->file, 0);
 	if (r) {
@@ -520,41 +530,39 @@ int dmc_layer_begin_write(struct dmc_layer *l)
 	l->slot = buf;
 	l->hdr = h;
 	l->cur_slot = next;
-	l->write_ready = true;
 out:
 	mutex_unlock(&l->commit_lock);
 	return r;
 }
 
-/* One round: snapshot up to DMC_COMMIT_BATCH dirty pages, sync data,
- * write the snapshots, sync them.  Returns pages written or -errno.
+/*
+ * One round: snapshot up to DMC_COMMIT_BATCH dirty pages at or after
+ * *idx, sync data, write the snapshots, sync them.  *idx moves past the
+ * last page taken.  Returns pages written (0: none dirty from *idx on) or
+ * -errno.
  */
 static int commit_batch(struct dmc_layer *l, u8 *buf, unsigned long *idx)
 {
 	struct dmc_blockmap *bm = &l->map;
-	unsigned long next = 0, pages[DMC_COMMIT_BATCH];
-	unsigned int n = 0, i;
+	struct file *wf = dmc_layer_wfile(l);
+	unsigned long pages[DMC_COMMIT_BATCH];
+	unsigned int n, i;
 	int r;
 
-	while (n < DMC_COMMIT_BATCH &&
-	       dmc_bm_take_dirty(bm, &next, buf + n * DMC_MAP_PAGE_SIZE)) {
-		pages[n++] = next;
-		next++;
-	}
-	*idx = next;
+	n = dmc_bm_take_batch(bm, idx, buf, pages, DMC_COMMIT_BATCH);
 	if (!n)
 		return 0;
 	/* Data first: every DATA entry in the snapshot is for a write that
 	 * completed before the snapshot was taken.
 	 */
-	r = vfs_fsync(dmc_layer_wfile(l), 1);
+	r = vfs_fsync(wf, 1);
 	for (i = 0; !r && i < n; i++)
-		r = dmc_write_exact(dmc_layer_wfile(l), buf + i * DMC_MAP_PAGE_SIZE,
-				DMC_MAP_PAGE_SIZE,
-				l->hdr.map_offset +
-				(u64)pages[i] * DMC_MAP_PAGE_SIZE);
+		r = dmc_write_exact(wf, buf + i * DMC_MAP_PAGE_SIZE,
+				    DMC_MAP_PAGE_SIZE,
+				    l->hdr.map_offset +
+				    (u64)pages[i] * DMC_MAP_PAGE_SIZE);
 	if (!r)
-		r = vfs_fsync(dmc_layer_wfile(l), 1);
+		r = vfs_fsync(wf, 1);
 	if (r) {
 		for (i = 0; i < n; i++)
 			dmc_bm_redirty(bm, pages[i]);
@@ -563,37 +571,80 @@ static int commit_batch(struct dmc_layer *l, u8 *buf, unsigned long *idx)
 	return n;
 }
 
-int dmc_layer_commit(struct dmc_layer *l)
+/*
+ * One pass over the whole map, in page order: every page dirty when the
+ * pass starts is taken when the cursor reaches it (only commits clear
+ * dirty bits, and they are serialized).  Pages dirtied behind the cursor
+ * wait for the next commit; the pass ends at the last page.
+ */
+static int commit_pass(struct dmc_layer *l)
 {
-	unsigned long budget, idx;
-	u8 *buf;
+	unsigned long idx = 0;
+	bool any = false;
+	int r;
+
+	for (;;) {
+		r = commit_batch(l, l->commit_buf, &idx);
+		if (r <= 0)
+			break;
+		any = true;
+		cond_resched();
+	}
+	if (!r && !any)
+		r = vfs_fsync(dmc_layer_wfile(l), 1);
+	return r;
+}
+
+int dmc_layer_commit_guarded(struct dmc_layer *l, unsigned long *flags,
+			     unsigned int bit)
+{
+	/*
+	 * A commit that starts after this call did (number > @seen) covers
+	 * everything dirty now: when one has succeeded by the time we hold
+	 * the lock, concurrent flushes are served by it.  The acquire pairs
+	 * with the map lock taken when the pages were dirtied.
+	 */
+	u64 seen = smp_load_acquire(&l->commit_started), nr;
 	int r = 0;
 
 	mutex_lock(&l->commit_lock);
 	if (!dmc_layer_wfile(l))
 		goto out;		/* nothing was ever written */
-	if (l->raw || !dmc_bm_any_dirty(&l->map)) {
-		r = vfs_fsync(dmc_layer_wfile(l), 1);
+	if (flags && test_bit(bit, flags)) {
+		/* A failed commit may have lost data (fsync reports a
+		 * write-back error only once): never claim durability after
+		 * it.  Checked under the lock, so a commit waiting for a
+		 * failing one sees the failure.
+		 */
+		r = -EIO;
 		goto out;
 	}
-	buf = kvmalloc(DMC_COMMIT_BATCH * DMC_MAP_PAGE_SIZE, GFP_KERNEL);
-	if (!buf) {
-		r = -ENOMEM;
+	if (l->commit_good > seen)
 		goto out;
+	if (!l->raw && !l->commit_buf) {
+		l->commit_buf = kvmalloc(DMC_COMMIT_BATCH * DMC_MAP_PAGE_SIZE,
+					 GFP_KERNEL);
+		if (!l->commit_buf) {
+			r = -ENOMEM;
+			goto out;
+		}
 	}
-	/* Pages dirtied while we run wait for the next commit. */
-	budget = dmc_bm_nr_dirty(&l->map);
-	while (budget) {
-		r = commit_batch(l, buf, &idx);
-		if (r <= 0)
-			break;
-		budget -= min_t(unsigned long, budget, r);
-		r = 0;
-	}
-	kvfree(buf);
+	nr = l->commit_started + 1;
+	/* Pairs with the smp_load_acquire() on entry (see above). */
+	smp_store_release(&l->commit_started, nr);
+	r = l->raw ? vfs_fsync(dmc_layer_wfile(l), 1) : commit_pass(l);
+	if (!r)
+		l->commit_good = nr;
+	else if (flags)
+		set_bit(bit, flags);
 out:
 	mutex_unlock(&l->commit_lock);
 	return r;
+}
+
+int dmc_layer_commit(struct dmc_layer *l)
+{
+	return dmc_layer_commit_guarded(l, NULL, 0);
 }
 
 int dmc_layer_punch(struct dmc_layer *l, u64 first, u64 nr,

@@ -73,18 +73,29 @@ struct dmc_blockmap *dmc_layer_map(struct dmc_layer *l);
 
 /*
  * Prepare a writable layer for writes: bump its generation by writing the
- * other header slot and fsync, once per handle (a shared handle already
- * bumped is left alone).  Blocks; takes the layer's commit mutex.
+ * other header slot and fsync.  Called by every table that makes the
+ * layer its writable leaf, also on a shared handle: a child may have been
+ * made from it since.  Blocks; takes the layer's commit mutex.
  */
 int dmc_layer_begin_write(struct dmc_layer *l);
 
 /*
- * Make everything written to the layer so far durable: fdatasync the data,
- * then write the dirty map pages and fdatasync again (data before map).
- * Raw images just get fdatasync.  Blocks; takes the layer's commit mutex,
- * so concurrent callers are serialized.  Call with PF_MEMALLOC_NOIO set.
+ * Make everything written to the layer before the call durable: fdatasync
+ * the data, then write every map page dirty at the call and fdatasync
+ * again (data before map).  Raw images just get fdatasync.  Concurrent
+ * callers are served by one commit that started after they arrived.
+ * Blocks; takes the layer's commit mutex.  Call with PF_MEMALLOC_NOIO set.
  */
 int dmc_layer_commit(struct dmc_layer *l);
+
+/*
+ * dmc_layer_commit() for a device: fails with -EIO at once when bit @bit
+ * of *@flags is set, and sets it when the commit fails, both under the
+ * commit mutex, so no caller can commit (and be told its data is durable)
+ * between a failure and the device learning of it.
+ */
+int dmc_layer_commit_guarded(struct dmc_layer *l, unsigned long *flags,
+			     unsigned int bit);
 
 /*
  * Give back the file space of blocks [first, first + nr) (punch a hole);

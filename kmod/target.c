@@ -188,12 +188,12 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 	noio = memalloc_noio_save();
 	/* The bulk of the old leaf's commit happens before the pause. */
 	if (old_leaf != layers[nr - 1] && !dc->read_only)
-		r = dmc_layer_commit(old_leaf);
+		r = dmc_chain_commit_layer(dc, old_leaf);
 	t0 = ktime_get();
 	if (!r) {
 		dmc_gate_close(&dc->gate);
 		if (old_leaf != layers[nr - 1] && !dc->read_only)
-			r = dmc_layer_commit(old_leaf);
+			r = dmc_chain_commit_layer(dc, old_leaf);
 	}
 	if (r) {
 		dmc_gate_open(&dc->gate);
@@ -571,7 +571,7 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	init_rwsem(&dc->chain_lock);
 	dmc_gate_init(&dc->gate);
 	mutex_init(&dc->ctl_lock);
-	dmc_fill_locks_init(&dc->fills);
+	dmc_cells_init(&dc->cells);
 	dmc_submit_init(dc);
 
 	dc->layers = kcalloc(dc->nr_layers, sizeof(*dc->layers), GFP_KERNEL);
@@ -606,13 +606,30 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 	if (!dc->read_only) {
+		unsigned int noio = memalloc_noio_save();
+
+		/*
+		 * A new table starts in rw mode only when the leaf takes
+		 * writes: its header (the generation bump) and the map pages
+		 * a failed table may have left dirty.
+		 */
 		r = dmc_layer_begin_write(dmc_leaf(dc));
 		if (r) {
 			DMERR("%s: %s: cannot bump the leaf's generation: %d",
 			      chain_name(dc), dc->paths[dc->nr_layers - 1], r);
 			ti->error = "Cannot update the leaf's header";
-			goto bad;
+		} else {
+			r = dmc_layer_commit(dmc_leaf(dc));
+			if (r) {
+				DMERR("%s: %s: cannot write back the leaf's block map: %d",
+				      chain_name(dc),
+				      dc->paths[dc->nr_layers - 1], r);
+				ti->error = "Cannot write back the leaf's block map";
+			}
 		}
+		memalloc_noio_restore(noio);
+		if (r)
+			goto bad;
 	}
 
 	dc->wq = alloc_workqueue("kdmchaind", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
@@ -653,6 +670,7 @@ static void chain_dtr(struct dm_target *ti)
 	mutex_unlock(&dmc_devices_lock);
 	/* Control requests in progress finish first; then the merge stops. */
 	wait_event(dc->users_wait, !atomic_read(&dc->users));
+	flush_work(&dc->fail_work);
 	dmc_merge_stop(dc);
 	dmc_merge_free(dc);
 	free_chain(dc);
@@ -674,17 +692,14 @@ static void chain_postsuspend(struct dm_target *ti)
 {
 	struct dmc_chain *dc = ti->private;
 	unsigned int noio;
-	int r;
 
 	flush_workqueue(dc->wq);
 	down_read(&dc->chain_lock);
 	noio = memalloc_noio_save();
-	r = dmc_chain_commit(dc);
+	/* A failure switches to fail mode, which logs it. */
+	dmc_chain_commit(dc);
 	memalloc_noio_restore(noio);
 	up_read(&dc->chain_lock);
-	if (r)
-		DMERR("%s: writing back the leaf's block map failed: %d",
-		      chain_name(dc), r);
 }
 
 static void emit_table(struct dmc_chain *dc, char *result, unsigned int maxlen,
@@ -740,8 +755,9 @@ static void chain_status(struct dm_target *ti, status_type_t type,
 	switch (type) {
 	case STATUSTYPE_INFO:
 		DMEMIT("%u %s %u %s", dc->nr_layers,
-		       dc->read_only ? "ro" : "rw", 1U << dc->block_shift,
-		       io_mode(dc));
+		       dc->read_only ? "ro" :
+		       dmc_chain_failed(dc) ? "fail" : "rw",
+		       1U << dc->block_shift, io_mode(dc));
 		DMEMIT(" %lld %lld %lld %lld %lld %lld",
 		       atomic64_read(&s->reads), atomic64_read(&s->writes),
 		       atomic64_read(&s->flushes), atomic64_read(&s->discards),

@@ -261,7 +261,20 @@ struct dev_view {
 	const struct dmc_nl_device *nl;	/* NULL when the module did not say */
 	unsigned int nr_layers;
 	bool read_only;
+	bool failed;			/* the target is in fail mode */
 };
+
+/*
+ * The INFO status line starts "<nr_layers> <ro|rw|fail> ...": "fail"
+ * after a write or commit error (docs/target.md).
+ */
+static bool status_failed(const char *status)
+{
+	char mode[8];
+
+	return status && sscanf(status, "%*u %7s", mode) == 1 &&
+	       !strcmp(mode, "fail");
+}
 
 static void view_init(struct dev_view *v, const struct dmc_dm_dev *dm,
 		      const struct dmc_nl_info *info)
@@ -281,6 +294,7 @@ static void view_init(struct dev_view *v, const struct dmc_dm_dev *dm,
 		v->nr_layers = v->table.nr_layers;
 	v->read_only = dm->read_only || (v->nl && v->nl->read_only) ||
 		       (v->table_ok && v->table.read_only);
+	v->failed = status_failed(dm->status);
 }
 
 static void view_free(struct dev_view *v)
@@ -463,6 +477,7 @@ static void json_device(struct json_writer *jw, const struct dev_view *v,
 	json_u64(jw, "sectors", d->sectors);
 	json_u64(jw, "nr_layers", v->nr_layers);
 	json_bool(jw, "read_only", v->read_only);
+	json_bool(jw, "failed", v->failed);
 	json_bool(jw, "suspended", d->suspended);
 	json_i64(jw, "open_count", d->open_count);
 	if (leaf_path(v))
@@ -686,6 +701,7 @@ static int device_status(int argc, char **argv)
 		       dev.sectors);
 		printf("state:      %s, %s, open count %d\n",
 		       dev.suspended ? "suspended" : "active",
+		       v.failed ? "FAILED: a write or commit to the leaf failed; writes and flushes are refused until the table is reloaded" :
 		       v.read_only ? "read-only" : "read-write",
 		       dev.open_count);
 		printf("layers:     %u%s\n", v.nr_layers,

@@ -80,6 +80,7 @@ struct dmc_chain {
 	struct dmc_gate gate;
 	struct mutex ctl_lock;		/* merge start / cancel / snapshot */
 	struct dmc_merge *merge;	/* running or last merge; ctl_lock */
+	bool changing;			/* dmc_chain_begin_change() */
 
 	unsigned int nr_layers;
 	struct dmc_layer **layers;	/* base first; the last is the leaf */
@@ -160,12 +161,25 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 		     char **paths, unsigned int nr, u64 *pause_ns);
 /* No other table (loaded or live) of the same device exists. */
 bool dmc_chain_sole_table(struct dmc_chain *dc);
+/*
+ * Mark a leaf change (snapshot, merge start) in progress: -EBUSY (with a
+ * reason in *why) when another table of the device is loaded; while the
+ * mark is held, the constructor refuses new tables of the device.
+ */
+int dmc_chain_begin_change(struct dmc_chain *dc, const char **why);
+void dmc_chain_end_change(struct dmc_chain *dc);
 /* The device's name (DM_NAME_LEN bytes) and number. */
 void dmc_chain_name(struct dmc_chain *dc, char *name);
 dev_t dmc_chain_devt(struct dmc_chain *dc);
 
 /* merge.c */
 void dmc_merge_stop(struct dmc_chain *dc);
+/*
+ * Suspend: the running merge stops moving data at its next chunk (waits
+ * until it does); resume lets it go on.
+ */
+void dmc_merge_pause(struct dmc_chain *dc);
+void dmc_merge_resume(struct dmc_chain *dc);
 void dmc_merge_free(struct dmc_chain *dc);
 bool dmc_merge_running(struct dmc_chain *dc);
 struct dm_chain_merge_status;

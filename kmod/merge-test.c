@@ -10,8 +10,11 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "dm-chain.h"
 #include "blockmap.h"
 #include "header.h"
+#include "merge.h"
+#include "table.h"
 
 #define MERGE_TEST_SIZE		(1ULL << 30)
 #define MERGE_TEST_SHIFT	16
@@ -317,6 +320,46 @@ static void merge_leaf_name(struct kunit *test)
 			-ENAMETOOLONG);
 }
 
+/* Which layer a fresh live merge targets, and the layer limit (item 12). */
+static void merge_pick_target(struct kunit *test)
+{
+	struct dm_chain_merge_params p = { .depth = 1 };
+	const char *why = NULL;
+	unsigned int t = 99;
+
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), 0);
+	KUNIT_EXPECT_EQ(test, t, 1U);
+	p.depth = 2;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), 0);
+	KUNIT_EXPECT_EQ(test, t, 0U);
+	p.depth = 3;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), -EINVAL);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "Depth must be less"));
+	p.depth = 0;
+	p.into = 2;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), -EINVAL);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "below the leaf"));
+	p.into = 0;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(1, &p, &t, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), 0);
+	KUNIT_EXPECT_EQ(test, t, 0U);
+
+	/* One below the limit: the new leaf makes it exactly 256. */
+	p.depth = 1;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS - 1, &p, &t,
+						    &why), 0);
+	/* At the limit: refused before anything is written. */
+	why = NULL;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
+						    &why), -E2BIG);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, why);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "maximum depth"));
+	p.depth = 0;
+	p.into = 0;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
+						    &why), -E2BIG);
+}
+
 static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_source_runs),
 	KUNIT_CASE(merge_header_build),
@@ -324,6 +367,7 @@ static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_live_leap),
 	KUNIT_CASE(merge_rel_path),
 	KUNIT_CASE(merge_leaf_name),
+	KUNIT_CASE(merge_pick_target),
 	{}
 };
 

@@ -16,6 +16,13 @@
  *
  * Locking: dc->ctl_lock serializes whoever changes the layer list (merge
  * start, snapshot, the worker's final switch); m->lock guards the status.
+ * Merge start and snapshot also hold the device's "change" mark
+ * (dmc_chain_begin_change()) so that no other table of the device is
+ * loaded meanwhile.
+ *
+ * The worker moves at most DMC_MOVE_CHUNK bytes per clone or punch call
+ * (DMC_COPY_CHUNK per copy) and looks for a cancel or a pause between
+ * calls, so cancel, suspend and removal never wait for a whole run.
  */
 #include <linux/device-mapper.h>
 #include <linux/falloc.h>
@@ -34,10 +41,17 @@
 #include "chain.h"
 #include "header.h"
 #include "layer.h"
+#include "merge.h"
 #include "table.h"
 
 /* Copy buffer, and the unit of rate limiting and cancellation. */
 #define DMC_COPY_CHUNK		(1U << 20)
+/*
+ * Most bytes one clone or punch call moves: a reflink of a few MiB takes
+ * milliseconds, so cancel, suspend and removal answer promptly however
+ * long a run is.
+ */
+#define DMC_MOVE_CHUNK		(8U << 20)
 /*
  * Progress is saved after this many bytes or nanoseconds: paced by time,
  * not by runs, as each save forces the filesystem's log and clones of
@@ -53,6 +67,9 @@ struct dmc_merge {
 	struct work_struct work;
 	bool running;			/* ctl_lock and @lock to change */
 	bool cancel;
+	bool paused;			/* the device is suspended */
+	bool parked;			/* the worker waits for a resume */
+	wait_queue_head_t wait;		/* @paused, @parked, @cancel, @running */
 
 	/* The merge being run: fixed while @running. */
 	struct dmc_layer *target;
@@ -166,6 +183,22 @@ static int edit_finish(void *slot, const void *arg)
 
 /* ---- the data phase ---- */
 
+/*
+ * Between two calls that move data: while the device is suspended, wait
+ * (parked) until it resumes.  False when the merge is cancelled.
+ */
+static bool wait_point(struct dmc_merge *m)
+{
+	if (READ_ONCE(m->paused) && !READ_ONCE(m->cancel)) {
+		WRITE_ONCE(m->parked, true);
+		wake_up_all(&m->wait);
+		wait_event(m->wait, !READ_ONCE(m->paused) ||
+				    READ_ONCE(m->cancel));
+		WRITE_ONCE(m->parked, false);
+	}
+	return !READ_ONCE(m->cancel);
+}
+
 /* Wait as long as the rate limit asks; false when cancelled meanwhile. */
 static bool throttle(struct dmc_merge *m, u64 bytes)
 {
@@ -173,15 +206,16 @@ static bool throttle(struct dmc_merge *m, u64 bytes)
 
 	m->moved += bytes;
 	if (!m->rate)
-		return !READ_ONCE(m->cancel);
+		return wait_point(m);
 	allowed_ns = mul_u64_u64_div_u64(m->moved, NSEC_PER_SEC,
 					 (u64)m->rate << 20);
-	while (!READ_ONCE(m->cancel)) {
+	while (wait_point(m)) {
 		u64 now = elapsed_ns(m);
 
 		if (now >= allowed_ns)
 			return true;
-		schedule_timeout_interruptible(
+		wait_event_timeout(m->wait, READ_ONCE(m->cancel) ||
+					    READ_ONCE(m->paused),
 			max_t(long, 1, nsecs_to_jiffies(min(allowed_ns - now,
 						(u64)100 * NSEC_PER_MSEC))));
 	}
@@ -278,6 +312,7 @@ static int move_run(struct dmc_merge *m, unsigned int i, u64 off, u64 len,
 	int r;
 
 	if (m->mode != DM_CHAIN_MERGE_MODE_COPY && !m->no_clone[i]) {
+		/* data_phase() hands at most DMC_MOVE_CHUNK bytes. */
 		cloned = vfs_clone_file_range(dmc_layer_file(src), spos,
 					      dmc_layer_wfile(m->target), dpos,
 					      len, 0);
@@ -361,17 +396,19 @@ static int data_phase(struct dmc_merge *m, const char **why)
 	struct dmc_blockmap *tmap = dmc_layer_map(m->target);
 	unsigned int shift = th->block_shift;
 	u64 nr_blocks = th->nr_blocks, b = m->cursor, n, off, len;
+	u64 chunk = max_t(u64, DMC_MOVE_CHUNK >> shift, 1);
 	int src, r = 0;
 
 	count_work(m, nr_blocks, shift, th->virtual_size);
 	m->event_ns = 0;
 	while (b < nr_blocks) {
-		if (READ_ONCE(m->cancel)) {
+		if (!wait_point(m)) {
 			r = -ECANCELED;
 			break;
 		}
-		n = dmc_source_run(m->smaps, m->nr_sources, b, nr_blocks - b,
-				   &src);
+		/* A long run is moved a chunk at a time. */
+		n = dmc_source_run(m->smaps, m->nr_sources, b,
+				   min(nr_blocks - b, chunk), &src);
 		off = b << shift;
 		len = n << shift;
 		if (src == DMC_SRC_ZERO) {
@@ -522,6 +559,11 @@ static void merge_work(struct work_struct *work)
 
 	if (dmc_layer_hdr(m->target)->j_state == DMC_JOURNAL_MERGING)
 		r = data_phase(m, &why);
+	/* No switch of the layer list while the device is suspended. */
+	if (!r && !wait_point(m)) {
+		r = -ECANCELED;
+		why = "Cancelled";
+	}
 	if (!r)
 		r = retire(m, &why);
 
@@ -550,6 +592,7 @@ static void merge_work(struct work_struct *work)
 	st = m->st;
 	WRITE_ONCE(m->running, false);
 	spin_unlock(&m->lock);
+	wake_up_all(&m->wait);
 	send_event(dc, DM_CHAIN_CMD_MERGE_DONE, &st);
 }
 
@@ -571,6 +614,7 @@ static struct dmc_merge *get_merge(struct dmc_chain *dc)
 	}
 	m->dc = dc;
 	spin_lock_init(&m->lock);
+	init_waitqueue_head(&m->wait);
 	INIT_WORK(&m->work, merge_work);
 	WRITE_ONCE(dc->merge, m);
 	return m;
@@ -708,10 +752,6 @@ static int check_changeable(struct dmc_chain *dc, const char *path,
 		*why = "Device is a single raw image; it has no layers to merge or stack on";
 		return -EOPNOTSUPP;
 	}
-	if (!dmc_chain_sole_table(dc)) {
-		*why = "Device has another table loaded; resume or clear it first";
-		return -EBUSY;
-	}
 	if (path && path[0] != '/') {
 		*why = "New leaf path must be absolute";
 		return -EINVAL;
@@ -719,6 +759,31 @@ static int check_changeable(struct dmc_chain *dc, const char *path,
 	if (path && !dmc_path_is_table_safe(path)) {
 		*why = "New leaf path holds whitespace, a control character or a backslash";
 		return -EINVAL;
+	}
+	return 0;
+}
+
+int dmc_merge_pick_target(unsigned int nr_layers,
+			  const struct dm_chain_merge_params *p,
+			  unsigned int *target, const char **why)
+{
+	if (p->depth) {
+		if (p->depth >= nr_layers) {
+			*why = "Depth must be less than the number of layers (the target stays)";
+			return -EINVAL;
+		}
+		*target = nr_layers - 1 - p->depth;
+	} else {
+		if (nr_layers < 2 || p->into >= nr_layers - 1) {
+			*why = "Target index must be below the leaf";
+			return -EINVAL;
+		}
+		*target = p->into;
+	}
+	/* The new leaf comes first; the sources leave only at the end. */
+	if (nr_layers >= DMC_MAX_LAYERS) {
+		*why = "Chain is at its maximum depth (256 layers) and a live merge first adds a new leaf; merge offline (chainctl layer merge) or snapshot less";
+		return -E2BIG;
 	}
 	return 0;
 }
@@ -792,7 +857,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 {
 	struct dmc_merge *m;
 	unsigned int t, i, k;
-	bool resumed = false;
+	bool resumed = false, changing = false;
 	u64 pause = 0;
 	int r;
 
@@ -809,6 +874,10 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	r = check_changeable(dc, p->new_leaf, why);
 	if (r)
 		goto out;
+	r = dmc_chain_begin_change(dc, why);
+	if (r)
+		goto out;
+	changing = true;
 
 	r = find_journal(dc, &t, why);
 	if (!r) {
@@ -819,21 +888,9 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 			goto out;
 		strscpy(new_leaf, dc->paths[dc->nr_layers - 1], new_leaf_size);
 	} else if (r == -ENOENT) {
-		if (p->depth) {
-			if (p->depth >= dc->nr_layers) {
-				*why = "Depth must be less than the number of layers (the target stays)";
-				r = -EINVAL;
-				goto out;
-			}
-			t = dc->nr_layers - 1 - p->depth;
-		} else {
-			if (p->into >= dc->nr_layers - 1) {
-				*why = "Target index must be below the leaf";
-				r = -EINVAL;
-				goto out;
-			}
-			t = p->into;
-		}
+		r = dmc_merge_pick_target(dc->nr_layers, p, &t, why);
+		if (r)
+			goto out;
 		r = begin_merge(dc, t, p->new_leaf, new_leaf, new_leaf_size,
 				&pause, why);
 		if (r)
@@ -862,6 +919,8 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	m->mode = p->mode;
 	m->rate = p->rate;
 	m->cancel = false;
+	m->paused = dm_suspended(dc->ti);
+	m->parked = false;
 	m->cursor = dmc_layer_hdr(m->target)->j_state == DMC_JOURNAL_MERGING ?
 		    dmc_layer_hdr(m->target)->j_cursor : 0;
 	m->saved_ns = 0;
@@ -883,6 +942,8 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	queue_work(dmc_merge_wq, &m->work);
 	r = 0;
 out:
+	if (changing)
+		dmc_chain_end_change(dc);
 	mutex_unlock(&dc->ctl_lock);
 	return r;
 }
@@ -897,6 +958,7 @@ int dm_chain_merge_cancel(struct dmc_chain *dc, const char **why)
 		r = -ENOENT;
 	} else {
 		WRITE_ONCE(dc->merge->cancel, true);
+		wake_up_all(&dc->merge->wait);
 	}
 	mutex_unlock(&dc->ctl_lock);
 	return r;
@@ -917,9 +979,13 @@ int dm_chain_snapshot(struct dmc_chain *dc, const char *path, char *made,
 		r = -E2BIG;
 		goto out;
 	}
+	r = dmc_chain_begin_change(dc, why);
+	if (r)
+		goto out;
 	leaf = dmc_leaf(dc);
 	r = add_leaf(dc, path, leaf, dmc_layer_hdr(leaf)->generation, made,
 		     made_size, pause_ns, why);
+	dmc_chain_end_change(dc);
 out:
 	mutex_unlock(&dc->ctl_lock);
 	return r;
@@ -932,7 +998,30 @@ void dmc_merge_stop(struct dmc_chain *dc)
 	if (!m)
 		return;
 	WRITE_ONCE(m->cancel, true);
+	wake_up_all(&m->wait);
 	flush_work(&m->work);
+}
+
+void dmc_merge_pause(struct dmc_chain *dc)
+{
+	struct dmc_merge *m = READ_ONCE(dc->merge);
+
+	if (!m)
+		return;
+	WRITE_ONCE(m->paused, true);
+	wake_up_all(&m->wait);
+	/* The worker parks at its next chunk boundary. */
+	wait_event(m->wait, READ_ONCE(m->parked) || !READ_ONCE(m->running));
+}
+
+void dmc_merge_resume(struct dmc_chain *dc)
+{
+	struct dmc_merge *m = READ_ONCE(dc->merge);
+
+	if (!m)
+		return;
+	WRITE_ONCE(m->paused, false);
+	wake_up_all(&m->wait);
 }
 
 void dmc_merge_free(struct dmc_chain *dc)

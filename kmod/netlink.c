@@ -5,15 +5,25 @@
  * The UAPI (commands, attributes, multicast groups) is defined once, in
  * include/dm-chain/netlink.h, and described in docs/netlink.md.  Every
  * operation is admin-only, as the dm ioctl interface is (GENL_ADMIN_PERM,
- * and CAP_SYS_ADMIN in pre_doit), and so is joining the events group.
- * The family lives in the initial network namespace only: device-mapper
- * devices are global.
+ * and CAP_SYS_ADMIN in pre_doit and the dump's start), and so is joining
+ * the events group.  The family lives in the initial network namespace
+ * only: device-mapper devices are global.
+ *
+ * The family runs with parallel_ops: genl_mutex is not held around the
+ * handlers, as they may create and fsync layer files on slow storage.
+ * What they share is guarded by the target's locks: the device list
+ * mutex (dm_chain_get, the device walk), the per-device ctl_lock (merge
+ * start, cancel, snapshot), chain_lock (describing a device), and the
+ * users count that keeps a device's destructor waiting for a request.
+ * Nothing in this file keeps state between requests except a dump's
+ * position in its netlink_callback.
  */
 #include <linux/capability.h>
 #include <linux/dm-ioctl.h>
 #include <linux/kdev_t.h>
 #include <linux/limits.h>
 #include <linux/module.h>
+#include <linux/netlink.h>
 #include <net/genetlink.h>
 
 #include <dm-chain/netlink.h>
@@ -126,6 +136,19 @@ static int put_layer(struct sk_buff *msg, const struct dm_chain_layer_info *l)
 	return 0;
 }
 
+static int put_dev_head(struct sk_buff *msg,
+			const struct dm_chain_dev_info *info)
+{
+	if (nla_put_string(msg, DM_CHAIN_DEV_A_NAME, info->name) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_MAJOR, MAJOR(info->dev)) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_MINOR, MINOR(info->dev)) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_NR_LAYERS, info->nr_layers) ||
+	    nla_put_u32(msg, DM_CHAIN_DEV_A_BLOCK_SIZE, info->block_size) ||
+	    (info->read_only && nla_put_flag(msg, DM_CHAIN_DEV_A_READ_ONLY)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int put_dev_nest(struct sk_buff *msg, const struct dm_chain_dev_info *info)
 {
 	struct nlattr *nest = nla_nest_start(msg, DM_CHAIN_A_DEVICE);
@@ -133,12 +156,7 @@ static int put_dev_nest(struct sk_buff *msg, const struct dm_chain_dev_info *inf
 
 	if (!nest)
 		return -EMSGSIZE;
-	if (nla_put_string(msg, DM_CHAIN_DEV_A_NAME, info->name) ||
-	    nla_put_u32(msg, DM_CHAIN_DEV_A_MAJOR, MAJOR(info->dev)) ||
-	    nla_put_u32(msg, DM_CHAIN_DEV_A_MINOR, MINOR(info->dev)) ||
-	    nla_put_u32(msg, DM_CHAIN_DEV_A_NR_LAYERS, info->nr_layers) ||
-	    nla_put_u32(msg, DM_CHAIN_DEV_A_BLOCK_SIZE, info->block_size) ||
-	    (info->read_only && nla_put_flag(msg, DM_CHAIN_DEV_A_READ_ONLY)))
+	if (put_dev_head(msg, info))
 		goto cancel;
 	for (i = 0; i < info->nr_layers; i++)
 		if (put_layer(msg, &info->layers[i]))
@@ -254,6 +272,13 @@ static int fill_get(struct reply_ctx *ctx, void *arg)
 	return r ?: dm_chain_for_each_device(put_device_cb, ctx);
 }
 
+static int fill_get_one(struct reply_ctx *ctx, void *arg)
+{
+	int r = nla_put_string(ctx->msg, DM_CHAIN_A_VERSION, DM_CHAIN_VERSION);
+
+	return r ?: dm_chain_describe(arg, put_device_cb, ctx);
+}
+
 static int dm_chain_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *dev_attrs[DM_CHAIN_DEV_A_MAX + 1];
@@ -274,7 +299,10 @@ static int dm_chain_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 		}
 		ctx.only_name = nla_data(dev_attrs[DM_CHAIN_DEV_A_NAME]);
 	}
-	/* Count first: a named device that does not exist is an error. */
+	/*
+	 * A named device is described alone: a device whose layer list is
+	 * being switched on slow storage does not hold up the others.
+	 */
 	if (ctx.only_name) {
 		struct dmc_chain *dc = dm_chain_get(ctx.only_name);
 
@@ -284,9 +312,134 @@ static int dm_chain_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 					    "no chain device of that name");
 			return -ENODEV;
 		}
+		r = reply(info, DM_CHAIN_CMD_GET, &ctx, fill_get_one, dc);
 		dm_chain_put(dc);
+		return r;
 	}
 	return reply(info, DM_CHAIN_CMD_GET, &ctx, fill_get, NULL);
+}
+
+/*
+ * GET as a dump: one message per device, so that the answer is not
+ * bounded by one message.  A device too large for one message (256
+ * layers with long paths) is split between layers: every part carries the
+ * device's head attributes, later parts DM_CHAIN_DEV_A_FIRST_LAYER.
+ * cb->args[0] is the index of the next device to send (among those the
+ * request matches), cb->args[1] its next layer.
+ */
+#define DMC_DUMP_ALLOC	(16U << 10)	/* a layer nest holds a PATH_MAX path */
+
+struct dump_ctx {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+	const char *only_name;
+	unsigned long idx;
+};
+
+/* The device name a GET request gives, or NULL; validated by the policy. */
+static const char *dump_name(struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *di = genl_dumpit_info(cb);
+	struct nlattr *dev_attrs[DM_CHAIN_DEV_A_MAX + 1];
+
+	if (!di->attrs || !di->attrs[DM_CHAIN_A_DEVICE] ||
+	    nla_parse_nested(dev_attrs, DM_CHAIN_DEV_A_MAX,
+			     di->attrs[DM_CHAIN_A_DEVICE], dm_chain_dev_policy,
+			     NULL) ||
+	    !dev_attrs[DM_CHAIN_DEV_A_NAME])
+		return NULL;
+	return nla_data(dev_attrs[DM_CHAIN_DEV_A_NAME]);
+}
+
+/* Returns 0 for a device sent whole, 1 to stop (skb full), -EMSGSIZE. */
+static int dump_device_cb(const struct dm_chain_dev_info *info, void *data)
+{
+	struct dump_ctx *ctx = data;
+	struct netlink_callback *cb = ctx->cb;
+	struct sk_buff *skb = ctx->skb;
+	unsigned int first, i;
+	struct nlattr *nest;
+	void *hdr;
+
+	if (ctx->only_name && strcmp(ctx->only_name, info->name))
+		return 0;
+	if (ctx->idx++ < cb->args[0])
+		return 0;
+	first = min_t(unsigned long, cb->args[1], info->nr_layers);
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &dm_chain_genl_family, NLM_F_MULTI, DM_CHAIN_CMD_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, DM_CHAIN_A_VERSION, DM_CHAIN_VERSION))
+		goto full;
+	nest = nla_nest_start(skb, DM_CHAIN_A_DEVICE);
+	if (!nest || put_dev_head(skb, info) ||
+	    (first && nla_put_u32(skb, DM_CHAIN_DEV_A_FIRST_LAYER, first)))
+		goto full;
+	for (i = first; i < info->nr_layers; i++)
+		if (put_layer(skb, &info->layers[i]))
+			break;
+	if (i == info->nr_layers && info->merge &&
+	    put_merge_status(skb, DM_CHAIN_DEV_A_MERGE, info->merge)) {
+		if (i == first)		/* the status alone does not fit */
+			goto full;
+		/* The status goes in a part of its own. */
+	} else if (i == info->nr_layers) {
+		nla_nest_end(skb, nest);
+		genlmsg_end(skb, hdr);
+		cb->args[0] = ctx->idx;
+		cb->args[1] = 0;
+		return 0;
+	} else if (i == first) {
+		goto full;		/* not one layer fits: next skb */
+	}
+	/* Part of the device sent; the next dump call goes on at layer i. */
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	cb->args[0] = ctx->idx - 1;
+	cb->args[1] = i;
+	return 1;
+full:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int dm_chain_nl_get_start(struct netlink_callback *cb)
+{
+	const char *name = dump_name(cb);
+	struct dmc_chain *dc;
+
+	/* pre_doit does not run for dumps. */
+	if (!netlink_capable(cb->skb, CAP_SYS_ADMIN))
+		return -EPERM;
+	if (name) {
+		dc = dm_chain_get(name);
+		if (!dc)
+			return -ENODEV;
+		dm_chain_put(dc);
+	}
+	cb->min_dump_alloc = DMC_DUMP_ALLOC;
+	return 0;
+}
+
+static int dm_chain_nl_get_dumpit(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	struct dump_ctx ctx = {
+		.skb = skb,
+		.cb = cb,
+		.only_name = dump_name(cb),
+	};
+	int r;
+
+	r = dm_chain_for_each_device(dump_device_cb, &ctx);
+	if (r == -EMSGSIZE && !skb->len) {
+		NL_SET_ERR_MSG(cb->extack, "a device does not fit a dump message");
+		return r;
+	}
+	if (r < 0 && r != -EMSGSIZE)
+		return r;
+	return skb->len;
 }
 
 /* ---- MERGE, SNAPSHOT answers: the device, then the extras ---- */
@@ -466,6 +619,8 @@ static const struct genl_ops dm_chain_genl_ops[] = {
 	{
 		.cmd = DM_CHAIN_CMD_GET,
 		.doit = dm_chain_nl_get_doit,
+		.start = dm_chain_nl_get_start,
+		.dumpit = dm_chain_nl_get_dumpit,
 		.policy = dm_chain_get_policy,
 		.maxattr = DM_CHAIN_A_MAX,
 		.flags = GENL_ADMIN_PERM,
@@ -498,6 +653,7 @@ static struct genl_family dm_chain_genl_family __ro_after_init = {
 	.version = DM_CHAIN_GENL_VERSION,
 	.maxattr = DM_CHAIN_A_MAX,
 	.module = THIS_MODULE,
+	.parallel_ops = true,
 	.pre_doit = dm_chain_nl_pre_doit,
 	.ops = dm_chain_genl_ops,
 	.n_ops = ARRAY_SIZE(dm_chain_genl_ops),

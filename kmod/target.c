@@ -156,6 +156,30 @@ bool dmc_chain_sole_table(struct dmc_chain *dc)
 	return sole;
 }
 
+int dmc_chain_begin_change(struct dmc_chain *dc, const char **why)
+{
+	struct dmc_chain *other;
+	int r = 0;
+
+	mutex_lock(&dmc_devices_lock);
+	list_for_each_entry(other, &dmc_devices, list)
+		if (other != dc && other->md == dc->md)
+			r = -EBUSY;
+	if (r)
+		*why = "Device has another table loaded; resume or clear it first";
+	else
+		dc->changing = true;
+	mutex_unlock(&dmc_devices_lock);
+	return r;
+}
+
+void dmc_chain_end_change(struct dmc_chain *dc)
+{
+	mutex_lock(&dmc_devices_lock);
+	dc->changing = false;
+	mutex_unlock(&dmc_devices_lock);
+}
+
 void dmc_chain_name(struct dmc_chain *dc, char *name)
 {
 	copy_name(dc, name);
@@ -521,18 +545,35 @@ static int check_chain(struct dmc_chain *dc, char **error)
 	return 0;
 }
 
-/* Whether another table of the same device runs a live merge. */
-static bool merge_on_md(struct dmc_chain *dc)
+/*
+ * Put a new table on the device list, unless another table of the same
+ * device runs a live merge or is changing its leaf (snapshot, merge
+ * start).  Checked and listed under one lock, the same that
+ * dmc_chain_begin_change() takes: a table loaded while a snapshot adds
+ * a leaf would name the chain without the new leaf, and the snapshot
+ * sees the new table and refuses.
+ */
+static int list_table(struct dmc_chain *dc, char **error)
 {
 	struct dmc_chain *other;
-	bool busy = false;
+	int r = 0;
 
 	mutex_lock(&dmc_devices_lock);
-	list_for_each_entry(other, &dmc_devices, list)
-		if (other->md == dc->md && dmc_merge_running(other))
-			busy = true;
+	list_for_each_entry(other, &dmc_devices, list) {
+		if (other->md != dc->md)
+			continue;
+		if (dmc_merge_running(other)) {
+			*error = "A live merge is running on this device; wait for it or cancel it first";
+			r = -EBUSY;
+		} else if (other->changing) {
+			*error = "A snapshot or merge start is changing this device's leaf; load the table again";
+			r = -EBUSY;
+		}
+	}
+	if (!r)
+		list_add_tail(&dc->list, &dmc_devices);
 	mutex_unlock(&dmc_devices_lock);
-	return busy;
+	return r;
 }
 
 /*
@@ -591,11 +632,9 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		}
 	}
 
-	if (merge_on_md(dc)) {
-		ti->error = "A live merge is running on this device; wait for it or cancel it first";
-		r = -EBUSY;
+	r = list_table(dc, &ti->error);
+	if (r)
 		goto bad;
-	}
 	r = open_layers(dc, &ti->error);
 	if (r)
 		goto bad;
@@ -649,13 +688,13 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->num_write_zeroes_bios = 1;
 	}
 
-	mutex_lock(&dmc_devices_lock);
-	list_add_tail(&dc->list, &dmc_devices);
-	mutex_unlock(&dmc_devices_lock);
 	kfree(args.paths);
 	return 0;
 
 bad:
+	mutex_lock(&dmc_devices_lock);
+	list_del_init(&dc->list);
+	mutex_unlock(&dmc_devices_lock);
 	kfree(args.paths);
 	free_chain(dc);
 	return r;
@@ -681,6 +720,7 @@ static void chain_resume(struct dm_target *ti)
 	struct dmc_chain *dc = ti->private;
 
 	WRITE_ONCE(dc->live, true);
+	dmc_merge_resume(dc);
 }
 
 static int chain_map(struct dm_target *ti, struct bio *bio)
@@ -693,6 +733,7 @@ static void chain_postsuspend(struct dm_target *ti)
 	struct dmc_chain *dc = ti->private;
 	unsigned int noio;
 
+	dmc_merge_pause(dc);
 	flush_workqueue(dc->wq);
 	down_read(&dc->chain_lock);
 	noio = memalloc_noio_save();

@@ -17,7 +17,9 @@ enum dm_chain_cmd {
 	/*
 	 * GET: answers with DM_CHAIN_A_VERSION and one DM_CHAIN_A_DEVICE nest
 	 * per live chain device (or only the one named by DM_CHAIN_DEV_A_NAME
-	 * nested in a request DM_CHAIN_A_DEVICE).
+	 * nested in a request DM_CHAIN_A_DEVICE).  As a dump (NLM_F_DUMP):
+	 * one message per device, or several for a device too large for one,
+	 * each later part marked with DM_CHAIN_DEV_A_FIRST_LAYER.
 	 */
 	DM_CHAIN_CMD_GET,
 	/*
@@ -67,6 +69,8 @@ enum dm_chain_dev_attr {
 					 * enum dm_chain_layer_attr */
 	DM_CHAIN_DEV_A_MERGE,		/* nest: enum dm_chain_merge_attr,
 					 * the current or last merge */
+	DM_CHAIN_DEV_A_FIRST_LAYER,	/* u32, GET dumps: this part of the
+					 * device goes on from this layer */
 
 	__DM_CHAIN_DEV_A_MAX,
 	DM_CHAIN_DEV_A_MAX = __DM_CHAIN_DEV_A_MAX - 1

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -402,6 +403,106 @@ static void test_get_layers_and_merge(void **state)
 	assert_false(d->has_merge);
 	dmc_nl_info_free(&info);
 	assert_null(info.devices);
+}
+
+/* One part of a device as a GET dump sends it: layers [first, first + n). */
+static void put_dump_part(struct nlmsghdr *nlh, const char *name,
+			  uint32_t nr_layers, uint32_t first, uint32_t n,
+			  bool status)
+{
+	struct nlattr *nest;
+	char path[32];
+	uint32_t i;
+
+	mnl_attr_put_strz(nlh, DM_CHAIN_A_VERSION, "0.3.0");
+	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_DEVICE);
+	mnl_attr_put_strz(nlh, DM_CHAIN_DEV_A_NAME, name);
+	mnl_attr_put_u32(nlh, DM_CHAIN_DEV_A_MAJOR, 253);
+	mnl_attr_put_u32(nlh, DM_CHAIN_DEV_A_MINOR, 7);
+	mnl_attr_put_u32(nlh, DM_CHAIN_DEV_A_NR_LAYERS, nr_layers);
+	mnl_attr_put_u32(nlh, DM_CHAIN_DEV_A_BLOCK_SIZE, 65536);
+	if (first)
+		mnl_attr_put_u32(nlh, DM_CHAIN_DEV_A_FIRST_LAYER, first);
+	for (i = first; i < first + n; i++) {
+		snprintf(path, sizeof(path), "/d/l%u.dmc", i);
+		put_layer(nlh, path, uuid_a, i, i, 0, i == nr_layers - 1,
+			  false);
+	}
+	if (status)
+		put_status(nlh, DM_CHAIN_DEV_A_MERGE, DM_CHAIN_MERGE_STATE_DONE,
+			   1 << 20, 1 << 20, NULL, 0, false);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/* A device split over three dump messages comes back as one device. */
+static void test_get_dump_parts(void **state)
+{
+	struct dmc_nl_info info = { 0 };
+	const struct dmc_nl_device *d;
+	struct nlmsghdr *nlh;
+	unsigned int i;
+	char path[32];
+
+	(void)state;
+	nlh = reply_start();
+	put_dump_part(nlh, "big", 5, 0, 2, false);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), 0);
+	nlh = reply_start();
+	put_dump_part(nlh, "big", 5, 2, 3, false);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), 0);
+	/* The status alone in the last part. */
+	nlh = reply_start();
+	put_dump_part(nlh, "big", 5, 5, 0, true);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), 0);
+	nlh = reply_start();
+	put_dump_part(nlh, "next", 1, 0, 1, false);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), 0);
+
+	assert_string_equal(info.version, "0.3.0");
+	assert_int_equal(info.nr_devices, 2);
+	d = &info.devices[0];
+	assert_string_equal(d->name, "big");
+	assert_int_equal(d->nr_layers, 5);
+	assert_int_equal(d->nr_listed, 5);
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "/d/l%u.dmc", i);
+		assert_string_equal(d->layers[i].path, path);
+		assert_int_equal(d->layers[i].generation, i);
+	}
+	assert_true(d->layers[4].writable);
+	assert_true(d->has_merge);
+	assert_int_equal(d->merge.state, DM_CHAIN_MERGE_STATE_DONE);
+	assert_string_equal(info.devices[1].name, "next");
+	assert_int_equal(info.devices[1].nr_listed, 1);
+	dmc_nl_info_free(&info);
+}
+
+/* A later part that does not continue the last device: ask again. */
+static void test_get_dump_part_mismatch(void **state)
+{
+	struct dmc_nl_info info = { 0 };
+	struct nlmsghdr *nlh;
+
+	(void)state;
+	nlh = reply_start();
+	put_dump_part(nlh, "big", 5, 2, 3, false);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), -EAGAIN);
+	assert_int_equal(info.nr_devices, 0);
+
+	nlh = reply_start();
+	put_dump_part(nlh, "big", 5, 0, 2, false);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), 0);
+	/* A gap: layers 2 .. 2 missing. */
+	nlh = reply_start();
+	put_dump_part(nlh, "big", 5, 3, 2, false);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), -EAGAIN);
+	/* Another device's part. */
+	nlh = reply_start();
+	put_dump_part(nlh, "other", 5, 2, 3, false);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), -EAGAIN);
+	assert_int_equal(info.nr_devices, 1);
+	assert_int_equal(info.devices[0].nr_listed, 2);
+	dmc_nl_info_free(&info);
 }
 
 /* A refused device leaves nothing behind (and leaks nothing). */
@@ -1031,6 +1132,23 @@ static void test_extack_truncated_text(void **state)
 	assert_string_equal(msg, "a rathe");
 }
 
+/*
+ * MERGE with DEPTH 0: the policy (NLA_POLICY_MIN 1) refuses it with
+ * ERANGE and its own text, pointing at the attribute (docs/netlink.md).
+ */
+static void test_extack_depth_zero_erange(void **state)
+{
+	char msg[NL_ERRMSG_LEN];
+	uint32_t offs;
+	struct nlmsghdr *nlh;
+
+	(void)state;
+	nlh = error_msg(-ERANGE, true, "integer out of range", 36);
+	assert_int_equal(nl_parse_error(nlh, msg, sizeof(msg), &offs), -ERANGE);
+	assert_string_equal(msg, "integer out of range");
+	assert_int_equal(offs, 36);
+}
+
 static void test_ack_is_zero(void **state)
 {
 	char msg[NL_ERRMSG_LEN];
@@ -1080,6 +1198,8 @@ int main(void)
 		cmocka_unit_test(test_get_rejects_truncated_message),
 		cmocka_unit_test(test_get_layers_and_merge),
 		cmocka_unit_test(test_get_rejects_bad_layer),
+		cmocka_unit_test(test_get_dump_parts),
+		cmocka_unit_test(test_get_dump_part_mismatch),
 		cmocka_unit_test(test_get_attr_overruns_nest),
 		cmocka_unit_test(test_get_rejects_bad_merge_nest),
 		cmocka_unit_test(test_merge_long_message_cut),
@@ -1101,6 +1221,7 @@ int main(void)
 		cmocka_unit_test(test_extack_uncapped),
 		cmocka_unit_test(test_extack_absent),
 		cmocka_unit_test(test_extack_truncated_text),
+		cmocka_unit_test(test_extack_depth_zero_erange),
 		cmocka_unit_test(test_ack_is_zero),
 		cmocka_unit_test(test_error_too_short),
 		cmocka_unit_test(test_strerror_not_loaded),

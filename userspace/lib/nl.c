@@ -700,6 +700,10 @@ static int dev_attr_cb(const struct nlattr *attr, void *data)
 		ret = parse_merge(attr, &dev->merge);
 		dev->has_merge = !ret;
 		break;
+	case DM_CHAIN_DEV_A_FIRST_LAYER:
+		ret = get_u32(attr, &dev->first_layer);
+		dev->has_first_layer = !ret;
+		break;
 	default:
 		ret = 0;	/* newer module: ignore what we do not know */
 		break;
@@ -757,6 +761,44 @@ static int append_device(struct dmc_nl_info *info,
 	return 0;
 }
 
+/*
+ * A later part of a device in a GET dump: its layers (and status) go to
+ * the device before it, which must be the same and have exactly
+ * first_layer layers so far.
+ */
+static int continue_device(struct dmc_nl_info *info, struct dmc_nl_device *dev)
+{
+	struct dmc_nl_device *last;
+	struct dmc_nl_layer *grown;
+
+	if (!info->nr_devices)
+		return -EAGAIN;
+	last = &info->devices[info->nr_devices - 1];
+	if (strcmp(last->name, dev->name) || last->major != dev->major ||
+	    last->minor != dev->minor || last->nr_layers != dev->nr_layers ||
+	    last->nr_listed != dev->first_layer)
+		return -EAGAIN;
+	if (dev->nr_listed) {
+		grown = realloc(last->layers, (last->nr_listed + dev->nr_listed) *
+					      sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		memcpy(grown + last->nr_listed, dev->layers,
+		       dev->nr_listed * sizeof(*grown));
+		last->layers = grown;
+		last->nr_listed += dev->nr_listed;
+	}
+	if (dev->has_merge) {
+		last->has_merge = true;
+		last->merge = dev->merge;
+	}
+	/* The paths moved to LAST; only the array is left to free. */
+	free(dev->layers);
+	dev->layers = NULL;
+	dev->nr_listed = 0;
+	return 0;
+}
+
 static int get_attr_cb(const struct nlattr *attr, void *data)
 {
 	struct get_ctx *ctx = data;
@@ -772,7 +814,10 @@ static int get_attr_cb(const struct nlattr *attr, void *data)
 		ret = parse_device(attr, &dev);
 		if (ret)
 			break;
-		ret = append_device(ctx->info, &dev);
+		if (dev.has_first_layer && dev.first_layer)
+			ret = continue_device(ctx->info, &dev);
+		else
+			ret = append_device(ctx->info, &dev);
 		if (ret)
 			dmc_nl_device_free(&dev);
 		break;
@@ -939,27 +984,66 @@ const char *dmc_nl_strerror(const struct nl_sock *nl, int err)
 	return buf;
 }
 
+struct get_reply_ctx {
+	struct dmc_nl_info *info;
+	int err;
+};
+
+/*
+ * A parse failure is kept, not returned: a dump goes on arriving until
+ * its DONE, which the request must still read off the socket.
+ */
 static int get_reply_cb(const struct nlmsghdr *nlh, void *data)
 {
-	return dmc_nl_parse_get(nlh, data);
+	struct get_reply_ctx *ctx = data;
+	int ret;
+
+	if (!ctx->err) {
+		ret = dmc_nl_parse_get(nlh, ctx->info);
+		if (ret)
+			ctx->err = ret;
+	}
+	return 0;
 }
 
-int dmc_nl_get(struct nl_sock *nl, const char *name, struct dmc_nl_info *info)
+static int get_once(struct nl_sock *nl, const char *name, bool dump,
+		    struct dmc_nl_info *info)
 {
+	struct get_reply_ctx ctx = { .info = info };
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 	int ret;
 
 	memset(info, 0, sizeof(*info));
-	nlh = nl_msg_start(nl, DM_CHAIN_CMD_GET, DM_CHAIN_GENL_VERSION, 0);
+	nlh = nl_msg_start(nl, DM_CHAIN_CMD_GET, DM_CHAIN_GENL_VERSION,
+			   dump ? NLM_F_DUMP : 0);
 	if (name) {
 		nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_DEVICE);
 		mnl_attr_put_strz(nlh, DM_CHAIN_DEV_A_NAME, name);
 		mnl_attr_nest_end(nlh, nest);
 	}
-	ret = nl_request(nl, nlh, get_reply_cb, info);
+	ret = nl_request(nl, nlh, get_reply_cb, &ctx);
+	if (!ret)
+		ret = ctx.err;
 	if (ret)
 		dmc_nl_info_free(info);
+	return ret;
+}
+
+int dmc_nl_get(struct nl_sock *nl, const char *name, struct dmc_nl_info *info)
+{
+	unsigned int tries;
+	int ret;
+
+	if (name)
+		return get_once(nl, name, false, info);
+	for (tries = 0; tries < 5; tries++) {
+		ret = get_once(nl, NULL, true, info);
+		if (ret == -EOPNOTSUPP)		/* module 0.2.0: no dump */
+			return get_once(nl, NULL, false, info);
+		if (ret != -EAGAIN)
+			break;
+	}
 	return ret;
 }
 

@@ -144,6 +144,8 @@ struct dmc_nl_device {
 	struct dmc_nl_layer *layers;	/* base first; malloc'd */
 	bool has_merge;
 	struct dmc_nl_merge merge;	/* the current or last merge */
+	bool has_first_layer;		/* a later part of a GET dump */
+	uint32_t first_layer;		/* its first layer's index */
 };
 
 /* Free what a parsed device owns (its layers); the struct stays usable. */
@@ -159,10 +161,14 @@ struct dmc_nl_info {
 /*
  * Pure: parse one GET answer message (genlmsghdr + attributes) and append
  * to INFO, each device with its layers and merge status when the module
- * sends them.  Returns 0 or -EINVAL for a malformed message (wrong
- * attribute type or length, device nest without a name, layer nest without
- * a path, status nest without a state), -ENOMEM.  Unknown attributes (PAD
- * included) are skipped.
+ * sends them.  A GET dump sends a device too large for one message in
+ * parts: a part with DM_CHAIN_DEV_A_FIRST_LAYER continues the last device
+ * of INFO (same name and number, FIRST_LAYER equal to the layers listed so
+ * far); one that does not fit it gives -EAGAIN (the device changed during
+ * the dump: ask again).  Returns 0 or -EINVAL for a malformed message
+ * (wrong attribute type or length, device nest without a name, layer nest
+ * without a path, status nest without a state), -ENOMEM.  Unknown
+ * attributes (PAD included) are skipped.
  */
 int dmc_nl_parse_get(const struct nlmsghdr *nlh, struct dmc_nl_info *info);
 
@@ -181,9 +187,11 @@ int dmc_nl_open(struct nl_sock **out);
 const char *dmc_nl_strerror(const struct nl_sock *nl, int err);
 
 /*
- * Ask the module (GET).  NAME non-NULL asks about that device only.  Fills
- * INFO (free with dmc_nl_info_free).  Negative errno on failure; see
- * nl_errmsg() for the kernel's text.
+ * Ask the module (GET).  NAME non-NULL asks about that device only (one
+ * answer); without, every device is asked for as a dump, which any number
+ * of devices and layers fits (a module without the dump is asked the old
+ * way).  Fills INFO (free with dmc_nl_info_free).  Negative errno on
+ * failure; see nl_errmsg() for the kernel's text.
  */
 int dmc_nl_get(struct nl_sock *nl, const char *name, struct dmc_nl_info *info);
 

@@ -1,0 +1,162 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Live control at its limits (issue 15 items 12, 15 part, 6, and 13's dump):
+#  - a 256-layer device (long layer paths): a GET dump lists all its layers,
+#    split over several messages; chainctl shows them; a live merge is
+#    refused before it adds a 257th layer, and nothing is created;
+#  - the documented errors of docs/netlink.md, each through chainctl (or the
+#    bare client for what chainctl never sends), with its errno and text;
+#  - table reloads racing snapshots: each side either works or is refused
+#    with its EBUSY reason; no splat, and every block written reads back,
+#    also from a device created again from the final leaf.
+# vm-disks: 1x4G
+# vm-timeout: 1200
+# vm-mem: 2G
+. "$DMC_ROOT/tests/e2e/lib.sh"
+. "$DMC_ROOT/tests/e2e/target/lib.sh"
+. "$DMC_ROOT/tests/e2e/live/lib.sh"
+
+need_module || done_testing
+cd "$DMC_TMP" || exit 1
+C=$CHAINCTL
+GENL="/usr/bin/python3 $DMC_ROOT/tests/e2e/live/genl.py"
+size=$((16 * 1024 * 1024))
+
+x=$DMC_TMP/x
+check "xfs" fs_make xfs "${DMC_DISK_LIST[0]}" "$x" || done_testing
+
+# --- 256 layers
+long=$x/$(printf 'd%.0s' {1..100})
+mkdir -p "$long"
+check "base" "$C" layer create -s $size "$long/l000.dmc" || done_testing
+ok=1
+for ((i = 1; i < 256; i++)); do
+	"$C" layer create --parent "$long/l$(printf %03d $((i - 1))).dmc" \
+		"$long/l$(printf %03d $i).dmc" || { ok=0; break; }
+done
+check_eq "255 children" 1 "$ok"
+check "256-layer device" "$C" device create dmc-deep "$long/l255.dmc" || done_testing
+cleanup_add dmsetup remove --noudevsync dmc-deep
+check "data on it" dd if=/dev/urandom of=/dev/mapper/dmc-deep bs=64k count=16 \
+	oflag=direct status=none
+
+out=$($GENL dump)
+diag "$out"
+check "GET dump: all 256 layers" grep -q "^dmc-deep nr_layers=256 listed=256 " <<<"$out"
+parts=$(sed -n 's/^dmc-deep .*parts=\([0-9]*\).*/\1/p' <<<"$out")
+check "GET dump split the device over several messages" test "${parts:-0}" -gt 1
+check_json "chainctl device status: 256 layers" "$(live_get dmc-deep)" \
+	'.module.layers | length == 256'
+check_json "chainctl device list (dump) lists it" "$("$C" device list -j)" \
+	'[.[] | select(.name == "dmc-deep")] | length == 1'
+
+check_fail_msg "live merge at 256 layers refused" \
+	"maximum depth \(256 layers\).*live merge first adds a new leaf" \
+	"$C" device merge dmc-deep
+check_fail_msg "live merge --into 0 at 256 layers refused" "maximum depth" \
+	"$C" device merge dmc-deep --into 0
+check_eq "still 256 layers" 256 "$(live_nr_layers dmc-deep)"
+check_eq "no new layer file" 256 "$(ls "$long" | wc -l)"
+check_json "no merge was started" "$(live_get dmc-deep)" \
+	'.module.merge == null or .module.merge.state == "none"'
+check_fail_msg "snapshot at 256 layers refused (E2BIG)" \
+	"Chain is at its maximum depth" "$C" device snapshot dmc-deep
+check "remove the deep device" dmsetup remove --noudevsync dmc-deep
+
+# --- documented errors
+s=$x/s
+mkdir -p "$s"
+check "small base" "$C" layer create -s $size "$s/l0" || done_testing
+check "small leaf" "$C" layer create --parent "$s/l0" "$s/l1" || done_testing
+check "small device" "$C" device create dmc-err "$s/l1" || done_testing
+cleanup_add dmsetup remove --noudevsync dmc-err
+check "data" dd if=/dev/urandom of=/dev/mapper/dmc-err bs=64k count=128 \
+	oflag=direct status=none
+
+check_fail_msg "MERGE DEPTH 0: ERANGE from the policy" \
+	"^errno=ERANGE msg=integer out of range" $GENL merge dmc-err 0
+check_fail_msg "MERGE on no such device: ENODEV" \
+	"^errno=ENODEV msg=no chain device of that name" $GENL merge dmc-nosuch 1
+check_fail_msg "MERGE depth not below the layer count: EINVAL" \
+	"Depth must be less than the number of layers" \
+	"$C" device merge dmc-err --depth 2
+check_fail_msg "MERGE into the leaf: EINVAL" \
+	"Target index must be below the leaf" \
+	"$C" device merge dmc-err --into 1
+check_fail_msg "CANCEL without a merge: ENOENT" \
+	"No merge is running on this device" "$C" device cancel dmc-err
+check_fail_msg "SNAPSHOT onto an existing file: EEXIST" \
+	"New leaf file already exists" "$C" device snapshot dmc-err "$s/l0"
+
+check "another table loaded (inactive)" \
+	dmsetup reload dmc-err --table "$(dmsetup table dmc-err)"
+check_fail_msg "SNAPSHOT with another table loaded: EBUSY" \
+	"Device has another table loaded" "$C" device snapshot dmc-err
+check_fail_msg "MERGE with another table loaded: EBUSY" \
+	"Device has another table loaded" "$C" device merge dmc-err
+check "clear the inactive table" dmsetup clear dmc-err
+
+check "slow merge running" "$C" device merge dmc-err --mode copy --rate 1 \
+	--no-wait --new-leaf "$s/l2"
+check_fail_msg "second MERGE: EBUSY" \
+	"A merge is already running on this device" "$C" device merge dmc-err
+check_fail_msg "table load during the merge: refused" "failed" \
+	dmsetup reload dmc-err --table "$(dmsetup table dmc-err)"
+check "the refusal says why" bash -c \
+	"dmesg | grep -q 'A live merge is running on this device'"
+check "cancel" "$C" device cancel dmc-err
+check "cancelled" live_wait_state dmc-err cancelled 30
+out=$("$C" device merge dmc-err -j)
+check_json "resumed merge completes" "$out" '.state == "done"'
+
+# --- reloads racing snapshots
+for ((i = 0; i < 40; i++)); do
+	printf 'marker %04d\n' $i | dd of=/dev/mapper/dmc-err bs=512 \
+		seek=$((i * 128)) conv=notrunc,fsync status=none
+done
+snaps_ok=0 snaps_busy=0 loads_ok=0 loads_busy=0 other=0
+(
+	for ((i = 0; i < 12; i++)); do
+		if out=$("$C" device snapshot dmc-err 2>&1); then
+			echo snap-ok
+		elif grep -q "Device has another table loaded" <<<"$out"; then
+			echo snap-busy
+		else
+			echo "snap-other $out"
+		fi
+	done
+) > "$DMC_TMP/snaps.log" &
+snapper=$!
+for ((i = 0; i < 12; i++)); do
+	t=$(dmsetup table dmc-err)
+	if dmsetup reload dmc-err --table "$t" 2>/dev/null; then
+		if dmsetup resume --noudevsync dmc-err; then echo load-ok; else echo load-resume-failed; fi
+	else
+		echo load-busy
+	fi
+done > "$DMC_TMP/loads.log"
+wait $snapper
+dmsetup clear dmc-err 2>/dev/null
+dmsetup resume --noudevsync dmc-err 2>/dev/null
+diag "snapshots: $(sort "$DMC_TMP/snaps.log" | uniq -c | tr '\n' ' ')"
+diag "loads: $(sort "$DMC_TMP/loads.log" | uniq -c | tr '\n' ' ')"
+check "every snapshot worked or was refused as busy" \
+	bash -c "! grep -v -e '^snap-ok' -e '^snap-busy' '$DMC_TMP/snaps.log'"
+check "no resume failed" bash -c "! grep -q load-resume-failed '$DMC_TMP/loads.log'"
+check "some snapshots worked" grep -q '^snap-ok' "$DMC_TMP/snaps.log"
+
+markers_ok() {
+	local i
+	for ((i = 0; i < 40; i++)); do
+		[ "$(dd if="$1" bs=512 skip=$((i * 128)) count=1 status=none |
+			head -c 12)" = "$(printf 'marker %04d' $i)" ] || return 1
+	done
+}
+check "every marker reads back" markers_ok /dev/mapper/dmc-err
+leaf=$(live_layer_path dmc-err $(($(live_nr_layers dmc-err) - 1)))
+diag "final chain: $(live_nr_layers dmc-err) layers, leaf $leaf"
+check "remove" dmsetup remove --noudevsync dmc-err
+check "create again from the final leaf" "$C" device create dmc-err "$leaf"
+check "every marker reads back after re-creating" markers_ok /dev/mapper/dmc-err
+check "remove again" dmsetup remove --noudevsync dmc-err
+done_testing

@@ -46,7 +46,8 @@ cut_verify "$dev" "$ref" "$DMC_TMP/b"
 
 # Layer I/O errors come back as bio errors and are counted, never zeros.
 check "disk failure: flakey fails every I/O" flakey "0 600"
-check_fail "a direct read of a leaf block fails with an error" \
+check_fail_msg "a direct read of a leaf block fails with an error" \
+	"error reading '/dev/mapper/dmc-crash': Input/output error" \
 	dd if="$dev" of=/dev/null bs=$bs skip=10 count=1 iflag=direct status=none
 check "disk back" flakey "600 0"
 errs=$(dmsetup status dmc-crash | awk '{ print $14 }')

@@ -130,8 +130,11 @@ check "start a slow merge (--rate 8, --no-wait)" \
 	"$C" device merge "$name" --rate 8 --no-wait
 check_fail_msg "a second merge is refused while one runs" "already running" \
 	"$C" device merge "$name"
-check_fail "a table load is refused while the merge runs" \
+check_fail_msg "a table load is refused while the merge runs" \
+	"reload ioctl on $name .*failed: Device or resource busy" \
 	dmsetup reload "$name" --table "$(dmsetup table "$name")"
+check_kernel_log "the kernel log says why the table was refused" \
+	"A live merge is running on this device"
 sleep 1
 check "cancel" "$C" device cancel "$name"
 check "merge reports cancelled" live_wait_state "$name" cancelled 30

@@ -136,6 +136,11 @@ check_fail_msg "a table load is refused while the merge runs" \
 check_kernel_log "the kernel log says why the table was refused" \
 	"A live merge is running on this device"
 sleep 1
+# The cancel must land in the middle of the merge, not after its end.
+st=$(live_get "$name")
+diag "before the cancel: $(jq -c .module.merge <<< "$st")"
+check_json "the cancel lands mid-merge: still running, part of it done" "$st" \
+	'.module.merge.state == "running" and .module.merge.bytes_done < .module.merge.bytes_total'
 check "cancel" "$C" device cancel "$name"
 check "merge reports cancelled" live_wait_state "$name" cancelled 30
 check_fail_msg "cancel with no merge running is refused" "No merge" \

@@ -54,7 +54,7 @@ check_fail_msg "unknown message refused" \
 	"message ioctl on dmc-live .*failed: Invalid argument" \
 	dmsetup message dmc-live 0 frobnicate
 check_kernel_log "the kernel log names the unsupported message" \
-	"dmc-live: unsupported message 'frobnicate'"
+	"chain: .*unsupported message 'frobnicate'"
 
 # O_SYNC writes (FUA) and a discard that frees leaf space
 check "O_DSYNC writes" dd if=/dev/urandom of="$dev" bs=8k count=16 seek=300 \

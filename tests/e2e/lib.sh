@@ -78,8 +78,10 @@ fail() {
 	_tap_n=$((_tap_n + 1))
 	_tap_failed=$((_tap_failed + 1))
 	echo "not ok $_tap_n - $desc"
+	# Every line of every DETAIL is a comment, so that no line of a
+	# command's output (a kernel "ok 5 suite" line) reads as a result.
 	local line
-	for line in "$@"; do echo "#   $line"; done
+	for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
 }
 
 skip() {

@@ -150,6 +150,15 @@ lib_is "check_json: a false condition returns non-zero" \
 	'check_json "t" "{\"a\":1}" ".a == 2"; echo "ret=$?"' '^not ok 1 - t$' '^ret=1$'
 lib_is "check_json: a true condition returns 0" \
 	'check_json "t" "{\"a\":1}" ".a == 1"; echo "ret=$?"' '^ok 1 - t$' '^ret=0$'
+lib_is "fail: every line of a multi-line detail is a comment" \
+	'fail "t" "first
+ok 5 kernel line"; done_testing' '^not ok 1 - t$' '^#   ok 5 kernel line$' '^1\.\.1$'
+if grep -q '^ok 5' <<< "$(lib 'fail "t" "first
+ok 5 kernel line"; done_testing')"; then
+	t_fail "fail: a detail line never reads as a result"
+else
+	t_ok "fail: a detail line never reads as a result"
+fi
 lib_is "done_testing: a failure makes the script exit 1" \
 	'fail "x"; done_testing' '^1\.\.1$' '^rc=1$'
 lib_is "done_testing: all passed exits 0" 'ok "x"; done_testing' '^1\.\.1$' '^rc=0$'

@@ -126,8 +126,8 @@ check "device equals the reference after the forced mode" cmp "$dev" "$ref"
 
 # --- cancel and resume
 check "64 MiB of writes to merge" live_scatter "$dev" "$ref" 11 1024 65536
-check "start a slow merge (--rate 8, --no-wait)" \
-	"$C" device merge "$name" --rate 8 --no-wait
+check "start a slow merge (--rate 2, --no-wait)" \
+	"$C" device merge "$name" --rate 2 --no-wait
 check_fail_msg "a second merge is refused while one runs" "already running" \
 	"$C" device merge "$name"
 check_fail_msg "a table load is refused while the merge runs" \

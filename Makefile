@@ -2,8 +2,11 @@
 # dm-chain top-level build.
 #
 #   make            build userspace/chainctl and kmod/dm-chain.ko
-#   make check      every test: host unit tests, stock-headers compile,
-#                   KUnit and end-to-end scenarios in a QEMU VM
+#   make check      every test: harness self-test, host unit tests,
+#                   stock-headers compile, sparse and W=1, KUnit and
+#                   end-to-end scenarios in a QEMU VM
+#   make check-harness  the harness self-test alone (host, a second)
+#   make sparse     the module with sparse (C=1) and W=1 (KDIR as below)
 #   make demo       the main job, shown in the VM
 #   make bench      benchmarks against peers (never part of check)
 #   make install    install chainctl and the module (DESTDIR, PREFIX)
@@ -36,6 +39,13 @@ kernel:
 check:
 	@tests/check
 
+check-harness:
+	@tests/lib/selftest.sh
+
+sparse:
+	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$(tests/vm/build-kernel); \
+	$(MAKE) -C "$$kdir" M=$(CURDIR) C=2 W=1 modules
+
 demo:
 	@tests/demo/run
 
@@ -53,4 +63,4 @@ clean:
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps userspace module kernel check demo bench install clean
+.PHONY: all deps userspace module kernel check check-harness sparse demo bench install clean

@@ -73,7 +73,8 @@ status=$(dmsetup status dmc-raw)
 diag "status: $status"
 check "status says 1 layer, read-only" \
 	grep -Eq "^0 $sectors chain 1 ro 4096 " <<< "$status"
-check_fail "writes to a read-only chain fail" \
+check_fail_msg "writes to a read-only chain fail" \
+	"error writing '/dev/mapper/dmc-raw': Operation not permitted" \
 	dd if=/dev/zero of=/dev/mapper/dmc-raw bs=4k count=1 oflag=direct status=none
 check "the image is unchanged" cmp "$raw" "$DMC_TMP/raw.ref"
 check "remove the read-only device" dev_remove dmc-raw

@@ -160,9 +160,11 @@ refused "second device, same leaf read-only" "held writable by another device" \
 	"3 $B $M $L 1 read_only" --readonly
 refused "second device writing A's read-only base" "in use read-only" "1 $B"
 accepted "second device sharing A's base read-only" "1 $B 1 read_only" --readonly
-check_fail "chainctl layer write refuses A's live leaf" \
+check_fail_msg "chainctl layer write refuses A's live leaf" \
+	"$L: in use \\(locked by a live chain device" \
 	sh -c "head -c 65536 /dev/zero | $C layer write $L 0 65536"
-check_fail "chainctl layer write refuses A's base" \
+check_fail_msg "chainctl layer write refuses A's base" \
+	"$B: in use \\(locked by a live chain device" \
 	sh -c "head -c 65536 /dev/zero | $C layer write $B 0 65536"
 check "remove device A" tgt_remove dmc-a
 check "chainctl layer write works once A is gone" \

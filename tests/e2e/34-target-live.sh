@@ -50,7 +50,11 @@ check "suspend" dmsetup suspend --noudevsync dmc-live
 check "resume" dmsetup resume --noudevsync dmc-live
 check "content after suspend/resume" cmp "$dev" "$ref"
 check "message commit" dmsetup message dmc-live 0 commit
-check_fail "unknown message refused" dmsetup message dmc-live 0 frobnicate
+check_fail_msg "unknown message refused" \
+	"message ioctl on dmc-live .*failed: Invalid argument" \
+	dmsetup message dmc-live 0 frobnicate
+check_kernel_log "the kernel log names the unsupported message" \
+	"chain: .*unsupported message 'frobnicate'"
 
 # O_SYNC writes (FUA) and a discard that frees leaf space
 check "O_DSYNC writes" dd if=/dev/urandom of="$dev" bs=8k count=16 seek=300 \

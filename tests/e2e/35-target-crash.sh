@@ -35,18 +35,24 @@ cut_write_unflushed "$dev" "$DMC_TMP/b"
 
 # Power cut: from now on the disk drops every write.
 check "cut: flakey drops all writes" flakey "0 600 1 drop_writes"
+# A file synced after the cut must be gone after it: proof the cut landed
+# before the teardown below, not after.
+check "a file written and synced after the cut" \
+	sh -c "echo after > $mnt/after-the-cut && sync"
 tgt_remove dmc-crash
 umount "$mnt"
 check "power back: flakey passes writes again" flakey "600 0"
 check "XFS mounts (log recovery)" mount /dev/mapper/flk "$mnt"
 cleanup_add umount "$mnt"
+check "the cut landed: the file synced after it is gone" test ! -e "$mnt/after-the-cut"
 check "recreate the chain" tgt_create dmc-crash "$mnt/c" 2 "$size"
 
 cut_verify "$dev" "$ref" "$DMC_TMP/b"
 
 # Layer I/O errors come back as bio errors and are counted, never zeros.
 check "disk failure: flakey fails every I/O" flakey "0 600"
-check_fail "a direct read of a leaf block fails with an error" \
+check_fail_msg "a direct read of a leaf block fails with an error" \
+	"error reading '/dev/mapper/dmc-crash': Input/output error" \
 	dd if="$dev" of=/dev/null bs=$bs skip=10 count=1 iflag=direct status=none
 check "disk back" flakey "600 0"
 errs=$(dmsetup status dmc-crash | awk '{ print $14 }')

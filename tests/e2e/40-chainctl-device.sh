@@ -25,8 +25,8 @@ if ! grep -q '^dm_chain ' /proc/modules; then
 	check_fail_msg "create without the module: says it is not loaded" \
 		"dm-chain kernel module is not loaded" \
 		"$CHAINCTL" device create dmc-e2e-raw "$raw" --raw
-	check_fail "create without the module: no device left behind" \
-		dmsetup info dmc-e2e-raw
+	check_fail_msg "create without the module: no device left behind" \
+		"Device does not exist" dmsetup info dmc-e2e-raw
 	out=$("$CHAINCTL" device list -j)
 	check_json "list without the module: an empty array" "$out" 'length == 0'
 fi
@@ -44,7 +44,7 @@ done
 check_fail_msg "a raw file is not taken for a layer: --raw is needed" \
 	"no header.*say so with --raw" \
 	"$CHAINCTL" device create dmc-e2e-raw "$raw"
-check_fail "no device left behind" dmsetup info dmc-e2e-raw
+check_fail_msg "no device left behind" "Device does not exist" dmsetup info dmc-e2e-raw
 check "create over a raw file (--raw)" \
 	"$CHAINCTL" device create dmc-e2e-raw "$raw" --raw
 if [ -b /dev/mapper/dmc-e2e-raw ]; then
@@ -89,8 +89,8 @@ check_fail_msg "duplicate name refused" "already exists" \
 	"$CHAINCTL" device create dmc-e2e-raw "$raw" --raw
 check_fail_msg "missing leaf refused" "No such file or directory" \
 	"$CHAINCTL" device create dmc-e2e-nofile "$work/does-not-exist"
-check_fail "missing leaf: no device left behind" \
-	dmsetup info dmc-e2e-nofile
+check_fail_msg "missing leaf: no device left behind" \
+	"Device does not exist" dmsetup info dmc-e2e-nofile
 check_fail_msg "leaf that is a directory refused" "$work" \
 	"$CHAINCTL" device create dmc-e2e-dir "$work"
 check_fail_msg "status of an unknown device" "no device named 'dmc-e2e-nope'" \
@@ -121,7 +121,7 @@ check_fail_msg "remove of an open device refused" "in use" \
 exec 7<&-
 
 check "remove" "$CHAINCTL" device remove dmc-e2e-raw
-check_fail "the device is gone" dmsetup info dmc-e2e-raw
+check_fail_msg "the device is gone" "Device does not exist" dmsetup info dmc-e2e-raw
 if [ -e /dev/mapper/dmc-e2e-raw ]; then
 	fail "the /dev/mapper node is gone"
 else
@@ -140,7 +140,8 @@ check_eq "dmsetup table carries the feature" \
 out=$("$CHAINCTL" device list -j)
 check_json "list -j: read_only true" "$out" \
 	'.[] | select(.name == "dmc-e2e-ro") | .read_only == true'
-check_fail "a write to the read-only device fails" \
+check_fail_msg "a write to the read-only device fails" \
+	"error writing '/dev/mapper/dmc-e2e-ro': Operation not permitted" \
 	dd if=/dev/zero of=/dev/mapper/dmc-e2e-ro bs=4096 count=1 oflag=direct
 check "remove the read-only device" "$CHAINCTL" device remove dmc-e2e-ro
 
@@ -174,8 +175,8 @@ check "an empty chain reads as its raw base" cmp "$raw" /dev/mapper/dmc-e2e-chai
 check_fail_msg "a second device on the same writable leaf: the kernel's reason is shown" \
 	"the kernel refused the table: .+" \
 	"$CHAINCTL" device create dmc-e2e-chain2 "$leaf"
-check_fail "the refused second device is not left behind" \
-	dmsetup info dmc-e2e-chain2
+check_fail_msg "the refused second device is not left behind" \
+	"Device does not exist" dmsetup info dmc-e2e-chain2
 check "remove the chain device" "$CHAINCTL" device remove dmc-e2e-chain
 
 # A leaf whose two header slots are damaged (magic kept, checksum wrong).
@@ -186,11 +187,11 @@ printf 'XXXX' | dd of="$bad" bs=1 seek=$((4096 + 200)) conv=notrunc status=none
 check_fail_msg "a leaf with a corrupt header is refused, saying so" \
 	"bad\\.dmc.*(checksum|header)" \
 	"$CHAINCTL" device create dmc-e2e-chain "$bad"
-check_fail "no device left behind" dmsetup info dmc-e2e-chain
+check_fail_msg "no device left behind" "Device does not exist" dmsetup info dmc-e2e-chain
 mv "$mid" "$mid.away"
 check_fail_msg "a chain with a missing middle layer is refused, naming it" \
 	"mid\\.dmc" "$CHAINCTL" device create dmc-e2e-chain "$leaf"
 mv "$mid.away" "$mid"
-check_fail "no device left behind" dmsetup info dmc-e2e-chain
+check_fail_msg "no device left behind" "Device does not exist" dmsetup info dmc-e2e-chain
 
 done_testing

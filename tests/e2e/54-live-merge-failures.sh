@@ -77,6 +77,10 @@ diag "new leaf: $newleaf; merge: $(jq -c .module.merge <<< "$st")"
 check_json "the merge is still running at the cut" "$st" \
 	'.module.merge.state == "running"'
 check "cut: the disk drops every write" flakey "0 600 1 drop_writes"
+# The cut must land in the middle of the merge, not after its end.
+st=$(live_get "$name")
+check_json "the cut landed mid-merge: still running, part of it done" "$st" \
+	'.module.merge.state == "running" and .module.merge.bytes_done < .module.merge.bytes_total'
 check "remove the device (stops the merge)" dmsetup remove --noudevsync "$name"
 umount "$mnt"
 check "power back" flakey "600 0"

@@ -10,16 +10,36 @@
 #                         (the first boot ends in vm_power_cut)
 # It prints TAP: one "ok N - what" / "not ok N - what" per check, then the
 # plan "1..N" from done_testing.  The runner counts these lines; a script
-# that exits non-zero, or crashes the kernel, is counted as one more failure.
+# that exits non-zero, prints no result or no plan, or crashes the kernel,
+# is counted as one more failure (tests/lib/tap-count.sh).
+#
+# The check* helpers return 0 when they passed and 1 when they failed, so
+# `check "setup step" CMD || done_testing` stops a scenario at a failed
+# setup step.  (Scenarios run with `set -u`, never `set -e`.)
 #
 #   ok DESC                 record a pass
 #   fail DESC [DETAIL...]   record a failure, DETAIL printed as TAP comments
 #   skip DESC REASON        record a skip (never counted as passed)
 #   check DESC CMD...       pass if CMD exits 0; its output shown on failure
-#   check_fail DESC CMD...  pass if CMD exits non-zero (an expected refusal)
-#   check_fail_msg DESC REGEX CMD...  as check_fail, and stderr+stdout match REGEX
+#   check_fail_msg DESC REGEX CMD...
+#                           an expected refusal: pass if CMD exits with a
+#                           status from 1 to 123 (never a crash: 124 and up
+#                           are timeouts, "not found" and signals), its
+#                           stdout+stderr match the extended regex REGEX,
+#                           and the kernel log holds no WARN/BUG/oops/...
+#                           since the scenario started
+#   check_fail_code DESC CODE REGEX CMD...
+#                           the same, and the exit status is exactly CODE
+#   (There is no bare check_fail: a refusal always names its message.)
 #   check_eq DESC EXPECTED ACTUAL
 #   check_json DESC JSON JQ-ARGS...  pass if JSON is non-empty and jq -e holds
+#   check_kernel_log DESC REGEX
+#                           pass if a kernel log line logged since the
+#                           scenario started matches REGEX (the reason a
+#                           kernel refusal gives: ti->error, DMWARN)
+#   kernel_log_splats       print the kernel log lines matching
+#                           DMC_SPLAT_RE (tests/lib/splat.sh) logged since
+#                           the scenario started; exit 0 if there are any
 #   diag MSG...             a TAP comment line
 #   done_testing            print the plan; exit 1 if anything failed
 #   need_module             insmod $DMC_KO once (fails the test if it cannot)
@@ -34,6 +54,8 @@ set -u
 : "${CHAINCTL:=$DMC_ROOT/userspace/chainctl}"
 : "${DMC_TMP:=/tmp}"
 read -r -a DMC_DISK_LIST <<< "${DMC_DISKS:-}"
+# shellcheck source=tests/lib/splat.sh
+. "$DMC_ROOT/tests/lib/splat.sh"
 
 _tap_n=0
 _tap_failed=0
@@ -56,8 +78,10 @@ fail() {
 	_tap_n=$((_tap_n + 1))
 	_tap_failed=$((_tap_failed + 1))
 	echo "not ok $_tap_n - $desc"
+	# Every line of every DETAIL is a comment, so that no line of a
+	# command's output (a kernel "ok 5 suite" line) reads as a result.
 	local line
-	for line in "$@"; do echo "#   $line"; done
+	for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
 }
 
 skip() {
@@ -66,45 +90,88 @@ skip() {
 }
 
 check() {
-	local desc=$1 out
+	local desc=$1 out rc
 	shift
 	out=$(mktemp "$DMC_TMP/tap.XXXXXX")
-	if "$@" > "$out" 2>&1; then
+	"$@" > "$out" 2>&1
+	rc=$?
+	if [ "$rc" = 0 ]; then
 		ok "$desc"
 	else
-		fail "$desc" "command: $*" "exit status: $?"
+		fail "$desc" "command: $*" "exit status: $rc"
 		_tap_out "$out"
 	fi
 	rm -f "$out"
+	[ "$rc" = 0 ]
 }
 
-check_fail() {
-	local desc=$1 out
-	shift
-	out=$(mktemp "$DMC_TMP/tap.XXXXXX")
-	if "$@" > "$out" 2>&1; then
-		fail "$desc" "command succeeded but should have failed: $*"
-		_tap_out "$out"
-	else
+# The kernel log's last sequence number when the scenario started.
+_kmsg_start=$(dmc_kmsg | tail -n 1 | cut -d' ' -f1)
+: "${_kmsg_start:=-1}"
+
+# _kmsg_since_start: the kernel log's messages since the scenario started.
+_kmsg_since_start() {
+	dmc_kmsg | awk -v s="$_kmsg_start" '$1 > s' | cut -d' ' -f2-
+}
+
+kernel_log_splats() {
+	_kmsg_since_start | grep -E -- "$DMC_SPLAT_RE"
+}
+
+check_kernel_log() {
+	local desc=$1 regex=$2
+	if _kmsg_since_start | grep -Eq -- "$regex"; then
 		ok "$desc"
+	else
+		fail "$desc" "no kernel log line since the scenario started matches /$regex/:" \
+			"$(_kmsg_since_start | tail -n 5)"
+		return 1
 	fi
+}
+
+# _check_refusal DESC CODE REGEX CMD...: CODE empty means any refusal.
+_check_refusal() {
+	local desc=$1 want=$2 regex=$3 out rc why=() splats
+	shift 3
+	out=$(mktemp "$DMC_TMP/tap.XXXXXX")
+	"$@" > "$out" 2>&1
+	rc=$?
+	if [ -z "$regex" ]; then
+		why=("no message regex given: a refusal must name its message")
+	elif [ "$rc" = 0 ]; then
+		why=("command succeeded but should have failed: $*")
+	elif [ "$rc" -ge 124 ]; then
+		why=("the command did not refuse, it crashed or was killed: exit status $rc$(
+			[ "$rc" -le 128 ] || echo " (signal $((rc - 128)))"): $*")
+	elif [ -n "$want" ] && [ "$rc" != "$want" ]; then
+		why=("refused with exit status $rc, expected $want: $*")
+	elif ! grep -Eq -- "$regex" "$out"; then
+		why=("refused (exit status $rc), but the message does not match /$regex/:")
+	elif splats=$(kernel_log_splats); then
+		why=("refused as expected, but the kernel log since the scenario started has:")
+		mapfile -t -O 1 why <<< "$(head -n 8 <<< "$splats")"
+	fi
+	if [ ${#why[@]} = 0 ]; then
+		ok "$desc"
+		rm -f "$out"
+		return 0
+	fi
+	fail "$desc" "${why[@]}"
+	_tap_out "$out"
 	rm -f "$out"
+	return 1
 }
 
 check_fail_msg() {
-	local desc=$1 regex=$2 out
+	local desc=$1 regex=${2-}
 	shift 2
-	out=$(mktemp "$DMC_TMP/tap.XXXXXX")
-	if "$@" > "$out" 2>&1; then
-		fail "$desc" "command succeeded but should have failed: $*"
-		_tap_out "$out"
-	elif ! grep -Eq -- "$regex" "$out"; then
-		fail "$desc" "refused, but the message does not match /$regex/:"
-		_tap_out "$out"
-	else
-		ok "$desc"
-	fi
-	rm -f "$out"
+	_check_refusal "$desc" "" "$regex" "$@"
+}
+
+check_fail_code() {
+	local desc=$1 code=$2 regex=${3-}
+	shift 3
+	_check_refusal "$desc" "$code" "$regex" "$@"
 }
 
 check_eq() {
@@ -112,6 +179,7 @@ check_eq() {
 		ok "$1"
 	else
 		fail "$1" "expected: $2" "actual:   $3"
+		return 1
 	fi
 }
 
@@ -120,7 +188,7 @@ check_json() {
 	shift 2
 	if [ -z "$json" ]; then
 		fail "$desc" "no JSON output"
-		return
+		return 1
 	fi
 	check "$desc" jq -e "$@" <<< "$json"
 }

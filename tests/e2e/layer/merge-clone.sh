@@ -108,26 +108,62 @@ journal_of() {
 
 # kill_merge PID LAYER WHEN: SIGKILL the merge PID after WHEN seconds, or
 # once LAYER holds its journal (WHEN "journal") or a committed cursor past
-# 0 (WHEN "commit"), then reap it.  `layer info` reads the header while
-# the merge holds its lock.
+# 0 (WHEN "commit"), or N seconds after the journal appeared (WHEN
+# "journal+N"), then reap it.  `layer info` reads the header while the
+# merge holds its lock.  KILL_STATUS is the merge's exit status: 137 when
+# the kill hit it running, anything else when it had ended by itself.
 kill_merge() {
 	local pid=$1 layer=$2 when=$3 t j
-	if [ "$when" = journal ] || [ "$when" = commit ]; then
+	case "$when" in
+	journal|journal+*|commit)
 		for ((t = 0; t < 400; t++)); do
 			j=$(journal_of "$layer")
-			if [ "$when" = journal ]; then
-				[ "${j%% *}" = none ] || break
-			else
+			if [ "$when" = commit ]; then
 				[ "${j#* }" = 0 ] || break
+			else
+				[ "${j%% *}" = none ] || break
 			fi
 			kill -0 "$pid" 2> /dev/null || break
 			sleep 0.05
 		done
-	else
+		[ "${when#journal+}" = "$when" ] || sleep "${when#journal+}"
+		;;
+	*)
 		sleep "$when"
-	fi
+		;;
+	esac
 	kill -9 "$pid" 2> /dev/null
 	wait "$pid" 2> /dev/null
+	KILL_STATUS=$?
+}
+
+# kill_moment JOURNAL_STATE SOURCE_STATE [TARGET_TOUCHED]: where a kill
+# landed, from the merge's exit status (KILL_STATUS), the holder's journal
+# and the top source's state: "late" (the merge had ended by itself, or
+# had finished: no journal and the source merged away), "early" (nothing
+# done yet: no journal, the source valid, and TARGET_TOUCHED "no") or
+# "mid".
+kill_moment() {
+	local state=$1 src=$2 touched=${3:-}
+	if [ "$KILL_STATUS" != 137 ] ||
+	   { [ "${state%% *}" = none ] && [ "$src" = merged-away ]; }; then
+		echo late
+	elif [ "${state%% *}" = none ] && [ "$touched" != yes ]; then
+		echo early
+	else
+		echo mid
+	fi
+}
+
+# check_kill_landed WHAT MOMENT TRIES DETAIL: a kill case tests a merge
+# stopped in the middle, never one that had finished (or not started).
+check_kill_landed() {
+	if [ "$2" = mid ]; then
+		ok "$1: the kill landed mid-merge ($4)"
+	else
+		fail "$1: the kill landed mid-merge" \
+			"after $(($3 > 3 ? 3 : $3)) tries the last kill landed $2: $4"
+	fi
 }
 
 # Copy mode over 128 runs of 2 MiB keeps the merge busy for seconds, so it
@@ -149,19 +185,31 @@ for ((i = 0; i < 64; i++)); do layer_put "$dir/top.dmc" "$dir/ref.img" $((i * 64
 layer_zero "$dir/top.dmc" "$dir/ref.img" 100 50
 rm -rf "$dir.orig"
 cp -a --reflink=always "$dir" "$dir.orig"
-for when in 0.2 0.6 commit; do
-	rm -rf "$dir"
-	cp -a --reflink=always "$dir.orig" "$dir"
-	"$CHAINCTL" layer merge --mode copy --depth 2 "$dir/top.dmc" > /dev/null 2>&1 &
-	kill_merge $! "$dir/base.dmc" "$when"
-	[ "$when" = commit ] && at="after a commit" || at="after ${when}s"
-	state=$(journal_of "$dir/base.dmc")
+# The journal is written at the start (before the first commit), so the
+# timed kills count from its appearance: both land before the first
+# commit, with the journal at cursor 0.  A kill that landed after the
+# merge had finished (or before it wrote its journal) tests nothing: it
+# is tried again (up to 3 times), then fails.
+for when in journal+0.2 journal+0.6 commit; do
+	for ((try = 1; try <= 3; try++)); do
+		rm -rf "$dir"
+		cp -a --reflink=always "$dir.orig" "$dir"
+		"$CHAINCTL" layer merge --mode copy --depth 2 "$dir/top.dmc" > /dev/null 2>&1 &
+		kill_merge $! "$dir/base.dmc" "$when"
+		state=$(journal_of "$dir/base.dmc")
+		top_state=$("$CHAINCTL" layer info -j "$dir/top.dmc" | jq -r .state)
+		moment=$(kill_moment "$state" "$top_state" no)
+		[ "$moment" != mid ] || break
+		diag "kill at $when, try $try: landed $moment (merge exit $KILL_STATUS, journal $state, top $top_state)"
+	done
+	[ "$when" = commit ] && at="after a commit" || at="${when#journal+}s after the journal"
 	diag "killed $at: journal $state"
+	check_kill_landed "killed $at" "$moment" "$try" \
+		"merge exit $KILL_STATUS, journal $state, top $top_state"
 	if [ "$when" = commit ]; then
 		check_eq "killed $at: the merge was stopped past its start" yes \
 			"$([ "${state%% *}" != none ] && [ "${state#* }" != 0 ] && echo yes || echo "no: journal $state")"
 	fi
-	top_state=$("$CHAINCTL" layer info -j "$dir/top.dmc" | jq -r .state)
 	if [ "$top_state" = valid ]; then
 		check "killed $at: the chain still reads the same" \
 			same_as_ref "$dir/top.dmc" "$dir/ref.img"
@@ -202,15 +250,30 @@ cp "$dir/base.img" "$dir/ref.img"
 for ((i = 0; i < 16; i++)); do layer_put "$dir/top.dmc" "$dir/ref.img" $((i * 256 + 64)) 128 || break; done
 rm -rf "$dir.orig"
 cp -a --reflink=always "$dir" "$dir.orig"
+# A kill that landed after the merge had finished, or before it wrote
+# anything, is tried again (the timed one later or sooner), then fails.
 for when in 0.6 journal; do
-	rm -rf "$dir"
-	cp -a --reflink=always "$dir.orig" "$dir"
-	"$CHAINCTL" layer merge --mode copy "$dir/top.dmc" > /dev/null 2>&1 &
-	kill_merge $! "$dir/top.dmc" "$when"
-	[ "$when" = journal ] && at="at its journal" || at="after ${when}s"
-	info=$("$CHAINCTL" layer info -j "$dir/top.dmc")
-	state=$(journal_state <<< "$info")
-	diag "raw base, killed $at: source $(jq -r .state <<< "$info"), journal $state, base $(cmp -s "$dir/base.img" "$dir.orig/base.img" && echo untouched || echo written)"
+	delay=$when
+	for ((try = 1; try <= 3; try++)); do
+		rm -rf "$dir"
+		cp -a --reflink=always "$dir.orig" "$dir"
+		"$CHAINCTL" layer merge --mode copy "$dir/top.dmc" > /dev/null 2>&1 &
+		kill_merge $! "$dir/top.dmc" "$delay"
+		info=$("$CHAINCTL" layer info -j "$dir/top.dmc")
+		state=$(journal_state <<< "$info")
+		touched=$(cmp -s "$dir/base.img" "$dir.orig/base.img" && echo no || echo yes)
+		moment=$(kill_moment "$state" "$(jq -r .state <<< "$info")" "$touched")
+		[ "$moment" != mid ] || break
+		diag "raw base, kill at $delay, try $try: landed $moment (merge exit $KILL_STATUS, journal $state, base touched: $touched)"
+		if [ "$when" != journal ]; then
+			[ "$moment" = late ] && delay=$(awk -v d="$delay" 'BEGIN { print d / 2 }') ||
+				delay=$(awk -v d="$delay" 'BEGIN { print d * 2 }')
+		fi
+	done
+	[ "$when" = journal ] && at="at its journal" || at="after ${delay}s"
+	diag "raw base, killed $at: source $(jq -r .state <<< "$info"), journal $state, base $([ "$touched" = yes ] && echo written || echo untouched)"
+	check_kill_landed "raw base, killed $at" "$moment" "$try" \
+		"merge exit $KILL_STATUS, source $(jq -r .state <<< "$info"), journal $state, base touched: $touched"
 	if [ "$when" = journal ]; then
 		check_eq "raw base, killed $at: the merge was stopped with its journal" yes \
 			"$([ "${state%% *}" != none ] && echo yes || echo "no: journal $state")"

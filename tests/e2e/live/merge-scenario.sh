@@ -126,13 +126,21 @@ check "device equals the reference after the forced mode" cmp "$dev" "$ref"
 
 # --- cancel and resume
 check "64 MiB of writes to merge" live_scatter "$dev" "$ref" 11 1024 65536
-check "start a slow merge (--rate 8, --no-wait)" \
-	"$C" device merge "$name" --rate 8 --no-wait
+check "start a slow merge (--rate 2, --no-wait)" \
+	"$C" device merge "$name" --rate 2 --no-wait
 check_fail_msg "a second merge is refused while one runs" "already running" \
 	"$C" device merge "$name"
-check_fail "a table load is refused while the merge runs" \
+check_fail_msg "a table load is refused while the merge runs" \
+	"reload ioctl on $name .*failed: Device or resource busy" \
 	dmsetup reload "$name" --table "$(dmsetup table "$name")"
+check_kernel_log "the kernel log says why the table was refused" \
+	"A live merge is running on this device"
 sleep 1
+# The cancel must land in the middle of the merge, not after its end.
+st=$(live_get "$name")
+diag "before the cancel: $(jq -c .module.merge <<< "$st")"
+check_json "the cancel lands mid-merge: still running, part of it done" "$st" \
+	'.module.merge.state == "running" and .module.merge.bytes_done < .module.merge.bytes_total'
 check "cancel" "$C" device cancel "$name"
 check "merge reports cancelled" live_wait_state "$name" cancelled 30
 check_fail_msg "cancel with no merge running is refused" "No merge" \

@@ -115,8 +115,8 @@ check_fail_msg "the image as a layer is refused by the kernel (its header is a c
 	"reload ioctl.*failed|Invalid argument" \
 	dmsetup create --noudevsync dmc-bad --table "0 $sectors chain 1 $d/img"
 diag "$(dmesg | grep 'chain:')"
-check "... saying why (its map is the guest's random bytes, or its base has a parent)" \
-	grep -Eq "chain: (Layer block map holds an invalid entry|Base layer has a parent layer)" <<< "$(dmesg)"
+check "... saying why (the guest's header does not fit the file, its map is random bytes, or its base has a parent)" \
+	grep -Eq "chain: (Layer file is truncated|Layer block map holds an invalid entry|Base layer has a parent layer)" <<< "$(dmesg)"
 dev_remove dmc-bad
 
 check "rmmod dm_chain (no leaked references)" rmmod dm_chain

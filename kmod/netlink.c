@@ -430,8 +430,27 @@ static int dm_chain_nl_get_dumpit(struct sk_buff *skb,
 		.cb = cb,
 		.only_name = dump_name(cb),
 	};
+	void *hdr;
 	int r;
 
+	/*
+	 * The first message carries the module version alone, so that a
+	 * dump that matches no device still says which module answered.
+	 * cb->args[2] records that it went out.
+	 */
+	if (!cb->args[2]) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &dm_chain_genl_family,
+				  NLM_F_MULTI, DM_CHAIN_CMD_GET);
+		if (!hdr)
+			return -EMSGSIZE;
+		if (nla_put_string(skb, DM_CHAIN_A_VERSION, DM_CHAIN_VERSION)) {
+			genlmsg_cancel(skb, hdr);
+			return -EMSGSIZE;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[2] = 1;
+	}
 	r = dm_chain_for_each_device(dump_device_cb, &ctx);
 	if (r == -EMSGSIZE && !skb->len) {
 		NL_SET_ERR_MSG(cb->extack, "a device does not fit a dump message");

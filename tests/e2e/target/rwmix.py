@@ -8,9 +8,13 @@ Applies COUNT operations chosen by SEED to DEV and the same effect to the
 plain file REF: writes of random data (buffered or O_DIRECT), discards
 (BLKDISCARD) and BLKZEROOUT, at 512-byte granularity with lengths from one
 sector to MAXLEN (default 1 MiB), deliberately not aligned to the chain's
-block size; fsync now and then.  The chain target makes discarded ranges
-read as zeros, so the reference gets zeros for both.  Then DEV and REF are
-compared byte for byte.  Exit 0 when equal; 1 with the first difference.
+block size; fsync now and then.  Write-zeroes and the blocks a discard
+covers whole read as zeros, so the reference gets zeros for them; a
+discard never takes new space, so the parts of blocks it covers read as
+zeros or keep their content (docs/target.md): each such sector must be
+one or the other, and the reference takes what the device shows.  Then
+DEV and REF are compared byte for byte.  Exit 0 when equal; 1 with the
+first difference.
 """
 import fcntl
 import mmap
@@ -28,6 +32,43 @@ CHUNK = 1 << 20
 def sector_size(fd):
     buf = fcntl.ioctl(fd, BLKSSZGET, b"\0" * 4)
     return struct.unpack("i", buf)[0]
+
+
+def chain_block_size(fd):
+    """The chain's block size: the device's optimal I/O size."""
+    rdev = os.fstat(fd).st_rdev
+    with open(f"/sys/dev/block/{os.major(rdev)}:{os.minor(rdev)}"
+              "/queue/optimal_io_size") as f:
+        return int(f.read()) or 512
+
+
+def read_direct(fd, off, length):
+    buf = mmap.mmap(-1, length)
+    n = os.preadv(fd, [buf], off)
+    data = bytes(buf[:n])
+    buf.close()
+    return data
+
+
+def check_discard(dfd, rfd, off, length, bs):
+    """After a discard of [off, off + length): whole blocks read zeros,
+    every other sector zeros or its old content.  Returns the device's
+    content for the reference, or None (and says why)."""
+    got = read_direct(dfd, off, length)
+    old = os.pread(rfd, length, off)
+    first = -(-off // bs) * bs
+    last = (off + length) // bs * bs
+    for i in range(0, length, 512):
+        pos = off + i
+        g = got[i:i + 512]
+        if g == bytes(512):
+            continue
+        if first <= pos < last or g != old[i:i + 512]:
+            print(f"rwmix: discard [{off}, {off + length}): sector at "
+                  f"{pos} holds neither zeros nor its old content"
+                  + (" (a whole block)" if first <= pos < last else ""))
+            return None
+    return got
 
 
 def compare(dev, ref):
@@ -56,6 +97,7 @@ def main():
     rfd = os.open(ref, os.O_RDWR)
     size = os.lseek(fd, 0, os.SEEK_END)
     lbs = sector_size(fd)
+    bs = chain_block_size(fd)
     if os.fstat(rfd).st_size != size:
         print(f"rwmix: {ref} is {os.fstat(rfd).st_size} bytes, {dev} {size}")
         return 1
@@ -89,7 +131,13 @@ def main():
             os.fsync(fd)
             req = BLKDISCARD if op == "discard" else BLKZEROOUT
             fcntl.ioctl(fd, req, struct.pack("QQ", off, length))
-            os.pwrite(rfd, b"\0" * length, off)
+            if op == "discard":
+                data = check_discard(dfd, rfd, off, length, bs)
+                if data is None:
+                    return 1
+                os.pwrite(rfd, data, off)
+            else:
+                os.pwrite(rfd, b"\0" * length, off)
     os.fsync(fd)
     os.close(dfd)
     os.close(fd)

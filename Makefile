@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # dm-chain top-level build.
 #
-#   make            build userspace/chainctl and kmod/dm-chain.ko
+#   make            build userspace/chainctl and kmod/dm-chain.ko (never
+#                   installs packages: `make deps` does, as root)
 #   make check      every test: harness self-test, host unit tests,
 #                   stock-headers compile, sparse and W=1, KUnit and
 #                   end-to-end scenarios in a QEMU VM
@@ -21,10 +22,15 @@ DESTDIR ?=
 
 all: userspace module
 
+# Plain make only checks that the build packages are there; `make deps`
+# (as root) installs them.  check, demo and bench install what they need.
 deps:
 	@tests/setup/deps build
 
-userspace: deps
+depcheck:
+	@tests/setup/deps --check build
+
+userspace: depcheck
 	$(MAKE) -C userspace
 
 module:
@@ -63,4 +69,4 @@ clean:
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps userspace module kernel check check-harness sparse demo bench install clean
+.PHONY: all deps depcheck userspace module kernel check check-harness sparse demo bench install clean

@@ -9,8 +9,9 @@
 
 #include <linux/types.h>
 
+#include <dm-chain/version.h>
+
 #define DM_MSG_PREFIX "chain"
-#define DM_CHAIN_VERSION "0.2.0"
 
 struct sk_buff;
 struct dmc_chain;

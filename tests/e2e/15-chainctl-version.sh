@@ -8,12 +8,14 @@
 # shellcheck disable=SC2016
 . "$DMC_ROOT/tests/e2e/lib.sh"
 
-tool_ver=$(sed -n 's/^#define CHAINCTL_VERSION "\(.*\)"$/\1/p' \
-	"$DMC_ROOT/userspace/cli/chainctl.h")
+# One release version, from include/dm-chain/version.h, for both parts.
+tool_ver=$(sed -n 's/^#define DM_CHAIN_VERSION "\(.*\)"$/\1/p' \
+	"$DMC_ROOT/include/dm-chain/version.h")
 mod_ver=$(modinfo -F version "$DMC_KO" 2>/dev/null)
-diag "tool $tool_ver, module file $mod_ver"
-[ -n "$tool_ver" ] || fail "CHAINCTL_VERSION found in chainctl.h"
+diag "version.h $tool_ver, module file $mod_ver"
+[ -n "$tool_ver" ] || fail "DM_CHAIN_VERSION found in version.h"
 [ -n "$mod_ver" ] || fail "modinfo shows the module's version"
+check_eq "the module carries the release version of version.h" "$tool_ver" "$mod_ver"
 
 # --- before the module is loaded --------------------------------------------
 if grep -q '^dm_chain ' /proc/modules; then

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Offline merges by the copy path: on ext4 (no reflink: every range refused
 # with EOPNOTSUPP and copied), across two filesystems (EXDEV), and on a full
 # tmpfs (ENOSPC mid-merge: the chain reads the same, a re-run after freeing

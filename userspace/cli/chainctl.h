@@ -10,7 +10,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CHAINCTL_VERSION "0.2.0"
+#include <dm-chain/version.h>
+
+/* The tool is released with the module: one version for both. */
+#define CHAINCTL_VERSION DM_CHAIN_VERSION
 
 /* Options given before OBJECT; commands may also accept -j themselves. */
 struct global_opts {

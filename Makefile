@@ -10,7 +10,8 @@
 #   make sparse     the module with sparse (C=1) and W=1 (KDIR as below)
 #   make demo       the main job, shown in the VM
 #   make bench      benchmarks against peers (never part of check)
-#   make install    install chainctl and the module (DESTDIR, PREFIX)
+#   make install    install chainctl and the module for the running kernel
+#                   (KVER, DESTDIR, PREFIX); make uninstall removes them
 #
 # KDIR is the kernel build tree the module is built against: the running
 # kernel's when it has one, else the cached KUnit test kernel
@@ -58,10 +59,26 @@ demo:
 bench:
 	@tests/bench/run
 
-install: all
+# The module is installed for the running kernel (or KVER=...), built
+# against its headers (/lib/modules/KVER/build), never for the cached test
+# kernel, whose module no distribution kernel can load.
+KVER         ?= $(shell uname -r)
+INSTALL_KDIR  = /lib/modules/$(KVER)/build
+MODDIR        = $(DESTDIR)/lib/modules/$(KVER)/extra
+
+install: userspace
+	@[ -d "$(INSTALL_KDIR)" ] || { \
+		echo "make install: no $(INSTALL_KDIR): install linux-headers-$(KVER)," \
+		     "or name an installed kernel with KVER=" >&2; exit 1; }
+	$(MAKE) -C "$(INSTALL_KDIR)" M=$(CURDIR) modules
 	install -D -m 0755 userspace/chainctl $(DESTDIR)$(PREFIX)/sbin/chainctl
-	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$(tests/vm/build-kernel); \
-	$(MAKE) -C "$$kdir" M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	install -D -m 0644 kmod/dm-chain.ko $(MODDIR)/dm-chain.ko
+	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/chainctl $(MODDIR)/dm-chain.ko
+	-rmdir $(MODDIR) 2> /dev/null
+	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
 clean:
 	$(MAKE) -C userspace clean
@@ -69,4 +86,4 @@ clean:
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps depcheck userspace module kernel check check-harness sparse demo bench install clean
+.PHONY: all deps depcheck userspace module kernel check check-harness sparse demo bench install uninstall clean

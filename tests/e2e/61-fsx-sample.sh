@@ -17,7 +17,7 @@ cd "$DMC_TMP" || exit 1
 C=$CHAINCTL
 FSX=$DMC_ROOT/tests/fsx/chainfsx
 # arguments (tests/fsx/run, the long run): OPS SEEDS FIRST_SEED HOOK_EVERY
-ops=${1:-3000}
+ops=${1:-2000}
 seeds=${2:-3}
 first=${3:-1}
 every=${4:-500}

@@ -46,6 +46,9 @@ kernel:
 check:
 	@tests/check
 
+check-fsx:
+	@tests/fsx/run
+
 check-harness:
 	@tests/lib/selftest.sh
 
@@ -86,4 +89,4 @@ clean:
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps depcheck userspace module kernel check check-harness sparse demo bench install uninstall clean
+.PHONY: all deps depcheck userspace module kernel check check-harness check-fsx sparse demo bench install uninstall clean

@@ -6,6 +6,8 @@
 #                   stock-headers compile, sparse and W=1, KUnit and
 #                   end-to-end scenarios in a QEMU VM
 #   make check-harness  the harness self-test alone (host, a second)
+#   make check-debug  KUnit and the scenarios on the debug kernel (KASAN,
+#                   UBSAN, kmemleak; hours, never part of check)
 #   make sparse     the module with sparse (C=1) and W=1 (KDIR as below)
 #   make demo       the main job, shown in the VM
 #   make bench      benchmarks against peers (never part of check)
@@ -42,6 +44,9 @@ check:
 check-harness:
 	@tests/lib/selftest.sh
 
+check-debug:
+	@tests/check-debug
+
 sparse:
 	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$(tests/vm/build-kernel); \
 	$(MAKE) -C "$$kdir" M=$(CURDIR) C=2 W=1 modules
@@ -63,4 +68,4 @@ clean:
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps userspace module kernel check check-harness sparse demo bench install clean
+.PHONY: all deps userspace module kernel check check-debug check-harness sparse demo bench install clean

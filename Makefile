@@ -7,6 +7,8 @@
 #                   stock-headers compile, sparse and W=1, KUnit and
 #                   end-to-end scenarios in a QEMU VM
 #   make check-harness  the harness self-test alone (host, a second)
+#   make check-debug  KUnit and the scenarios on the debug kernel (KASAN,
+#                   UBSAN, kmemleak; hours, never part of check)
 #   make sparse     the module with sparse (C=1) and W=1 (KDIR as below)
 #   make demo       the main job, shown in the VM
 #   make bench      benchmarks against peers (never part of check)
@@ -52,6 +54,9 @@ check-fsx:
 check-harness:
 	@tests/lib/selftest.sh
 
+check-debug:
+	@tests/check-debug
+
 sparse:
 	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$(tests/vm/build-kernel); \
 	$(MAKE) -C "$$kdir" M=$(CURDIR) C=2 W=1 modules
@@ -89,4 +94,4 @@ clean:
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps depcheck userspace module kernel check check-harness check-fsx sparse demo bench install uninstall clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-fsx sparse demo bench install uninstall clean

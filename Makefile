@@ -7,6 +7,8 @@
 #                   stock-headers compile, sparse and W=1, KUnit and
 #                   end-to-end scenarios in a QEMU VM
 #   make check-harness  the harness self-test alone (host, a second)
+#   make fuzz       the libFuzzer harnesses, 10 million runs each, figures
+#                   to bench/results/fuzz-latest.txt (never part of check)
 #   make check-debug  KUnit and the scenarios on the debug kernel (KASAN,
 #                   UBSAN, kmemleak; hours, never part of check)
 #   make sparse     the module with sparse (C=1) and W=1 (KDIR as below)
@@ -54,6 +56,10 @@ check-fsx:
 check-harness:
 	@tests/lib/selftest.sh
 
+fuzz:
+	@tests/setup/deps build test
+	@FUZZ_RESULTS=$(CURDIR)/bench/results/fuzz-latest.txt tests/fuzz/run $(or $(FUZZ_RUNS),10000000)
+
 check-debug:
 	@tests/check-debug
 
@@ -91,7 +97,8 @@ uninstall:
 clean:
 	$(MAKE) -C userspace clean
 	[ ! -f tests/unit/Makefile ] || $(MAKE) -C tests/unit clean
+	$(MAKE) -C tests/fuzz clean
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-fsx sparse demo bench install uninstall clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx sparse demo bench install uninstall clean

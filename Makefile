@@ -16,6 +16,10 @@
 #   make bench      benchmarks against peers (never part of check)
 #   make install    install chainctl and the module for the running kernel
 #                   (KVER, DESTDIR, PREFIX); make uninstall removes them
+#   make dkms-install  the module's sources in /usr/src/dm-chain-VERSION
+#                   and dkms add/build/install (rebuilt for new kernels);
+#                   make dkms-uninstall removes them.  make dkms-source
+#                   only installs the sources (DESTDIR)
 #
 # KDIR is the kernel build tree the module is built against: the running
 # kernel's when it has one, else the cached KUnit test kernel
@@ -89,6 +93,30 @@ install: userspace
 	install -D -m 0644 kmod/dm-chain.ko $(MODDIR)/dm-chain.ko
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
+# DKMS: the module's sources without its KUnit suites (a distribution
+# kernel with KUnit must not get a module that needs kunit.ko).
+VERSION := $(shell sed -n 's/^\#define DM_CHAIN_VERSION "\(.*\)"$$/\1/p' include/dm-chain/version.h)
+DKMS_SRC = $(DESTDIR)/usr/src/dm-chain-$(VERSION)
+
+dkms-source:
+	@[ -n "$(VERSION)" ] || { echo "no DM_CHAIN_VERSION in include/dm-chain/version.h" >&2; exit 1; }
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)/kmod $(DKMS_SRC)/include/dm-chain
+	install -m 0644 Kbuild $(DKMS_SRC)/
+	install -m 0644 $(filter-out %-test.c %.mod.c,$(wildcard kmod/*.c)) kmod/*.h kmod/Kbuild $(DKMS_SRC)/kmod/
+	install -m 0644 $(filter-out %/verify_cases.h,$(wildcard include/dm-chain/*)) \
+		$(DKMS_SRC)/include/dm-chain/
+	sed 's/@VERSION@/$(VERSION)/' packaging/dkms.conf.in > $(DKMS_SRC)/dkms.conf
+
+dkms-install: dkms-source
+	dkms add -m dm-chain -v $(VERSION)
+	dkms build -m dm-chain -v $(VERSION) -k $(KVER)
+	dkms install -m dm-chain -v $(VERSION) -k $(KVER)
+
+dkms-uninstall:
+	-dkms remove -m dm-chain -v $(VERSION) --all
+	rm -rf /usr/src/dm-chain-$(VERSION)
+
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/chainctl $(MODDIR)/dm-chain.ko
 	-rmdir $(MODDIR) 2> /dev/null
@@ -101,4 +129,4 @@ clean:
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx sparse demo bench install uninstall clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx sparse demo bench install uninstall dkms-source dkms-install dkms-uninstall clean

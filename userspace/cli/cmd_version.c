@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * chainctl version [-j]: the tool's version and, asked over the dm-chain
- * generic netlink family, the kernel module's.  Exits 1 when the module
- * cannot be asked (not loaded, no permission), after still printing the
- * tool's own version.
+ * chainctl version [-j] (and chainctl -V): the tool's version and, asked
+ * over the dm-chain generic netlink family, the kernel module's.  A module
+ * that is not loaded is an answer, not an error ("not loaded", exit 0:
+ * the tool works without it, for layer files); exits 1 only when a loaded
+ * module cannot be asked (no permission, a bad answer), after still
+ * printing the tool's own version.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,11 +22,11 @@ static void version_usage(FILE *out)
 	fprintf(out,
 		"Usage: chainctl version [-j]\n"
 		"\n"
-		"Print chainctl's version and the loaded dm-chain module's version\n"
-		"(asked over generic netlink; needs root).  Exit status 1 when the\n"
-		"module is not loaded or cannot be asked.\n"
-		"  -j, --json   one JSON object: tool_version, module_version (null\n"
-		"               when unknown), family_version\n");
+		"Print chainctl's version and the dm-chain module's version (asked\n"
+		"over generic netlink; needs root), or that the module is not loaded\n"
+		"(exit status 0).  Exit status 1 when a loaded module cannot be asked.\n"
+		"  -j, --json   one JSON object: tool_version, module_loaded,\n"
+		"               module_version and family_version (null when unknown)\n");
 }
 
 int cmd_version(int argc, char **argv)
@@ -32,6 +35,7 @@ int cmd_version(int argc, char **argv)
 	struct nl_sock *nl = NULL;
 	bool json = g_opts.json;
 	const char *why = NULL;
+	bool not_loaded = false;
 	int i, ret;
 
 	for (i = 0; i < argc; i++) {
@@ -50,7 +54,9 @@ int cmd_version(int argc, char **argv)
 	ret = dmc_nl_open(&nl);
 	if (!ret)
 		ret = dmc_nl_get(nl, NULL, &info);
-	if (ret)
+	if (ret == -ENOENT && !nl)
+		not_loaded = true;	/* no family: the module is not loaded */
+	else if (ret)
 		why = dmc_nl_strerror(nl, ret);
 	else if (!info.version[0])
 		why = "the dm-chain module answered without a version";
@@ -61,7 +67,8 @@ int cmd_version(int argc, char **argv)
 		json_init(&jw, stdout);
 		json_object_begin(&jw, NULL);
 		json_string(&jw, "tool_version", CHAINCTL_VERSION);
-		if (why) {
+		json_bool(&jw, "module_loaded", !not_loaded);
+		if (why || not_loaded) {
 			json_null(&jw, "module_version");
 			json_null(&jw, "family_version");
 		} else {
@@ -72,7 +79,9 @@ int cmd_version(int argc, char **argv)
 		json_finish(&jw);
 	} else {
 		printf("chainctl %s\n", CHAINCTL_VERSION);
-		if (!why)
+		if (not_loaded)
+			printf("dm-chain module: not loaded (modprobe dm-chain)\n");
+		else if (!why)
 			printf("dm-chain module %s (netlink family version %u)\n",
 			       info.version, nl->family_version);
 	}

@@ -103,7 +103,8 @@ dkms-source:
 	rm -rf $(DKMS_SRC)
 	install -d $(DKMS_SRC)/kmod $(DKMS_SRC)/include/dm-chain
 	install -m 0644 Kbuild $(DKMS_SRC)/
-	install -m 0644 $(filter-out %-test.c %.mod.c,$(wildcard kmod/*.c)) kmod/*.h kmod/Kbuild $(DKMS_SRC)/kmod/
+	install -m 0644 $(filter-out %-test.c %.mod.c,$(wildcard kmod/*.c)) \
+		$(filter-out %-cases.h,$(wildcard kmod/*.h)) kmod/Kbuild $(DKMS_SRC)/kmod/
 	install -m 0644 $(filter-out %/verify_cases.h,$(wildcard include/dm-chain/*)) \
 		$(DKMS_SRC)/include/dm-chain/
 	sed 's/@VERSION@/$(VERSION)/' packaging/dkms.conf.in > $(DKMS_SRC)/dkms.conf

@@ -14,8 +14,9 @@
 #   make sparse     the module with sparse (C=1) and W=1 (KDIR as below)
 #   make demo       the main job, shown in the VM
 #   make bench      benchmarks against peers (never part of check)
-#   make install    install chainctl and the module for the running kernel
-#                   (KVER, DESTDIR, PREFIX); make uninstall removes them
+#   make install    install chainctl, its bash completion and the module for
+#                   the running kernel (KVER, DESTDIR, PREFIX); make
+#                   uninstall removes them
 #   make dkms-install  the module's sources in /usr/src/dm-chain-VERSION
 #                   and dkms add/build/install (rebuilt for new kernels);
 #                   make dkms-uninstall removes them.  make dkms-source
@@ -83,6 +84,7 @@ bench:
 KVER         ?= $(shell uname -r)
 INSTALL_KDIR  = /lib/modules/$(KVER)/build
 MODDIR        = $(DESTDIR)/lib/modules/$(KVER)/extra
+COMPLETION    = $(DESTDIR)$(PREFIX)/share/bash-completion/completions/chainctl
 
 install: userspace
 	@[ -d "$(INSTALL_KDIR)" ] || { \
@@ -90,6 +92,7 @@ install: userspace
 		     "or name an installed kernel with KVER=" >&2; exit 1; }
 	$(MAKE) -C "$(INSTALL_KDIR)" M=$(CURDIR) modules
 	install -D -m 0755 userspace/chainctl $(DESTDIR)$(PREFIX)/sbin/chainctl
+	install -D -m 0644 userspace/completion/chainctl.bash $(COMPLETION)
 	install -D -m 0644 kmod/dm-chain.ko $(MODDIR)/dm-chain.ko
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
@@ -119,7 +122,7 @@ dkms-uninstall:
 	rm -rf /usr/src/dm-chain-$(VERSION)
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/chainctl $(MODDIR)/dm-chain.ko
+	rm -f $(DESTDIR)$(PREFIX)/sbin/chainctl $(COMPLETION) $(MODDIR)/dm-chain.ko
 	-rmdir $(MODDIR) 2> /dev/null
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 

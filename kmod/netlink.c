@@ -406,19 +406,42 @@ full:
 
 static int dm_chain_nl_get_start(struct netlink_callback *cb)
 {
-	const char *name = dump_name(cb);
-	struct dmc_chain *dc;
-
-	/* pre_doit does not run for dumps. */
-	if (!netlink_capable(cb->skb, CAP_SYS_ADMIN))
+	/*
+	 * pre_doit does not run for dumps.  (On 6.1, cb->extack is set only
+	 * while ->dumpit runs, so this message reaches the caller from 6.2
+	 * on; EPERM speaks for itself.)
+	 */
+	if (!netlink_capable(cb->skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(cb->extack, "dm-chain requests need CAP_SYS_ADMIN");
 		return -EPERM;
-	if (name) {
-		dc = dm_chain_get(name);
-		if (!dc)
-			return -ENODEV;
-		dm_chain_put(dc);
 	}
 	cb->min_dump_alloc = DMC_DUMP_ALLOC;
+	return 0;
+}
+
+/*
+ * The device a dump names must exist, and a device nest must name one,
+ * as for "do".  Checked in the first ->dumpit call, not in ->start: only
+ * there can the reason travel with the error (in the dump's DONE).
+ */
+static int dump_check_name(struct netlink_callback *cb, const char *name)
+{
+	const struct genl_dumpit_info *di = genl_dumpit_info(cb);
+	struct dmc_chain *dc;
+
+	if (!name && di->attrs && di->attrs[DM_CHAIN_A_DEVICE]) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, di->attrs[DM_CHAIN_A_DEVICE],
+				    "device nest needs a name");
+		return -EINVAL;
+	}
+	if (name) {
+		dc = dm_chain_get(name);
+		if (!dc) {
+			NL_SET_ERR_MSG(cb->extack, "no chain device of that name");
+			return -ENODEV;
+		}
+		dm_chain_put(dc);
+	}
 	return 0;
 }
 
@@ -439,6 +462,9 @@ static int dm_chain_nl_get_dumpit(struct sk_buff *skb,
 	 * cb->args[2] records that it went out.
 	 */
 	if (!cb->args[2]) {
+		r = dump_check_name(cb, ctx.only_name);
+		if (r)
+			return r;
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &dm_chain_genl_family,
 				  NLM_F_MULTI, DM_CHAIN_CMD_GET);

@@ -212,6 +212,26 @@ static void dump_request(const struct nlmsghdr *nlh)
 	printf("\n");
 }
 
+/* A dump's DONE: an int status, then extack TLVs if NLM_F_ACK_TLVS. */
+static int done_status(const struct nlmsghdr *nlh, char *msg, size_t len)
+{
+	const struct nlattr *attr;
+	int status = 0;
+
+	msg[0] = '\0';
+	if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(int)))
+		memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof(int));
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) ||
+	    mnl_nlmsg_size(sizeof(int)) >= nlh->nlmsg_len)
+		return status;
+	mnl_attr_for_each(attr, nlh, sizeof(int)) {
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(msg, len, "%s", mnl_attr_get_str(attr));
+	}
+	return status;
+}
+
 /*
  * Read the answers to request SEQ up to its ACK (error 0 or not).
  * Returns the error (0 or negative) and fills MSG with the extack text.
@@ -235,7 +255,12 @@ static int await(struct nl_sock *nl, uint32_t seq, char *msg, size_t len, int *t
 				continue;	/* a late part of an earlier answer */
 			if (nlh->nlmsg_type == NLMSG_ERROR)
 				return nl_parse_error(nlh, msg, len, NULL);
-			/* A data message or a dump's DONE: the ACK follows. */
+			/*
+			 * A dump ends with DONE, which holds its status and
+			 * no ACK follows (6.1); a data message: go on.
+			 */
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				return done_status(nlh, msg, len);
 		}
 	}
 }

@@ -128,7 +128,19 @@ static int request_done_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(int))) {
 		ret = *(const int *)mnl_nlmsg_get_payload(nlh);
 		if (ret < 0) {
+			const struct nlattr *attr;
+
 			ctx->err = ret;
+			ctx->nl->errmsg[0] = '\0';
+			if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) ||
+			    mnl_nlmsg_size(sizeof(int)) >= nlh->nlmsg_len)
+				return MNL_CB_ERROR;
+			mnl_attr_for_each(attr, nlh, sizeof(int))
+				if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+				    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+					snprintf(ctx->nl->errmsg,
+						 sizeof(ctx->nl->errmsg), "%s",
+						 mnl_attr_get_str(attr));
 			return MNL_CB_ERROR;
 		}
 	}

@@ -141,7 +141,9 @@ static void merge_journal_crash_points(struct kunit *test)
 	void *t = new_layer(test, 0x10, 0x01, 1);
 	void *s1 = new_layer(test, 0x20, 0x10, 3);
 	void *leaf = new_layer(test, 0x30, 0x10, 4);
-	struct dmc_hdr th, s1h, lh;
+	/* On the heap: with KASAN's redzones they would overflow the frame. */
+	struct dmc_hdr *hs = kunit_kcalloc(test, 3, sizeof(*hs), GFP_KERNEL);
+	struct dmc_hdr *th = &hs[0], *s1h = &hs[1], *lh = &hs[2];
 	u8 s1_uuid[DMC_UUID_SIZE], top_uuid[DMC_UUID_SIZE];
 	struct dmc_journal_args j = {
 		.state = DMC_JOURNAL_MERGING,
@@ -155,56 +157,57 @@ static void merge_journal_crash_points(struct kunit *test)
 	const char *why;
 	u64 cursor = 1000;
 
+	KUNIT_ASSERT_NOT_NULL(test, hs);
 	memset(s1_uuid, 0x20, DMC_UUID_SIZE);
 	memset(top_uuid, 0x21, DMC_UUID_SIZE);
 	dmc_header_set_generation(t, 3);
 	dmc_header_seal(t, 2);
-	decode_ok(test, s1, &s1h);
-	decode_ok(test, leaf, &lh);
+	decode_ok(test, s1, s1h);
+	decode_ok(test, leaf, lh);
 
 	/* Before the journal: L is stale on T, S1 fits. */
-	decode_ok(test, t, &th);
-	KUNIT_EXPECT_NE(test, dmc_link_check(&lh, &th, 0, &why), 0);
-	KUNIT_EXPECT_EQ(test, dmc_link_check(&s1h, &th, 0, &why), 0);
+	decode_ok(test, t, th);
+	KUNIT_EXPECT_NE(test, dmc_link_check(lh, th, 0, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(s1h, th, 0, &why), 0);
 
 	/* MERGING, any cursor: only the bottom source fits. */
 	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(t, &j), 0);
 	dmc_header_seal(t, 3);
-	decode_ok(test, t, &th);
-	KUNIT_EXPECT_TRUE(test, dmc_hdr_journal_active(&th));
-	KUNIT_EXPECT_EQ(test, th.j_cursor, 0ULL);
-	KUNIT_EXPECT_EQ(test, dmc_link_check(&s1h, &th, 0, &why), 0);
-	KUNIT_EXPECT_NE(test, dmc_link_check(&lh, &th, 0, &why), 0);
+	decode_ok(test, t, th);
+	KUNIT_EXPECT_TRUE(test, dmc_hdr_journal_active(th));
+	KUNIT_EXPECT_EQ(test, th->j_cursor, 0ULL);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(s1h, th, 0, &why), 0);
+	KUNIT_EXPECT_NE(test, dmc_link_check(lh, th, 0, &why), 0);
 	((struct dmc_header *)t)->journal.cursor = cpu_to_le64(cursor);
 	dmc_header_seal(t, 4);
-	decode_ok(test, t, &th);
-	KUNIT_EXPECT_EQ(test, th.j_cursor, cursor);
-	KUNIT_EXPECT_EQ(test, dmc_link_check(&s1h, &th, 0, &why), 0);
+	decode_ok(test, t, th);
+	KUNIT_EXPECT_EQ(test, th->j_cursor, cursor);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(s1h, th, 0, &why), 0);
 
 	/* RETIRING: still only S1. */
 	((struct dmc_header *)t)->journal.state =
 		cpu_to_le32(DMC_JOURNAL_RETIRING);
 	dmc_header_seal(t, 5);
-	decode_ok(test, t, &th);
-	KUNIT_EXPECT_EQ(test, th.j_state, (u32)DMC_JOURNAL_RETIRING);
-	KUNIT_EXPECT_NE(test, dmc_link_check(&lh, &th, 0, &why), 0);
+	decode_ok(test, t, th);
+	KUNIT_EXPECT_EQ(test, th->j_state, (u32)DMC_JOURNAL_RETIRING);
+	KUNIT_EXPECT_NE(test, dmc_link_check(lh, th, 0, &why), 0);
 
 	/* A source marked merged-away no longer opens. */
-	dmc_header_set_merged_away(s1, th.uuid);
+	dmc_header_set_merged_away(s1, th->uuid);
 	dmc_header_seal(s1, 2);
 	KUNIT_EXPECT_EQ(test, dmc_slot_check(s1), 0);
 	KUNIT_EXPECT_EQ(test, dmc_header_decode(s1, dmc_new_layer_size(
-				MERGE_TEST_SIZE, MERGE_TEST_SHIFT), &s1h, &why),
+				MERGE_TEST_SIZE, MERGE_TEST_SHIFT), s1h, &why),
 			-EINVAL);
 
 	/* Finished: generation 4, no journal; L fits. */
 	dmc_header_set_generation(t, 4);
 	KUNIT_EXPECT_EQ(test, dmc_header_set_journal(t, NULL), 0);
 	dmc_header_seal(t, 6);
-	decode_ok(test, t, &th);
-	KUNIT_EXPECT_FALSE(test, dmc_hdr_journal_active(&th));
-	KUNIT_EXPECT_EQ(test, th.generation, 4ULL);
-	KUNIT_EXPECT_EQ(test, dmc_link_check(&lh, &th, 0, &why), 0);
+	decode_ok(test, t, th);
+	KUNIT_EXPECT_FALSE(test, dmc_hdr_journal_active(th));
+	KUNIT_EXPECT_EQ(test, th->generation, 4ULL);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(lh, th, 0, &why), 0);
 
 	/* A journal whose path does not fit is refused, not truncated. */
 	j.top_path = kunit_kzalloc(test, DMC_JOURNAL_PATH_MAX + 1, GFP_KERNEL);
@@ -224,9 +227,11 @@ static void merge_live_leap(struct kunit *test)
 	void *s1 = new_layer(test, 0x20, 0x10, 3);
 	void *s2 = new_layer(test, 0x21, 0x20, 1);
 	void *leaf = new_layer(test, 0x30, 0x10, 4);
-	struct dmc_hdr th, s1h, s2h, lh;
-	const struct dmc_hdr *hdrs[4] = { &th, &s1h, &s2h, &lh };
-	const struct dmc_hdr *short_hdrs[3] = { &th, &s2h, &lh };
+	/* On the heap: with KASAN's redzones they would overflow the frame. */
+	struct dmc_hdr *hs = kunit_kcalloc(test, 4, sizeof(*hs), GFP_KERNEL);
+	struct dmc_hdr *th = &hs[0], *s1h = &hs[1], *s2h = &hs[2], *lh = &hs[3];
+	const struct dmc_hdr *hdrs[4] = { th, s1h, s2h, lh };
+	const struct dmc_hdr *short_hdrs[3] = { th, s2h, lh };
 	u8 bottom[DMC_UUID_SIZE], top[DMC_UUID_SIZE];
 	struct dmc_journal_args j = {
 		.state = DMC_JOURNAL_MERGING,
@@ -238,15 +243,16 @@ static void merge_live_leap(struct kunit *test)
 		.top_path = "s2.dmc",
 	};
 
+	KUNIT_ASSERT_NOT_NULL(test, hs);
 	memset(bottom, 0x20, DMC_UUID_SIZE);
 	memset(top, 0x21, DMC_UUID_SIZE);
 	dmc_header_set_generation(t, 3);
 	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(t, &j), 0);
 	dmc_header_seal(t, 2);
-	decode_ok(test, t, &th);
-	decode_ok(test, s1, &s1h);
-	decode_ok(test, s2, &s2h);
-	decode_ok(test, leaf, &lh);
+	decode_ok(test, t, th);
+	decode_ok(test, s1, s1h);
+	decode_ok(test, s2, s2h);
+	decode_ok(test, leaf, lh);
 
 	KUNIT_EXPECT_TRUE(test, dmc_live_leap(hdrs, 3));
 	/* Only the leap position: S2 on S1 is an ordinary link. */
@@ -254,18 +260,18 @@ static void merge_live_leap(struct kunit *test)
 	/* A source left out of the table. */
 	KUNIT_EXPECT_FALSE(test, dmc_live_leap(short_hdrs, 2));
 	/* L made at the old generation is no child of the merge. */
-	lh.parent_generation = 3;
+	lh->parent_generation = 3;
 	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
-	lh.parent_generation = 4;
+	lh->parent_generation = 4;
 	/* The layer below L is not the journal's top. */
-	s2h.uuid[0] ^= 1;
+	s2h->uuid[0] ^= 1;
 	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
-	s2h.uuid[0] ^= 1;
+	s2h->uuid[0] ^= 1;
 	/* Finished: L sits on T itself, not on the sources. */
-	th.j_state = DMC_JOURNAL_NONE;
+	th->j_state = DMC_JOURNAL_NONE;
 	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
 	/* A raw layer in the table is never a merge target. */
-	th.j_state = DMC_JOURNAL_MERGING;
+	th->j_state = DMC_JOURNAL_MERGING;
 	hdrs[0] = NULL;
 	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
 }

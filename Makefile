@@ -86,6 +86,9 @@ INSTALL_KDIR  = /lib/modules/$(KVER)/build
 MODDIR        = $(DESTDIR)/lib/modules/$(KVER)/extra
 COMPLETION    = $(DESTDIR)$(PREFIX)/share/bash-completion/completions/chainctl
 
+MANPAGES := docs/man/chainctl.8 docs/man/chainctl-layer.8 docs/man/chainctl-device.8
+MANDIR    = $(DESTDIR)$(PREFIX)/share/man/man8
+
 install: userspace
 	@[ -d "$(INSTALL_KDIR)" ] || { \
 		echo "make install: no $(INSTALL_KDIR): install linux-headers-$(KVER)," \
@@ -93,6 +96,8 @@ install: userspace
 	$(MAKE) -C "$(INSTALL_KDIR)" M=$(CURDIR) modules
 	install -D -m 0755 userspace/chainctl $(DESTDIR)$(PREFIX)/sbin/chainctl
 	install -D -m 0644 userspace/completion/chainctl.bash $(COMPLETION)
+	install -d $(MANDIR)
+	install -m 0644 $(MANPAGES) $(MANDIR)/
 	install -D -m 0644 kmod/dm-chain.ko $(MODDIR)/dm-chain.ko
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
@@ -123,6 +128,7 @@ dkms-uninstall:
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/chainctl $(COMPLETION) $(MODDIR)/dm-chain.ko
+	rm -f $(addprefix $(MANDIR)/,$(notdir $(MANPAGES)))
 	-rmdir $(MODDIR) 2> /dev/null
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 

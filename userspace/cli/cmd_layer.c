@@ -28,7 +28,7 @@ struct layer_command {
 static const struct layer_command commands[] = {
 	{ "create",  layer_cmd_create,
 	  "create [-s SIZE] [-b BLOCK] [--parent FILE | --raw-parent IMAGE] LAYER" },
-	{ "info",    layer_cmd_info,    "info [-j] [--chain] LAYER" },
+	{ "info",    layer_cmd_info,    "info [-j] [--chain | --raw] LAYER" },
 	{ "check",   layer_cmd_check,   "check [-r] [-j] LAYER" },
 	{ "map",     layer_cmd_map,     "map [-j] LAYER" },
 	{ "merge",   layer_cmd_merge,

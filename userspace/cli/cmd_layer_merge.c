@@ -122,7 +122,7 @@ static const char merge_help[] =
 	"  -m, --mode MODE     auto (clone, copy where refused), clone (fail if\n"
 	"                      refused), copy (never share extents)\n"
 	"  -p, --progress      progress bar on a terminal\n"
-	"      --delete        delete the merged layers afterwards\n"
+	"  -D, --delete        delete the merged layers afterwards\n"
 	"  -j, --json          JSON report\n";
 
 int layer_cmd_merge(int argc, char **argv)
@@ -145,7 +145,7 @@ int layer_cmd_merge(int argc, char **argv)
 	int c, ret;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:i:m:pjh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:i:m:pDjh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_count(optarg, &req.depth))

@@ -271,6 +271,21 @@ static void test_merge_depth_1_into_layer(void **state)
 	assert_int_equal(dmc_map_get(b->map, 30), DMC_BLOCK_ZERO);
 	layer_close(b);
 	layer_close(c);
+
+	/*
+	 * Issued again after it finished (a crash after the last header
+	 * write, before the caller saw the answer): refused as done, and
+	 * nothing moves.
+	 */
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_MERGED);
+	assert_non_null(strstr(err.msg, "merged away into"));
+	b = open_layer("b.dmc");
+	c = open_layer("c.dmc");
+	assert_int_equal(b->hdr.generation, c->hdr.parent_generation + 1);
+	layer_close(b);
+	layer_close(c);
+	assert_chain_is_ref("b.dmc");
 }
 
 static void test_merge_depth_3_into_base(void **state)
@@ -291,9 +306,13 @@ static void test_merge_depth_3_into_base(void **state)
 	/* Every merged layer now says where it went. */
 	dmc_err_clear(&err);
 	assert_int_equal(chain_open(path("b.dmc"), 0, &ch, &err), -1);
-	assert_int_equal(err.kind, DMC_ERR_STALE);
+	assert_int_equal(err.kind, DMC_ERR_MERGED);
 	assert_non_null(strstr(err.msg, "merged away into"));
 	chain_close(&ch);
+	/* The same merge issued again: done, nothing to do. */
+	assert_int_equal(merge("c.dmc", 3, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_MERGED);
+	assert_chain_is_ref("base.dmc");
 }
 
 static void test_merge_into_raw_base_and_delete(void **state)

@@ -49,5 +49,7 @@ void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Exit codes shared by all commands (layer check has its own, documented). */
 #define EXIT_USAGE 2
+/* A merge issued again on a layer its finished merge retired (layer check's 9). */
+#define EXIT_MERGED_AWAY 9
 
 #endif

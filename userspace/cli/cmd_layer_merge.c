@@ -115,7 +115,8 @@ static const char merge_help[] =
 	"the target's generation moves on, so other children of the target made\n"
 	"before the merge are refused from then on.  An interrupted merge leaves\n"
 	"the chain showing the same data; running the same command again (or\n"
-	"'chainctl layer check -r TARGET') finishes it.\n"
+	"'chainctl layer check -r TARGET') finishes it.  Run again after it\n"
+	"finished, it changes nothing and exits 9 (merged away).\n"
 	"\n"
 	"  -d, --depth N       merge the top N layers (default 1)\n"
 	"  -i, --into LAYER    merge everything above LAYER into it\n"
@@ -174,6 +175,11 @@ int layer_cmd_merge(int argc, char **argv)
 	dmc_err_clear(&err);
 	ret = merge_run(&req, &res, &err);
 	progress_end(&bar, !ret);
+	if (ret && err.kind == DMC_ERR_MERGED) {
+		/* Issued again after it finished: nothing left to do. */
+		errmsg("layer merge: %s (the merge is done)", err.msg);
+		return EXIT_MERGED_AWAY;
+	}
 	if (ret)
 		return layer_fail(&err);
 	merge_report(&res, json);

@@ -135,11 +135,11 @@ static int merged_leaf_error(const char *leaf, struct dmc_err *err)
 			break;
 	}
 	if (i < c.nr)
-		ret = dmc_err(err, DMC_ERR_STALE,
+		ret = dmc_err(err, DMC_ERR_MERGED,
 			      "%s: merged away into %s; use that layer instead",
 			      leaf, c.layers[i]->path);
 	else
-		ret = dmc_err(err, DMC_ERR_STALE,
+		ret = dmc_err(err, DMC_ERR_MERGED,
 			      "%s: merged away into %s; use that layer instead",
 			      leaf, uuid_is_zero(into) ? "its raw base" : uuid);
 	chain_close(&c);

@@ -18,6 +18,7 @@ enum dmc_err_kind {
 	DMC_ERR_STALE,		/* linkage broken: parent changed, merged away */
 	DMC_ERR_BUSY,		/* held by a live device (lock conflict) */
 	DMC_ERR_JOURNAL,	/* an interrupted merge must be finished first */
+	DMC_ERR_MERGED,		/* the layer is merged away and that merge is done */
 };
 
 struct dmc_err {

@@ -491,8 +491,22 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 	int j, ret;
 
 	if (chain_open(m->req->leaf, CHAIN_ALLOW_MERGED_AWAY | CHAIN_LOAD_MAPS,
-		       &m->chain, err))
+		       &m->chain, err)) {
+		/*
+		 * A leaf whose merge is done sits on a target whose generation
+		 * has moved on, so the link check above refuses it: say that
+		 * the merge is done, as the strict open does (DMC_ERR_MERGED).
+		 */
+		if (m->chain.nr && !m->chain.layers[0]->is_raw &&
+		    m->chain.layers[0]->hdr.state == DMC_STATE_MERGED_AWAY) {
+			struct chain strict;
+
+			dmc_err_clear(err);
+			chain_open(m->req->leaf, 0, &strict, err);
+			chain_close(&strict);
+		}
 		return -1;
+	}
 	j = find_journal(&m->chain);
 	if (j >= 0) {
 		if (adopt_journal(m, (unsigned int)j, err))

@@ -689,23 +689,18 @@ static void unclaim_all(struct dmc_chain *dc, unsigned int t, unsigned int k)
 }
 
 /*
- * Put a new empty leaf, child of @parent at @parent_gen, on top of the
- * device.  Caller holds ctl_lock.
+ * Put the new leaf file @made (made by dmc_layer_create(), durable) on top
+ * of the device.  Caller holds ctl_lock.
  */
-static int add_leaf(struct dmc_chain *dc, const char *path,
-		    struct dmc_layer *parent, u64 parent_gen, char *made,
-		    size_t made_size, u64 *pause, const char **why)
+static int attach_leaf(struct dmc_chain *dc, const char *made, u64 *pause,
+		       const char **why)
 {
-	struct dmc_layer *leaf = dmc_leaf(dc), *nl, **layers;
+	struct dmc_layer *nl, **layers;
 	char name[DM_NAME_LEN];
 	char **paths;
 	unsigned int nr = dc->nr_layers + 1;
 	int r;
 
-	r = dmc_layer_create(path, parent, parent_gen, leaf, made, made_size,
-			     why);
-	if (r)
-		return r;
 	dmc_chain_name(dc, name);
 	r = dmc_layer_get(made, true, dc->md, name, &nl, why);
 	if (r)
@@ -738,6 +733,23 @@ free:
 put:
 	dmc_layer_put(nl);
 	return r;
+}
+
+/*
+ * Put a new empty leaf, child of @parent at @parent_gen, on top of the
+ * device.  Caller holds ctl_lock.
+ */
+static int add_leaf(struct dmc_chain *dc, const char *path,
+		    struct dmc_layer *parent, u64 parent_gen, char *made,
+		    size_t made_size, u64 *pause, const char **why)
+{
+	int r;
+
+	r = dmc_layer_create(path, parent, parent_gen, dmc_leaf(dc), made,
+			     made_size, why);
+	if (r)
+		return r;
+	return attach_leaf(dc, made, pause, why);
 }
 
 /* The checks every leaf change needs.  Caller holds ctl_lock. */
@@ -825,15 +837,27 @@ static int begin_merge(struct dmc_chain *dc, unsigned int t,
 	j.bottom_uuid = dmc_layer_hdr(dc->layers[t + 1])->uuid;
 	j.top_uuid = dmc_layer_hdr(leaf)->uuid;
 	j.top_path = top_path;
+	/*
+	 * Writes go to a child of the target as it will be after the merge.
+	 * Its file is made (and synced) before the journal: once the journal
+	 * is durable the old leaf cannot be opened writable, and after a
+	 * crash the new leaf must be there to open instead.  A crash before
+	 * the journal leaves the old leaf as it was and the new file unused
+	 * (it names a target generation that never came).
+	 */
+	r = dmc_layer_create(path, tl, j.new_generation, leaf, made, made_size,
+			     why);
+	if (r)
+		goto free;
 	r = dmc_layer_edit_header(tl, edit_journal, &j);
 	if (r) {
 		*why = r == -ENOSPC ? "No space to write the target's journal" :
 				      "Writing the target's journal failed";
+		DMERR("%s: the merge did not start; the new leaf %s is left unused",
+		      dmc_layer_path(tl), made);
 		goto free;
 	}
-	/* Writes go to a child of the target as it will be after the merge. */
-	r = add_leaf(dc, path, tl, j.new_generation, made, made_size, pause,
-		     why);
+	r = attach_leaf(dc, made, pause, why);
 	if (r) {
 		/* Nothing was merged yet: taking the journal back is safe. */
 		if (dmc_layer_edit_header(tl, edit_journal, NULL))

@@ -836,6 +836,51 @@ static void test_retire_needs_every_block(void **state)
  * came.  Every path that opens a layer refuses it at once.  SIGALRM ends
  * the test (and fails it) if anything blocks.
  */
+/*
+ * The leaf a live merge puts on top records the target's post-merge
+ * generation while the target's journal is still active.  After a crash
+ * mid-merge 'layer check' on it must say "interrupted merge" (6), as the
+ * device that opens it does, never "corrupt" (found by the crash replay).
+ */
+static void test_check_live_merge_new_leaf(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *n, *b;
+
+	(void)state;
+	assert_non_null(rep);
+	build_chain(false);
+	create("n.dmc", "c.dmc");
+	/* c into b, stopped after the journal: b holds it, c is the top. */
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_AFTER_JOURNAL, &res, &err), 1);
+	b = open_layer("b.dmc");
+	n = open_layer("n.dmc");
+	dmc_err_clear(&err);
+	must(layer_make_writable(n, &err), &err);
+	n->hdr.parent_kind = DMC_PARENT_LAYER;
+	memcpy(n->hdr.parent_uuid, b->hdr.uuid, DMC_UUID_SIZE);
+	n->hdr.parent_generation = b->hdr.journal.new_generation;
+	snprintf(n->hdr.parent_path, sizeof(n->hdr.parent_path), "b.dmc");
+	must(layer_write_header(n, &n->hdr, &err), &err);
+	layer_close(n);
+	layer_close(b);
+
+	layer_check(path("n.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_MERGE_INTERRUPTED);
+	assert_int_equal(rep->chain_depth, 5);
+	assert_non_null(strstr(rep->findings[rep->nr_findings - 1].msg,
+			       "unfinished live merge into"));
+	/* What it names finishes the merge; n is then an ordinary child of b. */
+	layer_check(path("b.dmc"), true, &tmpl, rep);
+	assert_true(rep->merge_finished);
+	layer_check(path("n.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CLEAN);
+	free(rep);
+}
+
 static void test_fifo_refused(void **state)
 {
 	struct check_report *rep = calloc(1, sizeof(*rep));
@@ -1076,6 +1121,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_live_merge_new_leaf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_running_merge_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_map_every_reader_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire_needs_every_block, setup, teardown),

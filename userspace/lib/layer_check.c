@@ -71,6 +71,45 @@ static void check_map(const char *path, const struct layer *l,
 		    (unsigned long long)bad);
 }
 
+static bool layer_in_use(const char *path);
+
+/*
+ * The chain of PATH leaps over an unfinished live merge: PATH (or a layer
+ * under it) is the leaf the merge put on top, child of the target as it
+ * will be after the merge.  The device opens it (and resumes the merge);
+ * that is an interrupted merge, not damage.
+ */
+static bool check_live_leap(const char *path, struct check_report *rep)
+{
+	struct dmc_err err;
+	struct chain c;
+	unsigned int i;
+	bool leap = false;
+
+	dmc_err_clear(&err);
+	if (chain_open(path, CHAIN_ALLOW_LIVE_LEAP, &c, &err) == 0) {
+		rep->chain_depth = c.nr;
+		for (i = 0; i < c.nr && !leap; i++) {
+			const struct layer *l = c.layers[i];
+
+			leap = !l->is_raw && l->hdr.journal.state != DMC_JOURNAL_NONE;
+		}
+		for (i = 0; leap && i < c.nr; i++) {
+			const struct layer *l = c.layers[i];
+
+			if (l->is_raw || l->hdr.journal.state == DMC_JOURNAL_NONE)
+				continue;
+			rep->merge_state = layer_in_use(l->path) ? CHECK_MERGE_RUNNING :
+					   CHECK_MERGE_INTERRUPTED;
+			add(rep, FINDING_MERGE,
+			    "%s: sits on an unfinished live merge into %s: create the device from %s and run 'chainctl device merge NAME', or run 'chainctl layer check -r %s', to finish it",
+			    path, l->path, path, l->path);
+		}
+	}
+	chain_close(&c);
+	return leap;
+}
+
 /* Linkage down the chain; a merge target's own journal is judged apart. */
 static void check_chain(const char *path, struct check_report *rep)
 {
@@ -79,8 +118,14 @@ static void check_chain(const char *path, struct check_report *rep)
 
 	dmc_err_clear(&err);
 	if (chain_open(path, CHAIN_ALLOW_JOURNAL_LEAF, &c, &err) &&
-	    err.kind != DMC_ERR_JOURNAL)
+	    err.kind != DMC_ERR_JOURNAL) {
+		rep->chain_depth = c.nr;
+		chain_close(&c);
+		if (err.kind == DMC_ERR_STALE && check_live_leap(path, rep))
+			return;
 		add_err(rep, &err);
+		return;
+	}
 	rep->chain_depth = c.nr;
 	chain_close(&c);
 }

@@ -29,6 +29,7 @@
 #include "dmc_err.h"
 #include "json.h"
 #include "layer_file.h"
+#include "merge.h"
 #include "nl.h"
 #include "progress.h"
 #include "sizes.h"
@@ -76,8 +77,45 @@ static int push_path(struct chain_paths *cp, char *path)
  * when the user says so (RAW): a guest could have written a header into
  * it, and nothing below it may be followed.
  */
-static int chain_open_paths(const char *leaf, bool raw, struct chain_paths *cp,
-			    struct dmc_err *err)
+/*
+ * A live merge interrupted while it retired its sources: the data is all
+ * in the target, some sources are already merged away, and only headers
+ * are left to write.  No table can hold that chain (a merged-away layer
+ * is refused, and without its sources the target's journal is still
+ * active), so the merge is finished here, as 'layer check -r' would.
+ * Returns 1 when it finished one, 0 when there was none, -1 on error.
+ */
+static int finish_retiring_merge(const struct chain *c, struct dmc_err *err)
+{
+	struct merge_request tmpl = { 0 };
+	struct merge_result res;
+	const struct layer *holder = NULL;
+	bool retired = false;
+	unsigned int i;
+
+	for (i = 0; i < c->nr; i++) {
+		const struct layer *l = c->layers[i];
+
+		if (l->is_raw)
+			continue;
+		if (l->hdr.state == DMC_STATE_MERGED_AWAY)
+			retired = true;
+		else if (retired && layer_is_merge_target(l) &&
+			 l->hdr.journal.state == DMC_JOURNAL_RETIRING)
+			holder = l;
+	}
+	if (!holder)
+		return 0;
+	if (merge_resume_holder(holder->path, &tmpl, &res, err))
+		return -1;
+	fprintf(stderr,
+		"chainctl: device create: finished the interrupted merge into %s (its data was complete; only headers were left to write)\n",
+		holder->path);
+	return 1;
+}
+
+static int chain_open_paths(const char *leaf, bool raw, bool finish,
+			    struct chain_paths *cp, struct dmc_err *err)
 {
 	struct layer *img;
 	struct chain c;
@@ -104,7 +142,17 @@ static int chain_open_paths(const char *leaf, bool raw, struct chain_paths *cp,
 		return 0;
 	}
 
-	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP, &c, err)) {
+	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP, &c, err) == 0 && finish) {
+		int done = finish_retiring_merge(&c, err);
+
+		if (done < 0)
+			goto out;
+		if (done > 0) {
+			chain_close(&c);
+			chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP, &c, err);
+		}
+	}
+	if (dmc_err_isset(err)) {
 		if (c.nr == 1 && c.layers[0]->is_raw) {
 			dmc_err_clear(err);
 			dmc_err(err, DMC_ERR_USAGE,
@@ -330,7 +378,8 @@ static int device_create(int argc, char **argv)
 	}
 
 	dmc_err_clear(&err);
-	if (chain_open_paths(pos[1], raw, &cp, &err)) {
+	/* a read-only device writes nothing, not even a merge's last headers */
+	if (chain_open_paths(pos[1], raw, !read_only, &cp, &err)) {
 		errmsg("device create: %s", err.msg);
 		return 1;
 	}

@@ -58,6 +58,10 @@ check:
 check-fsx:
 	@tests/fsx/run
 
+check-crash:
+	@tests/setup/deps build test
+	@tests/crash/run
+
 check-harness:
 	@tests/lib/selftest.sh
 
@@ -136,7 +140,8 @@ clean:
 	$(MAKE) -C userspace clean
 	[ ! -f tests/unit/Makefile ] || $(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/fuzz clean
+	$(MAKE) -C tests/crash clean
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx sparse demo bench install uninstall dkms-source dkms-install dkms-uninstall clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx check-crash sparse demo bench install uninstall dkms-source dkms-install dkms-uninstall clean

@@ -27,20 +27,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "le64.h"
+
 #define UNIT		4096
 #define STAMP		32
 #define CHUNK_UNITS	256
 #define NO_ROUND	UINT64_MAX
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static int fail_io(const char *what, const char *path)
 {
@@ -138,10 +130,10 @@ int main(int argc, char **argv)
 		}
 		for (j = 0; j < n; j++, u++) {
 			const unsigned char *blk = buf + j * UNIT;
-			uint64_t rnd = get_le64(blk + 24);
+			uint64_t rnd = le64(blk + 24);
 			bool magic = !memcmp(blk, "dmccrash", 8), ok, torn = false;
 
-			ok = magic && get_le64(blk + 8) == seed && get_le64(blk + 16) == u &&
+			ok = magic && le64(blk + 8) == seed && le64(blk + 16) == u &&
 			     ((last[u] != NO_ROUND && rnd == last[u]) ||
 			      (next[u] && rnd == synced + 1));
 			if (magic) {
@@ -166,8 +158,8 @@ int main(int argc, char **argv)
 					fprintf(stderr, "torn (starts with round %" PRIu64 ")", rnd);
 				else
 					fprintf(stderr, "seed %" PRIu64 " unit %" PRIu64
-						" round %" PRIu64, get_le64(blk + 8),
-						get_le64(blk + 16), rnd);
+						" round %" PRIu64, le64(blk + 8),
+						le64(blk + 16), rnd);
 				if (last[u] == NO_ROUND)
 					fprintf(stderr, ", expected none");
 				else

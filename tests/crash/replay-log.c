@@ -49,6 +49,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "le64.h"
+
 #define LW_FLUSH	(1u << 0)
 #define LW_FUA		(1u << 1)
 #define LW_DISCARD	(1u << 2)
@@ -89,16 +91,6 @@ static void die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static void read_full(int fd, void *buf, size_t len, uint64_t off, const char *what)

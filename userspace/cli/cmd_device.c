@@ -66,18 +66,6 @@ static int push_path(struct chain_paths *cp, char *path)
 }
 
 /*
- * The layer files from LEAF down to its base, base first as the table
- * wants them, made absolute, and the size the device shows.  chain_open()
- * validates every link as `chainctl layer info --chain` does, and refuses
- * merged-away layers and a leaf with an unfinished merge; a leaf made by
- * a live merge that was interrupted sits on that merge's top source, so
- * the device can be created again and the merge resumed live.  A raw base
- * is known from its child's header (parent kind raw), never from its own
- * bytes, which its guest wrote.  A raw image alone is a chain of one only
- * when the user says so (RAW): a guest could have written a header into
- * it, and nothing below it may be followed.
- */
-/*
  * A live merge interrupted while it retired its sources: the data is all
  * in the target, some sources are already merged away, and only headers
  * are left to write.  No table can hold that chain (a merged-away layer
@@ -114,6 +102,19 @@ static int finish_retiring_merge(const struct chain *c, struct dmc_err *err)
 	return 1;
 }
 
+/*
+ * The layer files from LEAF down to its base, base first as the table
+ * wants them, made absolute, and the size the device shows.  chain_open()
+ * validates every link as `chainctl layer info --chain` does, and refuses
+ * merged-away layers and a leaf with an unfinished merge; a leaf made by
+ * a live merge that was interrupted sits on that merge's top source, so
+ * the device can be created again and the merge resumed live.  A raw base
+ * is known from its child's header (parent kind raw), never from its own
+ * bytes, which its guest wrote.  A raw image alone is a chain of one only
+ * when the user says so (RAW): a guest could have written a header into
+ * it, and nothing below it may be followed.  With FINISH, a live merge cut
+ * while retiring its sources is finished first (finish_retiring_merge()).
+ */
 static int chain_open_paths(const char *leaf, bool raw, bool finish,
 			    struct chain_paths *cp, struct dmc_err *err)
 {

@@ -502,7 +502,9 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 			struct chain strict;
 
 			dmc_err_clear(err);
-			chain_open(m->req->leaf, 0, &strict, err);
+			if (chain_open(m->req->leaf, 0, &strict, err) == 0)
+				dmc_err(err, DMC_ERR_STALE, "%s: merged away",
+					m->req->leaf);
 			chain_close(&strict);
 		}
 		return -1;

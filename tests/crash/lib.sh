@@ -424,7 +424,7 @@ crash_scenario() {
 		fi
 		kernel_log_splats > /dev/null && { fail "$fs/$kind: kernel report at point $points" "$(kernel_log_splats | head -20)"; return 1; }
 	done
-	((CRASH_CANARY)) && _crash_canary "$fs" "$kind" "$leaf" "$synced" "$seed"
+	((${CRASH_CANARY:-0})) && _crash_canary "$fs" "$kind" "$leaf" "$synced" "$seed"
 	echo "# crash-points $fs $kind $points"
 	echo "# crash-cuts $fs $kind $cuts"
 	echo "# crash-reissued $fs $kind $reissued"

@@ -19,7 +19,7 @@ need_module || done_testing
 cd "$DMC_TMP" || exit 1
 # arguments (tests/crash/run): "FS:KIND ..." SEGMENTS ROUNDS SAMPLE SEED CUTS
 # The sample: a live merge (clone), an offline merge (copy), snapshots, a
-# cancelled and resumed live merge; about 130 points, 10 minutes.
+# cancelled and resumed live merge; about 150 points, 8 to 11 minutes.
 cases=${1:-xfs:live ext4:offline ext4:writes xfs:cancel}
 segs=${2:-2}
 rounds=${3:-1}

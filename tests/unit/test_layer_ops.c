@@ -832,11 +832,6 @@ static void test_retire_needs_every_block(void **state)
 }
 
 /*
- * Item 11: a FIFO given as a layer used to block open() until a writer
- * came.  Every path that opens a layer refuses it at once.  SIGALRM ends
- * the test (and fails it) if anything blocks.
- */
-/*
  * The leaf a live merge puts on top records the target's post-merge
  * generation while the target's journal is still active.  After a crash
  * mid-merge 'layer check' on it must say "interrupted merge" (6), as the
@@ -881,6 +876,11 @@ static void test_check_live_merge_new_leaf(void **state)
 	free(rep);
 }
 
+/*
+ * Item 11: a FIFO given as a layer used to block open() until a writer
+ * came.  Every path that opens a layer refuses it at once.  SIGALRM ends
+ * the test (and fails it) if anything blocks.
+ */
 static void test_fifo_refused(void **state)
 {
 	struct check_report *rep = calloc(1, sizeof(*rep));

@@ -89,16 +89,12 @@ static bool check_live_leap(const char *path, struct check_report *rep)
 	dmc_err_clear(&err);
 	if (chain_open(path, CHAIN_ALLOW_LIVE_LEAP, &c, &err) == 0) {
 		rep->chain_depth = c.nr;
-		for (i = 0; i < c.nr && !leap; i++) {
-			const struct layer *l = c.layers[i];
-
-			leap = !l->is_raw && l->hdr.journal.state != DMC_JOURNAL_NONE;
-		}
-		for (i = 0; leap && i < c.nr; i++) {
+		for (i = 0; i < c.nr; i++) {
 			const struct layer *l = c.layers[i];
 
 			if (l->is_raw || l->hdr.journal.state == DMC_JOURNAL_NONE)
 				continue;
+			leap = true;
 			rep->merge_state = layer_in_use(l->path) ? CHECK_MERGE_RUNNING :
 					   CHECK_MERGE_INTERRUPTED;
 			add(rep, FINDING_MERGE,

@@ -115,24 +115,35 @@ static int adopt_journal(struct merge_ctx *m, unsigned int h, struct dmc_err *er
 	return 0;
 }
 
+/*
+ * A merged-away layer (WHAT) in the chain of LEAF: let the strict open say
+ * what is wrong and what to do (DMC_ERR_MERGED when that merge is done).
+ * Returns -1.
+ */
+static int explain_merged_away(const char *leaf, const char *what,
+			       struct dmc_err *err)
+{
+	struct chain strict;
+
+	dmc_err_clear(err);
+	if (chain_open(leaf, 0, &strict, err) == 0)
+		dmc_err(err, DMC_ERR_STALE, "%s: merged away", what);
+	chain_close(&strict);
+	return -1;
+}
+
 /* Target of a new merge from the request; the chain must be sound. */
 static int pick_target(struct merge_ctx *m, struct dmc_err *err)
 {
 	const struct merge_request *rq = m->req;
-	struct chain strict;
 	unsigned int i;
 	int t;
 
 	for (i = 0; i < m->chain.nr; i++) {
 		if (!m->chain.layers[i]->is_raw &&
-		    m->chain.layers[i]->hdr.state != DMC_STATE_VALID) {
-			/* Let the strict open say what is wrong and what to do. */
-			if (chain_open(rq->leaf, 0, &strict, err) == 0)
-				dmc_err(err, DMC_ERR_STALE, "%s: merged away",
-					m->chain.layers[i]->path);
-			chain_close(&strict);
-			return -1;
-		}
+		    m->chain.layers[i]->hdr.state != DMC_STATE_VALID)
+			return explain_merged_away(rq->leaf,
+						   m->chain.layers[i]->path, err);
 	}
 	if (rq->into) {
 		t = chain_find_file(&m->chain, rq->into);
@@ -498,15 +509,8 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 		 * the merge is done, as the strict open does (DMC_ERR_MERGED).
 		 */
 		if (m->chain.nr && !m->chain.layers[0]->is_raw &&
-		    m->chain.layers[0]->hdr.state == DMC_STATE_MERGED_AWAY) {
-			struct chain strict;
-
-			dmc_err_clear(err);
-			if (chain_open(m->req->leaf, 0, &strict, err) == 0)
-				dmc_err(err, DMC_ERR_STALE, "%s: merged away",
-					m->req->leaf);
-			chain_close(&strict);
-		}
+		    m->chain.layers[0]->hdr.state == DMC_STATE_MERGED_AWAY)
+			explain_merged_away(m->req->leaf, m->req->leaf, err);
 		return -1;
 	}
 	j = find_journal(&m->chain);

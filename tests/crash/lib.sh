@@ -68,15 +68,6 @@ _crash_mark() {
 	dmsetup message crlw 0 mark "$1"
 }
 
-_crash_mkfs() {
-	case "$1" in
-	xfs)  mkfs.xfs -q -f -m reflink=1 "$2" ;;
-	ext4) mkfs.ext4 -q -F "$2" ;;
-	btrfs) mkfs.btrfs -q -f "$2" ;;
-	*) return 1 ;;
-	esac
-}
-
 # The merge's data path: clone where the filesystem shares extents.
 _crash_mode() {
 	case "$1" in
@@ -112,7 +103,7 @@ _crash_record() {
 	dd if=/dev/zero of="$CRASH_LOG" bs=4096 count=1 conv=fsync status=none || return 1
 	dmsetup create --noudevsync crlw --table "0 $sz log-writes $CRASH_ORIG $CRASH_LOG" &&
 		dmsetup mknodes crlw || return 1
-	_crash_mkfs "$fs" /dev/mapper/crlw || return 1
+	fs_mkfs "$fs" /dev/mapper/crlw || return 1
 	mkdir -p "$CRASH_MNT" && mount /dev/mapper/crlw "$CRASH_MNT" || return 1
 	mkdir -p "$dir" &&
 	"$CHAINCTL" layer create -s $CRASH_SIZE -b 64K "$dir/base" > /dev/null &&

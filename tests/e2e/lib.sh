@@ -43,7 +43,8 @@
 #   diag MSG...             a TAP comment line
 #   done_testing            print the plan; exit 1 if anything failed
 #   need_module             insmod $DMC_KO once (fails the test if it cannot)
-#   fs_make TYPE DEV MNT    mkfs TYPE on DEV and mount it at MNT
+#   fs_mkfs TYPE DEV        mkfs TYPE (xfs with reflink, btrfs, ext4) on DEV
+#   fs_make TYPE DEV MNT    fs_mkfs, and mount it at MNT (unmounted at exit)
 #   cleanup_add CMD...      run CMD at exit (in reverse order)
 #   vm_power_cut            print the plan so far and restart the VM at once,
 #                           as a power cut would (no sync, no cleanups)
@@ -238,14 +239,19 @@ need_module() {
 	return 1
 }
 
-fs_make() {
-	local type=$1 dev=$2 mnt=$3
+fs_mkfs() {
+	local type=$1 dev=$2
 	case "$type" in
 	xfs)   mkfs.xfs -q -f -m reflink=1 "$dev" ;;
 	btrfs) mkfs.btrfs -q -f "$dev" ;;
 	ext4)  mkfs.ext4 -q -F "$dev" ;;
-	*) echo "fs_make: unknown fs $type" >&2; return 1 ;;
-	esac || return 1
+	*) echo "fs_mkfs: unknown fs $type" >&2; return 1 ;;
+	esac
+}
+
+fs_make() {
+	local type=$1 dev=$2 mnt=$3
+	fs_mkfs "$type" "$dev" || return 1
 	mkdir -p "$mnt" && mount "$dev" "$mnt" || return 1
 	cleanup_add umount "$mnt"
 }

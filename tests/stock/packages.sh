@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The Debian packages on Debian's stock kernel, as an admin installs them:
+# `dpkg -i` of the two packages `make deb` built (build/deb/) makes DKMS
+# build and install the module for the running kernel; the module loads
+# with modprobe, chainctl finds it, a chain device serves data; purging
+# both packages leaves no file behind.  Runs with DMC_KERNEL=stock and
+# DMC_KO=none (tests/check part 6): the root is an overlay whose writable
+# layer (/mnt/dmc-overlay/upper, tests/vm/stock-init) holds every file the
+# install wrote, and nothing reaches the host.
+# vm-disks: 1x1G
+# vm-timeout: 1500
+. "$DMC_ROOT/tests/e2e/lib.sh"
+
+version=$(sed -n 's/^#define DM_CHAIN_VERSION "\(.*\)"$/\1/p' \
+	"$DMC_ROOT/include/dm-chain/version.h")
+kver=$(uname -r)
+upper=/mnt/dmc-overlay/upper
+dkms_deb=$DMC_ROOT/build/deb/dm-chain-dkms_${version}_all.deb
+tool_deb=$DMC_ROOT/build/deb/chainctl_${version}_amd64.deb
+log=$DMC_TMP/packages.log
+name=dmc-pkg
+work=$DMC_TMP/pkg
+
+case "$kver" in
+*-amd64) ok "running Debian's stock kernel ($kver)" ;;
+*) fail "running Debian's stock kernel" "uname -r: $kver"; done_testing ;;
+esac
+check "the packages were built (make deb)" ls -l "$dkms_deb" "$tool_deb" || done_testing
+check "the overlay's writable layer is visible" test -d "$upper" || done_testing
+
+# Files in the writable layer, but for what dpkg, its triggers and depmod
+# keep by design: dpkg's database and logs, caches, the module index.
+files_written() {
+	(cd "$upper" && find . -xdev ! -type d \
+		! -path './var/lib/dpkg/*' ! -path './var/log/*' ! -path './var/cache/*' \
+		! -path './etc/ld.so.cache' ! -path './tmp/*' ! -path './root/*' \
+		! -path '*/modules/'"$kver"'/modules.*' -printf '%y %p\n' | sort)
+}
+before=$(files_written)
+
+check_fail_msg "before: no dm-chain module for $kver" "not found" modinfo dm-chain
+
+# A man-db trigger rebuilding its index over 9p under emulation takes
+# minutes and tests nothing of ours.
+echo "man-db man-db/auto-update boolean false" | debconf-set-selections 2> /dev/null
+if dpkg -i "$dkms_deb" "$tool_deb" > "$log" 2>&1; then
+	ok "dpkg -i dm-chain-dkms chainctl (DKMS builds the module)"
+else
+	fail "dpkg -i dm-chain-dkms chainctl (DKMS builds the module)" "$(tail -n 30 "$log")"
+	cat /var/lib/dkms/dm-chain/"$version"/build/make.log 2> /dev/null | tail -n 20 | sed 's/^/# /'
+	done_testing
+fi
+check "dkms status: installed for $kver" \
+	bash -c "dkms status -m dm-chain -v $version -k $kver | grep -q 'installed'"
+check "the module was built without warnings" \
+	bash -c "! grep -q 'warning:' /var/lib/dkms/dm-chain/$version/$kver/x86_64/log/make.log"
+check_eq "modinfo: the module's version" "$version" "$(modinfo -F version dm-chain 2>&1)"
+check "modprobe dm-chain (its dependencies load with it)" modprobe dm-chain
+check "chainctl -V names the loaded module" \
+	bash -c "/usr/sbin/chainctl -V | grep -q 'module $version'"
+check "man finds chainctl(8)" man -w chainctl
+check "bash completion is installed" \
+	test -f /usr/share/bash-completion/completions/chainctl
+
+# A chain device from the packaged tool and module.
+mkdir -p "$work"
+fs_make ext4 "${DMC_DISK_LIST[0]}" "$work" || fail "mkfs.ext4 on the scratch disk"
+cleanup_add dmsetup remove --noudevsync "$name"
+head -c 16M /dev/urandom > "$work/data"
+check "layer create: a base and a child" bash -c \
+	"/usr/sbin/chainctl layer create -s 16M $work/base.dmc &&
+	 /usr/sbin/chainctl layer create --parent $work/base.dmc $work/leaf.dmc"
+check "device create" /usr/sbin/chainctl device create "$name" "$work/leaf.dmc"
+check "write 16 MiB through the device" \
+	dd if="$work/data" of=/dev/mapper/$name bs=1M oflag=direct status=none
+check "device snapshot" /usr/sbin/chainctl device snapshot "$name"
+check "device merge (live)" /usr/sbin/chainctl device merge "$name"
+check "the device reads what was written" cmp "$work/data" /dev/mapper/$name
+check "device remove" /usr/sbin/chainctl device remove "$name"
+check "modprobe -r dm-chain" modprobe -r dm-chain
+
+if dpkg --purge chainctl dm-chain-dkms > "$log" 2>&1; then
+	ok "dpkg --purge chainctl dm-chain-dkms"
+else
+	fail "dpkg --purge chainctl dm-chain-dkms" "$(tail -n 30 "$log")"
+fi
+check_fail_msg "after: no dm-chain module for $kver" "not found" modinfo dm-chain
+check "after: dkms knows no dm-chain" bash -c "! dkms status -m dm-chain | grep -q ."
+after=$(files_written)
+left=$(comm -13 <(echo "$before") <(echo "$after"))
+check_eq "after: no file left behind (written, or deleted from the host's)" "" "$left"
+done_testing

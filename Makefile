@@ -16,7 +16,8 @@
 #   make bench      benchmarks against peers (never part of check)
 #   make install    install chainctl, its bash completion and the module for
 #                   the running kernel (KVER, DESTDIR, PREFIX); make
-#                   uninstall removes them
+#                   uninstall removes them.  make install-chainctl
+#                   installs only the tool, its man pages and completion
 #   make dkms-install  the module's sources in /usr/src/dm-chain-VERSION
 #                   and dkms add/build/install (rebuilt for new kernels);
 #                   make dkms-uninstall removes them.  make dkms-source
@@ -98,12 +99,16 @@ install: userspace
 		echo "make install: no $(INSTALL_KDIR): install linux-headers-$(KVER)," \
 		     "or name an installed kernel with KVER=" >&2; exit 1; }
 	$(MAKE) -C "$(INSTALL_KDIR)" M=$(CURDIR) modules
+	$(MAKE) install-chainctl
+	install -D -m 0644 kmod/dm-chain.ko $(MODDIR)/dm-chain.ko
+	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
+
+# The tool's files alone (make install and the chainctl Debian package).
+install-chainctl: userspace
 	install -D -m 0755 userspace/chainctl $(DESTDIR)$(PREFIX)/sbin/chainctl
 	install -D -m 0644 userspace/completion/chainctl.bash $(COMPLETION)
 	install -d $(MANDIR)
 	install -m 0644 $(MANPAGES) $(MANDIR)/
-	install -D -m 0644 kmod/dm-chain.ko $(MODDIR)/dm-chain.ko
-	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
 # DKMS: the module's sources without its KUnit suites (a distribution
 # kernel with KUnit must not get a module that needs kunit.ko).
@@ -144,4 +149,4 @@ clean:
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx check-crash sparse demo bench install uninstall dkms-source dkms-install dkms-uninstall clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx check-crash sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall clean

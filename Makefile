@@ -16,11 +16,14 @@
 #   make bench      benchmarks against peers (never part of check)
 #   make install    install chainctl, its bash completion and the module for
 #                   the running kernel (KVER, DESTDIR, PREFIX); make
-#                   uninstall removes them
+#                   uninstall removes them.  make install-chainctl
+#                   installs only the tool, its man pages and completion
 #   make dkms-install  the module's sources in /usr/src/dm-chain-VERSION
 #                   and dkms add/build/install (rebuilt for new kernels);
 #                   make dkms-uninstall removes them.  make dkms-source
 #                   only installs the sources (DESTDIR)
+#   make deb        Debian packages dm-chain-dkms and chainctl, in build/deb/
+#                   (docs/packaging.md); make clean removes them
 #
 # KDIR is the kernel build tree the module is built against: the running
 # kernel's when it has one, else the cached KUnit test kernel
@@ -98,12 +101,16 @@ install: userspace
 		echo "make install: no $(INSTALL_KDIR): install linux-headers-$(KVER)," \
 		     "or name an installed kernel with KVER=" >&2; exit 1; }
 	$(MAKE) -C "$(INSTALL_KDIR)" M=$(CURDIR) modules
+	$(MAKE) install-chainctl
+	install -D -m 0644 kmod/dm-chain.ko $(MODDIR)/dm-chain.ko
+	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
+
+# The tool's files alone (make install and the chainctl Debian package).
+install-chainctl: userspace
 	install -D -m 0755 userspace/chainctl $(DESTDIR)$(PREFIX)/sbin/chainctl
 	install -D -m 0644 userspace/completion/chainctl.bash $(COMPLETION)
 	install -d $(MANDIR)
 	install -m 0644 $(MANPAGES) $(MANDIR)/
-	install -D -m 0644 kmod/dm-chain.ko $(MODDIR)/dm-chain.ko
-	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
 # DKMS: the module's sources without its KUnit suites (a distribution
 # kernel with KUnit must not get a module that needs kunit.ko).
@@ -130,6 +137,34 @@ dkms-uninstall:
 	-dkms remove -m dm-chain -v $(VERSION) --all
 	rm -rf /usr/src/dm-chain-$(VERSION)
 
+# Debian packages: dm-chain-dkms (the DKMS source, from dkms-source) and
+# chainctl (from install-chainctl), version DM_CHAIN_VERSION, built from a
+# copy of the sources in build/deb/dm-chain-VERSION with packaging/debian
+# as its debian/ and a changelog made from packaging/debian/changelog.in.
+# The .debs land in build/deb/ (docs/packaging.md).
+DEB_DIR  = build/deb
+DEB_TREE = $(DEB_DIR)/dm-chain-$(VERSION)
+DEB_SRC  = Makefile Kbuild LICENSE COPYING README.md include kmod userspace \
+	   docs/man packaging/dkms.conf.in tests/setup
+DEB_SKIP = '*.o' '*.d' '*.a' '*.ko' '*.mod' '*.mod.c' '*.cmd' modules.order \
+	   Module.symvers userspace/chainctl
+# The changelog's date: the last commit's (the same .debs from the same
+# commit), or SOURCE_DATE_EPOCH's.
+DEB_EPOCH = $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2> /dev/null),$(shell date +%s))
+
+deb:
+	@tests/setup/deps build deb
+	@[ -n "$(VERSION)" ] || { echo "no DM_CHAIN_VERSION in include/dm-chain/version.h" >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_TREE)
+	tar -c $(addprefix --exclude=,$(DEB_SKIP)) $(DEB_SRC) | tar -x -C $(DEB_TREE)
+	cp -r packaging/debian $(DEB_TREE)/debian
+	rm $(DEB_TREE)/debian/changelog.in
+	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@DATE@/$$(LC_ALL=C date -R -d @$(DEB_EPOCH))/" \
+		packaging/debian/changelog.in > $(DEB_TREE)/debian/changelog
+	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b
+	@echo "deb: $$(ls $(DEB_DIR)/*.deb | tr '\n' ' ')"
+
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/chainctl $(COMPLETION) $(MODDIR)/dm-chain.ko
 	rm -f $(addprefix $(MANDIR)/,$(notdir $(MANPAGES)))
@@ -143,5 +178,7 @@ clean:
 	$(MAKE) -C tests/crash clean
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
+	rm -rf $(DEB_DIR)
+	-rmdir build 2> /dev/null
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx check-crash sparse demo bench install uninstall dkms-source dkms-install dkms-uninstall clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx check-crash sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean

@@ -6,7 +6,6 @@
  * only see 0 / -errno plus a one-line reason.
  */
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -224,39 +223,7 @@ int dmc_bytes_to_sectors(uint64_t virtual_size, uint64_t *sectors)
 	return 0;
 }
 
-/* ---- libdevmapper: loading --------------------------------------------- */
-
-/*
- * libdevmapper is loaded by the first call that needs it, not at program
- * start.  It is linked with BIND_NOW and brings libselinux, libudev and
- * libpcre2 along; resolving their symbols is three quarters of the start
- * of a process (about 630,000 of 840,000 instructions on x86-64, tens of
- * milliseconds under emulation), and `chainctl layer` never needs it.
- * The prototypes still come from <libdevmapper.h>, so each pointer has the
- * library's own type, and a call that bypasses this table does not link.
- */
-#define DM_FUNCS(X)							\
-	X(dm_log_with_errno_init) X(dm_udev_set_sync_support)		\
-	X(dm_task_create) X(dm_task_destroy) X(dm_task_run)		\
-	X(dm_task_set_name) X(dm_task_set_uuid) X(dm_task_set_ro)	\
-	X(dm_task_no_open_count) X(dm_task_add_target)			\
-	X(dm_task_set_add_node) X(dm_task_set_cookie)			\
-	X(dm_task_retry_remove) X(dm_task_get_errno)			\
-	X(dm_task_get_info) X(dm_task_get_uuid) X(dm_task_get_names)	\
-	X(dm_get_next_target) X(dm_task_update_nodes) X(dm_mknodes)	\
-	X(dm_udev_wait)
-
-/* Set by the build from the library it compiles against. */
-#ifndef DMC_LIBDEVMAPPER
-#define DMC_LIBDEVMAPPER "libdevmapper.so.1.02.1"
-#endif
-
-static struct {
-#define DM_FUNC_PTR(f) __typeof__(f) *f;
-	DM_FUNCS(DM_FUNC_PTR)
-#undef DM_FUNC_PTR
-} lib;
-static void *lib_handle;
+/* ---- libdevmapper: set-up --------------------------------------------- */
 
 /* libdevmapper's log levels (syslog numbering; not in its public header). */
 #define DM_LOG_LEVEL_MASK	0x0f
@@ -293,43 +260,21 @@ static void dm_log(int level, const char *file, int line, int dm_errno_or_class,
 		fprintf(stderr, "chainctl: libdevmapper: %s\n", msg);
 }
 
-int dmc_dm_load(const char *soname)
+/*
+ * Once, before the first libdevmapper call: its messages come to dm_log(),
+ * and without udevd nobody would complete a cookie, so do not wait for
+ * udev and let the library make the nodes itself.
+ */
+static void dm_lib_setup(void)
 {
-	const char *missing = NULL;
-	void *h;
+	static bool done;
 
-	if (lib_handle)
-		return 0;
-	if (!soname)
-		soname = DMC_LIBDEVMAPPER;
-	h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(dm_last_error, sizeof(dm_last_error),
-			 "cannot load %s, which device commands need: %s",
-			 soname, dlerror());
-		return -ELIBACC;
-	}
-#define DM_FUNC_LOAD(f)							\
-	if (!missing && !(*(void **)&lib.f = dlsym(h, #f)))		\
-		missing = #f;
-	DM_FUNCS(DM_FUNC_LOAD)
-#undef DM_FUNC_LOAD
-	if (missing) {
-		snprintf(dm_last_error, sizeof(dm_last_error),
-			 "%s has no %s: not a libdevmapper this chainctl can use",
-			 soname, missing);
-		memset(&lib, 0, sizeof(lib));
-		dlclose(h);
-		return -ELIBBAD;
-	}
-	lib_handle = h;
-	lib.dm_log_with_errno_init(dm_log);
-	if (!udev_running) {
-		/* Nobody would complete the cookie: do not wait for udev,
-		 * and let the library make the nodes itself. */
-		lib.dm_udev_set_sync_support(0);
-	}
-	return 0;
+	if (done)
+		return;
+	dm_log_with_errno_init(dm_log);
+	if (!udev_running)
+		dm_udev_set_sync_support(0);
+	done = true;
 }
 
 /* ---- libdevmapper: logging and udev ------------------------------------- */
@@ -366,7 +311,7 @@ static uint16_t udev_flags(void)
 
 static int task_errno(struct dm_task *dmt, int fallback)
 {
-	int e = lib.dm_task_get_errno(dmt);
+	int e = dm_task_get_errno(dmt);
 
 	return e > 0 ? -e : fallback;
 }
@@ -378,18 +323,18 @@ static int run_query(int type, const char *name, struct dm_task **out)
 	struct dm_task *dmt;
 	int ret;
 
-	dmt = lib.dm_task_create(type);
+	dmt = dm_task_create(type);
 	if (!dmt)
 		return -ENOMEM;
 	/* Only INFO reports the open count; spare the others the lookup. */
-	if (!lib.dm_task_set_name(dmt, name) ||
-	    (type != DM_DEVICE_INFO && !lib.dm_task_no_open_count(dmt))) {
-		lib.dm_task_destroy(dmt);
+	if (!dm_task_set_name(dmt, name) ||
+	    (type != DM_DEVICE_INFO && !dm_task_no_open_count(dmt))) {
+		dm_task_destroy(dmt);
 		return -EINVAL;
 	}
-	if (!lib.dm_task_run(dmt)) {
+	if (!dm_task_run(dmt)) {
 		ret = task_errno(dmt, -EIO);
-		lib.dm_task_destroy(dmt);
+		dm_task_destroy(dmt);
 		return ret;
 	}
 	*out = dmt;
@@ -404,7 +349,7 @@ static int single_chain_target(struct dm_task *dmt, uint64_t *length,
 	char *type = NULL, *p = NULL;
 	void *next;
 
-	next = lib.dm_get_next_target(dmt, NULL, &start, &len, &type, &p);
+	next = dm_get_next_target(dmt, NULL, &start, &len, &type, &p);
 	if (!type || strcmp(type, DMC_DM_TARGET) || next)
 		return -EMEDIUMTYPE;
 	if (length)
@@ -435,19 +380,17 @@ int dmc_dm_get(const char *name, struct dmc_dm_dev *dev)
 	memset(dev, 0, sizeof(*dev));
 	if (strlen(name) >= sizeof(dev->name))
 		return -ENAMETOOLONG;
-	ret = dmc_dm_load(NULL);
-	if (ret)
-		return ret;
+	dm_lib_setup();
 
 	ret = run_query(DM_DEVICE_INFO, name, &dmt);
 	if (ret)
 		return ret;
-	if (!lib.dm_task_get_info(dmt, &info) || !info.exists) {
-		lib.dm_task_destroy(dmt);
+	if (!dm_task_get_info(dmt, &info) || !info.exists) {
+		dm_task_destroy(dmt);
 		return -ENODEV;
 	}
 	strcpy(dev->name, name);
-	uuid = lib.dm_task_get_uuid(dmt);
+	uuid = dm_task_get_uuid(dmt);
 	if (uuid)
 		snprintf(dev->uuid, sizeof(dev->uuid), "%s", uuid);
 	dev->major = info.major;
@@ -457,7 +400,7 @@ int dmc_dm_get(const char *name, struct dmc_dm_dev *dev)
 	dev->live_table = info.live_table;
 	dev->open_count = info.open_count;
 	dev->event_nr = info.event_nr;
-	lib.dm_task_destroy(dmt);
+	dm_task_destroy(dmt);
 
 	if (!dev->live_table)
 		return -EMEDIUMTYPE;	/* created but never loaded: not ours */
@@ -466,7 +409,7 @@ int dmc_dm_get(const char *name, struct dmc_dm_dev *dev)
 	if (ret)
 		goto fail;
 	ret = single_chain_target(dmt, &dev->sectors, &dev->params);
-	lib.dm_task_destroy(dmt);
+	dm_task_destroy(dmt);
 	if (ret)
 		goto fail;
 
@@ -474,7 +417,7 @@ int dmc_dm_get(const char *name, struct dmc_dm_dev *dev)
 	if (ret)
 		goto fail;
 	ret = single_chain_target(dmt, NULL, &dev->status);
-	lib.dm_task_destroy(dmt);
+	dm_task_destroy(dmt);
 	if (ret)
 		goto fail;
 	return 0;
@@ -510,17 +453,15 @@ int dmc_dm_list(struct dmc_dm_dev **out, unsigned int *out_nr)
 	clear_error();
 	*out = NULL;
 	*out_nr = 0;
-	ret = dmc_dm_load(NULL);
-	if (ret)
-		return ret;
-	dmt = lib.dm_task_create(DM_DEVICE_LIST);
+	dm_lib_setup();
+	dmt = dm_task_create(DM_DEVICE_LIST);
 	if (!dmt)
 		return -ENOMEM;
-	if (!lib.dm_task_run(dmt)) {
+	if (!dm_task_run(dmt)) {
 		ret = task_errno(dmt, -EIO);
 		goto out;
 	}
-	names = lib.dm_task_get_names(dmt);
+	names = dm_task_get_names(dmt);
 	if (!names || !names->dev)
 		goto out;	/* no devices at all */
 
@@ -549,7 +490,7 @@ int dmc_dm_list(struct dmc_dm_dev **out, unsigned int *out_nr)
 
 	qsort(devs, nr, sizeof(*devs), cmp_dev_name);
 out:
-	lib.dm_task_destroy(dmt);
+	dm_task_destroy(dmt);
 	if (ret) {
 		dmc_dm_list_free(devs, nr);
 		return ret;
@@ -627,9 +568,9 @@ static void sync_nodes(const char *name)
 {
 	if (udev_running)
 		return;
-	lib.dm_task_update_nodes();
+	dm_task_update_nodes();
 	if (name)
-		lib.dm_mknodes(name);
+		dm_mknodes(name);
 }
 
 int dmc_dm_create(const char *name, const char *uuid, uint64_t sectors,
@@ -649,21 +590,21 @@ int dmc_dm_create(const char *name, const char *uuid, uint64_t sectors,
 	ret = 0;
 	clear_error();
 
-	dmt = lib.dm_task_create(DM_DEVICE_CREATE);
+	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt)
 		return -ENOMEM;
-	if (!lib.dm_task_set_name(dmt, name) ||
-	    (uuid && !lib.dm_task_set_uuid(dmt, uuid)) ||
-	    (read_only && !lib.dm_task_set_ro(dmt)) ||
-	    !lib.dm_task_add_target(dmt, 0, sectors, DMC_DM_TARGET, params) ||
-	    !lib.dm_task_set_add_node(dmt, DM_ADD_NODE_ON_CREATE) ||
-	    !lib.dm_task_set_cookie(dmt, &cookie, udev_flags())) {
+	if (!dm_task_set_name(dmt, name) ||
+	    (uuid && !dm_task_set_uuid(dmt, uuid)) ||
+	    (read_only && !dm_task_set_ro(dmt)) ||
+	    !dm_task_add_target(dmt, 0, sectors, DMC_DM_TARGET, params) ||
+	    !dm_task_set_add_node(dmt, DM_ADD_NODE_ON_CREATE) ||
+	    !dm_task_set_cookie(dmt, &cookie, udev_flags())) {
 		ret = -EINVAL;
 		goto out;
 	}
 	kernel_reason[0] = '\0';
 	kmsg = kmsg_open_at_end();
-	if (!lib.dm_task_run(dmt)) {
+	if (!dm_task_run(dmt)) {
 		ret = task_errno(dmt, -EINVAL);
 		if (kmsg >= 0)
 			kmsg_find_reason(kmsg);
@@ -672,13 +613,13 @@ int dmc_dm_create(const char *name, const char *uuid, uint64_t sectors,
 			ret = -EEXIST;	/* lost a race with another creator */
 		}
 	}
-	lib.dm_udev_wait(cookie);
+	dm_udev_wait(cookie);
 	if (!ret)
 		sync_nodes(name);
 	if (kmsg >= 0)
 		close(kmsg);
 out:
-	lib.dm_task_destroy(dmt);
+	dm_task_destroy(dmt);
 	return ret;
 }
 
@@ -697,20 +638,20 @@ int dmc_dm_remove(const char *name)
 		return -EBUSY;
 	clear_error();
 
-	dmt = lib.dm_task_create(DM_DEVICE_REMOVE);
+	dmt = dm_task_create(DM_DEVICE_REMOVE);
 	if (!dmt)
 		return -ENOMEM;
-	if (!lib.dm_task_set_name(dmt, name) || !lib.dm_task_retry_remove(dmt) ||
-	    !lib.dm_task_set_cookie(dmt, &cookie, udev_flags())) {
+	if (!dm_task_set_name(dmt, name) || !dm_task_retry_remove(dmt) ||
+	    !dm_task_set_cookie(dmt, &cookie, udev_flags())) {
 		ret = -EINVAL;
 		goto out;
 	}
-	if (!lib.dm_task_run(dmt))
+	if (!dm_task_run(dmt))
 		ret = task_errno(dmt, -EIO);
-	lib.dm_udev_wait(cookie);
+	dm_udev_wait(cookie);
 	if (!ret)
 		sync_nodes(NULL);
 out:
-	lib.dm_task_destroy(dmt);
+	dm_task_destroy(dmt);
 	return ret;
 }

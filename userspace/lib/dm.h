@@ -7,8 +7,8 @@
  * udev: on a normal system udevd creates /dev/mapper nodes and libdevmapper
  * waits for it (udev sync, cookies).  Where no udevd runs (minimal VMs,
  * initramfs, containers), waiting would hang or leave no node, so
- * dmc_dm_init() notes that, udev sync is turned off when the library is
- * loaded, and the library creates the nodes itself.  Every function here
+ * dmc_dm_init() notes that, udev sync is turned off before the first
+ * libdevmapper call, and the library creates the nodes itself.  Every function here
  * returns 0 or a negative errno, and leaves a one-line reason in
  * dmc_dm_errmsg() (libdevmapper's last error, when it gave one).
  */
@@ -72,15 +72,6 @@ int dmc_parse_u64(const char *s, uint64_t *out);
 
 /* Call once before the others: logging and the udev decision. */
 void dmc_dm_init(bool verbose);
-
-/*
- * Load SONAME as libdevmapper if no library is loaded yet; NULL names the
- * one the build compiled against.  The calls below load it themselves on
- * first use (dlopen), so commands that never touch a device do not pay
- * for it and its dependencies.  0, or -ELIBACC (cannot load it) or
- * -ELIBBAD (a function is missing) with the reason in dmc_dm_errmsg().
- */
-int dmc_dm_load(const char *soname);
 
 /* Whether udevd is running (its control socket exists). */
 bool dmc_dm_udev_running(void);

@@ -4,7 +4,8 @@
 # `dpkg -i` of the two packages `make deb` built (build/deb/) makes DKMS
 # build and install the module for the running kernel; the module loads
 # with modprobe, chainctl finds it, a chain device serves data; purging
-# both packages leaves no file behind.  Runs with DMC_KERNEL=stock and
+# both packages leaves no file behind.  The chain it makes covers what the
+# subset of part 6 does not: an offline merge by clone on XFS.  Runs with DMC_KERNEL=stock and
 # DMC_KO=none (tests/check part 6): the root is an overlay whose writable
 # layer (/mnt/dmc-overlay/upper, tests/vm/stock-init) holds every file the
 # install wrote, and nothing reaches the host.
@@ -29,11 +30,14 @@ esac
 check "the packages were built (make deb)" ls -l "$dkms_deb" "$tool_deb" || done_testing
 check "the overlay's writable layer is visible" test -d "$upper" || done_testing
 
-# Files in the writable layer, but for what dpkg, its triggers and depmod
-# keep by design: dpkg's database and logs, caches, the module index.
+# Files in the writable layer, but for what dpkg, its triggers, depmod and
+# DKMS keep by design: dpkg's database and logs, caches, the module index,
+# and the key DKMS makes on its first build to sign every module it builds
+# (its own, for all DKMS packages, kept for the next one).
 files_written() {
 	(cd "$upper" && find . -xdev ! -type d \
 		! -path './var/lib/dpkg/*' ! -path './var/log/*' ! -path './var/cache/*' \
+		! -path './var/lib/dkms/mok.key' ! -path './var/lib/dkms/mok.pub' \
 		! -path './etc/ld.so.cache' ! -path './tmp/*' ! -path './root/*' \
 		! -path '*/modules/'"$kver"'/modules.*' -printf '%y %p\n' | sort)
 }
@@ -63,9 +67,10 @@ check "man finds chainctl(8)" man -w chainctl
 check "bash completion is installed" \
 	test -f /usr/share/bash-completion/completions/chainctl
 
-# A chain device from the packaged tool and module.
+# A chain from the packaged tool and module, on XFS: written, snapshotted,
+# merged live (clone), then offline into the base (clone).
 mkdir -p "$work"
-fs_make ext4 "${DMC_DISK_LIST[0]}" "$work" || fail "mkfs.ext4 on the scratch disk"
+fs_make xfs "${DMC_DISK_LIST[0]}" "$work" || fail "mkfs.xfs on the scratch disk"
 cleanup_add dmsetup remove --noudevsync "$name"
 head -c 16M /dev/urandom > "$work/data"
 check "layer create: a base and a child" bash -c \
@@ -75,8 +80,15 @@ check "device create" /usr/sbin/chainctl device create "$name" "$work/leaf.dmc"
 check "write 16 MiB through the device" \
 	dd if="$work/data" of=/dev/mapper/$name bs=1M oflag=direct status=none
 check "device snapshot" /usr/sbin/chainctl device snapshot "$name"
-check "device merge (live)" /usr/sbin/chainctl device merge "$name"
+check "device merge (live, by clone)" \
+	/usr/sbin/chainctl device merge "$name" --mode clone --new-leaf "$work/top.dmc"
 check "the device reads what was written" cmp "$work/data" /dev/mapper/$name
+check "device remove" /usr/sbin/chainctl device remove "$name"
+check "layer merge (offline, by clone) into the base" \
+	/usr/sbin/chainctl layer merge --into "$work/base.dmc" --mode clone "$work/top.dmc"
+check "device create over the merged base" \
+	/usr/sbin/chainctl device create "$name" "$work/base.dmc"
+check "the merged base reads what was written" cmp "$work/data" /dev/mapper/$name
 check "device remove" /usr/sbin/chainctl device remove "$name"
 check "modprobe -r dm-chain" modprobe -r dm-chain
 

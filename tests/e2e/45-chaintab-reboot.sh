@@ -23,7 +23,6 @@ mnt=$DMC_TMP/layers
 tab=$mnt/chaintab
 name=dmc-tab
 dev=/dev/mapper/$name
-mib=$((1024 * 1024))
 
 # merge_state: the device's merge as "state done total".
 merge_state() {
@@ -59,13 +58,13 @@ if [ "${DMC_BOOT:-1}" = 1 ]; then
 	check "the device's content, kept on the disk" sh -c \
 		"dd if=$dev of=$mnt/expect.img bs=1M iflag=direct status=none && sync"
 	for _ in $(seq 1 60); do
-		read -r st done total <<< "$(merge_state)"
-		[ "${done:-0}" -gt 0 ] && break
+		read -r st moved total <<< "$(merge_state)"
+		[ "${moved:-0}" -gt 0 ] && break
 		sleep 1
 	done
-	diag "merge before the cut: $st $done/$total bytes"
+	diag "merge before the cut: $st $moved/$total bytes"
 	check "the merge is mid-way when the power goes" \
-		test "$st" = running -a "${done:-0}" -gt 0 -a "${done:-0}" -lt "${total:-0}"
+		test "$st" = running -a "${moved:-0}" -gt 0 -a "${moved:-0}" -lt "${total:-0}"
 	vm_power_cut
 fi
 
@@ -108,11 +107,11 @@ check "it followed the configured leaf to the merge's new leaf" \
 check "it resumed the interrupted merge" grep -q "(resumed)" <<< "$out"
 check "same content as before the cut" cmp "$dev" "$mnt/expect.img"
 for _ in $(seq 1 300); do
-	read -r st done total <<< "$(merge_state)"
+	read -r st moved total <<< "$(merge_state)"
 	[ "$st" = running ] || break
 	sleep 1
 done
-check_eq "the resumed merge completes" done "$st"
+check_eq "the resumed merge completes" "done" "$st"
 check_json "two layers left: the base and the new leaf" \
 	"$("$C" device status -j "$name")" '.nr_layers == 2'
 check "same content after the merge" cmp "$dev" "$mnt/expect.img"

@@ -75,7 +75,8 @@ static int push_path(struct chain_paths *cp, char *path)
  * active), so the merge is finished here, as 'layer check -r' would.
  * Returns 1 when it finished one, 0 when there was none, -1 on error.
  */
-static int finish_retiring_merge(const struct chain *c, struct dmc_err *err)
+static int finish_retiring_merge(const char *ctx, const struct chain *c,
+				 struct dmc_err *err)
 {
 	struct merge_request tmpl = { 0 };
 	struct merge_result res;
@@ -99,8 +100,8 @@ static int finish_retiring_merge(const struct chain *c, struct dmc_err *err)
 	if (merge_resume_holder(holder->path, &tmpl, &res, err))
 		return -1;
 	fprintf(stderr,
-		"chainctl: device create: finished the interrupted merge into %s (its data was complete; only headers were left to write)\n",
-		holder->path);
+		"chainctl: %s: finished the interrupted merge into %s (its data was complete; only headers were left to write)\n",
+		ctx, holder->path);
 	return 1;
 }
 
@@ -117,8 +118,9 @@ static int finish_retiring_merge(const struct chain *c, struct dmc_err *err)
  * it, and nothing below it may be followed.  With FINISH, a live merge cut
  * while retiring its sources is finished first (finish_retiring_merge()).
  */
-static int chain_open_paths(const char *leaf, bool raw, bool finish,
-			    struct chain_paths *cp, struct dmc_err *err)
+static int chain_open_paths(const char *ctx, const char *leaf, bool raw,
+			    bool finish, struct chain_paths *cp,
+			    struct dmc_err *err)
 {
 	struct layer *img;
 	struct chain c;
@@ -146,7 +148,7 @@ static int chain_open_paths(const char *leaf, bool raw, bool finish,
 	}
 
 	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP, &c, err) == 0 && finish) {
-		int done = finish_retiring_merge(&c, err);
+		int done = finish_retiring_merge(ctx, &c, err);
 
 		if (done < 0)
 			goto out;
@@ -355,7 +357,7 @@ int device_create_one(const char *ctx, const char *name, const char *leaf,
 		*unfinished_merge = false;
 	dmc_err_clear(&err);
 	/* a read-only device writes nothing, not even a merge's last headers */
-	if (chain_open_paths(pos[1], raw, !read_only, &cp, &err)) {
+	if (chain_open_paths(ctx, pos[1], raw, !read_only, &cp, &err)) {
 		errmsg("%s: %s", ctx, err.msg);
 		return 1;
 	}

@@ -14,10 +14,12 @@
 #   make sparse     the module with sparse (C=1) and W=1 (KDIR as below)
 #   make demo       the main job, shown in the VM
 #   make bench      benchmarks against peers (never part of check)
-#   make install    install chainctl, its bash completion and the module for
+#   make install    install chainctl, its bash completion, man pages, the
+#                   boot unit dm-chain.service (chaintab) and the module for
 #                   the running kernel (KVER, DESTDIR, PREFIX); make
 #                   uninstall removes them.  make install-chainctl
-#                   installs only the tool, its man pages and completion
+#                   installs only the tool's files (no module)
+#   make check-unit the boot unit passes systemd-analyze verify (seconds)
 #   make dkms-install  the module's sources in /usr/src/dm-chain-VERSION
 #                   and dkms add/build/install (rebuilt for new kernels);
 #                   make dkms-uninstall removes them.  make dkms-source
@@ -68,6 +70,9 @@ check-crash:
 check-harness:
 	@tests/lib/selftest.sh
 
+check-unit: userspace
+	@tests/systemd/check-unit
+
 fuzz:
 	@tests/setup/deps build test
 	@FUZZ_RESULTS=$(CURDIR)/bench/results/fuzz-latest.txt tests/fuzz/run $(or $(FUZZ_RUNS),10000000)
@@ -93,7 +98,13 @@ INSTALL_KDIR  = /lib/modules/$(KVER)/build
 MODDIR        = $(DESTDIR)/lib/modules/$(KVER)/extra
 COMPLETION    = $(DESTDIR)$(PREFIX)/share/bash-completion/completions/chainctl
 
-MANPAGES := docs/man/chainctl.8 docs/man/chainctl-layer.8 docs/man/chainctl-device.8
+MANPAGES := docs/man/chainctl.8 docs/man/chainctl-layer.8 docs/man/chainctl-device.8 \
+	    docs/man/chainctl-tab.8
+# The boot unit ('chainctl tab up/down'), in systemd's system unit directory
+# whatever PREFIX is, calling the chainctl installed under PREFIX; the
+# example chaintab as documentation (never over /etc/dm-chain/chaintab).
+UNITDIR   = $(DESTDIR)/lib/systemd/system
+DOCDIR    = $(DESTDIR)$(PREFIX)/share/doc/dm-chain
 MANDIR    = $(DESTDIR)$(PREFIX)/share/man/man8
 
 install: userspace
@@ -111,6 +122,11 @@ install-chainctl: userspace
 	install -D -m 0644 userspace/completion/chainctl.bash $(COMPLETION)
 	install -d $(MANDIR)
 	install -m 0644 $(MANPAGES) $(MANDIR)/
+	install -d $(UNITDIR)
+	sed 's|/usr/local/sbin/chainctl|$(PREFIX)/sbin/chainctl|g' \
+		packaging/systemd/dm-chain.service > $(UNITDIR)/dm-chain.service
+	chmod 0644 $(UNITDIR)/dm-chain.service
+	install -D -m 0644 packaging/chaintab.example $(DOCDIR)/chaintab.example
 
 # DKMS: the module's sources without its KUnit suites (a distribution
 # kernel with KUnit must not get a module that needs kunit.ko).
@@ -168,6 +184,8 @@ deb:
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/chainctl $(COMPLETION) $(MODDIR)/dm-chain.ko
 	rm -f $(addprefix $(MANDIR)/,$(notdir $(MANPAGES)))
+	rm -f $(UNITDIR)/dm-chain.service $(DOCDIR)/chaintab.example
+	-rmdir $(DOCDIR) 2> /dev/null
 	-rmdir $(MODDIR) 2> /dev/null
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
@@ -181,4 +199,4 @@ clean:
 	rm -rf $(DEB_DIR)
 	-rmdir build 2> /dev/null
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness fuzz check-fsx check-crash sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-unit fuzz check-fsx check-crash sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean

@@ -24,6 +24,7 @@ static const struct object objects[] = {
 	{ "layer",   cmd_layer,   "layer files, offline: create info check map merge flatten write" },
 	{ "device",  cmd_device,  "live devices: create remove list status merge cancel snapshot" },
 	{ "monitor", cmd_monitor, "print the module's merge events as they come" },
+	{ "tab",     cmd_tab,     "devices listed in /etc/dm-chain/chaintab: up down list" },
 };
 
 bool is_help_arg(const char *arg)

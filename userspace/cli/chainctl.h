@@ -28,12 +28,32 @@ int cmd_version(int argc, char **argv);
 int cmd_layer(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_tab(int argc, char **argv);
 
 /* chainctl device's live-merge commands (cmd_device_merge.c): ARGV[0] is
  * the command's name, as getopt wants. */
 int device_cmd_merge(int argc, char **argv);
 int device_cmd_cancel(int argc, char **argv);
 int device_cmd_snapshot(int argc, char **argv);
+
+/*
+ * The work of 'device create' and 'device remove', shared with 'tab up' and
+ * 'tab down' (cmd_device.c).  Messages start with CTX ("device create").
+ * create: 0, or 1 after printing why; *UNFINISHED_MERGE (may be NULL) says
+ * whether the chain holds an interrupted merge that 'device merge NAME'
+ * would resume.  remove: 0, or 1 after printing why.
+ */
+int device_create_one(const char *ctx, const char *name, const char *leaf,
+		      bool read_only, bool raw, bool *unfinished_merge);
+int device_remove_one(const char *ctx, const char *name);
+
+/*
+ * Resume the interrupted merge of device NAME without waiting (what
+ * 'device merge NAME --no-wait [--rate RATE]' sends; the chain must hold a
+ * journal, or a new merge would start).  0, or 1 after printing why.
+ */
+int device_merge_resume(const char *ctx, const char *name, bool has_rate,
+			uint32_t rate);
 
 /* True if ARG asks for help: "help", "-h" or "--help". */
 bool is_help_arg(const char *arg);

@@ -25,6 +25,7 @@
 
 #include "chainctl.h"
 #include "chain.h"
+#include "chaintab.h"
 #include "dm.h"
 #include "dmc_err.h"
 #include "json.h"
@@ -42,6 +43,7 @@ struct chain_paths {
 	char **paths;
 	uint64_t virtual_size;	/* bytes the leaf shows */
 	bool raw_base;		/* paths[0] is a raw image */
+	bool unfinished_merge;	/* a layer holds an active merge journal */
 };
 
 static void chain_paths_free(struct chain_paths *cp)
@@ -73,7 +75,8 @@ static int push_path(struct chain_paths *cp, char *path)
  * active), so the merge is finished here, as 'layer check -r' would.
  * Returns 1 when it finished one, 0 when there was none, -1 on error.
  */
-static int finish_retiring_merge(const struct chain *c, struct dmc_err *err)
+static int finish_retiring_merge(const char *ctx, const struct chain *c,
+				 struct dmc_err *err)
 {
 	struct merge_request tmpl = { 0 };
 	struct merge_result res;
@@ -97,8 +100,8 @@ static int finish_retiring_merge(const struct chain *c, struct dmc_err *err)
 	if (merge_resume_holder(holder->path, &tmpl, &res, err))
 		return -1;
 	fprintf(stderr,
-		"chainctl: device create: finished the interrupted merge into %s (its data was complete; only headers were left to write)\n",
-		holder->path);
+		"chainctl: %s: finished the interrupted merge into %s (its data was complete; only headers were left to write)\n",
+		ctx, holder->path);
 	return 1;
 }
 
@@ -115,8 +118,9 @@ static int finish_retiring_merge(const struct chain *c, struct dmc_err *err)
  * it, and nothing below it may be followed.  With FINISH, a live merge cut
  * while retiring its sources is finished first (finish_retiring_merge()).
  */
-static int chain_open_paths(const char *leaf, bool raw, bool finish,
-			    struct chain_paths *cp, struct dmc_err *err)
+static int chain_open_paths(const char *ctx, const char *leaf, bool raw,
+			    bool finish, struct chain_paths *cp,
+			    struct dmc_err *err)
 {
 	struct layer *img;
 	struct chain c;
@@ -144,7 +148,7 @@ static int chain_open_paths(const char *leaf, bool raw, bool finish,
 	}
 
 	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP, &c, err) == 0 && finish) {
-		int done = finish_retiring_merge(&c, err);
+		int done = finish_retiring_merge(ctx, &c, err);
 
 		if (done < 0)
 			goto out;
@@ -164,6 +168,9 @@ static int chain_open_paths(const char *leaf, bool raw, bool finish,
 	}
 	cp->virtual_size = layer_virtual_size(c.layers[0]);
 	cp->raw_base = c.layers[c.nr - 1]->is_raw;
+	for (i = 0; i < c.nr; i++)
+		if (!c.layers[i]->is_raw && layer_is_merge_target(c.layers[i]))
+			cp->unfinished_merge = true;
 	for (i = c.nr; i-- > 0;) {
 		abs = realpath(c.layers[i]->path, NULL);
 		if (!abs) {
@@ -214,31 +221,6 @@ static void device_usage(FILE *out)
 		"  -j, --json        JSON output\n"
 		"\n"
 		"'chainctl device COMMAND --help' explains merge, cancel and snapshot.\n");
-}
-
-static bool valid_dm_name(const char *name, const char **why)
-{
-	const char *p;
-
-	if (!name[0]) {
-		*why = "empty";
-		return false;
-	}
-	if (strlen(name) >= DMC_NL_NAME_LEN) {
-		*why = "longer than 127 characters";
-		return false;
-	}
-	if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "control")) {
-		*why = "reserved";
-		return false;
-	}
-	for (p = name; *p; p++) {
-		if (*p == '/' || (unsigned char)*p <= ' ' || *p == 0x7f) {
-			*why = "contains '/', whitespace or control characters";
-			return false;
-		}
-	}
-	return true;
 }
 
 /* Parse "[-j] [NAME]" style arguments; -1 on a usage error. */
@@ -359,33 +341,28 @@ static const char *leaf_path(const struct dev_view *v)
 
 /* ---- create ------------------------------------------------------------- */
 
-static int device_create(int argc, char **argv)
+int device_create_one(const char *ctx, const char *name, const char *leaf,
+		      bool read_only, bool raw, bool *unfinished_merge)
 {
-	const char *pos[2], *why;
+	const char *pos[2] = { name, leaf };
 	struct chain_paths cp;
 	struct dmc_err err;
-	bool read_only = false, raw = false;
 	uint64_t sectors;
 	char *params = NULL;
 	char msg[PATH_MAX + 128], node[PATH_MAX];
 	struct stat st;
 	int ret;
 
-	if (parse_args(argc, argv, "create", NULL, &read_only, &raw, pos, 2))
-		return EXIT_USAGE;
-	if (!valid_dm_name(pos[0], &why)) {
-		errmsg("device create: invalid device name '%s': %s", pos[0], why);
-		return EXIT_USAGE;
-	}
-
+	if (unfinished_merge)
+		*unfinished_merge = false;
 	dmc_err_clear(&err);
 	/* a read-only device writes nothing, not even a merge's last headers */
-	if (chain_open_paths(pos[1], raw, !read_only, &cp, &err)) {
-		errmsg("device create: %s", err.msg);
+	if (chain_open_paths(ctx, pos[1], raw, !read_only, &cp, &err)) {
+		errmsg("%s: %s", ctx, err.msg);
 		return 1;
 	}
 	if (dmc_bytes_to_sectors(cp.virtual_size, &sectors)) {
-		errmsg("device create: %s: size %" PRIu64 " bytes is not a positive multiple of 512",
+		errmsg("%s: %s: size %" PRIu64 " bytes is not a positive multiple of 512", ctx,
 		       cp.paths[cp.nr - 1], cp.virtual_size);
 		ret = 1;
 		goto out;
@@ -393,12 +370,12 @@ static int device_create(int argc, char **argv)
 	ret = dmc_table_build((const char *const *)cp.paths, cp.nr, cp.raw_base,
 			      read_only, &params, msg, sizeof(msg));
 	if (ret) {
-		errmsg("device create: %s", ret == -ENOMEM ? strerror(ENOMEM) : msg);
+		errmsg("%s: %s", ctx, ret == -ENOMEM ? strerror(ENOMEM) : msg);
 		ret = 1;
 		goto out;
 	}
 	if (g_opts.verbose)
-		errmsg("device create: table: 0 %" PRIu64 " %s %s", sectors,
+		errmsg("%s: table: 0 %" PRIu64 " %s %s", ctx, sectors,
 		       DMC_DM_TARGET, params);
 
 	ret = dmc_dm_create(pos[0], NULL, sectors, params, read_only);
@@ -406,22 +383,22 @@ static int device_create(int argc, char **argv)
 	case 0:
 		break;
 	case -EEXIST:
-		errmsg("device create: a device named '%s' already exists", pos[0]);
+		errmsg("%s: a device named '%s' already exists", ctx, pos[0]);
 		break;
 	case -EINVAL:
 	case -ENXIO:
 	case -ENOENT:
 		if (strstr(dmc_dm_kernel_reason(), "unknown target type"))
-			errmsg("device create: %s", DMC_NL_NOT_LOADED_MSG);
+			errmsg("%s: %s", ctx, DMC_NL_NOT_LOADED_MSG);
 		else if (dmc_dm_kernel_reason()[0])
-			errmsg("device create: %s: the kernel refused the table: %s",
+			errmsg("%s: %s: the kernel refused the table: %s", ctx,
 			       pos[0], dmc_dm_kernel_reason());
 		else
-			errmsg("device create: %s: the kernel refused the table (%s); 'dmesg | tail' has the target's reason",
+			errmsg("%s: %s: the kernel refused the table (%s); 'dmesg | tail' has the target's reason", ctx,
 			       pos[0], dm_reason(ret));
 		break;
 	default:
-		errmsg("device create: %s: %s", pos[0], dm_reason(ret));
+		errmsg("%s: %s: %s", ctx, pos[0], dm_reason(ret));
 		break;
 	}
 	if (ret) {
@@ -430,8 +407,10 @@ static int device_create(int argc, char **argv)
 	}
 	snprintf(node, sizeof(node), "/dev/mapper/%s", pos[0]);
 	if (stat(node, &st) != 0)
-		errmsg("device create: warning: %s was created but %s is missing (no udev? try 'dmsetup mknodes %s')",
+		errmsg("%s: warning: %s was created but %s is missing (no udev? try 'dmsetup mknodes %s')", ctx,
 		       pos[0], node, pos[0]);
+	if (unfinished_merge)
+		*unfinished_merge = cp.unfinished_merge;
 	ret = 0;
 out:
 	free(params);
@@ -439,16 +418,28 @@ out:
 	return ret;
 }
 
+static int device_create(int argc, char **argv)
+{
+	const char *pos[2], *why;
+	bool read_only = false, raw = false;
+
+	if (parse_args(argc, argv, "create", NULL, &read_only, &raw, pos, 2))
+		return EXIT_USAGE;
+	if (!chaintab_valid_name(pos[0], &why)) {
+		errmsg("device create: invalid device name '%s': %s", pos[0], why);
+		return EXIT_USAGE;
+	}
+	return device_create_one("device create", pos[0], pos[1], read_only,
+				 raw, NULL);
+}
+
 /* ---- remove ------------------------------------------------------------- */
 
-static int device_remove(int argc, char **argv)
+int device_remove_one(const char *ctx, const char *name)
 {
-	const char *pos[1];
+	const char *pos[1] = { name };
 	struct dmc_dm_dev dev;
 	int ret;
-
-	if (parse_args(argc, argv, "remove", NULL, NULL, NULL, pos, 1))
-		return EXIT_USAGE;
 
 	ret = dmc_dm_remove(pos[0]);
 	switch (ret) {
@@ -456,26 +447,35 @@ static int device_remove(int argc, char **argv)
 		return 0;
 	case -ENODEV:
 	case -ENXIO:
-		errmsg("device remove: no device named '%s'", pos[0]);
+		errmsg("%s: no device named '%s'", ctx, pos[0]);
 		break;
 	case -EMEDIUMTYPE:
-		errmsg("device remove: '%s' is not a chain device; not removing it",
+		errmsg("%s: '%s' is not a chain device; not removing it", ctx,
 		       pos[0]);
 		break;
 	case -EBUSY:
 		if (dmc_dm_get(pos[0], &dev) == 0) {
-			errmsg("device remove: '%s' is in use (open count %d)",
+			errmsg("%s: '%s' is in use (open count %d)", ctx,
 			       pos[0], dev.open_count);
 			dmc_dm_dev_free(&dev);
 		} else {
-			errmsg("device remove: '%s' is in use", pos[0]);
+			errmsg("%s: '%s' is in use", ctx, pos[0]);
 		}
 		break;
 	default:
-		errmsg("device remove: %s: %s", pos[0], dm_reason(ret));
+		errmsg("%s: %s: %s", ctx, pos[0], dm_reason(ret));
 		break;
 	}
 	return 1;
+}
+
+static int device_remove(int argc, char **argv)
+{
+	const char *pos[1];
+
+	if (parse_args(argc, argv, "remove", NULL, NULL, NULL, pos, 1))
+		return EXIT_USAGE;
+	return device_remove_one("device remove", pos[0]);
 }
 
 /* ---- list --------------------------------------------------------------- */

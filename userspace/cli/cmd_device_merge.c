@@ -838,6 +838,39 @@ close:
 	return ret;
 }
 
+int device_merge_resume(const char *ctx, const char *name, bool has_rate,
+			uint32_t rate)
+{
+	struct dmc_nl_merge_params p;
+	struct dmc_nl_answer reply;
+	struct nl_sock *nl;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.depth = 1;		/* ignored by a resume; the module wants one */
+	p.has_rate = has_rate;
+	p.rate = rate;
+	ret = dmc_nl_open(&nl);
+	if (ret) {
+		errmsg("%s: %s", ctx, dmc_nl_strerror(NULL, ret));
+		return 1;
+	}
+	ret = dmc_nl_merge(nl, name, &p, &reply);
+	if (ret) {
+		errmsg("%s: %s: resuming its merge: %s", ctx, name,
+		       dmc_nl_strerror(nl, ret));
+		nl_close(nl);
+		return 1;
+	}
+	if (!reply.merge.resumed)
+		errmsg("%s: %s: warning: the module started a new merge rather than resuming one",
+		       ctx, name);
+	merge_text_started(name, &reply.dev, &reply.merge);
+	dmc_nl_answer_free(&reply);
+	nl_close(nl);
+	return 0;
+}
+
 /* ---- cancel ------------------------------------------------------------- */
 
 /* "NAME [-j]" arguments of cancel and snapshot; -1 for --help. */

@@ -32,13 +32,20 @@ _chainctl_opts_device_merge='-d= --depth= -i= --into= -m= --mode= -r= --rate= -n
 _chainctl_opts_device_cancel='-h --help'
 _chainctl_opts_device_snapshot='-j --json -h --help'
 _chainctl_opts_device_help=''
+_chainctl_opts_tab_up='-c= --config= -h --help'
+_chainctl_opts_tab_down='-c= --config= -h --help'
+_chainctl_opts_tab_list='-c= --config= -j --json -h --help'
+_chainctl_opts_tab_help=''
 _chainctl_opts_monitor='-j --json -c= --count= -h --help'
 _chainctl_opts_version='-j --json -h --help'
 _chainctl_opts_global='-j --json -v --verbose -h --help -V --version'
 
-_chainctl_objects='version layer device monitor help'
+_chainctl_objects='version layer device monitor tab help'
 _chainctl_cmds_layer='create info check map merge flatten write help'
 _chainctl_cmds_device='create remove list status merge cancel snapshot help'
+_chainctl_cmds_tab='up down list help'
+# The chaintab whose device names 'tab up' and 'tab down' offer.
+: "${_chainctl_chaintab:=/etc/dm-chain/chaintab}"
 
 # _chainctl_add WORDLIST CUR: add the words of WORDLIST that start with CUR.
 _chainctl_add()
@@ -89,6 +96,19 @@ _chainctl_devices()
 	return 0
 }
 
+# _chainctl_tab_names CUR: the device names the chaintab lists, best
+# effort (nothing when it cannot be read).
+_chainctl_tab_names()
+{
+	local name rest
+	[[ -r $_chainctl_chaintab ]] || return 0
+	while read -r name rest; do
+		[[ -z $name || $name == '#'* ]] && continue
+		[[ $name == "$1"* ]] && COMPREPLY+=("$name")
+	done < "$_chainctl_chaintab"
+	return 0
+}
+
 # _chainctl_value WHERE OPT CUR: the value of option OPT.
 _chainctl_value()
 {
@@ -106,6 +126,9 @@ _chainctl_value()
 		;;
 	--raw-parent)
 		_chainctl_files "$cur" any
+		;;
+	-c | --config)
+		[[ $where == tab_* ]] && _chainctl_files "$cur" any
 		;;
 	esac
 	# Sizes, depths, rates and counts: nothing to offer.
@@ -145,6 +168,9 @@ _chainctl_positional()
 		((n == 0)) && _chainctl_devices "$cur"
 		((n == 1)) && _chainctl_files "$cur"
 		;;
+	tab_up | tab_down)
+		_chainctl_tab_names "$cur"
+		;;
 	esac
 	return 0
 }
@@ -180,7 +206,7 @@ _chainctl()
 	fi
 
 	case $object in
-	layer | device)
+	layer | device | tab)
 		if ((i == COMP_CWORD)); then
 			w="_chainctl_cmds_$object"
 			_chainctl_add "${!w}" "$cur"

@@ -161,7 +161,8 @@ dkms-uninstall:
 DEB_DIR  = build/deb
 DEB_TREE = $(DEB_DIR)/dm-chain-$(VERSION)
 DEB_SRC  = Makefile Kbuild LICENSE COPYING README.md include kmod userspace \
-	   docs/man packaging/dkms.conf.in tests/setup
+	   docs/man packaging/dkms.conf.in packaging/systemd packaging/chaintab.example \
+	   tests/setup
 DEB_SKIP = '*.o' '*.d' '*.a' '*.ko' '*.mod' '*.mod.c' '*.cmd' modules.order \
 	   Module.symvers userspace/chainctl
 # The changelog's date: the last commit's (the same .debs from the same

@@ -4,12 +4,13 @@
 # `dpkg -i` of the two packages `make deb` built (build/deb/) makes DKMS
 # build and install the module for the running kernel; the module loads
 # with modprobe, chainctl finds it, a chain device serves data; purging
-# both packages leaves no file behind.  The chain it makes covers what the
-# subset of part 6 does not: an offline merge by clone on XFS.  Runs with DMC_KERNEL=stock and
+# both packages leaves no file behind.  The chains it makes cover what the
+# subset of part 6 does not: on XFS a snapshot, a live and an offline merge
+# by clone, a device from a chaintab; on ext4 an offline merge by copy.  Runs with DMC_KERNEL=stock and
 # DMC_KO=none (tests/check part 6): the root is an overlay whose writable
 # layer (/mnt/dmc-overlay/upper, tests/vm/stock-init) holds every file the
 # install wrote, and nothing reaches the host.
-# vm-disks: 1x1G
+# vm-disks: 2x1G
 # vm-timeout: 1500
 . "$DMC_ROOT/tests/e2e/lib.sh"
 
@@ -90,6 +91,30 @@ check "device create over the merged base" \
 	/usr/sbin/chainctl device create "$name" "$work/base.dmc"
 check "the merged base reads what was written" cmp "$work/data" /dev/mapper/$name
 check "device remove" /usr/sbin/chainctl device remove "$name"
+
+# The boot unit is installed and enabled; the tab commands it runs work.
+check "dm-chain.service installed and enabled (sysinit.target)" \
+	test -L /etc/systemd/system/sysinit.target.wants/dm-chain.service
+printf '%s %s\n' "$name" "$work/base.dmc" > "$work/chaintab"
+check "chainctl tab up -c CHAINTAB" /usr/sbin/chainctl tab up -c "$work/chaintab"
+check "the device from the chaintab reads the data" cmp "$work/data" /dev/mapper/$name
+check "chainctl tab down -c CHAINTAB" /usr/sbin/chainctl tab down -c "$work/chaintab"
+
+# Offline merge by copy, on ext4.
+mkdir -p "$work/e"
+fs_make ext4 "${DMC_DISK_LIST[1]}" "$work/e" || fail "mkfs.ext4 on the second disk"
+check "ext4: layer create, a base and a child" bash -c \
+	"/usr/sbin/chainctl layer create -s 16M $work/e/base.dmc &&
+	 /usr/sbin/chainctl layer create --parent $work/e/base.dmc $work/e/leaf.dmc"
+check "ext4: write through a device" bash -c \
+	"/usr/sbin/chainctl device create $name $work/e/leaf.dmc &&
+	 dd if=$work/data of=/dev/mapper/$name bs=1M oflag=direct status=none &&
+	 /usr/sbin/chainctl device remove $name"
+check "ext4: layer merge (offline, by copy)" \
+	/usr/sbin/chainctl layer merge --mode copy "$work/e/leaf.dmc"
+check "ext4: the merged base reads what was written" bash -c \
+	"/usr/sbin/chainctl device create $name $work/e/base.dmc &&
+	 cmp $work/data /dev/mapper/$name && /usr/sbin/chainctl device remove $name"
 check "modprobe -r dm-chain" modprobe -r dm-chain
 
 if dpkg --purge chainctl dm-chain-dkms > "$log" 2>&1; then

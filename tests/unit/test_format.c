@@ -369,6 +369,34 @@ static void test_parse_size(void **state)
 	assert_int_equal(parse_size("99999999999T", &v), -1);
 }
 
+static void test_format_rate_eta(void **state)
+{
+	char b[64];
+
+	(void)state;
+	/* Nothing to tell yet. */
+	assert_string_equal(format_rate_eta(0, 100, 1000000000ULL, b, sizeof(b)), "");
+	assert_string_equal(format_rate_eta(100, 100, 0, b, sizeof(b)), "");
+	/* 64 MiB in 2 s of 1 GiB: 32 MiB/s, 960 MiB left = 30 s. */
+	assert_string_equal(format_rate_eta(64ULL << 20, 1ULL << 30,
+					    2000000000ULL, b, sizeof(b)),
+			    "32 MiB/s, 0:30 left");
+	/* Done: nothing left. */
+	assert_string_equal(format_rate_eta(1ULL << 30, 1ULL << 30,
+					    1000000000ULL, b, sizeof(b)),
+			    "1 GiB/s, 0:00 left");
+	/* 1 MiB/s with 2 GiB to go: 34:08 left -> over an hour at 1 KiB/s. */
+	assert_string_equal(format_rate_eta(1ULL << 20, (1ULL << 20) + (2ULL << 30),
+					    1000000000ULL, b, sizeof(b)),
+			    "1 MiB/s, 34:08 left");
+	assert_string_equal(format_rate_eta(1024, 1024 + (16ULL << 20),
+					    1000000000ULL, b, sizeof(b)),
+			    "1 KiB/s, 4:33:04 left");
+	/* Cut to the buffer, always terminated. */
+	assert_string_equal(format_rate_eta(64ULL << 20, 1ULL << 30,
+					    2000000000ULL, b, 6), "32 Mi");
+}
+
 static void test_path_relative(void **state)
 {
 	static const char *const cases[][3] = {
@@ -442,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_torn_slot_detected),
 		cmocka_unit_test(test_map_get_set),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_format_rate_eta),
 		cmocka_unit_test(test_path_relative),
 		cmocka_unit_test(test_json_writer),
 	};

@@ -29,11 +29,13 @@
 #include "layer_file.h"
 #include "nl.h"
 #include "progress.h"
-#include "stop_signals.h"
 #include "sizes.h"
+#include "stop_signals.h"
 
 /* Ask GET after this long without an event for the device. */
 #define MERGE_POLL_MS		2000
+/* How often the progress bar (a terminal) asks how the merge stands. */
+#define MERGE_BAR_MS		200
 /* How long --delete waits for the kernel to let go of a source file. */
 #define DELETE_LOCK_TRIES	40
 #define DELETE_LOCK_WAIT_US	50000
@@ -299,10 +301,16 @@ static bool same_device(const struct dmc_nl_device *want,
 
 static void show_progress(struct merge_wait *w, const struct dmc_nl_merge *m)
 {
-	char text[160];
+	char text[160], rate[64];
+	size_t n;
 
-	progress_update_text(&w->bar, m->bytes_done, m->bytes_total,
-			     merge_progress_text(m, text, sizeof(text)));
+	merge_progress_text(m, text, sizeof(text));
+	format_rate_eta(m->bytes_done, m->bytes_total, m->elapsed_ns, rate,
+			sizeof(rate));
+	n = strlen(text);
+	if (rate[0] && n < sizeof(text))
+		snprintf(text + n, sizeof(text) - n, ", %s", rate);
+	progress_update_text(&w->bar, m->bytes_done, m->bytes_total, text);
 }
 
 static int wait_event_cb(const struct nlmsghdr *nlh, void *data)
@@ -387,7 +395,7 @@ static int wait_loop(struct merge_wait *w, struct nl_sock *nl,
 {
 	struct pollfd pfd = { .fd = mnl_socket_get_fd(w->ev->sk),
 			      .events = POLLIN };
-	int64_t last = now_ms(), left;
+	int64_t last = now_ms(), poll_bar = last + MERGE_BAR_MS, left;
 	struct timespec tmo;
 	int n, ret;
 
@@ -398,12 +406,17 @@ static int wait_loop(struct merge_wait *w, struct nl_sock *nl,
 			       name, name);
 			return 130;
 		}
-		/* Quiet for a while (other devices' events do not count). */
-		left = last + MERGE_POLL_MS - now_ms();
+		/*
+		 * Quiet for a while (other devices' events do not count); with
+		 * a bar, ask every MERGE_BAR_MS whatever the events say, so
+		 * that it moves between the module's progress events.
+		 */
+		left = (w->bar.enabled ? poll_bar : last + MERGE_POLL_MS) - now_ms();
 		if (left <= 0) {
 			if (wait_poll(w, nl, name))
 				return 1;
 			last = now_ms();
+			poll_bar = last + MERGE_BAR_MS;
 			continue;
 		}
 		tmo.tv_sec = left / 1000;

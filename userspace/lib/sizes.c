@@ -59,3 +59,28 @@ char *format_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%.1f %s", v, units[u]);
 	return buf;
 }
+
+char *format_rate_eta(uint64_t done, uint64_t total, uint64_t elapsed_ns,
+		      char *buf, size_t len)
+{
+	double rate, left;
+	uint64_t secs;
+	char r[32];
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (!done || !elapsed_ns)
+		return buf;
+	rate = (double)done / ((double)elapsed_ns / 1e9);
+	format_size((uint64_t)rate, r, sizeof(r));
+	left = done >= total ? 0 : (double)(total - done) / rate;
+	secs = left > 359999.0 ? 359999 : (uint64_t)(left + 0.5);
+	if (secs >= 3600)
+		snprintf(buf, len, "%s/s, %" PRIu64 ":%02" PRIu64 ":%02" PRIu64 " left",
+			 r, secs / 3600, secs / 60 % 60, secs % 60);
+	else
+		snprintf(buf, len, "%s/s, %" PRIu64 ":%02" PRIu64 " left", r,
+			 secs / 60, secs % 60);
+	return buf;
+}

@@ -16,4 +16,13 @@ int parse_size(const char *s, uint64_t *out);
 /* "1.5 GiB", "64 KiB", "512 B" into BUF; returns BUF. */
 char *format_size(uint64_t bytes, char *buf, size_t len);
 
+/*
+ * The rate and time left of a job that has done DONE of TOTAL bytes in
+ * ELAPSED_NS: "120.5 MiB/s, 1:05 left" (minutes:seconds; hours:min:sec
+ * past an hour); "" until there is a rate to tell (nothing done yet, or
+ * no time passed).  Returns BUF.
+ */
+char *format_rate_eta(uint64_t done, uint64_t total, uint64_t elapsed_ns,
+		      char *buf, size_t len);
+
 #endif

@@ -149,9 +149,17 @@ check_eq "cancelled merge keeps its source below the new leaf" 4 \
 	"$(live_nr_layers "$name")"
 check "device equals the reference after the cancel" cmp "$dev" "$ref"
 check "writes after the cancel" live_scatter "$dev" "$ref" 12 64 65536
-out=$("$C" device merge "$name" -j)
+# Resumed on a terminal (script(1) gives it one): the progress bar on
+# stderr moves between the module's events, with a rate and time left.
+script -qec "$C device merge $name --rate 16 -j > $DMC_TMP/resume.json" \
+	"$DMC_TMP/bar.typescript" > /dev/null 2>&1
+out=$(cat "$DMC_TMP/resume.json")
 check_json "re-issued merge resumes the journal" "$out" \
 	'.state == "done" and .resumed == true'
+bars=$(tr '\r' '\n' < "$DMC_TMP/bar.typescript" | grep -E '^merge \[.*%.*/s, [0-9:]+ left')
+diag "progress lines: $(wc -l <<< "$bars"), last: $(tail -n 1 <<< "$bars")"
+check "the bar on a terminal redrew at 3 or more percentages, with rate and time left" \
+	test "$(grep -oE '[0-9]+%' <<< "$bars" | sort -u | wc -l)" -ge 3
 check_eq "source gone after the resumed merge" 3 "$(live_nr_layers "$name")"
 check "device equals the reference after the resumed merge" cmp "$dev" "$ref"
 

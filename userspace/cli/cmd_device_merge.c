@@ -299,17 +299,21 @@ static bool same_device(const struct dmc_nl_device *want,
 	return !strcmp(want->name, d->name);
 }
 
+/*
+ * "10.0 MiB/64.0 MiB, 16.0 MiB/s, 0:03 left" after the bar: it must fit
+ * in 80 columns (a longer line is cut); the bytes cloned and copied come
+ * in the report at the end.
+ */
 static void show_progress(struct merge_wait *w, const struct dmc_nl_merge *m)
 {
-	char text[160], rate[64];
-	size_t n;
+	char text[160], rate[64], d[32], t[32];
 
-	merge_progress_text(m, text, sizeof(text));
 	format_rate_eta(m->bytes_done, m->bytes_total, m->elapsed_ns, rate,
 			sizeof(rate));
-	n = strlen(text);
-	if (rate[0] && n < sizeof(text))
-		snprintf(text + n, sizeof(text) - n, ", %s", rate);
+	snprintf(text, sizeof(text), "%s/%s%s%s",
+		 format_size(m->bytes_done, d, sizeof(d)),
+		 format_size(m->bytes_total, t, sizeof(t)),
+		 rate[0] ? ", " : "", rate);
 	progress_update_text(&w->bar, m->bytes_done, m->bytes_total, text);
 }
 

@@ -100,6 +100,27 @@ check_rc "full tmpfs: check on the merged-away top: done, not corrupt (9)" 9 \
 check "full tmpfs: check says where the merged-away top went" sh -c \
 	"'$CHAINCTL' layer check '$small/top.dmc' | grep -q 'merged away into .*base.dmc'"
 
+# --- the progress bar of a long copy on a terminal ------------------------------
+# One 256 MiB run: the bar moves within it (runs are cut at 16 MiB when a
+# bar is shown), with the time left.  script(1) gives chainctl a terminal.
+d=$ext/bar
+mkdir -p "$d"
+head -c 256M /dev/urandom > "$d/data"
+"$CHAINCTL" layer create -s 256M "$d/base.dmc" &&
+	"$CHAINCTL" layer create --parent "$d/base.dmc" "$d/top.dmc" &&
+	"$CHAINCTL" layer write "$d/top.dmc" 0 $((256 << 20)) < "$d/data" ||
+	fail "bar: make a 256 MiB layer"
+script -qec "'$CHAINCTL' layer merge -p '$d/top.dmc'" "$DMC_TMP/bar.typescript" \
+	> /dev/null 2>&1
+check_eq "bar: the merge on a terminal succeeds" 0 "$?"
+check "bar: the merged base holds the data" bash -c \
+	"'$CHAINCTL' layer check '$d/base.dmc' && '$CHAINCTL' layer flatten '$d/base.dmc' '$d/flat' && cmp '$d/data' '$d/flat'"
+bars=$(tr '\r' '\n' < "$DMC_TMP/bar.typescript" | grep -E '^merging \[.*%.* left')
+diag "progress lines: $(grep -c . <<< "$bars"), last: $(tail -n 1 <<< "$bars")"
+check "bar: redrawn at 3 or more percentages within one run, with the time left" \
+	test "$(grep -oE '[0-9]+%' <<< "$bars" | sort -u | wc -l)" -ge 3
+rm -f "$d"/*
+
 # --- refusals and check exit codes ----------------------------------------------
 d=$ext/bad
 mkdir -p "$d"

@@ -392,6 +392,9 @@ static void test_format_rate_eta(void **state)
 	assert_string_equal(format_rate_eta(1024, 1024 + (16ULL << 20),
 					    1000000000ULL, b, sizeof(b)),
 			    "1 KiB/s, 4:33:04 left");
+	assert_string_equal(format_duration(0, b, sizeof(b)), "0:00");
+	assert_string_equal(format_duration(3599, b, sizeof(b)), "59:59");
+	assert_string_equal(format_duration(3600, b, sizeof(b)), "1:00:00");
 	/* Cut to the buffer, always terminated. */
 	assert_string_equal(format_rate_eta(64ULL << 20, 1ULL << 30,
 					    2000000000ULL, b, 6), "32 Mi");

@@ -246,9 +246,21 @@ static void test_runs_match_block_walk(void **state)
 	}
 }
 
+static void test_max_run(void **state)
+{
+	(void)state;
+	/* Unlimited without a bar; 16 MiB of blocks with one, never 0. */
+	assert_int_equal(plan_max_run(false, 16), 0);
+	assert_int_equal(plan_max_run(true, 12), 4096);
+	assert_int_equal(plan_max_run(true, 16), 256);
+	assert_int_equal(plan_max_run(true, 21), 8);
+	assert_int_equal(plan_max_run(true, 30), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_max_run),
 		cmocka_unit_test(test_single_layer_runs),
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_coalescing),

@@ -28,6 +28,7 @@ void progress_init(struct progress *p, bool wanted, const char *label)
 	p->label = label;
 	p->width = BAR_WIDTH;
 	p->last = 0;
+	p->start = now();
 	p->drawn = false;
 	p->had_text = false;
 }
@@ -93,7 +94,22 @@ void progress_update_text(struct progress *p, uint64_t done, uint64_t total,
 
 void progress_update(uint64_t done, uint64_t total, void *arg)
 {
-	progress_update_text(arg, done, total, NULL);
+	struct progress *p = arg;
+	double elapsed, left;
+	char text[48], d[32];
+
+	if (!p || !p->enabled)
+		return;
+	elapsed = now() - p->start;
+	if (!done || done >= total || elapsed <= 0) {
+		progress_update_text(p, done, total, NULL);
+		return;
+	}
+	left = elapsed * (double)(total - done) / (double)done;
+	snprintf(text, sizeof(text), "%s left",
+		 format_duration(left > 359999.0 ? 359999 : (uint64_t)(left + 0.5),
+				 d, sizeof(d)));
+	progress_update_text(p, done, total, text);
 }
 
 void progress_end(struct progress *p, bool succeeded)

@@ -19,12 +19,16 @@ struct progress {
 	const char *label;
 	unsigned int width;	/* bar width in characters (default 40) */
 	double last;		/* time of the last redraw */
+	double start;		/* progress_init()'s time, for the time left */
 	bool drawn;
 	bool had_text;		/* a line with text was drawn: clear to EOL */
 };
 
 void progress_init(struct progress *p, bool wanted, const char *label);
-/* Callback shape of merge_progress_fn: ARG is a struct progress. */
+/*
+ * Callback shape of merge_progress_fn: ARG is a struct progress.  After
+ * the percentage it shows the time left at the average pace so far.
+ */
 void progress_update(uint64_t done, uint64_t total, void *arg);
 /*
  * As progress_update(), with EXTRA (may be NULL) after the percentage; the

@@ -37,7 +37,8 @@ static int fill(const struct flatten_request *rq, struct chain *c,
 	/* The totals only feed the progress bar: without one, a pass less. */
 	if (rq->progress)
 		plan_count(src, nr, c->nr_blocks, 0, &totals);
-	while (plan_next_run(src, nr, c->nr_blocks, &pos, 0, &run)) {
+	while (plan_next_run(src, nr, c->nr_blocks, &pos,
+			     plan_max_run(rq->progress, shift), &run)) {
 		if (run.kind != PLAN_DATA)
 			continue;	/* zero or absent: a hole in OUT */
 		struct layer *l = c->layers[first + run.source];

@@ -293,7 +293,7 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 	uint64_t batch = m->req->batch_runs ? m->req->batch_runs : UINT64_MAX;
 	uint64_t pos = m->journal.cursor, runs = 0, bytes = 0;
 	uint64_t dirty_first = UINT64_MAX, dirty_end = 0;
-	uint64_t clocked_runs = 0, clocked_bytes = 0;
+	uint64_t clocked_runs = 0, clocked_bytes = 0, max_run;
 	double last_commit = now_seconds(), interval = BATCH_SECONDS, t0;
 	bool due;
 	struct plan_totals totals;
@@ -308,7 +308,8 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 		plan_count(src, m->t, m->nr_blocks, pos, &totals);
 		m->total_work = totals.data_blocks + totals.zero_blocks;
 	}
-	while (plan_next_run(src, m->t, m->nr_blocks, &pos, 0, &run)) {
+	max_run = plan_max_run(m->req->progress, m->shift);
+	while (plan_next_run(src, m->t, m->nr_blocks, &pos, max_run, &run)) {
 		if (run.kind == PLAN_ABSENT)
 			continue;
 		/* A batch is committed when the next run is found, so the last

@@ -34,6 +34,21 @@ enum plan_kind plan_block(const struct plan_source *src, unsigned int nr,
 			  uint64_t b, int *source);
 
 /*
+ * The MAX_COUNT for plan_next_run() of a merge or flatten whose progress
+ * is shown: runs cut at PLAN_PROGRESS_RUN_BYTES, so that a long run (a
+ * copy, or a clone the filesystem does block by block) still moves the
+ * bar several times a second; 0 (unlimited) without progress, as the
+ * fewest calls make the fastest merge.
+ */
+#define PLAN_PROGRESS_RUN_BYTES	(16ULL << 20)
+static inline uint64_t plan_max_run(bool progress, uint32_t block_shift)
+{
+	uint64_t n = PLAN_PROGRESS_RUN_BYTES >> block_shift;
+
+	return !progress ? 0 : n ? n : 1;
+}
+
+/*
  * The run starting at *POS (< NR_BLOCKS), at most MAX_COUNT blocks long
  * (0: unlimited); advances *POS past it.  Returns false at the end.
  */

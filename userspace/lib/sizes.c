@@ -60,12 +60,22 @@ char *format_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+char *format_duration(uint64_t secs, char *buf, size_t len)
+{
+	if (secs >= 3600)
+		snprintf(buf, len, "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64,
+			 secs / 3600, secs / 60 % 60, secs % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 ":%02" PRIu64, secs / 60, secs % 60);
+	return buf;
+}
+
 char *format_rate_eta(uint64_t done, uint64_t total, uint64_t elapsed_ns,
 		      char *buf, size_t len)
 {
 	double rate, left;
 	uint64_t secs;
-	char r[32];
+	char r[32], d[32];
 
 	if (!len)
 		return buf;
@@ -76,11 +86,6 @@ char *format_rate_eta(uint64_t done, uint64_t total, uint64_t elapsed_ns,
 	format_size((uint64_t)rate, r, sizeof(r));
 	left = done >= total ? 0 : (double)(total - done) / rate;
 	secs = left > 359999.0 ? 359999 : (uint64_t)(left + 0.5);
-	if (secs >= 3600)
-		snprintf(buf, len, "%s/s, %" PRIu64 ":%02" PRIu64 ":%02" PRIu64 " left",
-			 r, secs / 3600, secs / 60 % 60, secs % 60);
-	else
-		snprintf(buf, len, "%s/s, %" PRIu64 ":%02" PRIu64 " left", r,
-			 secs / 60, secs % 60);
+	snprintf(buf, len, "%s/s, %s left", r, format_duration(secs, d, sizeof(d)));
 	return buf;
 }

@@ -16,6 +16,9 @@ int parse_size(const char *s, uint64_t *out);
 /* "1.5 GiB", "64 KiB", "512 B" into BUF; returns BUF. */
 char *format_size(uint64_t bytes, char *buf, size_t len);
 
+/* SECONDS as "1:05" (minutes:seconds), "4:33:04" past an hour; BUF. */
+char *format_duration(uint64_t seconds, char *buf, size_t len);
+
 /*
  * The rate and time left of a job that has done DONE of TOTAL bytes in
  * ELAPSED_NS: "120.5 MiB/s, 1:05 left" (minutes:seconds; hours:min:sec

@@ -443,7 +443,7 @@ static void test_json_writer(void **state)
 	json_string(&jw, "s", "a\"b\\c\n\x01");
 	json_u64(&jw, "n", 18446744073709551615ULL);
 	json_array_begin(&jw, "a");
-	json_bool(&jw, NULL, true);
+	json_boolean(&jw, NULL, true);
 	json_null(&jw, NULL);
 	json_object_begin(&jw, NULL);
 	json_object_end(&jw);

@@ -500,11 +500,11 @@ static void json_module_layers(struct json_writer *jw,
 		} else {
 			json_null(jw, "uuid");
 		}
-		json_bool(jw, "raw", l->raw || !l->has_uuid);
+		json_boolean(jw, "raw", l->raw || !l->has_uuid);
 		json_u64(jw, "generation", l->generation);
 		json_u64(jw, "data_blocks", l->data_blocks);
 		json_u64(jw, "zero_blocks", l->zero_blocks);
-		json_bool(jw, "writable", l->writable);
+		json_boolean(jw, "writable", l->writable);
 		json_object_end(jw);
 	}
 	json_array_end(jw);
@@ -526,15 +526,15 @@ static void json_device(struct json_writer *jw, const struct dev_view *v,
 	json_u64(jw, "size", d->sectors * 512);
 	json_u64(jw, "sectors", d->sectors);
 	json_u64(jw, "nr_layers", v->nr_layers);
-	json_bool(jw, "read_only", v->read_only);
-	json_bool(jw, "failed", v->failed);
-	json_bool(jw, "suspended", d->suspended);
+	json_boolean(jw, "read_only", v->read_only);
+	json_boolean(jw, "failed", v->failed);
+	json_boolean(jw, "suspended", d->suspended);
 	json_i64(jw, "open_count", d->open_count);
 	if (leaf_path(v))
 		json_string(jw, "leaf", leaf_path(v));
 	else
 		json_null(jw, "leaf");
-	json_bool(jw, "module_knows", v->nl != NULL);
+	json_boolean(jw, "module_knows", v->nl != NULL);
 	if (detail && v->nl) {
 		/* What the module itself says, for cross-checking. */
 		json_object_begin(jw, "module");
@@ -542,7 +542,7 @@ static void json_device(struct json_writer *jw, const struct dev_view *v,
 		json_u64(jw, "major", v->nl->major);
 		json_u64(jw, "minor", v->nl->minor);
 		json_u64(jw, "nr_layers", v->nl->nr_layers);
-		json_bool(jw, "read_only", v->nl->read_only);
+		json_boolean(jw, "read_only", v->nl->read_only);
 		if (v->nl->has_block_size)
 			json_u64(jw, "block_size", v->nl->block_size);
 		else

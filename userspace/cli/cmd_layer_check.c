@@ -78,7 +78,7 @@ int layer_cmd_check(int argc, char **argv)
 		json_string(&jw, "path", argv[optind]);
 		json_string(&jw, "verdict", verdict_str(rep.verdict));
 		json_u64(&jw, "exit_code", rep.verdict);
-		json_bool(&jw, "merge_resumable",
+		json_boolean(&jw, "merge_resumable",
 			  rep.verdict == CHECK_MERGE_INTERRUPTED ||
 			  rep.verdict == CHECK_MERGE_FINISHING);
 		json_u64(&jw, "chain_depth", rep.chain_depth);

@@ -73,9 +73,9 @@ void merge_report(const struct merge_result *r, bool json)
 		json_init(&jw, stdout);
 		json_object_begin(&jw, NULL);
 		json_string(&jw, "target", r->target);
-		json_bool(&jw, "raw_target", r->raw_target);
+		json_boolean(&jw, "raw_target", r->raw_target);
 		json_u64(&jw, "nr_sources", r->nr_sources);
-		json_bool(&jw, "resumed", r->resumed);
+		json_boolean(&jw, "resumed", r->resumed);
 		if (!r->raw_target)
 			json_u64(&jw, "generation", r->new_generation);
 		json_u64(&jw, "block_size", r->block_size);
@@ -83,7 +83,7 @@ void merge_report(const struct merge_result *r, bool json)
 		json_u64(&jw, "data_runs", r->data_runs);
 		json_u64(&jw, "zero_blocks", r->zero_blocks);
 		json_xfer(&jw, &r->xfer);
-		json_bool(&jw, "deleted", r->deleted);
+		json_boolean(&jw, "deleted", r->deleted);
 		json_double(&jw, "seconds", r->seconds);
 		json_object_end(&jw);
 		json_finish(&jw);

@@ -176,7 +176,7 @@ static int info_chain(const char *path, bool json)
 	if (json) {
 		json_init(&jw, stdout);
 		json_object_begin(&jw, NULL);
-		json_bool(&jw, "valid", ret == 0);
+		json_boolean(&jw, "valid", ret == 0);
 		if (ret)
 			json_string(&jw, "error", err.msg);
 		json_array_begin(&jw, "layers");
@@ -289,8 +289,8 @@ static void print_extent(struct json_writer *jw, const struct chain *c,
 		json_u64(jw, "start", start);
 		json_u64(jw, "length", len);
 		json_string(jw, "kind", run_kind_str(run->kind));
-		json_bool(jw, "data", run->kind == PLAN_DATA);
-		json_bool(jw, "zero", run->kind != PLAN_DATA);
+		json_boolean(jw, "data", run->kind == PLAN_DATA);
+		json_boolean(jw, "zero", run->kind != PLAN_DATA);
 		if (l) {
 			json_u64(jw, "depth", (uint64_t)run->source + 1);
 			json_string(jw, "file", l->path);

@@ -328,10 +328,10 @@ static int tab_list(const struct chaintab *tab, const bool *sel, bool json)
 			json_string(&jw, "name", e->name);
 			json_string(&jw, "leaf", e->leaf);
 			json_string(&jw, "options", opts);
-			json_bool(&jw, "ro", e->opts & CHAINTAB_RO);
-			json_bool(&jw, "raw", e->opts & CHAINTAB_RAW);
-			json_bool(&jw, "nofail", e->opts & CHAINTAB_NOFAIL);
-			json_bool(&jw, "resume_merge",
+			json_boolean(&jw, "ro", e->opts & CHAINTAB_RO);
+			json_boolean(&jw, "raw", e->opts & CHAINTAB_RAW);
+			json_boolean(&jw, "nofail", e->opts & CHAINTAB_NOFAIL);
+			json_boolean(&jw, "resume_merge",
 				  e->opts & CHAINTAB_RESUME_MERGE);
 			if (e->opts & CHAINTAB_RATE)
 				json_u64(&jw, "rate", e->rate);
@@ -341,7 +341,7 @@ static int tab_list(const struct chaintab *tab, const bool *sel, bool json)
 			if (p < 0)
 				json_null(&jw, "present");
 			else
-				json_bool(&jw, "present", p > 0);
+				json_boolean(&jw, "present", p > 0);
 			if (have)
 				json_string(&jw, "device_leaf", have);
 			else

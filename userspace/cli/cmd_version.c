@@ -67,7 +67,7 @@ int cmd_version(int argc, char **argv)
 		json_init(&jw, stdout);
 		json_object_begin(&jw, NULL);
 		json_string(&jw, "tool_version", CHAINCTL_VERSION);
-		json_bool(&jw, "module_loaded", !not_loaded);
+		json_boolean(&jw, "module_loaded", !not_loaded);
 		if (why || not_loaded) {
 			json_null(&jw, "module_version");
 			json_null(&jw, "family_version");

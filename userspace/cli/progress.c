@@ -185,6 +185,6 @@ void merge_json_fields(struct json_writer *jw, const struct dmc_nl_merge *m)
 	json_u64(jw, "elapsed_ns", m->elapsed_ns);
 	json_u64(jw, "error", m->error);
 	json_string(jw, "message", m->message);
-	json_bool(jw, "resumed", m->resumed);
+	json_boolean(jw, "resumed", m->resumed);
 	json_u64(jw, "pause_ns", m->pause_ns);
 }

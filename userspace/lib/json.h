@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A tiny streaming JSON writer for -j output.  No allocation, no DOM: calls
- * emit text in order and the writer only tracks commas and nesting.
+ * JSON output for -j, on json-c (as cryptsetup and nvme-cli use it): calls
+ * in document order build a json-c tree, and json_finish() prints it on
+ * one line.
  *
  * Every value call takes KEY: pass the member name inside an object, NULL
  * inside an array or for the top-level value.  Example:
@@ -13,15 +14,16 @@
  *	json_string(&jw, "path", "a.dmc");
  *	json_u64(&jw, "size", 4096);
  *	json_array_begin(&jw, "layers");
- *	json_bool(&jw, NULL, true);
+ *	json_boolean(&jw, NULL, true);
  *	json_array_end(&jw);
  *	json_object_end(&jw);
- *	json_finish(&jw);		// newline after the top-level value
+ *	json_finish(&jw);		// prints, a newline, frees the tree
  *
- * prints {"path":"a.dmc","size":4096,"layers":[true]}.  Strings are
- * escaped per RFC 8259 (quotes, backslash, control characters as \uXXXX);
- * bytes >= 0x80 pass through unchanged, so give it UTF-8.
- * Nesting deeper than JSON_MAX_DEPTH is silently flattened (never needed).
+ * prints {"path":"a.dmc","size":4096,"layers":[true]}.  Strings (paths
+ * are bytes) that are not valid UTF-8 are never printed raw: each byte of
+ * an invalid sequence becomes the four characters \xNN (JSON "\\xNN"),
+ * json_utf8_clean().  Doubles print with six decimals.  Nesting deeper
+ * than JSON_MAX_DEPTH is flattened into the deepest level (never needed).
  */
 #ifndef DMC_JSON_H
 #define DMC_JSON_H
@@ -32,10 +34,14 @@
 
 #define JSON_MAX_DEPTH 32
 
+struct json_object;
+
 struct json_writer {
 	FILE *out;
-	int depth;
-	bool has_items[JSON_MAX_DEPTH];	/* a comma is due at this level */
+	struct json_object *root;	/* the document so far */
+	bool has_root;			/* a top-level value was given */
+	int depth;			/* open containers, in stack[] */
+	struct json_object *stack[JSON_MAX_DEPTH];
 };
 
 void json_init(struct json_writer *jw, FILE *out);
@@ -47,9 +53,15 @@ void json_string(struct json_writer *jw, const char *key, const char *val);
 void json_u64(struct json_writer *jw, const char *key, uint64_t val);
 void json_i64(struct json_writer *jw, const char *key, int64_t val);
 void json_double(struct json_writer *jw, const char *key, double val);
-void json_bool(struct json_writer *jw, const char *key, bool val);
+void json_boolean(struct json_writer *jw, const char *key, bool val);
 void json_null(struct json_writer *jw, const char *key);
-/* Ends the document with a newline and flushes. */
+/* Prints the document and a newline, flushes, and frees the tree. */
 void json_finish(struct json_writer *jw);
+
+/*
+ * S as valid UTF-8: valid sequences as they are, each byte of an invalid
+ * one as the four characters \xNN.  Malloc'd; NULL when out of memory.
+ */
+char *json_utf8_clean(const char *s);
 
 #endif

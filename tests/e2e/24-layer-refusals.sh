@@ -65,5 +65,15 @@ check_fail_msg "check on a FIFO: refused, not blocked" "not a regular file \(a F
 check_fail_msg "create on a FIFO parent: refused, not blocked" "not a regular file \(a FIFO\)" \
 	timeout 20 $C layer create --parent "$d/fifo" "$d/onfifo.dmc"
 
+# A path that is not UTF-8 (bytes are legal in file names): -j prints
+# valid JSON, the bad byte as \xNN, never raw.
+bad=$d/$'caf\xe9.dmc'
+check "a layer whose name is not UTF-8" $C layer create -s 1M "$bad"
+out=$($C layer info -j "$bad")
+check_json "layer info -j: valid JSON, the byte as \\xe9" "$out" \
+	'.path | endswith("caf\\xe9.dmc")'
+check "layer info -j: no raw 0xe9 byte in the output" \
+	bash -c "! printf '%s' \"\$1\" | LC_ALL=C grep -q \$'\\xe9'" _ "$out"
+
 check "rmmod dm_chain (no leaked references)" rmmod dm_chain
 done_testing

@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <string.h>
 
 #include "chainctl.h"
@@ -30,25 +29,6 @@ static const struct object objects[] = {
 bool is_help_arg(const char *arg)
 {
 	return !strcmp(arg, "help") || !strcmp(arg, "-h") || !strcmp(arg, "--help");
-}
-
-int parse_decimal(const char *s, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	const char *p;
-	char *end;
-
-	if (!s[0])
-		return -1;
-	for (p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 void errmsg(const char *fmt, ...)

@@ -58,12 +58,6 @@ int device_merge_resume(const char *ctx, const char *name, bool has_rate,
 /* True if ARG asks for help: "help", "-h" or "--help". */
 bool is_help_arg(const char *arg);
 
-/*
- * Parse S as a decimal number (digits only, no sign, no spaces) of at most
- * MAX into *OUT.  Returns 0, or -1 when S is not such a number.
- */
-int parse_decimal(const char *s, uint64_t max, uint64_t *out);
-
 /* Print "chainctl: " + formatted message + newline to stderr. */
 void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -102,22 +102,15 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* Decimal digits only, fitting in a u32. */
+/* Decimal digits only, fitting in a u32 (parse_uint()). */
 static int parse_u32(const char *s, uint32_t *out)
 {
 	uint64_t v;
 
-	if (parse_decimal(s, UINT32_MAX, &v))
+	if (parse_uint(s, UINT32_MAX, &v))
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
-}
-
-static bool is_number(const char *s)
-{
-	uint32_t v;
-
-	return parse_u32(s, &v) == 0;
 }
 
 static int parse_mode(const char *s, uint32_t *mode)
@@ -665,8 +658,7 @@ static int merge_parse_args(int argc, char **argv, struct merge_args *a)
 			break;
 		case 'i':
 			a->p.has_into = true;
-			if (is_number(optarg)) {
-				parse_u32(optarg, &a->p.into);
+			if (parse_u32(optarg, &a->p.into) == 0) {
 				a->into_path = NULL;
 			} else if (access(optarg, F_OK)) {
 				return usage_error("merge", "--into %s: %s",

@@ -79,12 +79,9 @@ int layer_usage_error(const char *cmd, const char *fmt, ...)
 
 int parse_count(const char *s, unsigned int *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || !*s || v == 0 || v > 1000000)
+	if (parse_uint(s, 1000000, &v) || v == 0)
 		return -1;
 	*out = (unsigned int)v;
 	return 0;

@@ -30,7 +30,8 @@ int layer_usage_error(const char *cmd, const char *fmt, ...)
 /* Print what a merge did (cmd_layer_merge.c); also used by check -r. */
 void merge_report(const struct merge_result *r, bool json);
 
-/* Parse a positive count option (--depth).  -1 on junk. */
+/* A positive count option (--depth), 1 to 1000000, through parse_uint().
+ * -1 on junk. */
 int parse_count(const char *s, unsigned int *out);
 
 #endif

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "nl.h"
 #include "progress.h"
+#include "sizes.h"
 #include "stop_signals.h"
 
 static const char monitor_help[] =
@@ -114,13 +115,6 @@ static int monitor_usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-static int parse_count(const char *s, uint64_t *out)
-{
-	if (parse_decimal(s, UINT64_MAX, out) || !*out)
-		return -1;
-	return 0;
-}
-
 int cmd_monitor(int argc, char **argv)
 {
 	struct monitor mon = { .json = g_opts.json };
@@ -147,7 +141,7 @@ int cmd_monitor(int argc, char **argv)
 				return monitor_usage_error("option '%s' needs a value",
 							   a);
 			}
-			if (parse_count(val, &mon.count))
+			if (parse_uint(val, UINT64_MAX, &mon.count) || !mon.count)
 				return monitor_usage_error("bad count '%s' (a number of events, at least 1)",
 							   val);
 		} else if (a[0] == '-') {

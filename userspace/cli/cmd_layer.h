@@ -23,7 +23,7 @@ int layer_cmd_write(int argc, char **argv);
 /* Print ERR as "chainctl: FILE: problem"; returns the exit code 1. */
 int layer_fail(const struct dmc_err *err);
 
-/* "error: ..." for a bad command line plus a pointer to --help; returns 2. */
+/* cli_usage_error() for "layer CMD"; returns EXIT_USAGE. */
 int layer_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -271,26 +271,6 @@ static void test_bytes_to_sectors(void **state)
 	assert_int_equal(s, 99);
 }
 
-static void test_parse_u64(void **state)
-{
-	uint64_t v;
-
-	(void)state;
-	assert_int_equal(dmc_parse_u64("0", &v), 0);
-	assert_int_equal(v, 0);
-	assert_int_equal(dmc_parse_u64("8388608", &v), 0);
-	assert_int_equal(v, 8388608);
-	assert_int_equal(dmc_parse_u64("18446744073709551615", &v), 0);
-	assert_true(v == UINT64_MAX);
-	assert_int_equal(dmc_parse_u64("18446744073709551616", &v), -EINVAL);
-	assert_int_equal(dmc_parse_u64("", &v), -EINVAL);
-	assert_int_equal(dmc_parse_u64("-1", &v), -EINVAL);
-	assert_int_equal(dmc_parse_u64("+1", &v), -EINVAL);
-	assert_int_equal(dmc_parse_u64(" 1", &v), -EINVAL);
-	assert_int_equal(dmc_parse_u64("12x", &v), -EINVAL);
-	assert_int_equal(dmc_parse_u64(NULL, &v), -EINVAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,7 +288,6 @@ int main(void)
 		cmocka_unit_test(test_parse_extra_spaces_and_features),
 		cmocka_unit_test(test_parse_rejects_bad_lines),
 		cmocka_unit_test(test_bytes_to_sectors),
-		cmocka_unit_test(test_parse_u64),
 	};
 
 	return cmocka_run_group_tests_name("dm_table", tests, NULL, NULL);

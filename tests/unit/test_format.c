@@ -369,6 +369,42 @@ static void test_parse_size(void **state)
 	assert_int_equal(parse_size("99999999999T", &v), -1);
 }
 
+/* The one decimal parser (numbers on the command line, dm table fields). */
+static void test_parse_uint(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(parse_uint("0", 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(parse_uint("8388608", UINT64_MAX, &v), 0);
+	assert_int_equal(v, 8388608);
+	assert_int_equal(parse_uint("007", 10, &v), 0);
+	assert_int_equal(v, 7);
+	/* the maximum is allowed, one more is not */
+	assert_int_equal(parse_uint("4294967295", UINT32_MAX, &v), 0);
+	assert_true(v == UINT32_MAX);
+	v = 99;
+	assert_int_equal(parse_uint("4294967296", UINT32_MAX, &v), -1);
+	assert_int_equal(v, 99);	/* untouched on refusal */
+	assert_int_equal(parse_uint("18446744073709551615", UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	/* overflow of u64 itself, not wrapped around */
+	assert_int_equal(parse_uint("18446744073709551616", UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint("36893488147419103232", UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint("99999999999999999999999", UINT64_MAX, &v), -1);
+	/* not a plain decimal number */
+	assert_int_equal(parse_uint("", UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint(NULL, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint("-1", UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint("+1", UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint(" 1", UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint("1 ", UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint("1x", UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint("0x10", UINT64_MAX, &v), -1);
+	assert_int_equal(parse_uint("1K", UINT64_MAX, &v), -1);
+}
+
 static void test_format_rate_eta(void **state)
 {
 	char b[64];
@@ -473,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_torn_slot_detected),
 		cmocka_unit_test(test_map_get_set),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_parse_uint),
 		cmocka_unit_test(test_format_rate_eta),
 		cmocka_unit_test(test_path_relative),
 		cmocka_unit_test(test_json_writer),

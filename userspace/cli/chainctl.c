@@ -3,10 +3,10 @@
  * chainctl: entry point.  Parses global options and dispatches
  * "chainctl [OPTIONS] OBJECT COMMAND [ARGS]" to the object's file.
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <string.h>
 
 #include "chainctl.h"
@@ -32,25 +32,6 @@ bool is_help_arg(const char *arg)
 	return !strcmp(arg, "help") || !strcmp(arg, "-h") || !strcmp(arg, "--help");
 }
 
-int parse_decimal(const char *s, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	const char *p;
-	char *end;
-
-	if (!s[0])
-		return -1;
-	for (p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 void errmsg(const char *fmt, ...)
 {
 	va_list ap;
@@ -60,6 +41,90 @@ void errmsg(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errmsg("%s: %s (try 'chainctl %s --help')", cmd, msg, cmd);
+	return EXIT_USAGE;
+}
+
+/*
+ * The long option ARG ("--name" or "--name=value") names, if it is one of
+ * LONGOPTS with value VAL: getopt reports a long option's mistakes with
+ * optopt set to its value, a short one's with its letter.
+ */
+static const struct option *long_named(const char *arg,
+				       const struct option *longopts, int val)
+{
+	size_t len;
+
+	if (!longopts || strncmp(arg, "--", 2))
+		return NULL;
+	arg += 2;
+	len = strcspn(arg, "=");
+	for (; longopts->name; longopts++)
+		if (longopts->val == val && !longopts->flag &&
+		    !strncmp(longopts->name, arg, len))
+			return longopts;
+	return NULL;
+}
+
+/* How many of LONGOPTS the long option ARG ("--na[=value]") abbreviates. */
+static int long_prefixes(const char *arg, const struct option *longopts)
+{
+	size_t len;
+	int n = 0;
+
+	if (!longopts || strncmp(arg, "--", 2))
+		return 0;
+	arg += 2;
+	len = strcspn(arg, "=");
+	for (; longopts->name; longopts++)
+		n += !strncmp(longopts->name, arg, len);
+	return n;
+}
+
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
+{
+	const struct option *lo;
+	char optstring[64];
+	const char *arg;
+	int c;
+
+	snprintf(optstring, sizeof(optstring), ":%s", shortopts);
+	opterr = 0;
+	c = getopt_long(argc, argv, optstring, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	lo = optopt ? long_named(arg, longopts, optopt) : NULL;
+	if (c == ':') {
+		if (lo)
+			cli_usage_error(cmd, "option '--%s' needs a value",
+					lo->name);
+		else
+			cli_usage_error(cmd, "option '-%c' needs a value",
+					optopt);
+	} else if (!optopt) {
+		/* a long option: unknown, or the prefix of several */
+		cli_usage_error(cmd, "%s option '%.*s'",
+				long_prefixes(arg, longopts) > 1 ?
+				"ambiguous" : "unknown",
+				(int)strcspn(arg, "="), arg);
+	} else if (lo) {
+		cli_usage_error(cmd, "option '--%s' takes no value", lo->name);
+	} else {
+		cli_usage_error(cmd, "unknown option '-%c'", optopt);
+	}
+	return CLI_GETOPT_ERR;
 }
 
 static void usage(FILE *out)

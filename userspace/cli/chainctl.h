@@ -58,16 +58,39 @@ int device_merge_resume(const char *ctx, const char *name, bool has_rate,
 /* True if ARG asks for help: "help", "-h" or "--help". */
 bool is_help_arg(const char *arg);
 
-/*
- * Parse S as a decimal number (digits only, no sign, no spaces) of at most
- * MAX into *OUT.  Returns 0, or -1 when S is not such a number.
- */
-int parse_decimal(const char *s, uint64_t max, uint64_t *out);
-
 /* Print "chainctl: " + formatted message + newline to stderr. */
 void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Exit codes shared by all commands (layer check has its own, documented). */
+/*
+ * A command-line mistake in command CMD ("layer info", "device create"):
+ * prints "chainctl: CMD: MESSAGE (try 'chainctl CMD --help')" and returns
+ * EXIT_USAGE, for the caller to return.
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+struct option;
+
+/*
+ * getopt_long() for command CMD, the one option parser of every command:
+ * call it in a loop after setting optind = 0, with ARGV[0] the command's
+ * name.  Options and operands may be mixed (argv is permuted), "--" ends
+ * the options.  getopt's own messages are off; an unknown option, a
+ * missing value or a value given to a flag is reported through
+ * cli_usage_error() ("chainctl device create: unknown option '--foo' (try
+ * ...)") and CLI_GETOPT_ERR is returned: the caller returns EXIT_USAGE.
+ * SHORTOPTS is as for getopt, without a leading ':' or '+'.
+ */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts);
+#define CLI_GETOPT_ERR '?'
+
+/*
+ * Exit codes shared by all commands (docs/man/chainctl.8, EXIT STATUS): 0
+ * done, 1 failed (the reason on stderr), EXIT_USAGE for any command-line
+ * mistake.  layer check has its own codes, documented; its usage error is
+ * EXIT_USAGE too.
+ */
 #define EXIT_USAGE 2
 /* A merge issued again on a layer its finished merge retired (layer check's 9). */
 #define EXIT_MERGED_AWAY 9

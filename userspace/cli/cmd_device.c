@@ -14,6 +14,7 @@
  * merge, cancel and snapshot live in cmd_device_merge.c.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -223,35 +224,52 @@ static void device_usage(FILE *out)
 		"'chainctl device COMMAND --help' explains merge, cancel and snapshot.\n");
 }
 
-/* Parse "[-j] [NAME]" style arguments; -1 on a usage error. */
+/*
+ * The arguments of create, remove, list and status: the options the
+ * command takes (-j, -r, --raw: a NULL flag is not taken) and NR_POS
+ * operands, in any order.  ARGV[0] is the command, as for getopt (-h and
+ * --help were seen by cmd_device()).  -1 on a usage error, reported.
+ */
 static int parse_args(int argc, char **argv, const char *cmd, bool *json,
 		      bool *read_only, bool *raw, const char **pos, int nr_pos)
 {
-	int i, got = 0;
+	struct option opts[4];
+	char what[32], shortopts[4];
+	int c, n = 0, ns = 0, got = 0;
 
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
+	if (json) {
+		opts[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+		shortopts[ns++] = 'j';
+	}
+	if (read_only) {
+		opts[n++] = (struct option){ "read-only", no_argument, NULL, 'r' };
+		shortopts[ns++] = 'r';
+	}
+	if (raw)
+		opts[n++] = (struct option){ "raw", no_argument, NULL, 'R' };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	shortopts[ns] = '\0';
 
-		if (json && (!strcmp(a, "-j") || !strcmp(a, "--json"))) {
-			*json = true;
-		} else if (read_only &&
-			   (!strcmp(a, "-r") || !strcmp(a, "--read-only"))) {
-			*read_only = true;
-		} else if (raw && !strcmp(a, "--raw")) {
-			*raw = true;
-		} else if (a[0] == '-' && a[1]) {
-			errmsg("device %s: unknown option '%s'", cmd, a);
-			return -1;
-		} else if (got < nr_pos) {
-			pos[got++] = a;
-		} else {
-			errmsg("device %s: unexpected argument '%s'", cmd, a);
-			return -1;
+	snprintf(what, sizeof(what), "device %s", cmd);
+	optind = 0;
+	while ((c = cli_getopt(what, argc, argv, shortopts, opts)) != -1) {
+		switch (c) {
+		case 'j': *json = true; break;
+		case 'r': *read_only = true; break;
+		case 'R': *raw = true; break;
+		default: return -1;
 		}
 	}
+	for (; optind < argc; optind++) {
+		if (got >= nr_pos) {
+			cli_usage_error(what, "unexpected argument '%s'",
+					argv[optind]);
+			return -1;
+		}
+		pos[got++] = argv[optind];
+	}
 	if (got < nr_pos) {
-		errmsg("device %s: missing argument (try 'chainctl device help')",
-		       cmd);
+		cli_usage_error(what, "missing argument");
 		return -1;
 	}
 	return 0;
@@ -818,10 +836,8 @@ int cmd_device(int argc, char **argv)
 			}
 		}
 		dmc_dm_init(g_opts.verbose);
-		/* Those with their own help use getopt: argv[0] stays. */
-		if (device_cmds[i].own_help)
-			return device_cmds[i].run(argc, argv);
-		return device_cmds[i].run(argc - 1, argv + 1);
+		/* getopt's way: argv[0] is the command */
+		return device_cmds[i].run(argc, argv);
 	}
 	for (k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {

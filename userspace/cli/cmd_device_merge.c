@@ -91,33 +91,25 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 
 static int usage_error(const char *cmd, const char *fmt, ...)
 {
-	char msg[512];
+	char what[64], msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	errmsg("device %s: %s (try 'chainctl device %s --help')", cmd, msg,
-	       cmd);
-	return EXIT_USAGE;
+	snprintf(what, sizeof(what), "device %s", cmd);
+	return cli_usage_error(what, "%s", msg);
 }
 
-/* Decimal digits only, fitting in a u32. */
+/* Decimal digits only, fitting in a u32 (parse_uint()). */
 static int parse_u32(const char *s, uint32_t *out)
 {
 	uint64_t v;
 
-	if (parse_decimal(s, UINT32_MAX, &v))
+	if (parse_uint(s, UINT32_MAX, &v))
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
-}
-
-static bool is_number(const char *s)
-{
-	uint32_t v;
-
-	return parse_u32(s, &v) == 0;
 }
 
 static int parse_mode(const char *s, uint32_t *mode)
@@ -651,9 +643,8 @@ static int merge_parse_args(int argc, char **argv, struct merge_args *a)
 	a->wait = true;
 	a->json = g_opts.json;
 	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:i:m:r:n:WDjh", opts,
-				NULL)) != -1) {
+	while ((c = cli_getopt("device merge", argc, argv, "d:i:m:r:n:WDjh",
+			       opts)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_u32(optarg, &a->p.depth))
@@ -665,8 +656,7 @@ static int merge_parse_args(int argc, char **argv, struct merge_args *a)
 			break;
 		case 'i':
 			a->p.has_into = true;
-			if (is_number(optarg)) {
-				parse_u32(optarg, &a->p.into);
+			if (parse_u32(optarg, &a->p.into) == 0) {
 				a->into_path = NULL;
 			} else if (access(optarg, F_OK)) {
 				return usage_error("merge", "--into %s: %s",
@@ -700,15 +690,7 @@ static int merge_parse_args(int argc, char **argv, struct merge_args *a)
 		case 'D': a->delete = true; break;
 		case 'j': a->json = true; break;
 		case 'h': return -1;
-		case ':':
-			return usage_error("merge", "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			if (optopt)
-				return usage_error("merge", "unknown option '-%c'",
-						   optopt);
-			return usage_error("merge", "unknown option '%s'",
-					   argv[optind - 1]);
+		default: return EXIT_USAGE;
 		}
 	}
 	if (depth_set && a->p.has_into)
@@ -890,27 +872,41 @@ int device_merge_resume(const char *ctx, const char *name, bool has_rate,
 
 /* ---- cancel ------------------------------------------------------------- */
 
-/* "NAME [-j]" arguments of cancel and snapshot; -1 for --help. */
+/*
+ * "NAME [-j]" arguments of cancel and snapshot (-j only where JSON is
+ * given); -1 for --help.  ARGV[0] is the command, as for getopt.
+ */
 static int simple_args(int argc, char **argv, const char *cmd, bool *json,
 		       const char **pos, int min_pos, int max_pos)
 {
-	int i, got = 0;
+	static const struct option json_opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option plain_opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char what[32];
+	int c, got = 0;
 	const char *why;
 
-	for (i = 1; i < argc; i++) {
-		const char *s = argv[i];
-
-		if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-			return -1;
-		} else if (json && (!strcmp(s, "-j") || !strcmp(s, "--json"))) {
-			*json = true;
-		} else if (s[0] == '-' && s[1]) {
-			return usage_error(cmd, "unknown option '%s'", s);
-		} else if (got < max_pos) {
-			pos[got++] = s;
-		} else {
-			return usage_error(cmd, "unexpected argument '%s'", s);
+	snprintf(what, sizeof(what), "device %s", cmd);
+	optind = 0;
+	while ((c = cli_getopt(what, argc, argv, json ? "jh" : "h",
+			       json ? json_opts : plain_opts)) != -1) {
+		switch (c) {
+		case 'j': *json = true; break;
+		case 'h': return -1;
+		default: return EXIT_USAGE;
 		}
+	}
+	for (; optind < argc; optind++) {
+		if (got >= max_pos)
+			return usage_error(cmd, "unexpected argument '%s'",
+					   argv[optind]);
+		pos[got++] = argv[optind];
 	}
 	if (got < min_pos)
 		return usage_error(cmd, "missing device NAME");

@@ -65,26 +65,21 @@ int layer_fail(const struct dmc_err *err)
 
 int layer_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char what[64], msg[512];
 	va_list ap;
 
-	fputs("chainctl: layer ", stderr);
-	fputs(cmd, stderr);
-	fputs(": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (try 'chainctl layer %s --help')\n", cmd);
-	return EXIT_USAGE;
+	snprintf(what, sizeof(what), "layer %s", cmd);
+	return cli_usage_error(what, "%s", msg);
 }
 
 int parse_count(const char *s, unsigned int *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || !*s || v == 0 || v > 1000000)
+	if (parse_uint(s, 1000000, &v) || v == 0)
 		return -1;
 	*out = (unsigned int)v;
 	return 0;
@@ -137,7 +132,7 @@ int layer_cmd_create(int argc, char **argv)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "s:b:hj", opts, NULL)) != -1) {
+	while ((c = cli_getopt("layer create", argc, argv, "s:b:hj", opts)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_size(optarg, &v) || v == 0)
@@ -164,7 +159,7 @@ int layer_cmd_create(int argc, char **argv)
 			fputs(create_help, stdout);
 			return 0;
 		default:
-			return layer_usage_error("create", "bad option");
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1)
@@ -214,11 +209,11 @@ int layer_cmd_write(int argc, char **argv)
 	int c, ret;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "zh", opts, NULL)) != -1) {
+	while ((c = cli_getopt("layer write", argc, argv, "zh", opts)) != -1) {
 		switch (c) {
 		case 'z': zero = true; break;
 		case 'h': fputs(write_help, stdout); return 0;
-		default: return layer_usage_error("write", "bad option");
+		default: return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 3)

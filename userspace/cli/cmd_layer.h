@@ -23,14 +23,15 @@ int layer_cmd_write(int argc, char **argv);
 /* Print ERR as "chainctl: FILE: problem"; returns the exit code 1. */
 int layer_fail(const struct dmc_err *err);
 
-/* "error: ..." for a bad command line plus a pointer to --help; returns 2. */
+/* cli_usage_error() for "layer CMD"; returns EXIT_USAGE. */
 int layer_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Print what a merge did (cmd_layer_merge.c); also used by check -r. */
 void merge_report(const struct merge_result *r, bool json);
 
-/* Parse a positive count option (--depth).  -1 on junk. */
+/* A positive count option (--depth), 1 to 1000000, through parse_uint().
+ * -1 on junk. */
 int parse_count(const char *s, unsigned int *out);
 
 #endif

@@ -61,12 +61,12 @@ int layer_cmd_check(int argc, char **argv)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "rjh", opts, NULL)) != -1) {
+	while ((c = cli_getopt("layer check", argc, argv, "rjh", opts)) != -1) {
 		switch (c) {
 		case 'r': repair = true; break;
 		case 'j': json = true; break;
 		case 'h': fputs(check_help, stdout); return 0;
-		default: return layer_usage_error("check", "bad option");
+		default: return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1)

@@ -146,7 +146,7 @@ int layer_cmd_merge(int argc, char **argv)
 	int c, ret;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:i:m:pDjh", opts, NULL)) != -1) {
+	while ((c = cli_getopt("layer merge", argc, argv, "d:i:m:pDjh", opts)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_count(optarg, &req.depth))
@@ -161,7 +161,7 @@ int layer_cmd_merge(int argc, char **argv)
 		case 'D': req.delete_sources = true; break;
 		case 'j': json = true; break;
 		case 'h': fputs(merge_help, stdout); return 0;
-		default: return layer_usage_error("merge", "bad option");
+		default: return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1)
@@ -220,7 +220,7 @@ int layer_cmd_flatten(int argc, char **argv)
 	int c, ret;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:m:pjh", opts, NULL)) != -1) {
+	while ((c = cli_getopt("layer flatten", argc, argv, "d:m:pjh", opts)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_count(optarg, &req.depth))
@@ -233,7 +233,7 @@ int layer_cmd_flatten(int argc, char **argv)
 		case 'p': want_progress = true; break;
 		case 'j': json = true; break;
 		case 'h': fputs(flatten_help, stdout); return 0;
-		default: return layer_usage_error("flatten", "bad option");
+		default: return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 2)

@@ -234,13 +234,13 @@ int layer_cmd_info(int argc, char **argv)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "jch", opts, NULL)) != -1) {
+	while ((c = cli_getopt("layer info", argc, argv, "jch", opts)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'c': chain = true; break;
 		case 'R': raw = true; break;
 		case 'h': fputs(info_help, stdout); return 0;
-		default: return layer_usage_error("info", "bad option");
+		default: return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1)
@@ -342,11 +342,11 @@ int layer_cmd_map(int argc, char **argv)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = cli_getopt("layer map", argc, argv, "jh", opts)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': fputs(map_help, stdout); return 0;
-		default: return layer_usage_error("map", "bad option");
+		default: return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1)

@@ -6,6 +6,7 @@
  * until SIGINT/SIGTERM (exit 0) or, with --count, N events.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "json.h"
 #include "nl.h"
 #include "progress.h"
+#include "sizes.h"
 #include "stop_signals.h"
 
 static const char monitor_help[] =
@@ -105,57 +107,48 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
-static int monitor_usage_error(const char *fmt, const char *arg)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	errmsg("monitor: %s (try 'chainctl monitor --help')", msg);
-	return EXIT_USAGE;
-}
-
-static int parse_count(const char *s, uint64_t *out)
-{
-	if (parse_decimal(s, UINT64_MAX, out) || !*out)
-		return -1;
-	return 0;
-}
-
 int cmd_monitor(int argc, char **argv)
 {
 	struct monitor mon = { .json = g_opts.json };
 	struct pollfd pfd;
 	sigset_t wait_mask, saved;
-	const char *val;
-	int i, n, ret;
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *av[argc + 2];
+	int c, n, ret;
 
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (is_help_arg(a)) {
+	/* getopt's argv: the object's name first, then what it was given */
+	av[0] = "monitor";
+	memcpy(av + 1, argv, argc * sizeof(*av));
+	av[argc + 1] = NULL;
+	optind = 0;
+	while ((c = cli_getopt("monitor", argc + 1, av, "c:jh", opts)) != -1) {
+		switch (c) {
+		case 'j': mon.json = true; break;
+		case 'c':
+			if (parse_uint(optarg, UINT64_MAX, &mon.count) ||
+			    !mon.count)
+				return cli_usage_error("monitor", "bad count '%s' (a number of events, at least 1)",
+						       optarg);
+			break;
+		case 'h':
 			fputs(monitor_help, stdout);
 			return 0;
-		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
-			mon.json = true;
-		} else if (!strcmp(a, "-c") || !strcmp(a, "--count") ||
-			   !strncmp(a, "--count=", 8)) {
-			if (!strncmp(a, "--count=", 8)) {
-				val = a + 8;
-			} else if (i + 1 < argc) {
-				val = argv[++i];
-			} else {
-				return monitor_usage_error("option '%s' needs a value",
-							   a);
-			}
-			if (parse_count(val, &mon.count))
-				return monitor_usage_error("bad count '%s' (a number of events, at least 1)",
-							   val);
-		} else if (a[0] == '-') {
-			return monitor_usage_error("unknown option '%s'", a);
-		} else {
-			return monitor_usage_error("unexpected argument '%s'",
-						   a);
+		default:
+			return EXIT_USAGE;
 		}
+	}
+	if (optind < argc + 1) {
+		if (!strcmp(av[optind], "help")) {
+			fputs(monitor_help, stdout);
+			return 0;
+		}
+		return cli_usage_error("monitor", "unexpected argument '%s'",
+				       av[optind]);
 	}
 
 	ret = dmc_nl_open(&mon.nl);

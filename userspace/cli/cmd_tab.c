@@ -13,6 +13,7 @@
  * the current one (leaf_follow.h): snapshots and live merges move it.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,43 +61,79 @@ struct tab_args {
 	bool json_given;	/* -j after 'tab' */
 };
 
-/* 0, EXIT_USAGE, or -1 for help. */
-static int tab_parse_args(int argc, char **argv, struct tab_args *a)
+/*
+ * For messages about options, which come before the command is known:
+ * "tab up" when the first operand is a command, else "tab".  Only -c
+ * takes a value.
+ */
+static const char *tab_what(int argc, char **argv, char *buf, size_t len)
 {
 	int i;
+
+	for (i = 0; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (!strcmp(s, "-c") || !strcmp(s, "--config")) {
+			i++;
+			continue;
+		}
+		if (!strcmp(s, "--")) {
+			s = i + 1 < argc ? argv[i + 1] : "";
+		} else if (s[0] == '-' && s[1]) {
+			continue;
+		}
+		if (!strcmp(s, "up") || !strcmp(s, "down") ||
+		    !strcmp(s, "list")) {
+			snprintf(buf, len, "tab %s", s);
+			return buf;
+		}
+		break;
+	}
+	return "tab";
+}
+
+/* 0, EXIT_USAGE, or -1 for help.  Options may come before the command. */
+static int tab_parse_args(int argc, char **argv, struct tab_args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char buf[16];
+	const char *what = tab_what(argc, argv, buf, sizeof(buf));
+	char **av;
+	int c, ac = argc + 1;
 
 	a->config = CHAINTAB_DEFAULT_PATH;
 	a->json = g_opts.json;
 	a->names = calloc(argc + 1, sizeof(*a->names));
-	if (!a->names) {
+	/* getopt's argv: the object's name first, then what it was given */
+	av = calloc(ac + 1, sizeof(*av));
+	if (!a->names || !av) {
+		free(av);
 		errmsg("tab: %s", strerror(ENOMEM));
 		return 1;
 	}
-	for (i = 0; i < argc; i++) {
-		const char *s = argv[i];
-
-		if (is_help_arg(s) && (s[0] == '-' || !a->cmd)) {
-			return -1;
-		} else if (!strcmp(s, "-c") || !strcmp(s, "--config")) {
-			if (i + 1 >= argc) {
-				errmsg("tab: option '%s' needs a FILE", s);
-				return EXIT_USAGE;
-			}
-			a->config = argv[++i];
-		} else if (!strncmp(s, "--config=", 9)) {
-			a->config = s + 9;
-		} else if (!strcmp(s, "-j") || !strcmp(s, "--json")) {
-			a->json = a->json_given = true;
-		} else if (s[0] == '-' && s[1]) {
-			errmsg("tab: unknown option '%s' (try 'chainctl tab help')",
-			       s);
-			return EXIT_USAGE;
-		} else if (!a->cmd) {
-			a->cmd = s;
-		} else {
-			a->names[a->nr_names++] = s;
+	av[0] = "tab";
+	memcpy(av + 1, argv, argc * sizeof(*av));
+	optind = 0;
+	while ((c = cli_getopt(what, ac, av, "c:jh", opts)) != -1) {
+		switch (c) {
+		case 'c': a->config = optarg; break;
+		case 'j': a->json = a->json_given = true; break;
+		case 'h': free(av); return -1;
+		default: free(av); return EXIT_USAGE;
 		}
 	}
+	if (optind < ac)
+		a->cmd = av[optind++];
+	while (optind < ac)
+		a->names[a->nr_names++] = av[optind++];
+	free(av);
+	if (a->cmd && !strcmp(a->cmd, "help"))
+		return -1;
 	if (!a->cmd) {
 		tab_usage(stderr);
 		return EXIT_USAGE;

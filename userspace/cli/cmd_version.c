@@ -8,6 +8,7 @@
  * printing the tool's own version.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,19 +37,36 @@ int cmd_version(int argc, char **argv)
 	bool json = g_opts.json;
 	const char *why = NULL;
 	bool not_loaded = false;
-	int i, ret;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *av[argc + 2];
+	int c, ret;
 
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (is_help_arg(argv[i])) {
+	/* getopt's argv: the object's name first, then what it was given */
+	av[0] = "version";
+	memcpy(av + 1, argv, argc * sizeof(*av));
+	av[argc + 1] = NULL;
+	optind = 0;
+	while ((c = cli_getopt("version", argc + 1, av, "jh", opts)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h':
 			version_usage(stdout);
 			return 0;
-		} else {
-			errmsg("version: unexpected argument '%s'", argv[i]);
-			version_usage(stderr);
+		default:
 			return EXIT_USAGE;
 		}
+	}
+	if (optind < argc + 1) {
+		if (!strcmp(av[optind], "help")) {
+			version_usage(stdout);
+			return 0;
+		}
+		return cli_usage_error("version", "unexpected argument '%s'",
+				       av[optind]);
 	}
 
 	ret = dmc_nl_open(&nl);

@@ -19,6 +19,7 @@
 #include <libdevmapper.h>
 
 #include "dm.h"
+#include "sizes.h"
 
 /* ---- table line --------------------------------------------------------- */
 
@@ -108,21 +109,6 @@ int dmc_table_build(const char *const *paths, unsigned int nr_paths,
 	return 0;
 }
 
-int dmc_parse_u64(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || !isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 void dmc_table_free(struct dmc_table *t)
 {
 	unsigned int i;
@@ -178,7 +164,7 @@ int dmc_table_parse(const char *params, struct dmc_table *t)
 	words = split_words(params, &nr_words);
 	if (!words)
 		return -ENOMEM;
-	if (nr_words < 2 || dmc_parse_u64(words[0], &nr_layers) ||
+	if (nr_words < 2 || parse_uint(words[0], UINT64_MAX, &nr_layers) ||
 	    nr_layers == 0 || nr_layers > nr_words - 1)
 		goto out;
 
@@ -195,7 +181,7 @@ int dmc_table_parse(const char *params, struct dmc_table *t)
 
 	w = 1 + (unsigned int)nr_layers;
 	if (w < nr_words) {
-		if (dmc_parse_u64(words[w], &nr_features) ||
+		if (parse_uint(words[w], UINT64_MAX, &nr_features) ||
 		    nr_features != nr_words - w - 1)
 			goto out;
 		for (w++; w < nr_words; w++) {

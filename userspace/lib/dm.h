@@ -65,9 +65,6 @@ void dmc_table_free(struct dmc_table *t);
  */
 int dmc_bytes_to_sectors(uint64_t virtual_size, uint64_t *sectors);
 
-/* Parse a decimal u64 with nothing after it (table and status fields). */
-int dmc_parse_u64(const char *s, uint64_t *out);
-
 /* ---- libdevmapper ------------------------------------------------------- */
 
 /* Call once before the others: logging and the udev decision. */

@@ -7,6 +7,13 @@
 #include <stdint.h>
 
 /*
+ * The one decimal-number parser for the command line and the files chainctl
+ * reads: S is digits only (no sign, no spaces, no 0x, nothing after) and at
+ * most MAX.  Returns 0 with *OUT set, or -1 (S NULL or empty, junk, > MAX).
+ */
+int parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/*
  * Parse "123", "64K", "1M", "4G", "2T" (binary multiples; a trailing "iB"
  * or "B" is accepted, case-insensitive).  Returns 0, or -1 on junk or
  * overflow.

@@ -87,6 +87,7 @@ struct dmc_merge {
 	u64 event_ns;			/* last progress event */
 	ktime_t start;
 	u64 moved;			/* bytes cloned + copied, for --rate */
+	u64 parked_ns;			/* time parked while suspended */
 
 	spinlock_t lock;		/* guards @st */
 	struct dm_chain_merge_status st;
@@ -189,17 +190,25 @@ static int edit_finish(void *slot, const void *arg)
  */
 static bool wait_point(struct dmc_merge *m)
 {
+	ktime_t t0;
+
 	if (READ_ONCE(m->paused) && !READ_ONCE(m->cancel)) {
+		t0 = ktime_get();
 		WRITE_ONCE(m->parked, true);
 		wake_up_all(&m->wait);
 		wait_event(m->wait, !READ_ONCE(m->paused) ||
 				    READ_ONCE(m->cancel));
 		WRITE_ONCE(m->parked, false);
+		m->parked_ns += ktime_to_ns(ktime_sub(ktime_get(), t0));
 	}
 	return !READ_ONCE(m->cancel);
 }
 
-/* Wait as long as the rate limit asks; false when cancelled meanwhile. */
+/*
+ * Wait as long as the rate limit asks; false when cancelled meanwhile.
+ * The time the merge spent parked (device suspended) does not count:
+ * else the merge would make up for it at full speed after the resume.
+ */
 static bool throttle(struct dmc_merge *m, u64 bytes)
 {
 	u64 allowed_ns;
@@ -210,7 +219,7 @@ static bool throttle(struct dmc_merge *m, u64 bytes)
 	allowed_ns = mul_u64_u64_div_u64(m->moved, NSEC_PER_SEC,
 					 (u64)m->rate << 20);
 	while (wait_point(m)) {
-		u64 now = elapsed_ns(m);
+		u64 now = elapsed_ns(m) - m->parked_ns;
 
 		if (now >= allowed_ns)
 			return true;
@@ -950,6 +959,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	m->saved_ns = 0;
 	m->bytes_unsaved = 0;
 	m->moved = 0;
+	m->parked_ns = 0;
 	m->start = ktime_get();
 
 	spin_lock(&m->lock);

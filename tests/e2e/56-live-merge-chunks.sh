@@ -6,7 +6,8 @@
 # that the file has one extent per block.
 #  - suspend during a copy merge: suspend returns quickly, the merge stays
 #    running but moves nothing while suspended, and goes on after resume
-#    (before: it kept copying while the device was suspended);
+#    (before: it kept copying while the device was suspended) at its rate,
+#    without a burst: the time suspended does not count toward --rate;
 #  - a rate-limited clone of the rest of the run: progress shows less
 #    cloned than is left to do (before: the whole run was one clone call,
 #    so everything left counted as cloned at once); cancel then lands
@@ -92,6 +93,11 @@ sleep 2
 c3=$(merge_field bytes_copied)
 diag "copied after resume: $c3"
 check "copying goes on after resume" test "$c3" -gt "$c2"
+# The rate does not count the time suspended: no burst to make up for it
+# (3 s suspended at 32 MiB/s would be 96 MiB more).  2 s of copying at
+# 32 MiB/s is 64 MiB; allow twice that for the polling.
+check "no catch-up burst after resume: at most 128 MiB in those 2 s" \
+	test $((c3 - c2)) -le $((128 << 20))
 check "cancel the copy merge" "$C" device cancel "$name"
 check "copy merge cancelled" live_wait_state "$name" cancelled 30
 

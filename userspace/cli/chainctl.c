@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-			return cmd_version(argc - i - 1, argv + i + 1);
+			return cmd_version(argc - i, argv + i);
 		} else {
 			errmsg("unknown option '%s' (try 'chainctl help')", a);
 			return EXIT_USAGE;
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 	}
 	for (k = 0; k < sizeof(objects) / sizeof(objects[0]); k++) {
 		if (!strcmp(argv[i], objects[k].name))
-			return objects[k].run(argc - i - 1, argv + i + 1);
+			return objects[k].run(argc - i, argv + i);
 	}
 	errmsg("unknown object '%s' (try 'chainctl help')", argv[i]);
 	return EXIT_USAGE;

@@ -23,7 +23,11 @@ struct global_opts {
 
 extern struct global_opts g_opts;
 
-/* Each object's entry point: argv[0] is the COMMAND (or absent). */
+/*
+ * Each object's entry point, getopt's way: ARGV[0] is the object's name
+ * (what main() matched, or "-V" for cmd_version), the COMMAND or the
+ * options follow.
+ */
 int cmd_version(int argc, char **argv);
 int cmd_layer(int argc, char **argv);
 int cmd_device(int argc, char **argv);

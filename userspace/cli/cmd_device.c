@@ -817,6 +817,8 @@ int cmd_device(int argc, char **argv)
 	size_t i;
 	int k;
 
+	argc--;		/* past "device": argv[0] is the command */
+	argv++;
 	if (argc < 1) {
 		device_usage(stderr);
 		return EXIT_USAGE;

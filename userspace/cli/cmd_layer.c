@@ -240,6 +240,8 @@ int cmd_layer(int argc, char **argv)
 {
 	size_t i;
 
+	argc--;		/* past "layer": argv[0] is the command */
+	argv++;
 	if (argc < 1) {
 		layer_help(stderr);
 		return EXIT_USAGE;

@@ -118,15 +118,10 @@ int cmd_monitor(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *av[argc + 2];
 	int c, n, ret;
 
-	/* getopt's argv: the object's name first, then what it was given */
-	av[0] = "monitor";
-	memcpy(av + 1, argv, argc * sizeof(*av));
-	av[argc + 1] = NULL;
 	optind = 0;
-	while ((c = cli_getopt("monitor", argc + 1, av, "c:jh", opts)) != -1) {
+	while ((c = cli_getopt("monitor", argc, argv, "c:jh", opts)) != -1) {
 		switch (c) {
 		case 'j': mon.json = true; break;
 		case 'c':
@@ -142,13 +137,13 @@ int cmd_monitor(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc + 1) {
-		if (!strcmp(av[optind], "help")) {
+	if (optind < argc) {
+		if (!strcmp(argv[optind], "help")) {
 			fputs(monitor_help, stdout);
 			return 0;
 		}
 		return cli_usage_error("monitor", "unexpected argument '%s'",
-				       av[optind]);
+				       argv[optind]);
 	}
 
 	ret = dmc_nl_open(&mon.nl);

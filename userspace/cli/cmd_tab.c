@@ -102,36 +102,29 @@ static int tab_parse_args(int argc, char **argv, struct tab_args *a)
 		{ NULL, 0, NULL, 0 },
 	};
 	char buf[16];
-	const char *what = tab_what(argc, argv, buf, sizeof(buf));
-	char **av;
-	int c, ac = argc + 1;
+	const char *what = tab_what(argc - 1, argv + 1, buf, sizeof(buf));
+	int c;
 
 	a->config = CHAINTAB_DEFAULT_PATH;
 	a->json = g_opts.json;
-	a->names = calloc(argc + 1, sizeof(*a->names));
-	/* getopt's argv: the object's name first, then what it was given */
-	av = calloc(ac + 1, sizeof(*av));
-	if (!a->names || !av) {
-		free(av);
+	a->names = calloc(argc, sizeof(*a->names));
+	if (!a->names) {
 		errmsg("tab: %s", strerror(ENOMEM));
 		return 1;
 	}
-	av[0] = "tab";
-	memcpy(av + 1, argv, argc * sizeof(*av));
 	optind = 0;
-	while ((c = cli_getopt(what, ac, av, "c:jh", opts)) != -1) {
+	while ((c = cli_getopt(what, argc, argv, "c:jh", opts)) != -1) {
 		switch (c) {
 		case 'c': a->config = optarg; break;
 		case 'j': a->json = a->json_given = true; break;
-		case 'h': free(av); return -1;
-		default: free(av); return EXIT_USAGE;
+		case 'h': return -1;
+		default: return EXIT_USAGE;
 		}
 	}
-	if (optind < ac)
-		a->cmd = av[optind++];
-	while (optind < ac)
-		a->names[a->nr_names++] = av[optind++];
-	free(av);
+	if (optind < argc)
+		a->cmd = argv[optind++];
+	while (optind < argc)
+		a->names[a->nr_names++] = argv[optind++];
 	if (a->cmd && !strcmp(a->cmd, "help"))
 		return -1;
 	if (!a->cmd) {

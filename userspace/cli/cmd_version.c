@@ -42,15 +42,10 @@ int cmd_version(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *av[argc + 2];
 	int c, ret;
 
-	/* getopt's argv: the object's name first, then what it was given */
-	av[0] = "version";
-	memcpy(av + 1, argv, argc * sizeof(*av));
-	av[argc + 1] = NULL;
 	optind = 0;
-	while ((c = cli_getopt("version", argc + 1, av, "jh", opts)) != -1) {
+	while ((c = cli_getopt("version", argc, argv, "jh", opts)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h':
@@ -60,13 +55,13 @@ int cmd_version(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc + 1) {
-		if (!strcmp(av[optind], "help")) {
+	if (optind < argc) {
+		if (!strcmp(argv[optind], "help")) {
 			version_usage(stdout);
 			return 0;
 		}
 		return cli_usage_error("version", "unexpected argument '%s'",
-				       av[optind]);
+				       argv[optind]);
 	}
 
 	ret = dmc_nl_open(&nl);

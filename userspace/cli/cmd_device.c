@@ -362,7 +362,6 @@ static const char *leaf_path(const struct dev_view *v)
 int device_create_one(const char *ctx, const char *name, const char *leaf,
 		      bool read_only, bool raw, bool *unfinished_merge)
 {
-	const char *pos[2] = { name, leaf };
 	struct chain_paths cp;
 	struct dmc_err err;
 	uint64_t sectors;
@@ -375,7 +374,7 @@ int device_create_one(const char *ctx, const char *name, const char *leaf,
 		*unfinished_merge = false;
 	dmc_err_clear(&err);
 	/* a read-only device writes nothing, not even a merge's last headers */
-	if (chain_open_paths(ctx, pos[1], raw, !read_only, &cp, &err)) {
+	if (chain_open_paths(ctx, leaf, raw, !read_only, &cp, &err)) {
 		errmsg("%s: %s", ctx, err.msg);
 		return 1;
 	}
@@ -396,12 +395,12 @@ int device_create_one(const char *ctx, const char *name, const char *leaf,
 		errmsg("%s: table: 0 %" PRIu64 " %s %s", ctx, sectors,
 		       DMC_DM_TARGET, params);
 
-	ret = dmc_dm_create(pos[0], NULL, sectors, params, read_only);
+	ret = dmc_dm_create(name, NULL, sectors, params, read_only);
 	switch (ret) {
 	case 0:
 		break;
 	case -EEXIST:
-		errmsg("%s: a device named '%s' already exists", ctx, pos[0]);
+		errmsg("%s: a device named '%s' already exists", ctx, name);
 		break;
 	case -EINVAL:
 	case -ENXIO:
@@ -410,23 +409,23 @@ int device_create_one(const char *ctx, const char *name, const char *leaf,
 			errmsg("%s: %s", ctx, DMC_NL_NOT_LOADED_MSG);
 		else if (dmc_dm_kernel_reason()[0])
 			errmsg("%s: %s: the kernel refused the table: %s", ctx,
-			       pos[0], dmc_dm_kernel_reason());
+			       name, dmc_dm_kernel_reason());
 		else
 			errmsg("%s: %s: the kernel refused the table (%s); 'dmesg | tail' has the target's reason", ctx,
-			       pos[0], dm_reason(ret));
+			       name, dm_reason(ret));
 		break;
 	default:
-		errmsg("%s: %s: %s", ctx, pos[0], dm_reason(ret));
+		errmsg("%s: %s: %s", ctx, name, dm_reason(ret));
 		break;
 	}
 	if (ret) {
 		ret = 1;
 		goto out;
 	}
-	snprintf(node, sizeof(node), "/dev/mapper/%s", pos[0]);
+	snprintf(node, sizeof(node), "/dev/mapper/%s", name);
 	if (stat(node, &st) != 0)
 		errmsg("%s: warning: %s was created but %s is missing (no udev? try 'dmsetup mknodes %s')", ctx,
-		       pos[0], node, pos[0]);
+		       name, node, name);
 	if (unfinished_merge)
 		*unfinished_merge = cp.unfinished_merge;
 	ret = 0;
@@ -455,33 +454,32 @@ static int device_create(int argc, char **argv)
 
 int device_remove_one(const char *ctx, const char *name)
 {
-	const char *pos[1] = { name };
 	struct dmc_dm_dev dev;
 	int ret;
 
-	ret = dmc_dm_remove(pos[0]);
+	ret = dmc_dm_remove(name);
 	switch (ret) {
 	case 0:
 		return 0;
 	case -ENODEV:
 	case -ENXIO:
-		errmsg("%s: no device named '%s'", ctx, pos[0]);
+		errmsg("%s: no device named '%s'", ctx, name);
 		break;
 	case -EMEDIUMTYPE:
 		errmsg("%s: '%s' is not a chain device; not removing it", ctx,
-		       pos[0]);
+		       name);
 		break;
 	case -EBUSY:
-		if (dmc_dm_get(pos[0], &dev) == 0) {
+		if (dmc_dm_get(name, &dev) == 0) {
 			errmsg("%s: '%s' is in use (open count %d)", ctx,
-			       pos[0], dev.open_count);
+			       name, dev.open_count);
 			dmc_dm_dev_free(&dev);
 		} else {
-			errmsg("%s: '%s' is in use", ctx, pos[0]);
+			errmsg("%s: '%s' is in use", ctx, name);
 		}
 		break;
 	default:
-		errmsg("%s: %s: %s", ctx, pos[0], dm_reason(ret));
+		errmsg("%s: %s: %s", ctx, name, dm_reason(ret));
 		break;
 	}
 	return 1;

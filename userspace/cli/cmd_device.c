@@ -26,7 +26,6 @@
 
 #include "chainctl.h"
 #include "chain.h"
-#include "chaintab.h"
 #include "dm.h"
 #include "dmc_err.h"
 #include "json.h"
@@ -442,7 +441,7 @@ static int device_create(int argc, char **argv)
 
 	if (parse_args(argc, argv, "create", NULL, &read_only, &raw, pos, 2))
 		return EXIT_USAGE;
-	if (!chaintab_valid_name(pos[0], &why)) {
+	if (!dmc_dm_valid_name(pos[0], &why)) {
 		errmsg("device create: invalid device name '%s': %s", pos[0], why);
 		return EXIT_USAGE;
 	}

@@ -6,35 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nl.h"
-
 #include "chaintab.h"
+#include "dm.h"
 #include "sizes.h"
-
-bool chaintab_valid_name(const char *name, const char **why)
-{
-	const char *p;
-
-	if (!name[0]) {
-		*why = "empty";
-		return false;
-	}
-	if (strlen(name) >= DMC_NL_NAME_LEN) {
-		*why = "longer than 127 characters";
-		return false;
-	}
-	if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "control")) {
-		*why = "reserved";
-		return false;
-	}
-	for (p = name; *p; p++) {
-		if (*p == '/' || (unsigned char)*p <= ' ' || *p == 0x7f) {
-			*why = "contains '/', whitespace or control characters";
-			return false;
-		}
-	}
-	return true;
-}
 
 static int refuse(char *err, size_t errlen, const char *file,
 		  unsigned int line, const char *fmt, ...)
@@ -200,7 +174,7 @@ static int parse_line(char *s, unsigned int line, const char *file,
 		return refuse(err, errlen, file, line,
 			      "'%s' has no leaf path (NAME LEAF-PATH [OPTIONS])",
 			      field[0]);
-	if (!chaintab_valid_name(field[0], &why))
+	if (!dmc_dm_valid_name(field[0], &why))
 		return refuse(err, errlen, file, line,
 			      "invalid device name '%s': %s", field[0], why);
 	if (chaintab_find(tab, field[0]))

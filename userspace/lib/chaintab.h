@@ -72,11 +72,4 @@ const struct chaintab_entry *chaintab_find(const struct chaintab *tab,
 /* The options as they would be written ("ro,nofail", "defaults"). */
 char *chaintab_opts_str(const struct chaintab_entry *e, char *buf, size_t len);
 
-/*
- * Is NAME a device name chainctl accepts (also 'device create')?  Not empty,
- * shorter than 128 bytes, not ".", ".." or "control", no '/', blanks or
- * control characters.  *WHY says why not.
- */
-bool chaintab_valid_name(const char *name, const char **why);
-
 #endif

@@ -70,6 +70,14 @@ int dmc_bytes_to_sectors(uint64_t virtual_size, uint64_t *sectors);
 /* Call once before the others: logging and the udev decision. */
 void dmc_dm_init(bool verbose);
 
+/*
+ * Is NAME a device name chainctl gives a new device ('device create', a
+ * chaintab line)?  Not empty, shorter than DM_NAME_LEN (128) bytes, not
+ * ".", ".." or "control", no '/', blanks or control characters.  *WHY
+ * says why not.
+ */
+bool dmc_dm_valid_name(const char *name, const char **why);
+
 /* Whether udevd is running (its control socket exists). */
 bool dmc_dm_udev_running(void);
 

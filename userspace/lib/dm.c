@@ -210,6 +210,33 @@ int dmc_bytes_to_sectors(uint64_t virtual_size, uint64_t *sectors)
 	return 0;
 }
 
+/* ---- device names ------------------------------------------------------ */
+
+bool dmc_dm_valid_name(const char *name, const char **why)
+{
+	const char *p;
+
+	if (!name[0]) {
+		*why = "empty";
+		return false;
+	}
+	if (strlen(name) >= DM_NAME_LEN) {
+		*why = "longer than 127 characters";
+		return false;
+	}
+	if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "control")) {
+		*why = "reserved";
+		return false;
+	}
+	for (p = name; *p; p++) {
+		if (*p == '/' || (unsigned char)*p <= ' ' || *p == 0x7f) {
+			*why = "contains '/', whitespace or control characters";
+			return false;
+		}
+	}
+	return true;
+}
+
 /* ---- libdevmapper: set-up --------------------------------------------- */
 
 /* libdevmapper's log levels (syslog numbering; not in its public header). */
@@ -265,31 +292,6 @@ static void dm_lib_setup(void)
 }
 
 /* ---- libdevmapper: logging and udev ------------------------------------- */
-
-bool dmc_dm_valid_name(const char *name, const char **why)
-{
-	const char *p;
-
-	if (!name[0]) {
-		*why = "empty";
-		return false;
-	}
-	if (strlen(name) >= DM_NAME_LEN) {
-		*why = "longer than 127 characters";
-		return false;
-	}
-	if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "control")) {
-		*why = "reserved";
-		return false;
-	}
-	for (p = name; *p; p++) {
-		if (*p == '/' || (unsigned char)*p <= ' ' || *p == 0x7f) {
-			*why = "contains '/', whitespace or control characters";
-			return false;
-		}
-	}
-	return true;
-}
 
 bool dmc_dm_udev_running(void)
 {

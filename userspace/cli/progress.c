@@ -95,7 +95,7 @@ void progress_update_text(struct progress *p, uint64_t done, uint64_t total,
 void progress_update(uint64_t done, uint64_t total, void *arg)
 {
 	struct progress *p = arg;
-	double elapsed, left;
+	double elapsed;
 	char text[48], d[32];
 
 	if (!p || !p->enabled)
@@ -105,10 +105,8 @@ void progress_update(uint64_t done, uint64_t total, void *arg)
 		progress_update_text(p, done, total, NULL);
 		return;
 	}
-	left = elapsed * (double)(total - done) / (double)done;
 	snprintf(text, sizeof(text), "%s left",
-		 format_duration(left > 359999.0 ? 359999 : (uint64_t)(left + 0.5),
-				 d, sizeof(d)));
+		 format_duration(eta_seconds(done, total, elapsed), d, sizeof(d)));
 	progress_update_text(p, done, total, text);
 }
 

@@ -92,11 +92,20 @@ char *format_duration(uint64_t secs, char *buf, size_t len)
 	return buf;
 }
 
+uint64_t eta_seconds(uint64_t done, uint64_t total, double elapsed)
+{
+	double left;
+
+	if (!done || done >= total)
+		return 0;
+	left = elapsed * (double)(total - done) / (double)done;
+	return left > 359999.0 ? 359999 : (uint64_t)(left + 0.5);
+}
+
 char *format_rate_eta(uint64_t done, uint64_t total, uint64_t elapsed_ns,
 		      char *buf, size_t len)
 {
-	double rate, left;
-	uint64_t secs;
+	double secs = (double)elapsed_ns / 1e9;
 	char r[32], d[32];
 
 	if (!len)
@@ -104,10 +113,8 @@ char *format_rate_eta(uint64_t done, uint64_t total, uint64_t elapsed_ns,
 	buf[0] = '\0';
 	if (!done || !elapsed_ns)
 		return buf;
-	rate = (double)done / ((double)elapsed_ns / 1e9);
-	format_size((uint64_t)rate, r, sizeof(r));
-	left = done >= total ? 0 : (double)(total - done) / rate;
-	secs = left > 359999.0 ? 359999 : (uint64_t)(left + 0.5);
-	snprintf(buf, len, "%s/s, %s left", r, format_duration(secs, d, sizeof(d)));
+	format_size((uint64_t)((double)done / secs), r, sizeof(r));
+	snprintf(buf, len, "%s/s, %s left", r,
+		 format_duration(eta_seconds(done, total, secs), d, sizeof(d)));
 	return buf;
 }

@@ -27,6 +27,12 @@ char *format_size(uint64_t bytes, char *buf, size_t len);
 char *format_duration(uint64_t seconds, char *buf, size_t len);
 
 /*
+ * Seconds left, rounded, for a job that did DONE (> 0) of TOTAL units in
+ * ELAPSED seconds, at that average pace; 0 once done; at most 99:59:59.
+ */
+uint64_t eta_seconds(uint64_t done, uint64_t total, double elapsed);
+
+/*
  * The rate and time left of a job that has done DONE of TOTAL bytes in
  * ELAPSED_NS: "120.5 MiB/s, 1:05 left" (minutes:seconds; hours:min:sec
  * past an hour); "" until there is a rate to tell (nothing done yet, or

@@ -29,7 +29,7 @@ static int fill(const struct flatten_request *rq, struct chain *c,
 	uint32_t shift = c->block_shift;
 	struct plan_totals totals;
 	struct plan_run run;
-	uint64_t pos = 0, done = 0, off, len;
+	uint64_t pos = 0, done = 0, off, len, max_run;
 
 	for (i = 0; i < nr; i++)
 		src[i].map = c->layers[first + i]->is_raw ? NULL :
@@ -37,8 +37,8 @@ static int fill(const struct flatten_request *rq, struct chain *c,
 	/* The totals only feed the progress bar: without one, a pass less. */
 	if (rq->progress)
 		plan_count(src, nr, c->nr_blocks, 0, &totals);
-	while (plan_next_run(src, nr, c->nr_blocks, &pos,
-			     plan_max_run(rq->progress, shift), &run)) {
+	max_run = plan_max_run(rq->progress, shift);
+	while (plan_next_run(src, nr, c->nr_blocks, &pos, max_run, &run)) {
 		if (run.kind != PLAN_DATA)
 			continue;	/* zero or absent: a hole in OUT */
 		struct layer *l = c->layers[first + run.source];

@@ -135,17 +135,15 @@ static int parse_opts(char *s, struct chaintab_entry *e, const char *file,
 static int check_leaf(const char *leaf, unsigned int line, const char *file,
 		      char *err, size_t errlen)
 {
-	const char *p;
-
 	if (leaf[0] != '/')
 		return refuse(err, errlen, file, line,
 			      "leaf path '%s' is not absolute", leaf);
 	if (strlen(leaf) >= 4096)
 		return refuse(err, errlen, file, line, "leaf path too long");
-	for (p = leaf; *p; p++)
-		if ((unsigned char)*p < ' ' || *p == 0x7f || *p == '\\')
-			return refuse(err, errlen, file, line,
-				      "leaf path contains a backslash or control characters (a table line cannot name it)");
+	/* Blanks cannot reach here: they separate the fields. */
+	if (!dmc_table_path_safe(leaf))
+		return refuse(err, errlen, file, line,
+			      "leaf path contains a backslash, control characters or byte 0xa0 (a table line cannot name it)");
 	return 0;
 }
 

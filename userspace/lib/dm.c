@@ -38,13 +38,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * A path the table line can carry unescaped, by the kernel's rule: its
- * dm_split_args() ends a word at any byte its isspace() knows (ASCII
- * whitespace and 0xa0) and strips backslashes; control characters are
- * refused too (kmod/table.c, path_is_table_safe()).
- */
-static bool path_is_table_safe(const char *p)
+bool dmc_table_path_safe(const char *p)
 {
 	for (; *p; p++) {
 		unsigned char c = (unsigned char)*p;
@@ -83,7 +77,7 @@ int dmc_table_build(const char *const *paths, unsigned int nr_paths,
 				p ? p : "(null)");
 			return -EINVAL;
 		}
-		if (!path_is_table_safe(p)) {
+		if (!dmc_table_path_safe(p)) {
 			set_err(err, errlen,
 				"%s: a path with whitespace, control characters or a backslash cannot go in a device-mapper table",
 				p);

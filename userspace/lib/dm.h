@@ -38,6 +38,14 @@
  * Returns 0 and a malloc'd string in *OUT, or -EINVAL (message in ERR,
  * size ERRLEN), -E2BIG (too many layers), -ENOMEM.
  */
+/*
+ * Whether the table line can carry PATH unescaped, by the kernel's rule:
+ * its dm_split_args() ends a word at any byte its isspace() knows (ASCII
+ * whitespace and 0xa0) and strips backslashes; control characters are
+ * refused too (kmod/table.c, path_is_table_safe()).
+ */
+bool dmc_table_path_safe(const char *path);
+
 int dmc_table_build(const char *const *paths, unsigned int nr_paths,
 		    bool raw_base, bool read_only, char **out, char *err,
 		    size_t errlen);

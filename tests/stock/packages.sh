@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The Debian packages on Debian's stock kernel, as an admin installs them:
-# `dpkg -i` of the two packages `make deb` built (build/deb/) makes DKMS
-# build and install the module for the running kernel; the module loads
+# `apt-get install ./dm-chain-dkms_*.deb ./chainctl_*.deb` of the two
+# packages `make deb` built (build/deb/), the README's install command, makes
+# DKMS build and install the module for the running kernel (the VM has no
+# network: apt takes every dependency from the installed system or refuses
+# to install); the module loads
 # with modprobe, chainctl finds it, a chain device serves data; purging
 # both packages leaves no file behind.  The chains it makes cover what the
 # subset of part 6 does not: on XFS a snapshot, a live and an offline merge
@@ -31,13 +34,15 @@ esac
 check "the packages were built (make deb)" ls -l "$dkms_deb" "$tool_deb" || done_testing
 check "the overlay's writable layer is visible" test -d "$upper" || done_testing
 
-# Files in the writable layer, but for what dpkg, its triggers, depmod and
-# DKMS keep by design: dpkg's database and logs, caches, the module index,
+# Files in the writable layer, but for what apt, dpkg, its triggers, depmod
+# and DKMS keep by design: apt's and dpkg's state and logs, caches, the
+# module index,
 # and the key DKMS makes on its first build to sign every module it builds
 # (its own, for all DKMS packages, kept for the next one).
 files_written() {
 	(cd "$upper" && find . -xdev ! -type d \
-		! -path './var/lib/dpkg/*' ! -path './var/log/*' ! -path './var/cache/*' \
+		! -path './var/lib/dpkg/*' ! -path './var/lib/apt/*' ! -path './var/log/*' \
+		! -path './var/cache/*' \
 		! -path './var/lib/dkms/mok.key' ! -path './var/lib/dkms/mok.pub' \
 		! -path './etc/ld.so.cache' ! -path './tmp/*' ! -path './root/*' \
 		! -path '*/modules/'"$kver"'/modules.*' -printf '%y %p\n' | sort)
@@ -49,10 +54,12 @@ check_fail_msg "before: no dm-chain module for $kver" "not found" modinfo dm-cha
 # A man-db trigger rebuilding its index over 9p under emulation takes
 # minutes and tests nothing of ours.
 echo "man-db man-db/auto-update boolean false" | debconf-set-selections 2> /dev/null
-if dpkg -i "$dkms_deb" "$tool_deb" > "$log" 2>&1; then
-	ok "dpkg -i dm-chain-dkms chainctl (DKMS builds the module)"
+# apt-get wants the packages as paths ("./x.deb"), not bare names.
+install=(apt-get install -y "$dkms_deb" "$tool_deb")
+if DEBIAN_FRONTEND=noninteractive "${install[@]}" > "$log" 2>&1; then
+	ok "apt-get install ./dm-chain-dkms ./chainctl (DKMS builds the module)"
 else
-	fail "dpkg -i dm-chain-dkms chainctl (DKMS builds the module)" "$(tail -n 30 "$log")"
+	fail "apt-get install ./dm-chain-dkms ./chainctl (DKMS builds the module)" "$(tail -n 30 "$log")"
 	cat /var/lib/dkms/dm-chain/"$version"/build/make.log 2> /dev/null | tail -n 20 | sed 's/^/# /'
 	done_testing
 fi
@@ -117,10 +124,10 @@ check "ext4: the merged base reads what was written" bash -c \
 	 cmp $work/data /dev/mapper/$name && /usr/sbin/chainctl device remove $name"
 check "modprobe -r dm-chain" modprobe -r dm-chain
 
-if dpkg --purge chainctl dm-chain-dkms > "$log" 2>&1; then
-	ok "dpkg --purge chainctl dm-chain-dkms"
+if DEBIAN_FRONTEND=noninteractive apt-get purge -y chainctl dm-chain-dkms > "$log" 2>&1; then
+	ok "apt-get purge chainctl dm-chain-dkms"
 else
-	fail "dpkg --purge chainctl dm-chain-dkms" "$(tail -n 30 "$log")"
+	fail "apt-get purge chainctl dm-chain-dkms" "$(tail -n 30 "$log")"
 fi
 check_fail_msg "after: no dm-chain module for $kver" "not found" modinfo dm-chain
 check "after: dkms knows no dm-chain" bash -c "! dkms status -m dm-chain | grep -q ."

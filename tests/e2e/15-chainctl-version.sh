@@ -67,6 +67,20 @@ check_fail_msg "version with a stray argument is a usage error" \
 "$CHAINCTL" version bogus > /dev/null 2>&1
 check_eq "usage errors exit 2" 2 "$?"
 
+# The global options go through the commands' own parser (cli_getopt).
+check_fail_code "global: an unknown short option, exit 2" 2 \
+	"^chainctl: unknown option '-x' \(try 'chainctl --help'\)$" "$CHAINCTL" -x layer info
+check_fail_code "global: an unknown long option, exit 2" 2 \
+	"^chainctl: unknown option '--bogus'" "$CHAINCTL" --bogus version
+check_fail_code "global: a flag given a value, exit 2" 2 \
+	"option '--json' takes no value" "$CHAINCTL" --json=yes version
+check_eq "global: -jV (bundled) is version -j" \
+	"$("$CHAINCTL" version -j)" "$("$CHAINCTL" -jV)"
+check_eq "global: --verbose --json version is version -j" \
+	"$("$CHAINCTL" version -j)" "$("$CHAINCTL" --verbose --json version)"
+check_fail_code "global: options stop at the object (-x is the command's)" 2 \
+	"^chainctl: version: unknown option '-x'" "$CHAINCTL" version -x
+
 # The family is admin-only: an unprivileged caller gets a clear refusal.
 if command -v setpriv > /dev/null; then
 	check_fail_msg "unprivileged version: refused, says why" \

@@ -51,7 +51,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	errmsg("%s: %s (try 'chainctl %s --help')", cmd, msg, cmd);
+	if (cmd)
+		errmsg("%s: %s (try 'chainctl %s --help')", cmd, msg, cmd);
+	else
+		errmsg("%s (try 'chainctl --help')", msg);
 	return EXIT_USAGE;
 }
 
@@ -99,7 +102,11 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 	const char *arg;
 	int c;
 
-	snprintf(optstring, sizeof(optstring), ":%s", shortopts);
+	/* getopt wants the ordering mark ('+') before the ':' */
+	if (shortopts[0] == '+')
+		snprintf(optstring, sizeof(optstring), "+:%s", shortopts + 1);
+	else
+		snprintf(optstring, sizeof(optstring), ":%s", shortopts);
 	opterr = 0;
 	c = getopt_long(argc, argv, optstring, longopts, NULL);
 	if (c != '?' && c != ':')
@@ -146,38 +153,44 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	int i;
+	static const struct option opts[] = {
+		{ "json",    no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help",    no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	bool version = false;
+	int c, first;
 	size_t k;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
-			g_opts.json = true;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			g_opts.verbose = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-			return cmd_version(argc - i, argv + i);
-		} else {
-			errmsg("unknown option '%s' (try 'chainctl help')", a);
-			return EXIT_USAGE;
+	/* '+': the options end at the object's name; its own follow it */
+	optind = 0;
+	while ((c = cli_getopt(NULL, argc, argv, "+jvhV", opts)) != -1) {
+		switch (c) {
+		case 'j': g_opts.json = true; break;
+		case 'v': g_opts.verbose = true; break;
+		case 'V': version = true; break;
+		case 'h': usage(stdout); return 0;
+		default: return EXIT_USAGE;
 		}
 	}
-	if (i >= argc) {
+	first = optind;
+	optind = 0;
+	if (version)	/* what follows -V is 'chainctl version''s own */
+		return cmd_version(argc - first + 1, argv + first - 1);
+	if (first >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[i], "help")) {
+	if (!strcmp(argv[first], "help")) {
 		usage(stdout);
 		return 0;
 	}
 	for (k = 0; k < sizeof(objects) / sizeof(objects[0]); k++) {
-		if (!strcmp(argv[i], objects[k].name))
-			return objects[k].run(argc - i, argv + i);
+		if (!strcmp(argv[first], objects[k].name))
+			return objects[k].run(argc - first, argv + first);
 	}
-	errmsg("unknown object '%s' (try 'chainctl help')", argv[i]);
+	errmsg("unknown object '%s' (try 'chainctl help')", argv[first]);
 	return EXIT_USAGE;
 }

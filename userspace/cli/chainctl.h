@@ -68,7 +68,7 @@ void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * A command-line mistake in command CMD ("layer info", "device create"):
  * prints "chainctl: CMD: MESSAGE (try 'chainctl CMD --help')" and returns
- * EXIT_USAGE, for the caller to return.
+ * EXIT_USAGE, for the caller to return.  CMD NULL: a global option.
  */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -83,7 +83,10 @@ struct option;
  * missing value or a value given to a flag is reported through
  * cli_usage_error() ("chainctl device create: unknown option '--foo' (try
  * ...)") and CLI_GETOPT_ERR is returned: the caller returns EXIT_USAGE.
- * SHORTOPTS is as for getopt, without a leading ':' or '+'.
+ * SHORTOPTS is as for getopt, without a leading ':'; a leading '+' stops
+ * at the first operand (the global options before the object's name).
+ * CMD NULL is chainctl's own level: messages then read "chainctl:
+ * unknown option '-x' (try 'chainctl --help')".
  */
 int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);

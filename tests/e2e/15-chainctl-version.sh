@@ -80,6 +80,10 @@ check_eq "global: --verbose --json version is version -j" \
 	"$("$CHAINCTL" version -j)" "$("$CHAINCTL" --verbose --json version)"
 check_fail_code "global: options stop at the object (-x is the command's)" 2 \
 	"^chainctl: version: unknown option '-x'" "$CHAINCTL" version -x
+# A short option's mistake inside a bundle names that letter, not an
+# earlier long option whose value is the same letter (--raw is 'R').
+check_fail_code "a bundle's unknown letter after a long option names the letter" 2 \
+	"^chainctl: layer info: unknown option '-R'" "$CHAINCTL" layer info --raw -Rj /nonexistent
 
 # The family is admin-only: an unprivileged caller gets a clear refusal.
 if command -v setpriv > /dev/null; then

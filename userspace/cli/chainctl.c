@@ -100,7 +100,7 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 	const struct option *lo;
 	char optstring[64];
 	const char *arg;
-	int c;
+	int c, before = optind;
 
 	/* getopt wants the ordering mark ('+') before the ':' */
 	if (shortopts[0] == '+')
@@ -112,7 +112,14 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 	if (c != '?' && c != ':')
 		return c;
 	arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
-	lo = optopt ? long_named(arg, longopts, optopt) : NULL;
+	/*
+	 * A long option's mistake always moves optind past it; a short one
+	 * inside a bundle ("-Rj") leaves optind where it was, and argv[optind
+	 * - 1] is then an earlier element, perhaps a long option with that
+	 * letter as its value ("--raw"), which is not the one to blame.
+	 */
+	lo = optopt && optind != before ?
+		long_named(arg, longopts, optopt) : NULL;
 	if (c == ':') {
 		if (lo)
 			cli_usage_error(cmd, "option '--%s' needs a value",

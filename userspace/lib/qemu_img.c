@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,8 +45,12 @@ static int buf_add(struct buf *b, const char *data, size_t n)
 	return 0;
 }
 
-/* Read what is ready on FD into B; 0 at EOF, 1 for more, -1 on error. */
-static int drain(int fd, struct buf *b, bool keep)
+/*
+ * Read what is ready on FD into B (kept in full up to 256 MiB, for the JSON
+ * and for the reason of a failure, which qemu-io prints on stdout); 0 at
+ * EOF, 1 for more, -1 on error.
+ */
+static int drain(int fd, struct buf *b)
 {
 	char chunk[65536];
 	ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -54,7 +59,7 @@ static int drain(int fd, struct buf *b, bool keep)
 		return errno == EINTR || errno == EAGAIN ? 1 : -1;
 	if (n == 0)
 		return 0;
-	if (keep && buf_add(b, chunk, (size_t)n))
+	if (b->len < (256U << 20) && buf_add(b, chunk, (size_t)n))
 		return -1;
 	return 1;
 }
@@ -67,6 +72,8 @@ static void child(char *const argv[], const char *cwd, int outfd, int errfd_out,
 	int null = open("/dev/null", O_RDONLY);
 	int e;
 
+	/* A chainctl killed outright takes its tool along. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(outfd, 1) < 0 ||
 	    dup2(errfd_out, 2) < 0 || (cwd && chdir(cwd))) {
 		e = errno;
@@ -137,9 +144,9 @@ int qtool_run(char *const argv[], const struct qtool_opts *o, const char *what,
 			break;
 		if (r <= 0)
 			continue;
-		if (open_o && p[0].revents && drain(po[0], &bo, o && o->want_stdout) <= 0)
+		if (open_o && p[0].revents && drain(po[0], &bo) <= 0)
 			open_o = false;
-		if (open_e && p[1].revents && drain(pe[0], &be, true) <= 0)
+		if (open_e && p[1].revents && drain(pe[0], &be) <= 0)
 			open_e = false;
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

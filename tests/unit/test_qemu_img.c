@@ -4,8 +4,8 @@
  * and `layer export`: reading `qemu-img map --output=json` into an image's
  * own allocation (present, zero, depth), reading `qemu-img info
  * --backing-chain`, the block size a chain allows, the json: filenames
- * (paths with quotes), file stems, and running a tool (exit status,
- * stderr in the message, a tool that is not installed).
+ * (paths with quotes), file stems, convert -p's percentage, and running a
+ * tool (exit status, stderr in the message, a tool that is not installed).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -317,6 +317,21 @@ static void test_names(void **state)
 	expect_str(qimg_plain_path("json:{}"), "./json:{}");
 }
 
+static void test_percent(void **state)
+{
+	static const char out[] = "    (0.00/100%)\r    (12.50/100%)\r    (37.5";
+	double f = -1;
+
+	(void)state;
+	assert_true(qimg_parse_percent(out, sizeof(out) - 1, &f));
+	assert_true(f > 0.1249 && f < 0.1251);	/* the last complete one */
+	assert_true(qimg_parse_percent("(100.00/100%)", 13, &f));
+	assert_true(f > 0.999);
+	assert_false(qimg_parse_percent("(12.5/100", 9, &f));
+	assert_false(qimg_parse_percent("(x/100%)", 8, &f));
+	assert_false(qimg_parse_percent("(250/100%)", 10, &f));
+}
+
 static void test_run(void **state)
 {
 	char *echo[] = { "echo", "a b", NULL };
@@ -360,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_info_refused),
 		cmocka_unit_test(test_specs),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_percent),
 		cmocka_unit_test(test_run),
 	};
 

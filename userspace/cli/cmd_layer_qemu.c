@@ -15,6 +15,7 @@
 #include "cmd_layer.h"
 #include "export_qcow2.h"
 #include "import_qemu.h"
+#include "progress.h"
 #include "sizes.h"
 
 /*
@@ -44,7 +45,7 @@ static void catch_stops(void)
 }
 
 static const char import_help[] =
-	"Usage: chainctl layer import [-f FORMAT] [-b BLOCK] SOURCE DESTDIR\n"
+	"Usage: chainctl layer import [-f FORMAT] [-b BLOCK] [-p] SOURCE DESTDIR\n"
 	"\n"
 	"Import the image SOURCE (qcow2, or any format qemu-img reads) and its\n"
 	"backing chain as a dm-chain chain of the same depth: one layer per image,\n"
@@ -61,18 +62,22 @@ static const char import_help[] =
 	"                      trusted for an image a guest wrote raw\n"
 	"  -b, --block BLOCK   block size, a power of two from 4K to 2M (default:\n"
 	"                      the smallest cluster size of the chain, lowered\n"
-	"                      where an image's allocation needs finer blocks)\n";
+	"                      where an image's allocation needs finer blocks)\n"
+	"  -p, --progress      progress bar on a terminal\n";
 
 int layer_cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "block", required_argument, NULL, 'b' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct import_request rq = { .stop = &stop_asked };
+	bool want_progress = false;
 	struct import_result res;
+	struct progress bar;
 	struct dmc_err err;
 	char a[32], b[32], z[32];
 	unsigned int i;
@@ -80,8 +85,11 @@ int layer_cmd_import(int argc, char **argv)
 	int c, ret;
 
 	optind = 0;
-	while ((c = cli_getopt("layer import", argc, argv, "f:b:h", opts)) != -1) {
+	while ((c = cli_getopt("layer import", argc, argv, "f:b:ph", opts)) != -1) {
 		switch (c) {
+		case 'p':
+			want_progress = true;
+			break;
 		case 'f':
 			rq.format = optarg;
 			break;
@@ -105,8 +113,14 @@ int layer_cmd_import(int argc, char **argv)
 	rq.source = argv[optind];
 	rq.destdir = argv[optind + 1];
 	catch_stops();
+	progress_init(&bar, want_progress, "importing");
+	if (bar.enabled) {
+		rq.progress = progress_update;
+		rq.progress_arg = &bar;
+	}
 	dmc_err_clear(&err);
 	ret = import_qemu_chain(&rq, &res, &err);
+	progress_end(&bar, !ret);
 	if (ret) {
 		errmsg("layer import: %s", err.msg);
 	} else {
@@ -125,7 +139,7 @@ int layer_cmd_import(int argc, char **argv)
 }
 
 static const char export_help[] =
-	"Usage: chainctl layer export LEAF DESTDIR\n"
+	"Usage: chainctl layer export [-p] LEAF DESTDIR\n"
 	"\n"
 	"Write the chain ending at LEAF as a qcow2 backing chain of the same\n"
 	"depth: DESTDIR/NAME.qcow2 for the layer NAME.dmc, each image's backing\n"
@@ -135,24 +149,32 @@ static const char export_help[] =
 	"absent blocks unallocated; the cluster size is the block size.  A raw\n"
 	"base becomes a qcow2 base.  Every image passes 'qemu-img check'.  No\n"
 	"file in DESTDIR is overwritten; on failure the images made are removed.\n"
-	"Needs qemu-img and qemu-io (Debian package qemu-utils).\n";
+	"Needs qemu-img and qemu-io (Debian package qemu-utils).\n"
+	"\n"
+	"  -p, --progress      progress bar on a terminal\n";
 
 int layer_cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "progress", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct export_request rq = { .stop = &stop_asked };
+	bool want_progress = false;
 	struct export_result res;
+	struct progress bar;
 	struct dmc_err err;
 	char a[32], b[32], z[32];
 	unsigned int i;
 	int c, ret;
 
 	optind = 0;
-	while ((c = cli_getopt("layer export", argc, argv, "h", opts)) != -1) {
+	while ((c = cli_getopt("layer export", argc, argv, "ph", opts)) != -1) {
 		switch (c) {
+		case 'p':
+			want_progress = true;
+			break;
 		case 'h':
 			fputs(export_help, stdout);
 			return 0;
@@ -165,8 +187,14 @@ int layer_cmd_export(int argc, char **argv)
 	rq.leaf = argv[optind];
 	rq.destdir = argv[optind + 1];
 	catch_stops();
+	progress_init(&bar, want_progress, "exporting");
+	if (bar.enabled) {
+		rq.progress = progress_update;
+		rq.progress_arg = &bar;
+	}
 	dmc_err_clear(&err);
 	ret = export_qcow2_chain(&rq, &res, &err);
+	progress_end(&bar, !ret);
 	if (ret) {
 		errmsg("layer export: %s", err.msg);
 	} else {

@@ -69,7 +69,15 @@ struct batch {
 	unsigned int nr, files;
 	uint64_t bytes;
 	struct export_result *res;
+	uint64_t done, total;		/* data bytes, for rq->progress */
 };
+
+static void progress(struct batch *b, uint64_t bytes)
+{
+	b->done += bytes;
+	if (b->rq->progress)
+		b->rq->progress(b->done, b->total, b->rq->progress_arg);
+}
 
 static void batch_clear(struct batch *b)
 {
@@ -107,6 +115,8 @@ static int batch_flush(struct batch *b, struct dmc_err *err)
 	argv[n] = NULL;
 	ret = qtool_run(argv, &o, b->out, NULL, err);
 	b->res->qemu_io_runs++;
+	if (!ret)
+		progress(b, b->bytes);
 	batch_clear(b);
 	return ret;
 }
@@ -199,6 +209,23 @@ static int write_runs(struct batch *b, struct layer *l, struct export_image *im,
 		}
 	}
 	return batch_flush(b, err);
+}
+
+/* Bytes of L's DATA blocks (the last one maybe partial). */
+static uint64_t layer_data_bytes(const struct layer *l)
+{
+	struct plan_source src = { l->map };
+	uint64_t pos = 0, n = 0, off, len;
+	struct plan_run run;
+
+	while (plan_next_run(&src, 1, layer_header_nr_blocks(&l->hdr), &pos, 0, &run)) {
+		if (run.kind != PLAN_DATA)
+			continue;
+		off = run.start << l->hdr.block_shift;
+		len = run.count << l->hdr.block_shift;
+		n += off + len > l->hdr.virtual_size ? l->hdr.virtual_size - off : len;
+	}
+	return n;
 }
 
 /* The name the next image records for its backing file: the previous
@@ -347,6 +374,8 @@ int export_qcow2_chain(const struct export_request *rq, struct export_result *re
 		dmc_err_errno(err, errno, "%s", scratch);
 		goto out;
 	}
+	for (i = 0; i < c.nr; i++)
+		b.total += c.layers[i]->is_raw ? c.virtual_size : layer_data_bytes(c.layers[i]);
 	for (i = 0; i < c.nr; i++) {
 		struct layer *l = c.layers[c.nr - 1 - i];
 		struct export_image *im = &res->images[i];
@@ -369,6 +398,7 @@ int export_qcow2_chain(const struct export_request *rq, struct export_result *re
 				goto out;
 		} else {
 			im->data_bytes = c.virtual_size;
+			progress(&b, c.virtual_size);
 		}
 		if (check_image(rq, abs[i], im->image, err))
 			goto out;

@@ -21,6 +21,10 @@ struct export_request {
 	const char *leaf;		/* the chain's top layer */
 	const char *destdir;		/* the images go there as STEM.qcow2 */
 	const volatile sig_atomic_t *stop;	/* see qtool_opts */
+	/* Bytes of data written of the chain's total (merge_progress_fn's
+	 * shape); NULL: none. */
+	void (*progress)(uint64_t done, uint64_t total, void *arg);
+	void *progress_arg;
 };
 
 struct export_image {

@@ -236,10 +236,29 @@ static int pick_block(const struct import_request *rq, const struct qimg_chain *
 	return 0;
 }
 
+/* Data bytes copied so far, for the progress callback. */
+struct import_progress {
+	const struct import_request *rq;
+	uint64_t done;		/* the layers finished */
+	uint64_t layer;		/* the data bytes of the one being copied */
+	uint64_t total;
+};
+
+/* qemu-img convert -p's percentage of the current layer. */
+static void on_convert_output(const char *data, size_t len, void *arg)
+{
+	struct import_progress *p = arg;
+	double f;
+
+	if (qimg_parse_percent(data, len, &f))
+		p->rq->progress(p->done + (uint64_t)(f * (double)p->layer), p->total,
+				p->rq->progress_arg);
+}
+
 /* Copy IM's own bytes into the data area of the new layer PATH. */
 static int copy_data(const struct import_request *rq, const struct qimg_image *im,
 		     const char *path, const struct layer_header *h,
-		     struct dmc_err *err)
+		     struct import_progress *pg, struct dmc_err *err)
 {
 	struct qtool_opts o = { .stop = rq->stop };
 	char *src = qimg_spec_alone(im->filename, im->format, im->has_backing);
@@ -247,9 +266,16 @@ static int copy_data(const struct import_request *rq, const struct qimg_image *i
 	/* -n: into the layer file as it is; --target-is-zero: it reads zero
 	 * (fresh and sparse), so only data is written. */
 	char *argv[] = { "qemu-img", "convert", "-n", "--target-is-zero", "-O", "raw",
-			 src, dst, NULL };
+			 src, dst, NULL, NULL };
 	int ret = -1, fd;
 
+	if (rq->progress) {
+		argv[8] = argv[7];	/* "-p" before the names */
+		argv[7] = argv[6];
+		argv[6] = "-p";
+		o.on_stdout = on_convert_output;
+		o.arg = pg;
+	}
 	if (!src || !dst) {
 		dmc_err_errno(err, ENOMEM, "%s", path);
 		goto out;
@@ -299,20 +325,22 @@ static uint8_t *build_map(const struct qimg_map *m, const struct layer_header *h
 	return map;
 }
 
-static bool has_data(const struct qimg_map *m)
+static uint64_t data_bytes(const struct qimg_map *m)
 {
+	uint64_t n = 0;
 	size_t i;
 
 	for (i = 0; i < m->nr; i++)
 		if (m->ext[i].kind == QIMG_DATA)
-			return true;
-	return false;
+			n += m->ext[i].length;
+	return n;
 }
 
 /* Layer I of RES (0 the base) from image IM, its map M. */
 static int import_one(const struct import_request *rq, const struct qimg_image *im,
 		      const struct qimg_map *m, struct import_result *res,
-		      unsigned int i, unsigned int *created, struct dmc_err *err)
+		      unsigned int i, unsigned int *created, struct import_progress *pg,
+		      struct dmc_err *err)
 {
 	struct layer_create_opts o = {
 		.virtual_size = im->virtual_size,
@@ -327,9 +355,13 @@ static int import_one(const struct import_request *rq, const struct qimg_image *
 	if (layer_create_pending(l->layer, &o, &h, err))
 		return -1;
 	*created = i + 1;
-	if (stopped(rq, err) || (has_data(m) && copy_data(rq, im, l->layer, &h, err)) ||
+	pg->layer = data_bytes(m);
+	if (stopped(rq, err) || (pg->layer && copy_data(rq, im, l->layer, &h, pg, err)) ||
 	    stopped(rq, err))
 		return -1;
+	pg->done += pg->layer;
+	if (rq->progress)
+		rq->progress(pg->done, pg->total, rq->progress_arg);
 	map = build_map(m, &h, l);
 	if (!map)
 		return dmc_err_errno(err, ENOMEM, "%s", l->layer);
@@ -341,6 +373,7 @@ static int import_one(const struct import_request *rq, const struct qimg_image *
 int import_qemu_chain(const struct import_request *rq, struct import_result *res,
 		      struct dmc_err *err)
 {
+	struct import_progress pg = { .rq = rq };
 	double start = now_seconds();
 	struct qimg_map *maps = NULL;
 	struct qimg_chain c = { 0 };
@@ -365,10 +398,12 @@ int import_qemu_chain(const struct import_request *rq, struct import_result *res
 			goto out;
 	if (pick_block(rq, &c, maps, res, err))
 		goto out;
+	for (i = 0; i < c.nr; i++)
+		pg.total += data_bytes(&maps[i]);
 	for (i = 0; i < c.nr; i++) {
 		unsigned int k = c.nr - 1 - i;
 
-		if (import_one(rq, &c.images[k], &maps[k], res, i, &created, err))
+		if (import_one(rq, &c.images[k], &maps[k], res, i, &created, &pg, err))
 			goto out;
 	}
 	ret = 0;

@@ -21,6 +21,10 @@ struct import_request {
 	const char *format;		/* SOURCE's format; NULL: qemu-img probes */
 	uint32_t block_shift;		/* 0: from the cluster size */
 	const volatile sig_atomic_t *stop;	/* see qtool_opts */
+	/* Bytes of data copied of the chain's total (merge_progress_fn's
+	 * shape); NULL: none. */
+	void (*progress)(uint64_t done, uint64_t total, void *arg);
+	void *progress_arg;
 };
 
 struct import_layer {

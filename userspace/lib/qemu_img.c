@@ -144,8 +144,14 @@ int qtool_run(char *const argv[], const struct qtool_opts *o, const char *what,
 			break;
 		if (r <= 0)
 			continue;
-		if (open_o && p[0].revents && drain(po[0], &bo) <= 0)
-			open_o = false;
+		if (open_o && p[0].revents) {
+			size_t before = bo.len;
+
+			if (drain(po[0], &bo) <= 0)
+				open_o = false;
+			if (o && o->on_stdout && bo.len > before)
+				o->on_stdout(bo.p + before, bo.len - before, o->arg);
+		}
 		if (open_e && p[1].revents && drain(pe[0], &be) <= 0)
 			open_e = false;
 	}
@@ -195,6 +201,34 @@ out:
 	free(bo.p);
 	free(be.p);
 	return ret;
+}
+
+bool qimg_parse_percent(const char *data, size_t len, double *done)
+{
+	bool found = false;
+	size_t i, j;
+
+	/* "    (12.50/100%)\r", repeated; take the last complete one. */
+	for (i = 0; i < len; i++) {
+		char num[32];
+		double v;
+
+		if (data[i] != '(')
+			continue;
+		for (j = i + 1; j < len && j - i - 1 < sizeof(num) - 1 &&
+		     ((data[j] >= '0' && data[j] <= '9') || data[j] == '.'); j++)
+			;
+		if (j == i + 1 || len - j < 6 || memcmp(data + j, "/100%)", 6))
+			continue;
+		memcpy(num, data + i + 1, j - i - 1);
+		num[j - i - 1] = '\0';
+		v = strtod(num, NULL) / 100.0;
+		if (v >= 0 && v <= 1) {
+			*done = v;
+			found = true;
+		}
+	}
+	return found;
 }
 
 /* ---- JSON helpers ---------------------------------------------------------- */

@@ -28,6 +28,10 @@ struct qtool_opts {
 	 * fails with "interrupted".  NULL: never. */
 	const volatile sig_atomic_t *stop;
 	bool want_stdout;	/* keep stdout (JSON) in *OUT */
+	/* Called with each piece of standard output as it comes (the
+	 * "(12.50/100%)" of qemu-img convert -p); NULL: none. */
+	void (*on_stdout)(const char *data, size_t len, void *arg);
+	void *arg;
 };
 
 /*
@@ -40,6 +44,12 @@ struct qtool_opts {
  */
 int qtool_run(char *const argv[], const struct qtool_opts *o, const char *what,
 	      char **out, struct dmc_err *err);
+
+/*
+ * The last "(PERCENT/100%)" that `qemu-img convert -p` printed in DATA, as
+ * a fraction 0..1 in *DONE.  False when DATA holds none.
+ */
+bool qimg_parse_percent(const char *data, size_t len, double *done);
 
 /* ---- qemu-img info --backing-chain --output=json ------------------------- */
 

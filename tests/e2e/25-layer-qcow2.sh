@@ -18,7 +18,8 @@
 # of different sizes, a DESTDIR already holding one of the names (nothing
 # overwritten); a failing qemu-img and a chainctl killed mid-import
 # (through a qemu-img wrapper) leave no layer that `layer check` calls
-# clean while lacking data.  On XFS (export clones into qemu-io's run
+# clean while lacking data, and one killed mid-export (a qemu-io wrapper)
+# no image under its name without all its data.  On XFS (export clones into qemu-io's run
 # files), then on ext4 in a file on it (copies).
 # vm-disks: 1x4G
 # vm-timeout: 900
@@ -227,6 +228,24 @@ scenario() {
 		"top.dmc: not a dm-chain layer \(no header\)" "$C" layer check "$r/top.dmc"
 	check_fail_msg "$fs: killed import: nothing takes top.dmc for a chain" \
 		"no header" "$C" layer info --chain "$r/top.dmc"
+
+	# A qemu-io that kills chainctl while it writes the top image.
+	cat > "$fake/qemu-io" <<-'EOF'
+	#!/bin/sh
+	case "$*" in *top.qcow2.part*) kill -KILL "$PPID"; exit 1 ;; esac
+	exec /usr/bin/qemu-io "$@"
+	EOF
+	chmod +x "$fake/qemu-io"
+	mkdir -p "$w/exp3"
+	PATH="$fake:$PATH" "$C" layer export "$imp/top.dmc" "$w/exp3" > /dev/null 2>&1
+	check_eq "$fs: chainctl killed mid-export (SIGKILL)" 137 $?
+	check_eq "$fs: killed export: the finished images under their names, the top only hidden" \
+		".top.qcow2.part base.qcow2 mid.qcow2" \
+		"$(cd "$w/exp3" && ls -A | grep -v '^\.chainctl-export' | LC_ALL=C sort | xargs)"
+	check "$fs: killed export: mid.qcow2 is complete (check)" \
+		qemu-img check -f qcow2 "$w/exp3/mid.qcow2"
+	check "$fs: killed export: mid.qcow2 is complete (compare)" \
+		qemu-img compare "$w/exp3/mid.qcow2" "$src/mid.qcow2"
 }
 
 mnt=$DMC_TMP/qcow2-xfs

@@ -9,7 +9,9 @@
  * copied) in a scratch directory inside DESTDIR.  A batch is one qemu-io
  * process for up to BATCH_CMDS runs or BATCH_BYTES of data, so thousands
  * of runs do not fork thousands of processes.  A raw base becomes a qcow2
- * base through `qemu-img convert`.  Last, `qemu-img check` on each image.
+ * base through `qemu-img convert`.  Last, `qemu-img check` on each image,
+ * written as DESTDIR/.NAME.qcow2.part and renamed to NAME.qcow2 once
+ * checked (never over an existing file).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -324,8 +326,9 @@ static int name_images(const struct export_request *rq, const struct chain *c,
 int export_qcow2_chain(const struct export_request *rq, struct export_result *res,
 		       struct dmc_err *err)
 {
-	char destabs[PATH_MAX], *scratch = NULL, **abs = NULL;
+	char destabs[PATH_MAX], *scratch = NULL, **abs = NULL, *part = NULL;
 	double start = now_seconds();
+	bool part_live = false;
 	struct batch b = { .rq = rq, .scratch_fd = -1, .res = res };
 	unsigned int i, created = 0;
 	struct chain c;
@@ -379,20 +382,28 @@ int export_qcow2_chain(const struct export_request *rq, struct export_result *re
 	for (i = 0; i < c.nr; i++) {
 		struct layer *l = c.layers[c.nr - 1 - i];
 		struct export_image *im = &res->images[i];
+		const char *base = strrchr(abs[i], '/') + 1;
 
-		/* Claimed first, so that nothing that appeared meanwhile is
-		 * overwritten by qemu-img. */
-		fd = open(im->image, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		/* Written under a hidden name, renamed once checked: a killed
+		 * export leaves no image under its name without all its data.
+		 * Claimed first, so that qemu-img overwrites nothing. */
+		free(part);
+		if (asprintf(&part, "%s/.%s.part", destabs, base) < 0) {
+			part = NULL;
+			dmc_err_errno(err, ENOMEM, "%s", im->image);
+			goto out;
+		}
+		fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0) {
-			dmc_err_errno(err, errno, "%s: cannot create", im->image);
+			dmc_err_errno(err, errno, "%s: cannot create", part);
 			goto out;
 		}
 		close(fd);
-		created = i + 1;
-		if (create_image(rq, &c, i, abs[i], i ? abs[i - 1] : NULL, im->image, err))
+		part_live = true;
+		if (create_image(rq, &c, i, part, i ? abs[i - 1] : NULL, im->image, err))
 			goto out;
 		if (!l->is_raw) {
-			b.out_abs = abs[i];
+			b.out_abs = part;
 			b.out = im->image;
 			if (write_runs(&b, l, im, err))
 				goto out;
@@ -400,9 +411,21 @@ int export_qcow2_chain(const struct export_request *rq, struct export_result *re
 			im->data_bytes = c.virtual_size;
 			progress(&b, c.virtual_size);
 		}
-		if (check_image(rq, abs[i], im->image, err))
+		if (check_image(rq, part, im->image, err))
 			goto out;
+		if (renameat2(AT_FDCWD, part, AT_FDCWD, abs[i], RENAME_NOREPLACE)) {
+			if (errno == EEXIST)
+				dmc_err(err, DMC_ERR_USAGE,
+					"%s: appeared meanwhile; nothing was overwritten", im->image);
+			else
+				dmc_err_errno(err, errno, "%s: cannot rename %s to it",
+					      im->image, part);
+			goto out;
+		}
+		part_live = false;
+		created = i + 1;
 	}
+	fsync_parent_dir(abs[0]);
 	ret = 0;
 out:
 	if (b.scratch_fd >= 0) {
@@ -411,6 +434,9 @@ out:
 	}
 	if (scratch)
 		rmdir(scratch);
+	if (part_live)
+		unlink(part);
+	free(part);
 	if (ret)
 		while (created--)
 			unlink(res->images[created].image);

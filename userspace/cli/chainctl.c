@@ -21,7 +21,7 @@ struct object {
 
 static const struct object objects[] = {
 	{ "version", cmd_version, "show the tool's and the kernel module's versions" },
-	{ "layer",   cmd_layer,   "layer files, offline: create info check map merge flatten write" },
+	{ "layer",   cmd_layer,   "layer files, offline: create info check map merge flatten write import export" },
 	{ "device",  cmd_device,  "live devices: create remove list status merge cancel snapshot" },
 	{ "monitor", cmd_monitor, "print the module's merge events as they come" },
 	{ "tab",     cmd_tab,     "devices listed in /etc/dm-chain/chaintab: up down list" },

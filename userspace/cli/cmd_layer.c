@@ -37,6 +37,8 @@ static const struct layer_command commands[] = {
 	  "flatten [--depth N] [--mode auto|clone|copy] [-p] [-j] LAYER OUT" },
 	{ "write",   layer_cmd_write,
 	  "write [--zero] LAYER OFFSET LENGTH   (testing aid; data on stdin)" },
+	{ "import",  layer_cmd_import,  "import [-f FORMAT] [-b BLOCK] [-p] SOURCE DESTDIR   (qcow2 and other qemu-img chains)" },
+	{ "export",  layer_cmd_export,  "export [-p] LEAF DESTDIR   (as a qcow2 chain)" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

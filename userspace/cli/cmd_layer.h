@@ -2,7 +2,8 @@
 /*
  * The `chainctl layer` commands, split by file: cmd_layer.c (dispatch,
  * help, create, write), cmd_layer_show.c (info, map), cmd_layer_check.c (check),
- * cmd_layer_merge.c (merge, flatten).  Each returns the process exit code.
+ * cmd_layer_merge.c (merge, flatten), cmd_layer_qemu.c (import, export).
+ * Each returns the process exit code.
  */
 #ifndef CHAINCTL_CMD_LAYER_H
 #define CHAINCTL_CMD_LAYER_H
@@ -19,6 +20,8 @@ int layer_cmd_check(int argc, char **argv);
 int layer_cmd_merge(int argc, char **argv);
 int layer_cmd_flatten(int argc, char **argv);
 int layer_cmd_write(int argc, char **argv);
+int layer_cmd_import(int argc, char **argv);
+int layer_cmd_export(int argc, char **argv);
 
 /* Print ERR as "chainctl: FILE: problem"; returns the exit code 1. */
 int layer_fail(const struct dmc_err *err);

@@ -6,7 +6,7 @@
 # Completes the global options, the objects, each object's commands, each
 # command's options (the lists below follow the --help texts, and
 # tests/completion/check-completion fails when they drift apart), the
-# values of options where they are known (--mode, --block), layer and
+# values of options where they are known (--mode, --block, --format), layer and
 # image file names (*.dmc files and directories first, any file when none
 # of those match), and the names of live chain devices, asked from
 # `dmsetup ls --target chain` (silently nothing when that cannot be run or
@@ -23,6 +23,8 @@ _chainctl_opts_layer_map='-j --json -h --help'
 _chainctl_opts_layer_merge='-d= --depth= -i= --into= -m= --mode= -p --progress -D --delete -j --json -h --help'
 _chainctl_opts_layer_flatten='-d= --depth= -m= --mode= -p --progress -j --json -h --help'
 _chainctl_opts_layer_write='--zero -h --help'
+_chainctl_opts_layer_import='-f= --format= -b= --block= -p --progress -h --help'
+_chainctl_opts_layer_export='-p --progress -h --help'
 _chainctl_opts_layer_help=''
 _chainctl_opts_device_create='-r --read-only --raw -h --help'
 _chainctl_opts_device_remove='-h --help'
@@ -41,7 +43,7 @@ _chainctl_opts_version='-j --json -h --help'
 _chainctl_opts_global='-j --json -v --verbose -h --help -V --version'
 
 _chainctl_objects='version layer device monitor tab help'
-_chainctl_cmds_layer='create info check map merge flatten write help'
+_chainctl_cmds_layer='create info check map merge flatten write import export help'
 _chainctl_cmds_device='create remove list status merge cancel snapshot help'
 _chainctl_cmds_tab='up down list help'
 # The chaintab whose device names 'tab up' and 'tab down' offer.
@@ -77,6 +79,16 @@ _chainctl_files()
 	COMPREPLY+=("${got[@]}")
 	# Quote and mark directories; outside a completion (a test) this
 	# fails, harmlessly.
+	compopt -o filenames 2> /dev/null
+	return 0
+}
+
+# _chainctl_dirs CUR: directories (DESTDIR of import and export).
+_chainctl_dirs()
+{
+	local -a got=()
+	mapfile -t got < <(compgen -d -- "$1")
+	COMPREPLY+=("${got[@]}")
 	compopt -o filenames 2> /dev/null
 	return 0
 }
@@ -118,8 +130,12 @@ _chainctl_value()
 		_chainctl_add 'auto clone copy' "$cur"
 		;;
 	-b | --block)
-		[[ $where == layer_create ]] &&
+		[[ $where == layer_create || $where == layer_import ]] &&
 			_chainctl_add '4K 8K 16K 32K 64K 128K 256K 512K 1M 2M' "$cur"
+		;;
+	-f | --format)
+		[[ $where == layer_import ]] &&
+			_chainctl_add 'qcow2 raw vmdk vhdx vpc qed' "$cur"
 		;;
 	--parent | -i | --into | -n | --new-leaf)
 		_chainctl_files "$cur"
@@ -156,6 +172,15 @@ _chainctl_positional()
 	layer_flatten)
 		((n == 0)) && _chainctl_files "$cur"
 		((n == 1)) && _chainctl_files "$cur" any
+		;;
+	layer_import)
+		# SOURCE: an image of any name; DESTDIR: a directory.
+		((n == 0)) && _chainctl_files "$cur" any
+		((n == 1)) && _chainctl_dirs "$cur"
+		;;
+	layer_export)
+		((n == 0)) && _chainctl_files "$cur"
+		((n == 1)) && _chainctl_dirs "$cur"
 		;;
 	device_create)
 		# NAME is new: nothing to offer.  Then LEAF, or IMAGE with --raw.

@@ -85,18 +85,14 @@ static int check_parent_usable(const struct layer *p, struct dmc_err *err)
 	return 0;
 }
 
-static int write_new_file(int fd, const char *path, const struct layer_header *h,
-			  struct dmc_err *err)
+/* Both slots valid: sequence 1 and 2, same content. */
+static int write_slots(int fd, const char *path, const struct layer_header *h,
+		       struct dmc_err *err)
 {
 	static unsigned char slot[DMC_SLOT_SIZE];
 	struct layer_header copy = *h;
-	uint64_t size = h->data_offset +
-			(layer_header_nr_blocks(h) << h->block_shift);
 	unsigned int i;
 
-	if (ftruncate(fd, (off_t)size))
-		return dmc_err_errno(err, errno, "%s: cannot size the file", path);
-	/* Both slots valid from the start: sequence 1 and 2, same content. */
 	for (i = 0; i < DMC_NR_SLOTS; i++) {
 		copy.sequence = i + 1;
 		layer_header_encode(&copy, slot);
@@ -105,13 +101,27 @@ static int write_new_file(int fd, const char *path, const struct layer_header *h
 			return dmc_err_errno(err, errno ? errno : EIO,
 					     "%s: cannot write header", path);
 	}
+	return 0;
+}
+
+/* Size the new file; with HEADER, write both slots; sync. */
+static int write_new_file(int fd, const char *path, const struct layer_header *h,
+			  bool header, struct dmc_err *err)
+{
+	uint64_t size = h->data_offset +
+			(layer_header_nr_blocks(h) << h->block_shift);
+
+	if (ftruncate(fd, (off_t)size))
+		return dmc_err_errno(err, errno, "%s: cannot size the file", path);
+	if (header && write_slots(fd, path, h, err))
+		return -1;
 	if (fsync(fd))
 		return dmc_err_errno(err, errno, "%s: cannot sync", path);
 	return 0;
 }
 
-int layer_create(const char *path, const struct layer_create_opts *o,
-		 struct dmc_err *err)
+static int create(const char *path, const struct layer_create_opts *o,
+		  bool header, struct layer_header *out, struct dmc_err *err)
 {
 	struct layer *parent = NULL;
 	struct layer_header h;
@@ -136,13 +146,65 @@ int layer_create(const char *path, const struct layer_create_opts *o,
 		dmc_err_errno(err, errno, "%s: cannot create", path);
 		goto out;
 	}
-	ret = write_new_file(fd, path, &h, err);
+	ret = write_new_file(fd, path, &h, header, err);
 	close(fd);
 	if (ret)
 		unlink(path);
 	else
 		fsync_parent_dir(path);
+	if (!ret && out)
+		*out = h;
 out:
 	layer_close(parent);
+	return ret;
+}
+
+int layer_create(const char *path, const struct layer_create_opts *o,
+		 struct dmc_err *err)
+{
+	return create(path, o, true, NULL, err);
+}
+
+int layer_create_pending(const char *path, const struct layer_create_opts *o,
+			 struct layer_header *hdr, struct dmc_err *err)
+{
+	return create(path, o, false, hdr, err);
+}
+
+int layer_create_commit(const char *path, const struct layer_header *h,
+			const uint8_t *map, struct dmc_err *err)
+{
+	uint64_t done = 0;
+	ssize_t n;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return dmc_err_errno(err, errno, "%s: cannot open for writing", path);
+	/* The data is the caller's to have synced; the map before the header. */
+	while (done < h->map_length) {
+		n = pwrite(fd, map + done, h->map_length - done,
+			   (off_t)(h->map_offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			dmc_err_errno(err, n < 0 ? errno : EIO, "%s: cannot write map", path);
+			goto out;
+		}
+		done += (uint64_t)n;
+	}
+	if (fdatasync(fd)) {
+		dmc_err_errno(err, errno, "%s: cannot sync", path);
+		goto out;
+	}
+	if (write_slots(fd, path, h, err))
+		goto out;
+	if (fsync(fd)) {
+		dmc_err_errno(err, errno, "%s: cannot sync", path);
+		goto out;
+	}
+	ret = 0;
+out:
+	close(fd);
 	return ret;
 }

@@ -25,4 +25,20 @@ struct layer_create_opts {
 int layer_create(const char *path, const struct layer_create_opts *opts,
 		 struct dmc_err *err);
 
+/*
+ * A layer that is filled before anyone may take it for one (an import):
+ * layer_create_pending() creates PATH as layer_create() does, full size,
+ * but leaves both header slots zero, so that every reader refuses it
+ * ("not a dm-chain layer (no header)"; `layer check` exits 3) while its
+ * data and map are written; *HDR receives the header it will get.
+ * layer_create_commit() then writes MAP (HDR->map_length bytes), syncs,
+ * and writes both header slots, synced: from then on PATH is a layer.
+ * A process killed in between leaves a file no reader calls a layer.
+ */
+struct layer_header;
+int layer_create_pending(const char *path, const struct layer_create_opts *opts,
+			 struct layer_header *hdr, struct dmc_err *err);
+int layer_create_commit(const char *path, const struct layer_header *hdr,
+			const uint8_t *map, struct dmc_err *err);
+
 #endif

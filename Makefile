@@ -67,6 +67,10 @@ check-crash:
 	@tests/setup/deps build test
 	@tests/crash/run
 
+check-faults:
+	@tests/setup/deps build test
+	@tests/faults/run
+
 check-harness:
 	@tests/lib/selftest.sh
 
@@ -200,4 +204,4 @@ clean:
 	rm -rf $(DEB_DIR)
 	-rmdir build 2> /dev/null
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-unit fuzz check-fsx check-crash sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-unit fuzz check-fsx check-crash check-faults sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean

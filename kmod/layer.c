@@ -821,6 +821,55 @@ static int fsync_parent_dir(struct file *file)
 	return r;
 }
 
+/*
+ * Remove the file @file was opened on, if its name still leads to it: a
+ * new layer nobody will use.  The same steps as unlink(2): write access
+ * to the mount, the directory locked, the dentry checked under the lock.
+ */
+static int unlink_file(struct file *file)
+{
+	struct dentry *dentry = file->f_path.dentry;
+	struct vfsmount *mnt = file->f_path.mnt;
+	struct dentry *dir = dget_parent(dentry);
+	struct inode *dinode = d_inode(dir);
+	int r;
+
+	r = mnt_want_write(mnt);
+	if (r)
+		goto out;
+	inode_lock_nested(dinode, I_MUTEX_PARENT);
+	/*
+	 * A reference of our own, as unlink(2)'s lookup holds: with only
+	 * the file's, d_delete() would make the dentry negative under the
+	 * open file instead of unhashing it.
+	 */
+	dget(dentry);
+	if (dentry->d_parent == dir && !d_unhashed(dentry) &&
+	    d_inode(dentry) == file_inode(file))
+		r = vfs_unlink(mnt_user_ns(mnt), dinode, dentry, NULL);
+	else
+		r = -ESTALE;
+	dput(dentry);
+	inode_unlock(dinode);
+	mnt_drop_write(mnt);
+out:
+	dput(dir);
+	return r;
+}
+
+void dmc_layer_create_end(struct file *file, const char *made, bool keep)
+{
+	int r;
+
+	if (!keep) {
+		r = unlink_file(file);
+		if (r)
+			DMERR("%s: could not remove the unused new leaf (%d); remove it by hand",
+			      made, r);
+	}
+	fput(file);
+}
+
 /* Write a new empty child of @parent into the freshly created @file. */
 static int init_child(struct file *file, struct dmc_layer *parent,
 		      u64 parent_generation, const char **why)
@@ -890,7 +939,8 @@ out:
 
 int dmc_layer_create(const char *path, struct dmc_layer *parent,
 		     u64 parent_generation, struct dmc_layer *beside,
-		     char *made, size_t made_size, const char **why)
+		     char *made, size_t made_size, struct file **filep,
+		     const char **why)
 {
 	struct file *file = ERR_PTR(-EEXIST);
 	char *pb = NULL, *pp;
@@ -942,9 +992,11 @@ int dmc_layer_create(const char *path, struct dmc_layer *parent,
 		return r;
 	}
 	r = init_child(file, parent, parent_generation, why);
-	fput(file);
-	if (r)
-		DMERR("%s: creating the new leaf failed (%d); the file is left behind",
-		      made, r);
-	return r;
+	if (r) {
+		DMERR("%s: creating the new leaf failed (%d)", made, r);
+		dmc_layer_create_end(file, made, false);
+		return r;
+	}
+	*filep = file;
+	return 0;
 }

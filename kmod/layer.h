@@ -143,8 +143,18 @@ int dmc_layer_rel_path(struct dmc_layer *from, struct dmc_layer *to,
  * Create a new empty child layer of @parent recording @parent_generation,
  * at @path, or when @path is NULL at the first free default name next to
  * @beside (dmc_leaf_name()).  The path used is copied to @made.  The file
- * is synced, and so is its directory.  Blocks.
+ * is synced, and so is its directory.  Blocks.  On success the new file
+ * is held in *@filep until dmc_layer_create_end(); on failure nothing is
+ * left: a file made half way is removed.
  */
 int dmc_layer_create(const char *path, struct dmc_layer *parent,
 		     u64 parent_generation, struct dmc_layer *beside,
-		     char *made, size_t made_size, const char **why);
+		     char *made, size_t made_size, struct file **filep,
+		     const char **why);
+
+/*
+ * Let go of the file dmc_layer_create() made at @made: @keep once the
+ * device uses it (or a durable journal may need it after a crash), else
+ * it is removed, so that a refused snapshot or merge leaves no file.
+ */
+void dmc_layer_create_end(struct file *file, const char *made, bool keep);

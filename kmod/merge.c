@@ -752,13 +752,16 @@ static int add_leaf(struct dmc_chain *dc, const char *path,
 		    struct dmc_layer *parent, u64 parent_gen, char *made,
 		    size_t made_size, u64 *pause, const char **why)
 {
+	struct file *file;
 	int r;
 
 	r = dmc_layer_create(path, parent, parent_gen, dmc_leaf(dc), made,
-			     made_size, why);
+			     made_size, &file, why);
 	if (r)
 		return r;
-	return attach_leaf(dc, made, pause, why);
+	r = attach_leaf(dc, made, pause, why);
+	dmc_layer_create_end(file, made, !r);
+	return r;
 }
 
 /* The checks every leaf change needs.  Caller holds ctl_lock. */
@@ -821,6 +824,7 @@ static int begin_merge(struct dmc_chain *dc, unsigned int t,
 		.state = DMC_JOURNAL_MERGING,
 		.nr_sources = k,
 	};
+	struct file *file;
 	char *top_path;
 	int r;
 
@@ -855,25 +859,36 @@ static int begin_merge(struct dmc_chain *dc, unsigned int t,
 	 * (it names a target generation that never came).
 	 */
 	r = dmc_layer_create(path, tl, j.new_generation, leaf, made, made_size,
-			     why);
+			     &file, why);
 	if (r)
 		goto free;
 	r = dmc_layer_edit_header(tl, edit_journal, &j);
 	if (r) {
 		*why = r == -ENOSPC ? "No space to write the target's journal" :
 				      "Writing the target's journal failed";
-		DMERR("%s: the merge did not start; the new leaf %s is left unused",
-		      dmc_layer_path(tl), made);
+		DMERR("%s: the merge did not start", dmc_layer_path(tl));
+		/*
+		 * Whether the journal reached the disk is not known: the new
+		 * leaf stays, for a restart to open if it did (unused if not).
+		 */
+		dmc_layer_create_end(file, made, true);
 		goto free;
 	}
 	r = attach_leaf(dc, made, pause, why);
 	if (r) {
-		/* Nothing was merged yet: taking the journal back is safe. */
-		if (dmc_layer_edit_header(tl, edit_journal, NULL))
+		/*
+		 * Nothing was merged yet: taking the journal back is safe, and
+		 * once it is back the new leaf is of no use.
+		 */
+		bool cleared = !dmc_layer_edit_header(tl, edit_journal, NULL);
+
+		if (!cleared)
 			DMERR("%s: could not clear the journal after a failed start",
 			      dmc_layer_path(tl));
+		dmc_layer_create_end(file, made, !cleared);
 		goto free;
 	}
+	dmc_layer_create_end(file, made, true);
 	kfree(top_path);
 	return 0;
 free:

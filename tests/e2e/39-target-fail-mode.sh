@@ -24,23 +24,10 @@ size=$((64 * 1024 * 1024))
 sectors=$((size / 512))
 bs=65536
 dev=/dev/mapper/dmc-fail
-disk_sectors=$(blockdev --getsz "$disk")
 
 # lower_table [FILE]: dm-linear over the disk; with FILE, the sectors of
 # FILE's extents map to dm-error instead.
-lower_table() {
-	local file=${1:-} pos=0 start len
-	if [ -n "$file" ]; then
-		# filefrag -e -b512: "ext: logical..: physical_start..physical_end: length: ..."
-		while read -r start len; do
-			((start > pos)) && echo "$pos $((start - pos)) linear $disk $pos"
-			echo "$start $len error"
-			pos=$((start + len))
-		done < <(filefrag -e -b512 "$file" |
-			awk -F'[:. ]+' '/^ *[0-9]+:/ { print $5, $7 }' | sort -n)
-	fi
-	((pos < disk_sectors)) && echo "$pos $((disk_sectors - pos)) linear $disk $pos"
-}
+lower_table() { file_error_table "$disk" "$@"; }
 lower() {
 	lower_table "$@" > "$DMC_TMP/lower.table" &&
 		dmsetup suspend --noudevsync --nolockfs --noflush lwr &&

@@ -43,19 +43,10 @@ cells=0
 
 # lower_table FAULT [FILE]: the table of the device under the file system.
 lower_table() {
-	local pos=0 start len
 	case "$1" in
 	werr) echo "0 $disk_sectors flakey $disk 0 0 600 1 error_writes" ;;
 	slow) echo "0 $disk_sectors delay $disk 0 20" ;;
-	rerr)
-		while read -r start len; do
-			((start > pos)) && echo "$pos $((start - pos)) linear $disk $pos"
-			echo "$start $len error"
-			pos=$((start + len))
-		done < <(filefrag -e -b512 "$2" |
-			awk -F'[:. ]+' '/^ *[0-9]+:/ { print $5, $7 }' | sort -n)
-		((pos < disk_sectors)) && echo "$pos $((disk_sectors - pos)) linear $disk $pos"
-		;;
+	rerr) file_error_table "$disk" "$2" ;;
 	*) echo "0 $disk_sectors linear $disk 0" ;;
 	esac
 }

@@ -19,6 +19,10 @@
 #   flakey TABLE-TAIL        reload flk's table tail (after "<disk> 0"):
 #                            "0 600 1 drop_writes" cuts power, "600 0"
 #                            brings it back, "0 600" fails every I/O
+#   file_error_table DISK [FILE]
+#                            a table over all of DISK: linear, but the
+#                            sectors of FILE's extents (a file on a file
+#                            system on that table's device) map to dm-error
 #
 # Power-cut scenarios (35: disk cut by dm-flakey; 36: VM power cut), on a
 # chain device DEV of 64 KiB blocks whose expected content is REF:
@@ -148,6 +152,22 @@ flakey() {
 		dmsetup reload flk \
 			--table "0 $FLAKEY_SECTORS flakey $FLAKEY_DISK 0 $1" &&
 		dmsetup resume --noudevsync flk
+}
+
+file_error_table() {
+	local disk=$1 file=${2:-} pos=0 start len sectors
+	sectors=$(blockdev --getsz "$disk") || return 1
+	if [ -n "$file" ]; then
+		# filefrag -e -b512: "ext: logical..: physical_start..physical_end: length: ..."
+		while read -r start len; do
+			((start > pos)) && echo "$pos $((start - pos)) linear $disk $pos"
+			echo "$start $len error"
+			pos=$((start + len))
+		done < <(filefrag -e -b512 "$file" |
+			awk -F'[:. ]+' '/^ *[0-9]+:/ { print $5, $7 }' | sort -n)
+	fi
+	((pos < sectors)) && echo "$pos $((sectors - pos)) linear $disk $pos"
+	return 0
 }
 
 CUT_BS=65536

@@ -91,7 +91,7 @@ case "${DMC_BOOT:-1}" in
 		bash -c "modinfo -n dm-chain | grep -q '^/lib/modules/$(uname -r)/updates/dkms/'"
 	check "modprobe dm-chain" modprobe dm-chain || done_testing
 	out=$(chainctl -V 2>&1)
-	diag "chainctl -V: $out"
+	diag "chainctl -V: $(tr "\n" " " <<< "$out")"
 	check "chainctl -V names the tool and the loaded module's version" \
 		grep -q "module.*$version" <<< "$out"
 	check_eq "dm-chain.service is enabled by the package" enabled \

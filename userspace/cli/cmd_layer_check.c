@@ -73,16 +73,15 @@ int layer_cmd_check(int argc, char **argv)
 		return layer_usage_error("check", "expected one LAYER argument");
 	layer_check(argv[optind], repair, &tmpl, &rep);
 	if (json) {
-		json_init(&jw, stdout);
-		json_object_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
 		json_string(&jw, "path", argv[optind]);
 		json_string(&jw, "verdict", verdict_str(rep.verdict));
 		json_u64(&jw, "exit_code", rep.verdict);
 		json_boolean(&jw, "merge_resumable",
 			  rep.verdict == CHECK_MERGE_INTERRUPTED ||
 			  rep.verdict == CHECK_MERGE_FINISHING);
-		json_u64(&jw, "chain_depth", rep.chain_depth);
-		json_u64(&jw, "nr_blocks", rep.nr_blocks);
+		json_u64(&jw, "layer_count", rep.chain_depth);
+		json_u64(&jw, "virtual_size_blocks", rep.nr_blocks);
 		json_u64(&jw, "data_blocks", rep.data_blocks);
 		json_u64(&jw, "zero_blocks", rep.zero_blocks);
 		json_array_begin(&jw, "findings");
@@ -93,8 +92,7 @@ int layer_cmd_check(int argc, char **argv)
 			json_object_end(&jw);
 		}
 		json_array_end(&jw);
-		json_object_end(&jw);
-		json_finish(&jw);
+		json_document_end(&jw);
 		return rep.verdict;
 	}
 	for (i = 0; i < rep.nr_findings; i++)

@@ -28,7 +28,7 @@ if ! grep -q '^dm_chain ' /proc/modules; then
 	check_fail_msg "create without the module: no device left behind" \
 		"Device does not exist" dmsetup info dmc-e2e-raw
 	out=$("$CHAINCTL" device list -j)
-	check_json "list without the module: an empty array" "$out" 'length == 0'
+	check_json "list without the module: no devices" "$out" '.devices | length == 0'
 fi
 
 need_module || done_testing
@@ -62,9 +62,9 @@ out=$("$CHAINCTL" device list)
 check "list names the device" grep -Eq "^dmc-e2e-raw +[0-9]+:[0-9]+ .* 1 +rw +$raw\$" <<< "$out"
 out=$("$CHAINCTL" device list -j)
 check_json "list -j: the device with 1 layer, rw, its leaf" "$out" --arg p "$raw" \
-	'map(select(.name == "dmc-e2e-raw")) | length == 1 and
-	 .[0].nr_layers == 1 and .[0].read_only == false and .[0].leaf == $p and
-	 .[0].size == 8388608 and .[0].module_knows == true'
+	'.devices | map(select(.name == "dmc-e2e-raw")) | length == 1 and
+	 .[0].layer_count == 1 and .[0].read_only == false and .[0].leaf_path == $p and
+	 .[0].size_bytes == 8388608 and .[0].module_knows == true'
 
 out=$("$CHAINCTL" device status dmc-e2e-raw)
 check "status shows size, layers and the kernel's lines" \
@@ -75,14 +75,15 @@ out=$("$CHAINCTL" device status dmc-e2e-raw -j)
 majmin=$(dmsetup info -c --noheadings -o major,minor dmc-e2e-raw | tr -d ' ')
 check_json "status -j agrees with dmsetup" "$out" --arg p "$raw" --arg mm "$majmin" \
 	'.name == "dmc-e2e-raw" and .path == "/dev/mapper/dmc-e2e-raw" and
-	 "\(.major):\(.minor)" == $mm and .sectors == 16384 and
-	 .layers == [{"depth": 1, "path": $p}] and .suspended == false and
+	 "\(.major):\(.minor)" == $mm and .size_sectors == 16384 and
+	 .layers[0].depth == 1 and .layers[0].path == $p and .suspended == false and
 	 .module_knows == true'
-check_json "the module's GET answer names the device as device-mapper does" \
-	"$out" --arg mm "$majmin" \
-	'.module.name == "dmc-e2e-raw" and .module.nr_layers == 1 and
-	 .module.read_only == false and
-	 "\(.module.major):\(.module.minor)" == $mm'
+check_json "status -j: one layers array, the table's and the module's word merged" \
+	"$out" --arg p "$raw" \
+	'.layer_count == 1 and .merge == null and
+	 .layers == [{"depth": 1, "path": $p, "raw": true, "writable": true,
+	              "uuid": null, "generation": null, "data_blocks": null,
+	              "zero_blocks": null}]'
 
 # --- refusals -----------------------------------------------------------------
 check_fail_msg "duplicate name refused" "already exists" \
@@ -128,7 +129,7 @@ else
 	ok "the /dev/mapper node is gone"
 fi
 out=$("$CHAINCTL" device list -j)
-check_json "list -j after remove is empty" "$out" 'length == 0'
+check_json "list -j after remove is empty" "$out" '.devices | length == 0'
 
 # --- read-only ----------------------------------------------------------------
 check "create --read-only" \
@@ -139,7 +140,7 @@ check_eq "dmsetup table carries the feature" \
 	"0 16384 chain 1 $raw 2 raw_base read_only" "$(dmsetup table dmc-e2e-ro 2>&1)"
 out=$("$CHAINCTL" device list -j)
 check_json "list -j: read_only true" "$out" \
-	'.[] | select(.name == "dmc-e2e-ro") | .read_only == true'
+	'.devices[] | select(.name == "dmc-e2e-ro") | .read_only == true'
 check_fail_msg "a write to the read-only device fails" \
 	"error writing '/dev/mapper/dmc-e2e-ro': Operation not permitted" \
 	dd if=/dev/zero of=/dev/mapper/dmc-e2e-ro bs=4096 count=1 oflag=direct
@@ -169,8 +170,10 @@ check_eq "chain table lists the files base first" \
 out=$("$CHAINCTL" device status dmc-e2e-chain -j)
 check_json "status -j: 3 layers, leaf at depth 1" "$out" \
 	--arg l "$(realpath "$leaf")" --arg b "$raw" \
-	'.nr_layers == 3 and .layers[0] == {"depth": 1, "path": $l} and
-	 .layers[2].path == $b'
+	'.layer_count == 3 and .layers[0].depth == 1 and .layers[0].path == $l and
+	 .layers[0].writable == true and (.layers[0].uuid | type == "string") and
+	 .layers[0].generation == 1 and .layers[1].writable == false and
+	 .layers[2].path == $b and .layers[2].raw == true and .layers[2].uuid == null'
 check "an empty chain reads as its raw base" cmp "$raw" /dev/mapper/dmc-e2e-chain
 check_fail_msg "a second device on the same writable leaf: the kernel's reason is shown" \
 	"the kernel refused the table: .+" \

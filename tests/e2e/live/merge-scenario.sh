@@ -54,16 +54,16 @@ out=$("$C" device merge "$name" --depth 2 --rate 64 -j)
 check "merge --depth 2 succeeds" test $? -eq 0
 diag "merge: $out"
 check_json "merge state is done" "$out" '.state == "done"'
-check_json "merge moved data" "$out" '.bytes_done > 0 and .bytes_done == .bytes_total'
+check_json "merge moved data" "$out" '.done_bytes > 0 and .done_bytes == .total_bytes'
 if [ "$LIVE_PATH" = clone ]; then
 	check_json "clone path: everything cloned, nothing copied" "$out" \
-		'.bytes_cloned > 0 and .bytes_copied == 0'
+		'.cloned_bytes > 0 and .copied_bytes == 0'
 else
 	check_json "copy path: everything copied, nothing cloned" "$out" \
-		'.bytes_copied > 0 and .bytes_cloned == 0'
+		'.copied_bytes > 0 and .cloned_bytes == 0'
 fi
 check_json "merge reports the I/O pause" "$out" '.pause_ns | type == "number"'
-newleaf=$(jq -r '.new_leaf' <<< "$out")
+newleaf=$(jq -r '.new_leaf_path' <<< "$out")
 diag "new leaf: $newleaf"
 check "fio wrote and verified throughout the merge" wait $fio_pid
 grep -E "err=|verify" "$DMC_TMP/fio.out" | head -n 3 | sed 's/^/# /'
@@ -94,7 +94,7 @@ out=$("$C" device snapshot "$name" -j)
 check "snapshot succeeds" test $? -eq 0
 diag "snapshot: $out"
 check_json "snapshot reports its pause" "$out" '.pause_ns | type == "number"'
-snap=$(jq -r '.new_leaf' <<< "$out")
+snap=$(jq -r '.new_leaf_path' <<< "$out")
 check_eq "snapshot adds a layer" 3 "$(live_nr_layers "$name")"
 check "writes into the snapshot" live_scatter "$dev" "$ref" 9 64 65536
 check "device equals the reference after the snapshot" cmp "$dev" "$ref"
@@ -110,13 +110,13 @@ if [ "$LIVE_PATH" = clone ]; then
 	check "writes for a copy-mode merge" live_scatter "$dev" "$ref" 10 64 65536
 	out=$("$C" device merge "$name" --mode copy -j)
 	check_json "mode copy copies on a reflink filesystem" "$out" \
-		'.state == "done" and .bytes_copied > 0 and .bytes_cloned == 0'
+		'.state == "done" and .copied_bytes > 0 and .cloned_bytes == 0'
 else
 	check "writes for a clone-mode merge" live_scatter "$dev" "$ref" 10 64 65536
 	check_fail_msg "mode clone refused on a filesystem without reflink" \
 		"clone" "$C" device merge "$name" --mode clone
 	check_json "the failed merge is reported" "$(live_get "$name")" \
-		'.module.merge.state == "failed"'
+		'.merge.state == "failed"'
 	check "device still equals the reference" cmp "$dev" "$ref"
 	out=$("$C" device merge "$name" -j)
 	check_json "re-issued merge resumes and completes" "$out" \
@@ -138,9 +138,9 @@ check_kernel_log "the kernel log says why the table was refused" \
 sleep 1
 # The cancel must land in the middle of the merge, not after its end.
 st=$(live_get "$name")
-diag "before the cancel: $(jq -c .module.merge <<< "$st")"
+diag "before the cancel: $(jq -c .merge <<< "$st")"
 check_json "the cancel lands mid-merge: still running, part of it done" "$st" \
-	'.module.merge.state == "running" and .module.merge.bytes_done < .module.merge.bytes_total'
+	'.merge.state == "running" and .merge.done_bytes < .merge.total_bytes'
 check "cancel" "$C" device cancel "$name"
 check "merge reports cancelled" live_wait_state "$name" cancelled 30
 check_fail_msg "cancel with no merge running is refused" "No merge" \

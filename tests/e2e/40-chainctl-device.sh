@@ -27,8 +27,9 @@ if ! grep -q '^dm_chain ' /proc/modules; then
 		"$CHAINCTL" device create dmc-e2e-raw "$raw" --raw
 	check_fail_msg "create without the module: no device left behind" \
 		"Device does not exist" dmsetup info dmc-e2e-raw
-	out=$("$CHAINCTL" device list -j)
-	check_json "list without the module: no devices" "$out" '.devices | length == 0'
+	json_check "list -j without the module: valid against its schema" device-list \
+		"$CHAINCTL" device list -j
+	check_json "list without the module: no devices" "$JSON_OUT" '.devices | length == 0'
 fi
 
 need_module || done_testing
@@ -60,8 +61,8 @@ check_eq "dmsetup table shows the table chainctl built" \
 
 out=$("$CHAINCTL" device list)
 check "list names the device" grep -Eq "^dmc-e2e-raw +[0-9]+:[0-9]+ .* 1 +rw +$raw\$" <<< "$out"
-out=$("$CHAINCTL" device list -j)
-check_json "list -j: the device with 1 layer, rw, its leaf" "$out" --arg p "$raw" \
+json_check "list -j: valid against its schema" device-list "$CHAINCTL" device list -j
+check_json "list -j: the device with 1 layer, rw, its leaf" "$JSON_OUT" --arg p "$raw" \
 	'.devices | map(select(.name == "dmc-e2e-raw")) | length == 1 and
 	 .[0].layer_count == 1 and .[0].read_only == false and .[0].leaf_path == $p and
 	 .[0].size_bytes == 8388608 and .[0].module_knows == true'
@@ -71,7 +72,9 @@ check "status shows size, layers and the kernel's lines" \
 	grep -q "^layers:     1\$" <<< "$out"
 check "status names the leaf (index 0, a raw image, writable)" \
 	grep -Eq "^ +0 +raw .* $raw  \(leaf\) \(writable\)$" <<< "$out"
-out=$("$CHAINCTL" device status dmc-e2e-raw -j)
+json_check "status -j (module loaded, no merge): valid against its schema" \
+	device-status "$CHAINCTL" device status dmc-e2e-raw -j
+out=$JSON_OUT
 majmin=$(dmsetup info -c --noheadings -o major,minor dmc-e2e-raw | tr -d ' ')
 check_json "status -j agrees with dmsetup" "$out" --arg p "$raw" --arg mm "$majmin" \
 	'.name == "dmc-e2e-raw" and .path == "/dev/mapper/dmc-e2e-raw" and
@@ -128,8 +131,8 @@ if [ -e /dev/mapper/dmc-e2e-raw ]; then
 else
 	ok "the /dev/mapper node is gone"
 fi
-out=$("$CHAINCTL" device list -j)
-check_json "list -j after remove is empty" "$out" '.devices | length == 0'
+json_check "list -j after remove: valid against its schema" device-list "$CHAINCTL" device list -j
+check_json "list -j after remove is empty" "$JSON_OUT" '.devices | length == 0'
 
 # --- read-only ----------------------------------------------------------------
 check "create --read-only" \
@@ -167,8 +170,9 @@ check "create over a 3-file chain" \
 check_eq "chain table lists the files base first" \
 	"0 16384 chain 3 $raw $(realpath "$mid") $(realpath "$leaf") 1 raw_base" \
 	"$(dmsetup table dmc-e2e-chain 2>&1)"
-out=$("$CHAINCTL" device status dmc-e2e-chain -j)
-check_json "status -j: 3 layers, leaf at depth 1" "$out" \
+json_check "status -j over 3 layers: valid against its schema" device-status \
+	"$CHAINCTL" device status dmc-e2e-chain -j
+check_json "status -j: 3 layers, leaf at depth 1" "$JSON_OUT" \
 	--arg l "$(realpath "$leaf")" --arg b "$raw" \
 	'.layer_count == 3 and .layers[0].depth == 1 and .layers[0].path == $l and
 	 .layers[0].writable == true and (.layers[0].uuid | type == "string") and

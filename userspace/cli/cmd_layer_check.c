@@ -80,10 +80,20 @@ int layer_cmd_check(int argc, char **argv)
 		json_boolean(&jw, "merge_resumable",
 			  rep.verdict == CHECK_MERGE_INTERRUPTED ||
 			  rep.verdict == CHECK_MERGE_FINISHING);
-		json_u64(&jw, "layer_count", rep.chain_depth);
-		json_u64(&jw, "virtual_size_blocks", rep.nr_blocks);
-		json_u64(&jw, "data_blocks", rep.data_blocks);
-		json_u64(&jw, "zero_blocks", rep.zero_blocks);
+		/* 0 layers, 0 blocks: the check stopped before it knew them */
+		if (rep.chain_depth)
+			json_u64(&jw, "layer_count", rep.chain_depth);
+		else
+			json_null(&jw, "layer_count");
+		if (rep.nr_blocks) {
+			json_u64(&jw, "virtual_size_blocks", rep.nr_blocks);
+			json_u64(&jw, "data_blocks", rep.data_blocks);
+			json_u64(&jw, "zero_blocks", rep.zero_blocks);
+		} else {
+			json_null(&jw, "virtual_size_blocks");
+			json_null(&jw, "data_blocks");
+			json_null(&jw, "zero_blocks");
+		}
 		json_array_begin(&jw, "findings");
 		for (i = 0; i < rep.nr_findings; i++) {
 			json_object_begin(&jw, NULL);

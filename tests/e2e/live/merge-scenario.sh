@@ -41,6 +41,11 @@ check "32 MiB of scattered 64 KiB writes through the device" \
 	live_scatter "$dev" "$ref" 7 512 65536
 check "device equals the reference after the writes" cmp "$dev" "$ref"
 check_eq "module reports 3 layers" 3 "$(live_nr_layers "$name")"
+json_check "device status -j, no merge yet: valid against its schema" device-status \
+	"$C" device status "$name" -j
+check_json "device status -j: 3 layers, the module's uuids, no merge" "$JSON_OUT" \
+	'(.layers | length) == 3 and all(.layers[]; .uuid != null) and
+	 (.merge == null or .merge.state == "none")'
 
 # --- merge the top two layers into the base, live, with fio running
 used0=$(df -k --output=used "$mnt" | tail -n 1)
@@ -53,6 +58,9 @@ sleep 1
 out=$("$C" device merge "$name" --depth 2 --rate 64 -j)
 check "merge --depth 2 succeeds" test $? -eq 0
 diag "merge: $out"
+json_valid "device merge -j (waited for the end): valid against its schema" device-merge "$out"
+check_json "device merge -j: 2 source paths, nothing deleted (no --delete)" "$out" \
+	'(.source_paths | length) == 2 and .deleted_paths == null'
 check_json "merge state is done" "$out" '.state == "done"'
 check_json "merge moved data" "$out" '.done_bytes > 0 and .done_bytes == .total_bytes'
 if [ "$LIVE_PATH" = clone ]; then
@@ -94,6 +102,7 @@ out=$("$C" device snapshot "$name" -j)
 check "snapshot succeeds" test $? -eq 0
 diag "snapshot: $out"
 check_json "snapshot reports its pause" "$out" '.pause_ns | type == "number"'
+json_valid "device snapshot -j: valid against its schema" device-snapshot "$out"
 snap=$(jq -r '.new_leaf_path' <<< "$out")
 check_eq "snapshot adds a layer" 3 "$(live_nr_layers "$name")"
 check "writes into the snapshot" live_scatter "$dev" "$ref" 9 64 65536
@@ -126,8 +135,13 @@ check "device equals the reference after the forced mode" cmp "$dev" "$ref"
 
 # --- cancel and resume
 check "64 MiB of writes to merge" live_scatter "$dev" "$ref" 11 1024 65536
-check "start a slow merge (--rate 2, --no-wait)" \
-	"$C" device merge "$name" --rate 2 --no-wait
+# monitor -j sees its events: one JSON object per line
+timeout 60 "$C" monitor -j --count 2 > "$DMC_TMP/monitor.json" 2>&1 &
+mon=$!
+sleep 0.5
+json_check "start a slow merge (--rate 2, --no-wait -j): the answer is valid against its schema" \
+	device-merge "$C" device merge "$name" --rate 2 --no-wait -j
+check_json "device merge --no-wait -j: running" "$JSON_OUT" '.state == "running"'
 check_fail_msg "a second merge is refused while one runs" "already running" \
 	"$C" device merge "$name"
 check_fail_msg "a table load is refused while the merge runs" \
@@ -139,6 +153,14 @@ sleep 1
 # The cancel must land in the middle of the merge, not after its end.
 st=$(live_get "$name")
 diag "before the cancel: $(jq -c .merge <<< "$st")"
+json_valid "device status -j, a merge running: valid against its schema" device-status "$st"
+wait $mon
+check_eq "monitor -j --count 2: exits 0" 0 $?
+json_valid "monitor -j: each event line is valid against its schema" monitor-event \
+	"$(cat "$DMC_TMP/monitor.json")"
+check_json "monitor -j: two lines, events of this device" \
+	"$(jq -s -c . "$DMC_TMP/monitor.json")" --arg n "$name" \
+	'length == 2 and all(.[]; .device == $n)'
 check_json "the cancel lands mid-merge: still running, part of it done" "$st" \
 	'.merge.state == "running" and .merge.done_bytes < .merge.total_bytes'
 check "cancel" "$C" device cancel "$name"

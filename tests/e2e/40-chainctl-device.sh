@@ -116,7 +116,7 @@ check_fail_msg "remove will not touch another target's device" \
 check "the zero device is still there" dmsetup info dmc-e2e-zero
 out=$("$CHAINCTL" device list -j)
 check_json "list shows only chain devices" "$out" \
-	'map(select(.name == "dmc-e2e-zero")) | length == 0'
+	'.devices | map(select(.name == "dmc-e2e-zero")) | length == 0'
 dmsetup remove --noudevsync dmc-e2e-zero > /dev/null 2>&1
 
 exec 7< /dev/mapper/dmc-e2e-raw
@@ -176,7 +176,7 @@ check_json "status -j: 3 layers, leaf at depth 1" "$JSON_OUT" \
 	--arg l "$(realpath "$leaf")" --arg b "$raw" \
 	'.layer_count == 3 and .layers[0].depth == 1 and .layers[0].path == $l and
 	 .layers[0].writable == true and (.layers[0].uuid | type == "string") and
-	 .layers[0].generation == 1 and .layers[1].writable == false and
+	 (.layers[0].generation | type == "number") and .layers[1].writable == false and
 	 .layers[2].path == $b and .layers[2].raw == true and .layers[2].uuid == null'
 check "an empty chain reads as its raw base" cmp "$raw" /dev/mapper/dmc-e2e-chain
 check_fail_msg "a second device on the same writable leaf: the kernel's reason is shown" \

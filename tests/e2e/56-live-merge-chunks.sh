@@ -74,7 +74,7 @@ merge_field() {
 check "copy merge at 32 MiB/s" "$C" device merge "$name" --depth 1 --mode copy \
 	--rate 32 --no-wait --new-leaf "$d/l3"
 for ((i = 0; i < 100; i++)); do
-	[ "$(merge_field bytes_copied)" -gt 0 ] 2>/dev/null && break
+	[ "$(merge_field copied_bytes)" -gt 0 ] 2>/dev/null && break
 	sleep 0.1
 done
 t0=$(date +%s%N)
@@ -82,15 +82,15 @@ check "suspend" dmsetup suspend --noudevsync "$name"
 t1=$(date +%s%N)
 diag "suspend took $(((t1 - t0) / 1000000)) ms"
 check "suspend answers within 5 s" test $(((t1 - t0) / 1000000)) -lt 5000
-c1=$(merge_field bytes_copied)
+c1=$(merge_field copied_bytes)
 sleep 3
-c2=$(merge_field bytes_copied)
+c2=$(merge_field copied_bytes)
 diag "copied while suspended: $c1 -> $c2"
 check_eq "merge still running while suspended" running "$(merge_field state)"
 check_eq "nothing copied while suspended" "$c1" "$c2"
 check "resume" dmsetup resume --noudevsync "$name"
 sleep 2
-c3=$(merge_field bytes_copied)
+c3=$(merge_field copied_bytes)
 diag "copied after resume: $c3"
 check "copying goes on after resume" test "$c3" -gt "$c2"
 # The rate does not count the time suspended: no burst to make up for it

@@ -541,7 +541,7 @@ static void json_status_layers(struct json_writer *jw,
 		else
 			raw = ml->raw || !ml->has_uuid;
 		json_boolean(jw, "raw", raw);
-		/* the module's word: a live merge also writes its target */
+		/* the module's word when it has one, else the table's */
 		if (ml)
 			json_boolean(jw, "writable", ml->writable);
 		else

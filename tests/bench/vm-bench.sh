@@ -520,9 +520,9 @@ run_contender() {
 	case "$name" in
 	bare-*|rw-*) tool_secs=$(sed 's/.*seconds=//' <<< "$out") ;;
 	chainctl-*)
-		tool_secs=$(jq -r .seconds <<< "$out")
-		cloned=$(jq -r .bytes_cloned <<< "$out")
-		copied=$(jq -r .bytes_copied <<< "$out")
+		tool_secs=$(jq -r .elapsed_seconds <<< "$out")
+		cloned=$(jq -r .cloned_bytes <<< "$out")
+		copied=$(jq -r .copied_bytes <<< "$out")
 		if [ "$name" = chainctl-clone ] && [ "$copied" != 0 ]; then
 			say "  WARNING: chainctl-clone copied $copied bytes (clone refused: $(jq -c .clone_refused <<< "$out"))"
 		fi ;;
@@ -695,8 +695,8 @@ live_contender() {
 		ok=false
 		say "  FAILED: $name ($w): the merged base layer does not hold the child's data"
 	fi
-	[ "$name" = live-clone ] && [ "$(jq -r '.bytes_copied // 0' <<< "$out")" != 0 ] &&
-		say "  WARNING: live-clone copied $(jq -r .bytes_copied <<< "$out") bytes"
+	[ "$name" = live-clone ] && [ "$(jq -r '.copied_bytes // 0' <<< "$out")" != 0 ] &&
+		say "  WARNING: live-clone copied $(jq -r .copied_bytes <<< "$out") bytes"
 	if [ "$rep" = 0 ]; then
 		$ok || LIVE_WHY="the trial live merge ($w) failed: state $st, $(tail -n 2 "$DMC_TMP/err" | tr '\n' ' ')"
 		$ok && return 0 || return 1
@@ -717,7 +717,7 @@ live_contender() {
 		  bytes_copied: $out.bytes_copied, bytes_zeroed: $out.bytes_zeroed,
 		  verified: $ok}'
 	say "  $w rep $rep  $(printf '%-15s xfs   %9s s' "$name" "$secs")$(
-		jq -r 'if .elapsed_ns then "  (kernel \(.elapsed_ns / 1e9 * 1000 | round / 1000) s, \((.bytes_cloned + .bytes_copied) / 1048576 / (.elapsed_ns / 1e9) | round) MiB/s, pause \(.pause_ns / 1e6) ms)" else "" end' <<< "$out" 2>/dev/null)$($ok || echo '  FAILED')"
+		jq -r 'if .elapsed_ns then "  (kernel \(.elapsed_ns / 1e9 * 1000 | round / 1000) s, \((.cloned_bytes + .copied_bytes) / 1048576 / (.elapsed_ns / 1e9) | round) MiB/s, pause \(.pause_ns / 1e6) ms)" else "" end' <<< "$out" 2>/dev/null)$($ok || echo '  FAILED')"
 	$ok || return 2
 }
 

@@ -177,7 +177,7 @@ chain_create() {
 		case "$p" in /*) ;; *) p=$(realpath -m "$(dirname "$leaf")/$p" 2>/dev/null || echo "$dir/$p") ;; esac
 		list+=("$p"); n=$((n + 1))
 	done <<< "$paths"
-	sectors=$(( $("$CHAINCTL" layer info -j "$leaf" | jq -r .virtual_size) / 512 ))
+	sectors=$(( $("$CHAINCTL" layer info -j "$leaf" | jq -r .virtual_size_bytes) / 512 ))
 	# the base is raw when the layer above it records a raw parent
 	if [ "$("$CHAINCTL" layer info --chain -j "$leaf" 2>/dev/null |
 		jq -r '.layers[-1].format' 2>/dev/null)" = raw ]; then

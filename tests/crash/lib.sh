@@ -82,7 +82,7 @@ _crash_live_wait() {
 	local state i want=" ${*:-done none} "
 	for ((i = 0; i < 600; i++)); do
 		state=$("$CHAINCTL" device status "$CRASH_DEV" -j 2> /dev/null |
-			jq -r '[.. | objects | select(has("bytes_done")) | .state][0] // "none"')
+			jq -r '[.. | objects | select(has("done_bytes")) | .state][0] // "none"')
 		if [ "$state" != running ]; then
 			[[ $want = *" $state "* ]] && return 0
 			echo "the merge ended $state"
@@ -161,7 +161,7 @@ _crash_record() {
 				"$CHAINCTL" device merge $CRASH_DEV --depth 1 --mode "$mode" \
 					--new-leaf "$dir/r$n" > /dev/null || return 1
 				leaf=$(basename "$("$CHAINCTL" device status $CRASH_DEV -j |
-					jq -r '[.. | objects | .leaf? // empty][0]')")
+					jq -r '[.. | objects | .leaf_path? // empty][0]')")
 				_crash_mark "leaf=$leaf" || return 1
 				_crash_mark merge-done || return 1
 			fi
@@ -305,7 +305,7 @@ _crash_point() {
 		out=$(_crash_content "$synced" "$seed") ||
 			{ echo "after the re-issued merge: $out"; return 1; }
 		target=$("$CHAINCTL" device status $CRASH_DEV -j |
-			jq -r '[.. | objects | .leaf? // empty][0] // empty')
+			jq -r '[.. | objects | .leaf_path? // empty][0] // empty')
 		_crash_dm_remove $CRASH_DEV || return 1
 		_crash_layers_check "${target:-$dir/chk-leaf}" 0 || return 1
 	fi

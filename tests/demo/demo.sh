@@ -67,7 +67,7 @@ build_chain() {
 	write_layer child.img "$DMC_TMP/child.runs" $CHILD_SEED "1 GiB of scattered writes (4096 runs of 256 KiB)"
 	"$CHAINCTL" layer check child.img > /dev/null ||
 		die "chainctl layer check child.img: $("$CHAINCTL" layer check child.img 2>&1)"
-	say "[$fs] chain: $("$CHAINCTL" layer info -j child.img | jq -r '"child \(.data_blocks) data blocks of \(.block_size / 1024) KiB"'), $("$CHAINCTL" layer info -j base.img | jq -r '"base \(.data_blocks) data blocks"')"
+	say "[$fs] chain: $("$CHAINCTL" layer info -j child.img | jq -r '"child \(.data_blocks) data blocks of \(.block_size_bytes / 1024) KiB"'), $("$CHAINCTL" layer info -j base.img | jq -r '"base \(.data_blocks) data blocks"')"
 }
 build_chain xfs
 build_chain ext4
@@ -93,10 +93,10 @@ demo_merge() {
 			die "[$fs] chainctl device merge failed (exit $?): $(cat "$DMC_TMP/err")"
 		R[$fs.wall]=$(host_secs_since "$t0")
 		R[$fs.how]="live"
-		R[$fs.cloned]=$(jq -r .bytes_cloned <<< "$json")
-		R[$fs.copied]=$(jq -r .bytes_copied <<< "$json")
+		R[$fs.cloned]=$(jq -r .cloned_bytes <<< "$json")
+		R[$fs.copied]=$(jq -r .copied_bytes <<< "$json")
 		R[$fs.calls]=$(jq -r '"kernel: \(.elapsed_ns / 1e6 | floor) ms, longest I/O pause \(.pause_ns / 1e3 | floor) us"' <<< "$json")
-		R[$fs.leaf]=$(jq -r .new_leaf <<< "$json")
+		R[$fs.leaf]=$(jq -r .new_leaf_path <<< "$json")
 		chain_remove demo || die "removing /dev/mapper/demo"
 		R[$fs.refused]=
 	else
@@ -107,9 +107,9 @@ demo_merge() {
 			die "[$fs] chainctl layer merge failed (exit $?): $(cat "$DMC_TMP/err")"
 		R[$fs.wall]=$(host_secs_since "$t0")
 		R[$fs.how]="offline"
-		R[$fs.cloned]=$(jq -r .bytes_cloned <<< "$json")
-		R[$fs.copied]=$(jq -r .bytes_copied <<< "$json")
-		R[$fs.calls]=$(jq -r '"\(.clone_calls) clone calls, \(.copy_ranges) copied ranges"' <<< "$json")
+		R[$fs.cloned]=$(jq -r .cloned_bytes <<< "$json")
+		R[$fs.copied]=$(jq -r .copied_bytes <<< "$json")
+		R[$fs.calls]=$(jq -r '"\(.clone_call_count) clone calls, \(.copy_range_count) copied ranges"' <<< "$json")
 		R[$fs.refused]=$(jq -r '[.clone_refused[] | "\(.reason)"] | join("; ")' <<< "$json")
 	fi
 	sync

@@ -24,7 +24,7 @@ dev_remove() {
 # mkchain NAME FILE: a writable chain device over the layer FILE
 mkchain() {
 	local size
-	size=$($C layer info -j "$2" | jq -r .virtual_size) &&
+	size=$($C layer info -j "$2" | jq -r .virtual_size_bytes) &&
 		dmsetup create --noudevsync "$1" \
 			--table "0 $((size / 512)) chain 1 $2" &&
 		dmsetup mknodes "$1"

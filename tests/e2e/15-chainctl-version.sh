@@ -52,7 +52,8 @@ check_eq "version with the module: both versions" \
 	"chainctl $tool_ver
 dm-chain module $mod_ver (netlink family version 1)" "$out"
 
-out=$("$CHAINCTL" version -j)
+json_check "version -j with the module: valid against its schema" version "$CHAINCTL" -V -j
+out=$JSON_OUT
 check_json "version -j: one JSON object with both versions" "$out" \
 	--arg t "$tool_ver" --arg m "$mod_ver" \
 	'.tool_version == $t and .module_loaded == true and .module_version == $m and .family_version == 1'

@@ -40,7 +40,7 @@ for n in 1 2 3 4; do
 	out=$("$CHAINCTL" layer merge -j --depth "$n" "$dir/l4.dmc" 2>&1) ||
 		fail "ext4 merge $n" "$out"
 	if same_as_ref "$target" "$dir/ref.img" &&
-	   [ "$(jq -r .bytes_cloned <<< "$out")" = 0 ] &&
+	   [ "$(jq -r .cloned_bytes <<< "$out")" = 0 ] &&
 	   jq -e '.clone_refused[0].reason | test("EOPNOTSUPP")' <<< "$out" > /dev/null; then
 		ok "ext4 merge --depth $n: same data, copied, refusal reported (EOPNOTSUPP)"
 	else
@@ -67,7 +67,7 @@ check_eq "cross-fs --mode clone: target untouched" "$seq_before" \
 	"$("$CHAINCTL" layer info -j "$ext/down/base.dmc" | jq -r .sequence)"
 out=$("$CHAINCTL" layer merge -j "$xfs/up/a.dmc")
 check "cross-fs merge: refusal reported as EXDEV" \
-	jq -e '.bytes_cloned == 0 and (.clone_refused[0].reason | test("EXDEV"))' <<< "$out"
+	jq -e '.cloned_bytes == 0 and (.clone_refused[0].reason | test("EXDEV"))' <<< "$out"
 check "cross-fs merge: same data" same_as_ref "$ext/down/base.dmc" "$ext/down/ref.img"
 rm -rf "$xfs/up" "$ext/down"
 

@@ -39,6 +39,13 @@ check_fail_msg "map refuses it" "top.dmc: $M" $C layer map "$d/top.dmc"
 "$C" layer check "$d/top.dmc" > "$d/check.out" 2>&1
 check_eq "check: corrupt (3)" 3 "$?"
 check "check names the block" grep -q "$M" "$d/check.out"
+out=$("$C" layer check -j "$d/top.dmc" 2> /dev/null)
+json_valid "check -j on the corrupt map: valid against its schema" layer-check "$out"
+check_json "check -j: corrupt, exit code 3, the finding names the block" "$out" \
+	--arg m "$M" '.verdict == "corrupt" and .exit_code == 3 and
+	 any(.findings[]; .kind == "corrupt" and (.message | contains($m)))'
+json_valid "info -j --chain on the corrupt map: valid against its schema" layer-info-chain \
+	"$("$C" layer info -j --chain "$d/top.dmc" 2> /dev/null)"
 dmesg -C
 if dmsetup create --noudevsync dmc-ref --table "0 $sectors chain 2 $d/base.dmc $d/top.dmc" 2>/dev/null; then
 	fail "the kernel refuses it" "accepted"
@@ -72,6 +79,7 @@ check "a layer whose name is not UTF-8" $C layer create -s 1M "$bad"
 out=$($C layer info -j "$bad")
 check_json "layer info -j: valid JSON, the byte as \\xe9" "$out" \
 	'.path | endswith("caf\\xe9.dmc")'
+json_valid "layer info -j of a non-UTF-8 path: valid against its schema" layer-info "$out"
 check "layer info -j: no raw 0xe9 byte in the output" \
 	bash -c "! printf '%s' \"\$1\" | LC_ALL=C grep -q \$'\\xe9'" _ "$out"
 

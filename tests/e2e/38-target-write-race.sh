@@ -71,7 +71,7 @@ check "discard part of block 10 (the leaf lacks it)" \
 check "discard 2 whole blocks with partial edges (12.5 .. 15.5)" \
 	blkdiscard -o $((12 * bs + bs / 2)) -l $((3 * bs)) "$dev"
 check_eq "a discard took no space: leaf holds 0 DATA, 2 ZERO blocks" "0:2" "$(leaf_counts)"
-doff=$("$CHAINCTL" layer info -j "$mnt/base" | jq .data_offset)
+doff=$("$CHAINCTL" layer info -j "$mnt/base" | jq .data_offset_bytes)
 check "block 10 still reads the base's data" \
 	cmp <(dd if="$dev" bs=$bs skip=10 count=1 iflag=direct status=none) \
 	    <(dd if="$mnt/base" bs=$bs skip=$((doff / bs + 10)) count=1 status=none)
@@ -107,7 +107,7 @@ tgt_remove dmc-race
 check_json "chainctl layer map: blocks 30..37 are zero in the leaf" \
 	"$("$CHAINCTL" layer map -j "$leaf")" \
 	--argjson s $((30 * bs)) --argjson e $((38 * bs)) \
-	'[.[] | select(.start < $e and .start + .length > $s)] | all(.kind == "zero" and .depth == 1)'
+	'[.extents[] | select(.offset_bytes < $e and .offset_bytes + .length_bytes > $s)] | all(.kind == "zero" and .depth == 1)'
 diag "$("$CHAINCTL" layer map "$leaf" | head -n 20)"
 check "rmmod dm_chain" rmmod dm_chain
 done_testing

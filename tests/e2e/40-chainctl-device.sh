@@ -27,8 +27,9 @@ if ! grep -q '^dm_chain ' /proc/modules; then
 		"$CHAINCTL" device create dmc-e2e-raw "$raw" --raw
 	check_fail_msg "create without the module: no device left behind" \
 		"Device does not exist" dmsetup info dmc-e2e-raw
-	out=$("$CHAINCTL" device list -j)
-	check_json "list without the module: an empty array" "$out" 'length == 0'
+	json_check "list -j without the module: valid against its schema" device-list \
+		"$CHAINCTL" device list -j
+	check_json "list without the module: no devices" "$JSON_OUT" '.devices | length == 0'
 fi
 
 need_module || done_testing
@@ -60,29 +61,32 @@ check_eq "dmsetup table shows the table chainctl built" \
 
 out=$("$CHAINCTL" device list)
 check "list names the device" grep -Eq "^dmc-e2e-raw +[0-9]+:[0-9]+ .* 1 +rw +$raw\$" <<< "$out"
-out=$("$CHAINCTL" device list -j)
-check_json "list -j: the device with 1 layer, rw, its leaf" "$out" --arg p "$raw" \
-	'map(select(.name == "dmc-e2e-raw")) | length == 1 and
-	 .[0].nr_layers == 1 and .[0].read_only == false and .[0].leaf == $p and
-	 .[0].size == 8388608 and .[0].module_knows == true'
+json_check "list -j: valid against its schema" device-list "$CHAINCTL" device list -j
+check_json "list -j: the device with 1 layer, rw, its leaf" "$JSON_OUT" --arg p "$raw" \
+	'.devices | map(select(.name == "dmc-e2e-raw")) | length == 1 and
+	 .[0].layer_count == 1 and .[0].read_only == false and .[0].leaf_path == $p and
+	 .[0].size_bytes == 8388608 and .[0].module_knows == true'
 
 out=$("$CHAINCTL" device status dmc-e2e-raw)
 check "status shows size, layers and the kernel's lines" \
 	grep -q "^layers:     1\$" <<< "$out"
 check "status names the leaf (index 0, a raw image, writable)" \
 	grep -Eq "^ +0 +raw .* $raw  \(leaf\) \(writable\)$" <<< "$out"
-out=$("$CHAINCTL" device status dmc-e2e-raw -j)
+json_check "status -j (module loaded, no merge): valid against its schema" \
+	device-status "$CHAINCTL" device status dmc-e2e-raw -j
+out=$JSON_OUT
 majmin=$(dmsetup info -c --noheadings -o major,minor dmc-e2e-raw | tr -d ' ')
 check_json "status -j agrees with dmsetup" "$out" --arg p "$raw" --arg mm "$majmin" \
 	'.name == "dmc-e2e-raw" and .path == "/dev/mapper/dmc-e2e-raw" and
-	 "\(.major):\(.minor)" == $mm and .sectors == 16384 and
-	 .layers == [{"depth": 1, "path": $p}] and .suspended == false and
+	 "\(.major):\(.minor)" == $mm and .size_sectors == 16384 and
+	 .layers[0].depth == 1 and .layers[0].path == $p and .suspended == false and
 	 .module_knows == true'
-check_json "the module's GET answer names the device as device-mapper does" \
-	"$out" --arg mm "$majmin" \
-	'.module.name == "dmc-e2e-raw" and .module.nr_layers == 1 and
-	 .module.read_only == false and
-	 "\(.module.major):\(.module.minor)" == $mm'
+check_json "status -j: one layers array, the table's and the module's word merged" \
+	"$out" --arg p "$raw" \
+	'.layer_count == 1 and .merge == null and
+	 .layers == [{"depth": 1, "path": $p, "raw": true, "writable": true,
+	              "uuid": null, "generation": null, "data_blocks": null,
+	              "zero_blocks": null}]'
 
 # --- refusals -----------------------------------------------------------------
 check_fail_msg "duplicate name refused" "already exists" \
@@ -112,7 +116,7 @@ check_fail_msg "remove will not touch another target's device" \
 check "the zero device is still there" dmsetup info dmc-e2e-zero
 out=$("$CHAINCTL" device list -j)
 check_json "list shows only chain devices" "$out" \
-	'map(select(.name == "dmc-e2e-zero")) | length == 0'
+	'.devices | map(select(.name == "dmc-e2e-zero")) | length == 0'
 dmsetup remove --noudevsync dmc-e2e-zero > /dev/null 2>&1
 
 exec 7< /dev/mapper/dmc-e2e-raw
@@ -127,8 +131,8 @@ if [ -e /dev/mapper/dmc-e2e-raw ]; then
 else
 	ok "the /dev/mapper node is gone"
 fi
-out=$("$CHAINCTL" device list -j)
-check_json "list -j after remove is empty" "$out" 'length == 0'
+json_check "list -j after remove: valid against its schema" device-list "$CHAINCTL" device list -j
+check_json "list -j after remove is empty" "$JSON_OUT" '.devices | length == 0'
 
 # --- read-only ----------------------------------------------------------------
 check "create --read-only" \
@@ -139,7 +143,7 @@ check_eq "dmsetup table carries the feature" \
 	"0 16384 chain 1 $raw 2 raw_base read_only" "$(dmsetup table dmc-e2e-ro 2>&1)"
 out=$("$CHAINCTL" device list -j)
 check_json "list -j: read_only true" "$out" \
-	'.[] | select(.name == "dmc-e2e-ro") | .read_only == true'
+	'.devices[] | select(.name == "dmc-e2e-ro") | .read_only == true'
 check_fail_msg "a write to the read-only device fails" \
 	"error writing '/dev/mapper/dmc-e2e-ro': Operation not permitted" \
 	dd if=/dev/zero of=/dev/mapper/dmc-e2e-ro bs=4096 count=1 oflag=direct
@@ -166,11 +170,14 @@ check "create over a 3-file chain" \
 check_eq "chain table lists the files base first" \
 	"0 16384 chain 3 $raw $(realpath "$mid") $(realpath "$leaf") 1 raw_base" \
 	"$(dmsetup table dmc-e2e-chain 2>&1)"
-out=$("$CHAINCTL" device status dmc-e2e-chain -j)
-check_json "status -j: 3 layers, leaf at depth 1" "$out" \
+json_check "status -j over 3 layers: valid against its schema" device-status \
+	"$CHAINCTL" device status dmc-e2e-chain -j
+check_json "status -j: 3 layers, leaf at depth 1" "$JSON_OUT" \
 	--arg l "$(realpath "$leaf")" --arg b "$raw" \
-	'.nr_layers == 3 and .layers[0] == {"depth": 1, "path": $l} and
-	 .layers[2].path == $b'
+	'.layer_count == 3 and .layers[0].depth == 1 and .layers[0].path == $l and
+	 .layers[0].writable == true and (.layers[0].uuid | type == "string") and
+	 (.layers[0].generation | type == "number") and .layers[1].writable == false and
+	 .layers[2].path == $b and .layers[2].raw == true and .layers[2].uuid == null'
 check "an empty chain reads as its raw base" cmp "$raw" /dev/mapper/dmc-e2e-chain
 check_fail_msg "a second device on the same writable leaf: the kernel's reason is shown" \
 	"the kernel refused the table: .+" \

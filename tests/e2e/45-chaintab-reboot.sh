@@ -27,7 +27,7 @@ dev=/dev/mapper/$name
 # merge_state: the device's merge as "state done total".
 merge_state() {
 	"$C" device status -j "$name" 2>/dev/null |
-		jq -r '.module.merge | "\(.state) \(.bytes_done) \(.bytes_total)"'
+		jq -r '.merge | "\(.state) \(.done_bytes) \(.total_bytes)"'
 }
 
 if [ "${DMC_BOOT:-1}" = 1 ]; then
@@ -43,7 +43,7 @@ if [ "${DMC_BOOT:-1}" = 1 ]; then
 	check "tab up creates the device" "$C" tab up -c "$tab" || done_testing
 	check "$dev exists" test -b "$dev" || done_testing
 	check_json "tab list: present" "$("$C" tab list -c "$tab" -j)" \
-		'.[0].name == "'$name'" and .[0].present == true and .[0].resume_merge == true'
+		'.entries[0].name == "'$name'" and .entries[0].present == true and .entries[0].resume_merge == true'
 
 	check "32 MiB into the leaf" dd if=/dev/urandom of="$dev" bs=1M count=32 \
 		oflag=direct conv=fsync status=none
@@ -75,7 +75,7 @@ cleanup_add umount "$mnt"
 cleanup_add dmsetup remove --noudevsync "$name"
 check "no device yet" test ! -e "$dev"
 check_json "tab list: not present" "$("$C" tab list -c "$tab" -j)" \
-	'length == 1 and .[0].present == false and .[0].device_leaf == null'
+	'.entries | length == 1 and .[0].present == false and .[0].device_leaf_path == null'
 
 # Refusals: the whole file is refused, naming FILE:LINE; nothing is made.
 printf '%s\n%s\n' "$(grep -v '^#' "$tab")" "other relative.dmc" > "$DMC_TMP/bad.tab"
@@ -113,12 +113,12 @@ for _ in $(seq 1 300); do
 done
 check_eq "the resumed merge completes" "done" "$st"
 check_json "two layers left: the base and the new leaf" \
-	"$("$C" device status -j "$name")" '.nr_layers == 2'
+	"$("$C" device status -j "$name")" '.layer_count == 2'
 check "same content after the merge" cmp "$dev" "$mnt/expect.img"
 check "the base checks clean" "$C" layer check "$mnt/vm/base.dmc"
 
 check_json "tab list: present, with the device's leaf" "$("$C" tab list -c "$tab" -j)" \
-	'.[0].present == true and (.[0].device_leaf | test("/vm/disk-snap-[0-9]+\\.dmc$"))'
+	'.entries[0].present == true and (.entries[0].device_leaf_path | test("/vm/disk-snap-[0-9]+\\.dmc$"))'
 out=$("$C" tab up -c "$tab" 2>&1)
 check_eq "tab up again: nothing to do" 0 $?
 check "... it says already present" grep -q "$name: already present" <<< "$out"
@@ -134,5 +134,5 @@ check "no device left" test ! -e "$dev"
 out=$("$C" tab down -c "$tab" 2>&1)
 check_eq "tab down again: nothing to do" 0 $?
 check "... it says not present" grep -q "$name: not present" <<< "$out"
-check_json "tab list: not present" "$("$C" tab list -c "$tab" -j)" '.[0].present == false'
+check_json "tab list: not present" "$("$C" tab list -c "$tab" -j)" '.entries[0].present == false'
 done_testing

@@ -45,9 +45,9 @@ out=$("$C" device merge "$name" --depth 2 --new-leaf "$e/l3" -j)
 check "merge --depth 2 into the xfs base" test $? -eq 0
 diag "merge: $out"
 check_json "merge done" "$out" '.state == "done"'
-check_json "the xfs layer's runs were cloned" "$out" '.bytes_cloned > 0'
-check_json "the ext4 layer's runs were copied" "$out" '.bytes_copied > 0'
-check_json "the new leaf is where it was asked for" "$out" ".new_leaf == \"$e/l3\""
+check_json "the xfs layer's runs were cloned" "$out" '.cloned_bytes > 0'
+check_json "the ext4 layer's runs were copied" "$out" '.copied_bytes > 0'
+check_json "the new leaf is where it was asked for" "$out" ".new_leaf_path == \"$e/l3\""
 check "fio verified throughout" wait $fio_pid
 check "outside fio's region the device equals the reference" \
 	live_cmp_outside "$dev" "$ref" $((size / 2)) $((size / 4))

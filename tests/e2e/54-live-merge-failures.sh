@@ -47,7 +47,7 @@ diag "free before the merge: $(df -k --output=avail "$small" | tail -n 1) KiB"
 check_fail_msg "merge fails for lack of space" "space" \
 	"$C" device merge "$name"
 check_json "status: failed with ENOSPC" "$(live_get "$name")" \
-	'.module.merge.state == "failed" and .module.merge.error == 28'
+	'.merge.state == "failed" and .merge.errno == 28'
 check "device still reads the same data" cmp "$dev" "$ref"
 check "free the space" rm "$small/filler"
 check "device takes writes again" live_scatter "$dev" "$ref" 32 16 65536
@@ -73,14 +73,14 @@ check "slow merge started (--rate 1)" "$C" device merge "$name" --rate 1 --no-wa
 sleep 2
 newleaf=$(live_layer_path "$name" 2)
 st=$(live_get "$name")
-diag "new leaf: $newleaf; merge: $(jq -c .module.merge <<< "$st")"
+diag "new leaf: $newleaf; merge: $(jq -c .merge <<< "$st")"
 check_json "the merge is still running at the cut" "$st" \
-	'.module.merge.state == "running"'
+	'.merge.state == "running"'
 check "cut: the disk drops every write" flakey "0 600 1 drop_writes"
 # The cut must land in the middle of the merge, not after its end.
 st=$(live_get "$name")
 check_json "the cut landed mid-merge: still running, part of it done" "$st" \
-	'.module.merge.state == "running" and .module.merge.bytes_done < .module.merge.bytes_total'
+	'.merge.state == "running" and .merge.done_bytes < .merge.total_bytes'
 check "remove the device (stops the merge)" dmsetup remove --noudevsync "$name"
 umount "$mnt"
 check "power back" flakey "600 0"

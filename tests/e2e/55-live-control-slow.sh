@@ -69,7 +69,7 @@ diag "status of the fast device: $(((t2 - t1) / 1000000)) ms"
 check "status of another device answers within 2 s" \
 	test $(((t2 - t1) / 1000000)) -lt 2000
 check_json "it is the fast device, 2 layers" "$st" \
-	'.module.layers | length == 2'
+	'.layers | length == 2'
 
 check "snapshot still running after the requests" kill -0 $snap
 wait $snap
@@ -91,7 +91,7 @@ check "GET dump lists the slow device" grep -q "^dmc-slow nr_layers=3 listed=3 "
 check "GET dump lists the fast device" grep -q "^dmc-fast nr_layers=2 listed=2 " <<<"$out"
 list=$("$C" device list -j)
 check_json "chainctl device list (dump) shows both" "$list" \
-	'[.[] | .name] | sort == ["dmc-fast", "dmc-slow"]'
+	'[.devices[] | .name] | sort == ["dmc-fast", "dmc-slow"]'
 
 check "remove slow" dmsetup remove --noudevsync dmc-slow
 check "remove fast" dmsetup remove --noudevsync dmc-fast

@@ -67,14 +67,14 @@ check "blocks read back" pattern check "$dev" $nblocks $bs
 diag "leaf extents: $(xfs_io -c 'fiemap' "$d/l1" 2>/dev/null | wc -l)"
 
 merge_field() {
-	live_get "$name" | jq -r ".module.merge.$1"
+	live_get "$name" | jq -r ".merge.$1"
 }
 
 # --- suspend during a copy merge (throttled so it lasts)
 check "copy merge at 32 MiB/s" "$C" device merge "$name" --depth 1 --mode copy \
 	--rate 32 --no-wait --new-leaf "$d/l3"
 for ((i = 0; i < 100; i++)); do
-	[ "$(merge_field bytes_copied)" -gt 0 ] 2>/dev/null && break
+	[ "$(merge_field copied_bytes)" -gt 0 ] 2>/dev/null && break
 	sleep 0.1
 done
 t0=$(date +%s%N)
@@ -82,15 +82,15 @@ check "suspend" dmsetup suspend --noudevsync "$name"
 t1=$(date +%s%N)
 diag "suspend took $(((t1 - t0) / 1000000)) ms"
 check "suspend answers within 5 s" test $(((t1 - t0) / 1000000)) -lt 5000
-c1=$(merge_field bytes_copied)
+c1=$(merge_field copied_bytes)
 sleep 3
-c2=$(merge_field bytes_copied)
+c2=$(merge_field copied_bytes)
 diag "copied while suspended: $c1 -> $c2"
 check_eq "merge still running while suspended" running "$(merge_field state)"
 check_eq "nothing copied while suspended" "$c1" "$c2"
 check "resume" dmsetup resume --noudevsync "$name"
 sleep 2
-c3=$(merge_field bytes_copied)
+c3=$(merge_field copied_bytes)
 diag "copied after resume: $c3"
 check "copying goes on after resume" test "$c3" -gt "$c2"
 # The rate does not count the time suspended: no burst to make up for it
@@ -106,7 +106,7 @@ check "resume the merge as a clone at 16 MiB/s" "$C" device merge "$name" \
 	--mode clone --rate 16 --no-wait
 mid=0
 for ((i = 0; i < 20; i++)); do
-	st=$(live_get "$name" | jq -c '.module.merge | [.state, .bytes_cloned, .bytes_done, .bytes_total]')
+	st=$(live_get "$name" | jq -c '.merge | [.state, .cloned_bytes, .done_bytes, .total_bytes]')
 	diag "clone progress: $st"
 	if jq -e '.[0] == "running" and .[1] > 0 and .[1] < .[3] - .[2]' <<<"$st" >/dev/null; then
 		mid=1
@@ -123,9 +123,9 @@ t1=$(date +%s%N)
 diag "cancel to cancelled: $(((t1 - t0) / 1000000)) ms"
 check "cancelled within 5 s (TCG, polling included)" test $(((t1 - t0) / 1000000)) -lt 5000
 st=$(live_get "$name")
-diag "$(jq -c '.module.merge' <<<"$st")"
+diag "$(jq -c '.merge' <<<"$st")"
 check_json "cancelled before the run was merged" "$st" \
-	'.module.merge.bytes_done < .module.merge.bytes_total'
+	'.merge.done_bytes < .merge.total_bytes'
 
 # --- finish, same data
 out=$("$C" device merge "$name" -j)

@@ -46,9 +46,9 @@ check "GET dump: all 256 layers" grep -q "^dmc-deep nr_layers=256 listed=256 " <
 parts=$(sed -n 's/^dmc-deep .*parts=\([0-9]*\).*/\1/p' <<<"$out")
 check "GET dump split the device over several messages" test "${parts:-0}" -gt 1
 check_json "chainctl device status: 256 layers" "$(live_get dmc-deep)" \
-	'.module.layers | length == 256'
+	'.layers | length == 256'
 check_json "chainctl device list (dump) lists it" "$("$C" device list -j)" \
-	'[.[] | select(.name == "dmc-deep")] | length == 1'
+	'[.devices[] | select(.name == "dmc-deep")] | length == 1'
 
 check_fail_msg "live merge at 256 layers refused" \
 	"maximum depth \(256 layers\).*live merge first adds a new leaf" \
@@ -58,7 +58,7 @@ check_fail_msg "live merge --into 0 at 256 layers refused" "maximum depth" \
 check_eq "still 256 layers" 256 "$(live_nr_layers dmc-deep)"
 check_eq "no new layer file" 256 "$(ls "$long" | wc -l)"
 check_json "no merge was started" "$(live_get dmc-deep)" \
-	'.module.merge == null or .module.merge.state == "none"'
+	'.merge == null or .merge.state == "none"'
 check_fail_msg "snapshot at 256 layers refused (E2BIG)" \
 	"Chain is at its maximum depth" "$C" device snapshot dmc-deep
 check "remove the deep device" dmsetup remove --noudevsync dmc-deep

@@ -33,6 +33,14 @@
 #   (There is no bare check_fail: a refusal always names its message.)
 #   check_eq DESC EXPECTED ACTUAL
 #   check_json DESC JSON JQ-ARGS...  pass if JSON is non-empty and jq -e holds
+#   json_check DESC SCHEMA CMD...
+#                           pass if CMD exits 0 and its standard output is
+#                           valid against docs/json/SCHEMA.schema.json
+#                           (tests/lib/json-validate); the output is left
+#                           in JSON_OUT for further checks
+#   json_valid DESC SCHEMA JSON
+#                           pass if JSON (one document a line) is valid
+#                           against docs/json/SCHEMA.schema.json
 #   check_kernel_log DESC REGEX
 #                           pass if a kernel log line logged since the
 #                           scenario started matches REGEX (the reason a
@@ -192,6 +200,32 @@ check_json() {
 		return 1
 	fi
 	check "$desc" jq -e "$@" <<< "$json"
+}
+
+json_valid() {
+	local desc=$1 schema=$DMC_ROOT/docs/json/$2.schema.json json=$3 why
+	if why=$(printf '%s\n' "$json" | /usr/bin/python3 \
+		"$DMC_ROOT/tests/lib/json-validate" "$schema" - 2>&1); then
+		ok "$desc"
+		return 0
+	fi
+	fail "$desc" "not valid against ${schema#"$DMC_ROOT"/}:" "$why" \
+		"document: ${json:0:1500}"
+	return 1
+}
+
+JSON_OUT=
+json_check() {
+	local desc=$1 schema=$2 rc
+	shift 2
+	JSON_OUT=$("$@" 2> "$DMC_TMP/json_check.err")
+	rc=$?
+	if [ $rc != 0 ]; then
+		fail "$desc" "exit status $rc from $*:" "$(head -n 5 "$DMC_TMP/json_check.err")" \
+			"output: ${JSON_OUT:0:500}"
+		return 1
+	fi
+	json_valid "$desc" "$schema" "$JSON_OUT"
 }
 
 cleanup_add() {

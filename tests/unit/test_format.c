@@ -492,6 +492,26 @@ static void test_json_writer(void **state)
 	free(buf);
 }
 
+/* Every -j document starts with its version, as its first member. */
+static void test_json_document(void **state)
+{
+	struct json_writer jw;
+	char *buf = NULL, want[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	json_document_begin(&jw, f);
+	json_array_begin(&jw, "devices");
+	json_array_end(&jw);
+	json_document_end(&jw);
+	fclose(f);
+	snprintf(want, sizeof(want), "{\"json_version\":%d,\"devices\":[]}\n",
+		 DMC_JSON_VERSION);
+	assert_string_equal(buf, want);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_format_rate_eta),
 		cmocka_unit_test(test_path_relative),
 		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_document),
 	};
 
 	return cmocka_run_group_tests_name("format", tests, NULL, NULL);

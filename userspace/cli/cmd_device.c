@@ -495,106 +495,115 @@ static int device_remove(int argc, char **argv)
 
 /* ---- list --------------------------------------------------------------- */
 
-/* The module's layers, base first as it lists them. */
-static void json_module_layers(struct json_writer *jw,
-			       const struct dmc_nl_device *d)
+static void json_u64_or_null(struct json_writer *jw, const char *key,
+			     bool known, uint64_t val)
 {
+	if (known)
+		json_u64(jw, key, val);
+	else
+		json_null(jw, key);
+}
+
+/*
+ * The one "layers" array of 'device status -j', leaf first (depth 1 is
+ * the leaf, as in 'layer info --chain' and the merge commands).  Each
+ * entry is the table's layer (path, raw, writable) with what the module
+ * reports about it (uuid, generation, block counts), null where the
+ * module is not loaded or does not list it.  The module lists its layers
+ * base first, as the table does: entry I of one is entry I of the other
+ * when both have the same number.
+ */
+static void json_status_layers(struct json_writer *jw,
+			       const struct dev_view *v)
+{
+	const struct dmc_nl_device *m = v->nl;
+	unsigned int nr, i, depth;
+	bool match;
 	char uuid[37];
-	unsigned int i;
 
+	if (v->table_ok)
+		nr = v->table.nr_layers;
+	else
+		nr = m ? m->nr_listed : 0;
+	match = m && m->nr_listed == nr;
 	json_array_begin(jw, "layers");
-	for (i = 0; i < d->nr_listed; i++) {
-		const struct dmc_nl_layer *l = &d->layers[i];
+	for (depth = 1; depth <= nr; depth++) {
+		const struct dmc_nl_layer *ml;
+		bool raw;
 
+		i = nr - depth;
+		ml = match ? &m->layers[i] : NULL;
 		json_object_begin(jw, NULL);
-		json_u64(jw, "index", i);
-		json_string(jw, "path", l->path);
-		if (l->has_uuid) {
-			uuid_to_str(l->uuid, uuid);
+		json_u64(jw, "depth", depth);
+		json_string(jw, "path", v->table_ok ? v->table.paths[i] : ml->path);
+		if (v->table_ok)
+			raw = i == 0 && v->table.raw_base;
+		else
+			raw = ml->raw || !ml->has_uuid;
+		json_boolean(jw, "raw", raw);
+		/* the module's word when it has one, else the table's */
+		if (ml)
+			json_boolean(jw, "writable", ml->writable);
+		else
+			json_boolean(jw, "writable", depth == 1 && !v->read_only && !v->failed);
+		if (ml && ml->has_uuid && !ml->raw) {
+			uuid_to_str(ml->uuid, uuid);
 			json_string(jw, "uuid", uuid);
 		} else {
 			json_null(jw, "uuid");
 		}
-		json_boolean(jw, "raw", l->raw || !l->has_uuid);
-		json_u64(jw, "generation", l->generation);
-		json_u64(jw, "data_blocks", l->data_blocks);
-		json_u64(jw, "zero_blocks", l->zero_blocks);
-		json_boolean(jw, "writable", l->writable);
+		ml = ml && ml->has_uuid && !ml->raw ? ml : NULL;
+		json_u64_or_null(jw, "generation", ml, ml ? ml->generation : 0);
+		json_u64_or_null(jw, "data_blocks", ml, ml ? ml->data_blocks : 0);
+		json_u64_or_null(jw, "zero_blocks", ml, ml ? ml->zero_blocks : 0);
 		json_object_end(jw);
 	}
 	json_array_end(jw);
 }
 
+/* Members of a device object: 'device list' entries, 'device status'. */
 static void json_device(struct json_writer *jw, const struct dev_view *v,
 			bool detail)
 {
 	const struct dmc_dm_dev *d = v->dm;
 	char path[sizeof(d->name) + 16];
-	unsigned int i;
 
 	snprintf(path, sizeof(path), "/dev/mapper/%s", d->name);
-	json_object_begin(jw, NULL);
 	json_string(jw, "name", d->name);
 	json_string(jw, "path", path);
 	json_u64(jw, "major", d->major);
 	json_u64(jw, "minor", d->minor);
-	json_u64(jw, "size", d->sectors * 512);
-	json_u64(jw, "sectors", d->sectors);
-	json_u64(jw, "nr_layers", v->nr_layers);
+	json_u64(jw, "size_bytes", d->sectors * 512);
+	json_u64(jw, "size_sectors", d->sectors);
+	json_u64(jw, "layer_count", v->nr_layers);
 	json_boolean(jw, "read_only", v->read_only);
 	json_boolean(jw, "failed", v->failed);
 	json_boolean(jw, "suspended", d->suspended);
 	json_i64(jw, "open_count", d->open_count);
 	if (leaf_path(v))
-		json_string(jw, "leaf", leaf_path(v));
+		json_string(jw, "leaf_path", leaf_path(v));
 	else
-		json_null(jw, "leaf");
+		json_null(jw, "leaf_path");
 	json_boolean(jw, "module_knows", v->nl != NULL);
-	if (detail && v->nl) {
-		/* What the module itself says, for cross-checking. */
-		json_object_begin(jw, "module");
-		json_string(jw, "name", v->nl->name);
-		json_u64(jw, "major", v->nl->major);
-		json_u64(jw, "minor", v->nl->minor);
-		json_u64(jw, "nr_layers", v->nl->nr_layers);
-		json_boolean(jw, "read_only", v->nl->read_only);
-		if (v->nl->has_block_size)
-			json_u64(jw, "block_size", v->nl->block_size);
-		else
-			json_null(jw, "block_size");
-		json_module_layers(jw, v->nl);
-		if (v->nl->has_merge) {
-			json_object_begin(jw, "merge");
-			merge_json_fields(jw, &v->nl->merge);
-			json_object_end(jw);
-		} else {
-			json_null(jw, "merge");
-		}
+	if (!detail)
+		return;
+	if (d->uuid[0])
+		json_string(jw, "uuid", d->uuid);
+	else
+		json_null(jw, "uuid");
+	json_u64(jw, "event_count", d->event_nr);
+	json_u64_or_null(jw, "block_size_bytes", v->nl && v->nl->has_block_size,
+			 v->nl ? v->nl->block_size : 0);
+	json_status_layers(jw, v);
+	if (v->nl && v->nl->has_merge) {
+		json_object_begin(jw, "merge");
+		merge_json_fields(jw, &v->nl->merge);
 		json_object_end(jw);
-	} else if (detail) {
-		json_null(jw, "module");
+	} else {
+		json_null(jw, "merge");
 	}
-	if (detail) {
-		if (d->uuid[0])
-			json_string(jw, "uuid", d->uuid);
-		else
-			json_null(jw, "uuid");
-		json_u64(jw, "event_nr", d->event_nr);
-		/* Leaf first: depth 1 is the leaf, as in the merge commands. */
-		json_array_begin(jw, "layers");
-		if (v->table_ok) {
-			for (i = v->table.nr_layers; i-- > 0;) {
-				json_object_begin(jw, NULL);
-				json_u64(jw, "depth", v->table.nr_layers - i);
-				json_string(jw, "path", v->table.paths[i]);
-				json_object_end(jw);
-			}
-		}
-		json_array_end(jw);
-		json_string(jw, "table", d->params ? d->params : "");
-		json_string(jw, "status", d->status ? d->status : "");
-	}
-	json_object_end(jw);
+	json_string(jw, "table", d->params ? d->params : "");
+	json_string(jw, "status", d->status ? d->status : "");
 }
 
 static int device_list(int argc, char **argv)
@@ -618,17 +627,19 @@ static int device_list(int argc, char **argv)
 	if (json) {
 		struct json_writer jw;
 
-		json_init(&jw, stdout);
-		json_array_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
+		json_array_begin(&jw, "devices");
 		for (i = 0; i < nr; i++) {
 			struct dev_view v;
 
 			view_init(&v, &devs[i], have_nl ? &info : NULL);
+			json_object_begin(&jw, NULL);
 			json_device(&jw, &v, false);
+			json_object_end(&jw);
 			view_free(&v);
 		}
 		json_array_end(&jw);
-		json_finish(&jw);
+		json_document_end(&jw);
 	} else if (nr) {
 		printf("%-20s %-9s %10s %6s %-4s %s\n", "NAME", "DEVNO", "SIZE",
 		       "LAYERS", "MODE", "LEAF");
@@ -754,9 +765,9 @@ static int device_status(int argc, char **argv)
 	if (json) {
 		struct json_writer jw;
 
-		json_init(&jw, stdout);
+		json_document_begin(&jw, stdout);
 		json_device(&jw, &v, true);
-		json_finish(&jw);
+		json_document_end(&jw);
 	} else {
 		format_size(dev.sectors * 512, size, sizeof(size));
 		printf("name:       %s\n", dev.name);

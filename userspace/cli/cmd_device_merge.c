@@ -551,29 +551,33 @@ static void merge_json(const char *name, const struct dmc_nl_device *dev,
 	struct json_writer jw;
 	uint64_t i;
 
-	json_init(&jw, stdout);
-	json_object_begin(&jw, NULL);
+	json_document_begin(&jw, stdout);
 	json_string(&jw, "device", name);
 	if (dev->has_devno) {
 		json_u64(&jw, "major", dev->major);
 		json_u64(&jw, "minor", dev->minor);
+	} else {
+		json_null(&jw, "major");
+		json_null(&jw, "minor");
 	}
 	merge_json_fields(&jw, m);
 	json_path(&jw, "target_path", layer_path_at(dev, m->target));
-	json_array_begin(&jw, "sources");
+	json_array_begin(&jw, "source_paths");
 	for (i = (uint64_t)m->target + 1;
 	     i <= (uint64_t)m->target + m->nr_sources; i++)
 		json_path(&jw, NULL, layer_path_at(dev, i));
 	json_array_end(&jw);
-	json_path(&jw, "new_leaf", answer_leaf(dev));
+	json_path(&jw, "new_leaf_path", answer_leaf(dev));
+	/* null: no --delete asked (or the merge did not end) */
 	if (del) {
-		json_array_begin(&jw, "deleted");
+		json_array_begin(&jw, "deleted_paths");
 		for (i = 0; i < del->nr; i++)
 			json_string(&jw, NULL, del->paths[i]);
 		json_array_end(&jw);
+	} else {
+		json_null(&jw, "deleted_paths");
 	}
-	json_object_end(&jw);
-	json_finish(&jw);
+	json_document_end(&jw);
 }
 
 static const char *or_unknown(const char *path)
@@ -983,13 +987,11 @@ int device_cmd_snapshot(int argc, char **argv)
 		return 1;
 	}
 	if (json) {
-		json_init(&jw, stdout);
-		json_object_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
 		json_string(&jw, "device", pos[0]);
-		json_string(&jw, "new_leaf", reply.path);
+		json_string(&jw, "new_leaf_path", reply.path);
 		json_u64(&jw, "pause_ns", reply.pause_ns);
-		json_object_end(&jw);
-		json_finish(&jw);
+		json_document_end(&jw);
 	} else {
 		printf("%s: new leaf %s (I/O paused %.3f ms)\n", pos[0],
 		       reply.path, (double)reply.pause_ns / 1e6);

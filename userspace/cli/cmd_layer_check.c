@@ -73,18 +73,27 @@ int layer_cmd_check(int argc, char **argv)
 		return layer_usage_error("check", "expected one LAYER argument");
 	layer_check(argv[optind], repair, &tmpl, &rep);
 	if (json) {
-		json_init(&jw, stdout);
-		json_object_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
 		json_string(&jw, "path", argv[optind]);
 		json_string(&jw, "verdict", verdict_str(rep.verdict));
 		json_u64(&jw, "exit_code", rep.verdict);
 		json_boolean(&jw, "merge_resumable",
 			  rep.verdict == CHECK_MERGE_INTERRUPTED ||
 			  rep.verdict == CHECK_MERGE_FINISHING);
-		json_u64(&jw, "chain_depth", rep.chain_depth);
-		json_u64(&jw, "nr_blocks", rep.nr_blocks);
-		json_u64(&jw, "data_blocks", rep.data_blocks);
-		json_u64(&jw, "zero_blocks", rep.zero_blocks);
+		/* 0 layers, 0 blocks: the check stopped before it knew them */
+		if (rep.chain_depth)
+			json_u64(&jw, "layer_count", rep.chain_depth);
+		else
+			json_null(&jw, "layer_count");
+		if (rep.nr_blocks) {
+			json_u64(&jw, "virtual_size_blocks", rep.nr_blocks);
+			json_u64(&jw, "data_blocks", rep.data_blocks);
+			json_u64(&jw, "zero_blocks", rep.zero_blocks);
+		} else {
+			json_null(&jw, "virtual_size_blocks");
+			json_null(&jw, "data_blocks");
+			json_null(&jw, "zero_blocks");
+		}
 		json_array_begin(&jw, "findings");
 		for (i = 0; i < rep.nr_findings; i++) {
 			json_object_begin(&jw, NULL);
@@ -93,8 +102,7 @@ int layer_cmd_check(int argc, char **argv)
 			json_object_end(&jw);
 		}
 		json_array_end(&jw);
-		json_object_end(&jw);
-		json_finish(&jw);
+		json_document_end(&jw);
 		return rep.verdict;
 	}
 	for (i = 0; i < rep.nr_findings; i++)

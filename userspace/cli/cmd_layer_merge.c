@@ -30,18 +30,18 @@ static void json_xfer(struct json_writer *jw, const struct xfer_stats *x)
 {
 	unsigned int i;
 
-	json_u64(jw, "bytes_cloned", x->bytes_cloned);
-	json_u64(jw, "bytes_copied", x->bytes_copied);
-	json_u64(jw, "clone_calls", x->clone_calls);
-	json_u64(jw, "copy_ranges", x->copy_ranges);
+	json_u64(jw, "cloned_bytes", x->bytes_cloned);
+	json_u64(jw, "copied_bytes", x->bytes_copied);
+	json_u64(jw, "clone_call_count", x->clone_calls);
+	json_u64(jw, "copy_range_count", x->copy_ranges);
 	json_array_begin(jw, "clone_refused");
 	for (i = 0; i < REFUSED_NR; i++) {
 		if (!x->refusals[i])
 			continue;
 		json_object_begin(jw, NULL);
 		json_string(jw, "reason", clone_refusal_str((enum clone_refusal)i));
-		json_u64(jw, "ranges", x->refusals[i]);
-		json_u64(jw, "bytes", x->bytes_refused[i]);
+		json_u64(jw, "range_count", x->refusals[i]);
+		json_u64(jw, "refused_bytes", x->bytes_refused[i]);
 		json_object_end(jw);
 	}
 	json_array_end(jw);
@@ -70,23 +70,23 @@ void merge_report(const struct merge_result *r, bool json)
 	struct json_writer jw;
 
 	if (json) {
-		json_init(&jw, stdout);
-		json_object_begin(&jw, NULL);
-		json_string(&jw, "target", r->target);
+		json_document_begin(&jw, stdout);
+		json_string(&jw, "target_path", r->target);
 		json_boolean(&jw, "raw_target", r->raw_target);
-		json_u64(&jw, "nr_sources", r->nr_sources);
+		json_u64(&jw, "source_count", r->nr_sources);
 		json_boolean(&jw, "resumed", r->resumed);
 		if (!r->raw_target)
 			json_u64(&jw, "generation", r->new_generation);
-		json_u64(&jw, "block_size", r->block_size);
+		else
+			json_null(&jw, "generation");	/* a raw image has none */
+		json_u64(&jw, "block_size_bytes", r->block_size);
 		json_u64(&jw, "data_blocks", r->data_blocks);
-		json_u64(&jw, "data_runs", r->data_runs);
+		json_u64(&jw, "data_run_count", r->data_runs);
 		json_u64(&jw, "zero_blocks", r->zero_blocks);
 		json_xfer(&jw, &r->xfer);
 		json_boolean(&jw, "deleted", r->deleted);
-		json_double(&jw, "seconds", r->seconds);
-		json_object_end(&jw);
-		json_finish(&jw);
+		json_double(&jw, "elapsed_seconds", r->seconds);
+		json_document_end(&jw);
 		return;
 	}
 	printf("%s %u layer%s into %s", r->resumed ? "finished merging" : "merged",
@@ -251,15 +251,13 @@ int layer_cmd_flatten(int argc, char **argv)
 	if (ret)
 		return layer_fail(&err);
 	if (json) {
-		json_init(&jw, stdout);
-		json_object_begin(&jw, NULL);
-		json_string(&jw, "output", req.out);
-		json_u64(&jw, "virtual_size", res.virtual_size);
-		json_u64(&jw, "data_runs", res.data_runs);
+		json_document_begin(&jw, stdout);
+		json_string(&jw, "output_path", req.out);
+		json_u64(&jw, "virtual_size_bytes", res.virtual_size);
+		json_u64(&jw, "data_run_count", res.data_runs);
 		json_xfer(&jw, &res.xfer);
-		json_double(&jw, "seconds", res.seconds);
-		json_object_end(&jw);
-		json_finish(&jw);
+		json_double(&jw, "elapsed_seconds", res.seconds);
+		json_document_end(&jw);
 	} else {
 		printf("wrote %s (%s) in %.3f s\n", req.out,
 		       format_size(res.virtual_size, a, sizeof(a)), res.seconds);

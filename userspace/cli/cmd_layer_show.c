@@ -38,53 +38,88 @@ static void json_uuid(struct json_writer *jw, const char *key, const uint8_t *u)
 	json_string(jw, key, s);
 }
 
+/*
+ * A layer's members.  Raw images and dm-chain layers have the same
+ * members: what one of them does not have is null (docs/json.md).
+ */
 static void json_layer(struct json_writer *jw, const struct layer *l)
 {
+	static const char *const header_keys[] = {
+		"format_version", "uuid", "state", "merged_into_uuid",
+	};
+	static const char *const tail_keys[] = {
+		"block_size_bytes", "generation", "virtual_size_blocks",
+		"data_blocks", "zero_blocks", "parent", "journal",
+		"header_slot", "sequence", "slots", "map_offset_bytes",
+		"map_length_bytes", "data_offset_bytes",
+	};
 	const struct layer_header *h = &l->hdr;
 	const struct layer_journal *j = &h->journal;
 	struct block_counts bc;
+	size_t k;
 
 	json_string(jw, "path", l->path);
 	if (l->is_raw) {
 		json_string(jw, "format", "raw");
-		json_u64(jw, "virtual_size", l->file_size);
+		for (k = 0; k < sizeof(header_keys) / sizeof(header_keys[0]); k++)
+			json_null(jw, header_keys[k]);
+		json_u64(jw, "virtual_size_bytes", l->file_size);
+		for (k = 0; k < sizeof(tail_keys) / sizeof(tail_keys[0]); k++)
+			json_null(jw, tail_keys[k]);
 		json_string(jw, "content", layer_raw_look(l));
 		return;
 	}
 	count_blocks(l, &bc);
 	json_string(jw, "format", "dm-chain");
-	json_u64(jw, "version", h->version);
+	json_u64(jw, "format_version", h->version);
 	json_uuid(jw, "uuid", h->uuid);
 	json_string(jw, "state", layer_state_str(h->state));
 	if (h->state == DMC_STATE_MERGED_AWAY)
-		json_uuid(jw, "merged_into", h->merged_into_uuid);
-	json_u64(jw, "virtual_size", h->virtual_size);
-	json_u64(jw, "block_size", 1ULL << h->block_shift);
+		json_uuid(jw, "merged_into_uuid", h->merged_into_uuid);
+	else
+		json_null(jw, "merged_into_uuid");
+	json_u64(jw, "virtual_size_bytes", h->virtual_size);
+	json_u64(jw, "block_size_bytes", 1ULL << h->block_shift);
 	json_u64(jw, "generation", h->generation);
-	json_u64(jw, "nr_blocks", layer_header_nr_blocks(h));
+	json_u64(jw, "virtual_size_blocks", layer_header_nr_blocks(h));
 	json_u64(jw, "data_blocks", bc.data);
 	json_u64(jw, "zero_blocks", bc.zero);
 	json_object_begin(jw, "parent");
 	json_string(jw, "kind", parent_kind_str(h->parent_kind));
 	if (h->parent_kind != DMC_PARENT_NONE)
 		json_string(jw, "path", h->parent_path);
+	else
+		json_null(jw, "path");
 	if (h->parent_kind == DMC_PARENT_LAYER) {
 		json_uuid(jw, "uuid", h->parent_uuid);
 		json_u64(jw, "generation", h->parent_generation);
-	} else if (h->parent_kind == DMC_PARENT_RAW) {
-		json_u64(jw, "raw_size", h->parent_raw_size);
+	} else {
+		json_null(jw, "uuid");
+		json_null(jw, "generation");
 	}
+	if (h->parent_kind == DMC_PARENT_RAW)
+		json_u64(jw, "size_bytes", h->parent_raw_size);
+	else
+		json_null(jw, "size_bytes");
 	json_object_end(jw);
 	json_object_begin(jw, "journal");
 	json_string(jw, "state", journal_state_str(j->state));
 	if (j->state != DMC_JOURNAL_NONE) {
-		json_u64(jw, "nr_sources", j->nr_sources);
-		json_u64(jw, "cursor", j->cursor);
+		json_u64(jw, "source_count", j->nr_sources);
+		json_u64(jw, "cursor_blocks", j->cursor);
 		json_u64(jw, "old_generation", j->old_generation);
 		json_u64(jw, "new_generation", j->new_generation);
 		json_uuid(jw, "bottom_uuid", j->bottom_uuid);
 		json_uuid(jw, "top_uuid", j->top_uuid);
 		json_string(jw, "top_path", j->top_path);
+	} else {
+		static const char *const none[] = {
+			"source_count", "cursor_blocks", "old_generation",
+			"new_generation", "bottom_uuid", "top_uuid", "top_path",
+		};
+
+		for (k = 0; k < sizeof(none) / sizeof(none[0]); k++)
+			json_null(jw, none[k]);
 	}
 	json_object_end(jw);
 	json_u64(jw, "header_slot", (uint64_t)l->cur_slot);
@@ -93,9 +128,10 @@ static void json_layer(struct json_writer *jw, const struct layer *l)
 	json_string(jw, NULL, slot_status_str(l->slot_status[0]));
 	json_string(jw, NULL, slot_status_str(l->slot_status[1]));
 	json_array_end(jw);
-	json_u64(jw, "map_offset", h->map_offset);
-	json_u64(jw, "map_length", h->map_length);
-	json_u64(jw, "data_offset", h->data_offset);
+	json_u64(jw, "map_offset_bytes", h->map_offset);
+	json_u64(jw, "map_length_bytes", h->map_length);
+	json_u64(jw, "data_offset_bytes", h->data_offset);
+	json_null(jw, "content");
 }
 
 static void print_layer(const struct layer *l)
@@ -174,11 +210,12 @@ static int info_chain(const char *path, bool json)
 	dmc_err_clear(&err);
 	ret = chain_open(path, CHAIN_LOAD_MAPS, &c, &err);
 	if (json) {
-		json_init(&jw, stdout);
-		json_object_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
 		json_boolean(&jw, "valid", ret == 0);
 		if (ret)
 			json_string(&jw, "error", err.msg);
+		else
+			json_null(&jw, "error");
 		json_array_begin(&jw, "layers");
 		for (i = 0; i < c.nr; i++) {
 			json_object_begin(&jw, NULL);
@@ -187,8 +224,7 @@ static int info_chain(const char *path, bool json)
 			json_object_end(&jw);
 		}
 		json_array_end(&jw);
-		json_object_end(&jw);
-		json_finish(&jw);
+		json_document_end(&jw);
 	} else {
 		for (i = 0; i < c.nr; i++) {
 			printf("%sdepth:         %u%s\n", i ? "\n" : "", i + 1,
@@ -253,11 +289,9 @@ int layer_cmd_info(int argc, char **argv)
 	if (layer_open(argv[optind], raw ? LAYER_RAW : LAYER_LOAD_MAP, &l, &err))
 		return layer_fail(&err);
 	if (json) {
-		json_init(&jw, stdout);
-		json_object_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
 		json_layer(&jw, l);
-		json_object_end(&jw);
-		json_finish(&jw);
+		json_document_end(&jw);
 	} else {
 		print_layer(l);
 	}
@@ -286,18 +320,23 @@ static void print_extent(struct json_writer *jw, const struct chain *c,
 		len = c->virtual_size - start;
 	if (jw) {
 		json_object_begin(jw, NULL);
-		json_u64(jw, "start", start);
-		json_u64(jw, "length", len);
+		json_u64(jw, "offset_bytes", start);
+		json_u64(jw, "length_bytes", len);
 		json_string(jw, "kind", run_kind_str(run->kind));
 		json_boolean(jw, "data", run->kind == PLAN_DATA);
 		json_boolean(jw, "zero", run->kind != PLAN_DATA);
 		if (l) {
 			json_u64(jw, "depth", (uint64_t)run->source + 1);
-			json_string(jw, "file", l->path);
+			json_string(jw, "path", l->path);
+		} else {
+			json_null(jw, "depth");
+			json_null(jw, "path");
 		}
 		if (run->kind == PLAN_DATA)
-			json_u64(jw, "offset",
+			json_u64(jw, "file_offset_bytes",
 				 layer_block_offset(l, run->start, c->block_shift));
+		else
+			json_null(jw, "file_offset_bytes");
 		json_object_end(jw);
 		return;
 	}
@@ -322,7 +361,8 @@ static const char map_help[] =
 	"data (which layer and file offset provide them), zero (a layer says\n"
 	"zero) and unallocated (no layer has them: they read as zeros).\n"
 	"\n"
-	"  -j, --json    JSON output (an array of extents)\n";
+	"  -j, --json    JSON output: an object with an array of extents\n"
+	"                (docs/json.md)\n";
 
 int layer_cmd_map(int argc, char **argv)
 {
@@ -359,8 +399,8 @@ int layer_cmd_map(int argc, char **argv)
 	for (i = 0; i < ch.nr; i++)
 		src[i].map = ch.layers[i]->is_raw ? NULL : ch.layers[i]->map;
 	if (json) {
-		json_init(&jw, stdout);
-		json_array_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
+		json_array_begin(&jw, "extents");
 	} else {
 		printf("%-16s %-16s %-11s %-5s %-16s %s\n", "Offset", "Length",
 		       "Kind", "Depth", "File offset", "File");
@@ -369,7 +409,7 @@ int layer_cmd_map(int argc, char **argv)
 		print_extent(json ? &jw : NULL, &ch, &run);
 	if (json) {
 		json_array_end(&jw);
-		json_finish(&jw);
+		json_document_end(&jw);
 	}
 	chain_close(&ch);
 	return 0;

@@ -51,15 +51,13 @@ static void print_event(const struct monitor *mon,
 	struct json_writer jw;
 
 	if (mon->json) {
-		json_init(&jw, stdout);
-		json_object_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
 		json_string(&jw, "event", done ? "done" : "progress");
 		json_string(&jw, "device", ev->dev.name);
 		json_u64(&jw, "major", ev->dev.major);
 		json_u64(&jw, "minor", ev->dev.minor);
 		merge_json_fields(&jw, m);
-		json_object_end(&jw);
-		json_finish(&jw);	/* flushes */
+		json_document_end(&jw);	/* one line, flushed */
 		return;
 	}
 	if (!done) {

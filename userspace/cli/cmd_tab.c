@@ -338,8 +338,8 @@ static int tab_list(const struct chaintab *tab, const bool *sel, bool json)
 	int ret = 0, p;
 
 	if (json) {
-		json_init(&jw, stdout);
-		json_array_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
+		json_array_begin(&jw, "entries");
 	} else if (tab->nr) {
 		printf("%-20s %-7s %-24s %s\n", "NAME", "PRESENT", "OPTIONS",
 		       "LEAF");
@@ -356,26 +356,27 @@ static int tab_list(const struct chaintab *tab, const bool *sel, bool json)
 		if (json) {
 			json_object_begin(&jw, NULL);
 			json_string(&jw, "name", e->name);
-			json_string(&jw, "leaf", e->leaf);
+			json_string(&jw, "leaf_path", e->leaf);
 			json_string(&jw, "options", opts);
-			json_boolean(&jw, "ro", e->opts & CHAINTAB_RO);
+			json_boolean(&jw, "read_only", e->opts & CHAINTAB_RO);
 			json_boolean(&jw, "raw", e->opts & CHAINTAB_RAW);
 			json_boolean(&jw, "nofail", e->opts & CHAINTAB_NOFAIL);
 			json_boolean(&jw, "resume_merge",
 				  e->opts & CHAINTAB_RESUME_MERGE);
 			if (e->opts & CHAINTAB_RATE)
-				json_u64(&jw, "rate", e->rate);
+				json_u64(&jw, "rate_bytes_per_second",
+					 (uint64_t)e->rate << 20);
 			else
-				json_null(&jw, "rate");
+				json_null(&jw, "rate_bytes_per_second");
 			json_u64(&jw, "line", e->line);
 			if (p < 0)
 				json_null(&jw, "present");
 			else
 				json_boolean(&jw, "present", p > 0);
 			if (have)
-				json_string(&jw, "device_leaf", have);
+				json_string(&jw, "device_leaf_path", have);
 			else
-				json_null(&jw, "device_leaf");
+				json_null(&jw, "device_leaf_path");
 			json_object_end(&jw);
 		} else {
 			printf("%-20s %-7s %-24s %s", e->name,
@@ -388,7 +389,7 @@ static int tab_list(const struct chaintab *tab, const bool *sel, bool json)
 	}
 	if (json) {
 		json_array_end(&jw);
-		json_finish(&jw);
+		json_document_end(&jw);
 	}
 	return ret;
 }

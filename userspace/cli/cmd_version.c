@@ -77,8 +77,7 @@ int cmd_version(int argc, char **argv)
 	if (json) {
 		struct json_writer jw;
 
-		json_init(&jw, stdout);
-		json_object_begin(&jw, NULL);
+		json_document_begin(&jw, stdout);
 		json_string(&jw, "tool_version", CHAINCTL_VERSION);
 		json_boolean(&jw, "module_loaded", !not_loaded);
 		if (why || not_loaded) {
@@ -88,8 +87,7 @@ int cmd_version(int argc, char **argv)
 			json_string(&jw, "module_version", info.version);
 			json_u64(&jw, "family_version", nl->family_version);
 		}
-		json_object_end(&jw);
-		json_finish(&jw);
+		json_document_end(&jw);
 	} else {
 		printf("chainctl %s\n", CHAINCTL_VERSION);
 		if (not_loaded)

@@ -173,15 +173,15 @@ double merge_seconds(const struct dmc_nl_merge *m)
 void merge_json_fields(struct json_writer *jw, const struct dmc_nl_merge *m)
 {
 	json_string(jw, "state", dmc_nl_merge_state_str(m->state));
-	json_u64(jw, "target", m->target);
-	json_u64(jw, "nr_sources", m->nr_sources);
-	json_u64(jw, "bytes_total", m->bytes_total);
-	json_u64(jw, "bytes_done", m->bytes_done);
-	json_u64(jw, "bytes_cloned", m->bytes_cloned);
-	json_u64(jw, "bytes_copied", m->bytes_copied);
-	json_u64(jw, "bytes_zeroed", m->bytes_zeroed);
+	json_u64(jw, "target_index", m->target);
+	json_u64(jw, "source_count", m->nr_sources);
+	json_u64(jw, "total_bytes", m->bytes_total);
+	json_u64(jw, "done_bytes", m->bytes_done);
+	json_u64(jw, "cloned_bytes", m->bytes_cloned);
+	json_u64(jw, "copied_bytes", m->bytes_copied);
+	json_u64(jw, "zeroed_bytes", m->bytes_zeroed);
 	json_u64(jw, "elapsed_ns", m->elapsed_ns);
-	json_u64(jw, "error", m->error);
+	json_u64(jw, "errno", m->error);
 	json_string(jw, "message", m->message);
 	json_boolean(jw, "resumed", m->resumed);
 	json_u64(jw, "pause_ns", m->pause_ns);

@@ -61,8 +61,8 @@ double merge_seconds(const struct dmc_nl_merge *m);
 
 /*
  * The status as members of the JSON object being written: state (a
- * string), target, nr_sources, bytes_total/done/cloned/copied/zeroed,
- * elapsed_ns, error, message, resumed, pause_ns.
+ * string), target_index, source_count, total/done/cloned/copied/zeroed
+ * _bytes, elapsed_ns, errno, message, resumed, pause_ns (docs/json.md).
  */
 void merge_json_fields(struct json_writer *jw, const struct dmc_nl_merge *m);
 

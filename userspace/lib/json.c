@@ -180,3 +180,16 @@ void json_finish(struct json_writer *jw)
 	jw->has_root = false;
 	jw->depth = 0;
 }
+
+void json_document_begin(struct json_writer *jw, FILE *out)
+{
+	json_init(jw, out);
+	json_object_begin(jw, NULL);
+	json_u64(jw, "json_version", DMC_JSON_VERSION);
+}
+
+void json_document_end(struct json_writer *jw)
+{
+	json_object_end(jw);
+	json_finish(jw);
+}

@@ -34,6 +34,14 @@
 
 #define JSON_MAX_DEPTH 32
 
+/*
+ * The version of chainctl's JSON output (docs/json.md).  Every -j document
+ * is one object whose first member is "json_version": this number.  Any
+ * change to a document's members (a rename, a removal, an addition, a
+ * changed type or meaning) bumps it, and docs/json/ changes with it.
+ */
+#define DMC_JSON_VERSION 2
+
 struct json_object;
 
 struct json_writer {
@@ -57,6 +65,14 @@ void json_boolean(struct json_writer *jw, const char *key, bool val);
 void json_null(struct json_writer *jw, const char *key);
 /* Prints the document and a newline, flushes, and frees the tree. */
 void json_finish(struct json_writer *jw);
+
+/*
+ * A -j document: json_init() and the top-level object opened with
+ * "json_version": DMC_JSON_VERSION as its first member.  Add members with
+ * KEY set, then json_document_end(): it closes the object and prints it.
+ */
+void json_document_begin(struct json_writer *jw, FILE *out);
+void json_document_end(struct json_writer *jw);
 
 /*
  * S as valid UTF-8: valid sequences as they are, each byte of an invalid

@@ -40,8 +40,8 @@ for depth in ${LAYER_DEPTHS:-$default_depths}; do
 			fail "depth $depth, merge $n: merge" "$out"
 			continue
 		fi
-		copied=$(jq -r .bytes_copied <<< "$out")
-		cloned=$(jq -r .bytes_cloned <<< "$out")
+		copied=$(jq -r .copied_bytes <<< "$out")
+		cloned=$(jq -r .cloned_bytes <<< "$out")
 		if same_as_ref "$target" "$dir/ref.img" && [ "$copied" = 0 ]; then
 			ok "depth $depth, merge $n into $(basename "$target"): same data, $cloned bytes cloned, none copied"
 		else
@@ -65,9 +65,9 @@ free_before=$(df --output=avail -B1M "$mnt" | tail -1)
 out=$("$CHAINCTL" layer merge -j "$dir/child.dmc")
 sync
 free_after=$(df --output=avail -B1M "$mnt" | tail -1)
-diag "merge of 256 MiB: $(jq -c '{bytes_cloned,bytes_copied,clone_calls,seconds}' <<< "$out")"
-check_eq "256 MiB merge: all of it cloned" 268435456 "$(jq -r .bytes_cloned <<< "$out")"
-check_eq "256 MiB merge: in one clone call (one run)" 1 "$(jq -r .clone_calls <<< "$out")"
+diag "merge of 256 MiB: $(jq -c '{cloned_bytes,copied_bytes,clone_call_count,elapsed_seconds}' <<< "$out")"
+check_eq "256 MiB merge: all of it cloned" 268435456 "$(jq -r .cloned_bytes <<< "$out")"
+check_eq "256 MiB merge: in one clone call (one run)" 1 "$(jq -r .clone_call_count <<< "$out")"
 used=$((free_before - free_after))
 if ((used < 16)); then
 	ok "256 MiB merge: free space moved by $used MiB only"
@@ -98,7 +98,7 @@ rm -rf "$dir"
 # journal_state: "STATE CURSOR" of the merge journal in the `layer info -j`
 # output on stdin ("none 0" when there is none).
 journal_state() {
-	jq -r '.journal.state + " " + (.journal.cursor // 0 | tostring)'
+	jq -r '.journal.state + " " + (.journal.cursor_blocks // 0 | tostring)'
 }
 
 # journal_of LAYER: the same, read from LAYER.

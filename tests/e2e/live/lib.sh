@@ -19,17 +19,17 @@ live_get() {
 }
 
 live_nr_layers() {
-	live_get "$1" | jq -r '.module.layers | length'
+	live_get "$1" | jq -r '.layers | length'
 }
 
 live_layer_path() {
-	live_get "$1" | jq -r ".module.layers[$2].path"
+	live_get "$1" | jq -r ".layers | reverse | .[$2].path"
 }
 
 live_wait_state() {
 	local name=$1 want=$2 secs=${3:-120} i state
 	for ((i = 0; i < secs * 10; i++)); do
-		state=$(live_get "$name" | jq -r '.module.merge.state // "none"')
+		state=$(live_get "$name" | jq -r '.merge.state // "none"')
 		[ "$state" = "$want" ] && return 0
 		sleep 0.1
 	done

@@ -41,6 +41,11 @@ check "32 MiB of scattered 64 KiB writes through the device" \
 	live_scatter "$dev" "$ref" 7 512 65536
 check "device equals the reference after the writes" cmp "$dev" "$ref"
 check_eq "module reports 3 layers" 3 "$(live_nr_layers "$name")"
+json_check "device status -j, no merge yet: valid against its schema" device-status \
+	"$C" device status "$name" -j
+check_json "device status -j: 3 layers, the module's uuids, no merge" "$JSON_OUT" \
+	'(.layers | length) == 3 and all(.layers[]; .uuid != null) and
+	 (.merge == null or .merge.state == "none")'
 
 # --- merge the top two layers into the base, live, with fio running
 used0=$(df -k --output=used "$mnt" | tail -n 1)
@@ -53,17 +58,20 @@ sleep 1
 out=$("$C" device merge "$name" --depth 2 --rate 64 -j)
 check "merge --depth 2 succeeds" test $? -eq 0
 diag "merge: $out"
+json_valid "device merge -j (waited for the end): valid against its schema" device-merge "$out"
+check_json "device merge -j: 2 source paths, nothing deleted (no --delete)" "$out" \
+	'(.source_paths | length) == 2 and .deleted_paths == null'
 check_json "merge state is done" "$out" '.state == "done"'
-check_json "merge moved data" "$out" '.bytes_done > 0 and .bytes_done == .bytes_total'
+check_json "merge moved data" "$out" '.done_bytes > 0 and .done_bytes == .total_bytes'
 if [ "$LIVE_PATH" = clone ]; then
 	check_json "clone path: everything cloned, nothing copied" "$out" \
-		'.bytes_cloned > 0 and .bytes_copied == 0'
+		'.cloned_bytes > 0 and .copied_bytes == 0'
 else
 	check_json "copy path: everything copied, nothing cloned" "$out" \
-		'.bytes_copied > 0 and .bytes_cloned == 0'
+		'.copied_bytes > 0 and .cloned_bytes == 0'
 fi
 check_json "merge reports the I/O pause" "$out" '.pause_ns | type == "number"'
-newleaf=$(jq -r '.new_leaf' <<< "$out")
+newleaf=$(jq -r '.new_leaf_path' <<< "$out")
 diag "new leaf: $newleaf"
 check "fio wrote and verified throughout the merge" wait $fio_pid
 grep -E "err=|verify" "$DMC_TMP/fio.out" | head -n 3 | sed 's/^/# /'
@@ -94,7 +102,8 @@ out=$("$C" device snapshot "$name" -j)
 check "snapshot succeeds" test $? -eq 0
 diag "snapshot: $out"
 check_json "snapshot reports its pause" "$out" '.pause_ns | type == "number"'
-snap=$(jq -r '.new_leaf' <<< "$out")
+json_valid "device snapshot -j: valid against its schema" device-snapshot "$out"
+snap=$(jq -r '.new_leaf_path' <<< "$out")
 check_eq "snapshot adds a layer" 3 "$(live_nr_layers "$name")"
 check "writes into the snapshot" live_scatter "$dev" "$ref" 9 64 65536
 check "device equals the reference after the snapshot" cmp "$dev" "$ref"
@@ -110,13 +119,13 @@ if [ "$LIVE_PATH" = clone ]; then
 	check "writes for a copy-mode merge" live_scatter "$dev" "$ref" 10 64 65536
 	out=$("$C" device merge "$name" --mode copy -j)
 	check_json "mode copy copies on a reflink filesystem" "$out" \
-		'.state == "done" and .bytes_copied > 0 and .bytes_cloned == 0'
+		'.state == "done" and .copied_bytes > 0 and .cloned_bytes == 0'
 else
 	check "writes for a clone-mode merge" live_scatter "$dev" "$ref" 10 64 65536
 	check_fail_msg "mode clone refused on a filesystem without reflink" \
 		"clone" "$C" device merge "$name" --mode clone
 	check_json "the failed merge is reported" "$(live_get "$name")" \
-		'.module.merge.state == "failed"'
+		'.merge.state == "failed"'
 	check "device still equals the reference" cmp "$dev" "$ref"
 	out=$("$C" device merge "$name" -j)
 	check_json "re-issued merge resumes and completes" "$out" \
@@ -126,8 +135,12 @@ check "device equals the reference after the forced mode" cmp "$dev" "$ref"
 
 # --- cancel and resume
 check "64 MiB of writes to merge" live_scatter "$dev" "$ref" 11 1024 65536
-check "start a slow merge (--rate 2, --no-wait)" \
-	"$C" device merge "$name" --rate 2 --no-wait
+# monitor -j sees its events: one JSON object per line
+timeout 60 "$C" monitor -j --count 2 > "$DMC_TMP/monitor.json" 2>&1 &
+mon=$!
+sleep 0.5
+check "start a slow merge (--rate 2, --no-wait -j)" \
+	sh -c '"$0" device merge "$1" --rate 2 --no-wait -j > "$2"' "$C" "$name" "$DMC_TMP/nowait.json"
 check_fail_msg "a second merge is refused while one runs" "already running" \
 	"$C" device merge "$name"
 check_fail_msg "a table load is refused while the merge runs" \
@@ -138,11 +151,26 @@ check_kernel_log "the kernel log says why the table was refused" \
 sleep 1
 # The cancel must land in the middle of the merge, not after its end.
 st=$(live_get "$name")
-diag "before the cancel: $(jq -c .module.merge <<< "$st")"
+diag "before the cancel: $(jq -c .merge <<< "$st")"
 check_json "the cancel lands mid-merge: still running, part of it done" "$st" \
-	'.module.merge.state == "running" and .module.merge.bytes_done < .module.merge.bytes_total'
+	'.merge.state == "running" and .merge.done_bytes < .merge.total_bytes'
 check "cancel" "$C" device cancel "$name"
 check "merge reports cancelled" live_wait_state "$name" cancelled 30
+# The JSON of the running merge, validated only now: the validator's
+# seconds in the VM must not delay the cancel (the resume below needs
+# most of the merge left to show its progress bar).
+json_valid "device merge --no-wait -j: valid against its schema" device-merge \
+	"$(cat "$DMC_TMP/nowait.json")"
+check_json "device merge --no-wait -j: running" "$(cat "$DMC_TMP/nowait.json")" \
+	'.state == "running"'
+json_valid "device status -j, a merge running: valid against its schema" device-status "$st"
+wait $mon
+check_eq "monitor -j --count 2: exits 0" 0 $?
+json_valid "monitor -j: each event line is valid against its schema" monitor-event \
+	"$(cat "$DMC_TMP/monitor.json")"
+check_json "monitor -j: two lines, events of this device" \
+	"$(jq -s -c . "$DMC_TMP/monitor.json")" --arg n "$name" \
+	'length == 2 and all(.[]; .device == $n)'
 check_fail_msg "cancel with no merge running is refused" "No merge" \
 	"$C" device cancel "$name"
 check_eq "cancelled merge keeps its source below the new leaf" 4 \

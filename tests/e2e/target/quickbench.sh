@@ -22,7 +22,7 @@ C=$CHAINCTL
 $C layer create -s $size -b 65536 "$mnt/full" > /dev/null
 head -c $size /dev/urandom > "$mnt/data"
 $C layer write "$mnt/full" 0 $size < "$mnt/data"
-off=$($C layer info -j "$mnt/full" | jq .data_offset)
+off=$($C layer info -j "$mnt/full" | jq .data_offset_bytes)
 loopdev=$(losetup --show -f --direct-io=on -o "$off" --sizelimit $size "$mnt/full")
 dmsetup create --noudevsync lin --table "0 $((size / 512)) linear $loopdev 0"
 dmsetup mknodes lin

@@ -36,7 +36,7 @@ tdisk=${DMC_DISK_LIST[1]}
 # merge_state: the device's merge as "state done total".
 merge_state() {
 	chainctl device status -j "$name" 2> /dev/null |
-		jq -r '.module.merge | "\(.state) \(.bytes_done) \(.bytes_total)"'
+		jq -r '.merge | "\(.state) \(.done_bytes) \(.total_bytes)"'
 }
 
 # dev_sum: the checksum of the device's whole content.
@@ -170,7 +170,7 @@ case "${DMC_BOOT:-1}" in
 	wait_merge
 	check_eq "the resumed merge completes" done "$st"
 	check_json "two layers left: the base and the new leaf" \
-		"$(chainctl device status -j "$name")" '.nr_layers == 2'
+		"$(chainctl device status -j "$name")" '.layer_count == 2'
 	check_eq "the data still matches after the merge" "$(cat "$sums")" "$(dev_sum)"
 	check "the base checks clean" chainctl layer check "$layers/$name/base.dmc"
 

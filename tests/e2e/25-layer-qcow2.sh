@@ -61,8 +61,8 @@ own_qemu() {
 # providing (depth 1).  The one place that knows map -j's field names.
 own_dmc() {
 	"$C" layer map -j "$1" |
-		jq -r "[.[] | select(.depth == 1 and (.kind == \"data\" or .kind == \"zero\"))
-			| [.start, .start + .length, .kind]] | $JOIN"
+		jq -r "[.extents[] | select(.depth == 1 and (.kind == \"data\" or .kind == \"zero\"))
+			| [.offset_bytes, .offset_bytes + .length_bytes, .kind]] | $JOIN"
 }
 
 # same_ranges DESC A B: both listings equal and not empty (a comparison of
@@ -112,10 +112,11 @@ scenario() {
 	out=$("$C" layer info --chain -j "$imp/top.dmc")
 	check_json "$fs: 3 layers, base without a parent, block size 16 KiB (the top's clusters)" \
 		"$out" '.valid and (.layers | length) == 3 and
-		 ([.layers[].block_size] | unique) == [16384] and
+		 ([.layers[].block_size_bytes] | unique) == [16384] and
 		 .layers[2].parent.kind == "none" and .layers[0].parent.path == "mid.dmc" and
 		 .layers[1].parent.path == "base.dmc" and
-		 ([.layers[].virtual_size] | unique) == [67108864]'
+		 ([.layers[].virtual_size_bytes] | unique) == [67108864]'
+	json_valid "$fs: that layer info --chain -j matches its schema" layer-info-chain "$out"
 	for n in base mid top; do
 		"$C" layer check "$imp/$n.dmc" > /dev/null 2>&1
 		check_eq "$fs: $n.dmc checks clean" 0 $?

@@ -4,13 +4,16 @@
 #   make            build userspace/chainctl and kmod/dm-chain.ko (never
 #                   installs packages: `make deps` does, as root)
 #   make check      every test: harness self-test, host unit tests,
-#                   stock-headers compile, sparse and W=1, KUnit and
-#                   end-to-end scenarios in a QEMU VM
+#                   stock-headers compile, sparse and W=1, KUnit,
+#                   end-to-end scenarios in a QEMU VM, the stock kernel and
+#                   a fresh Debian 12 with systemd
 #   make check-harness  the harness self-test alone (host, a second)
 #   make fuzz       the libFuzzer harnesses, 10 million runs each, figures
 #                   to bench/results/fuzz-latest.txt (never part of check)
 #   make check-debug  KUnit and the scenarios on the debug kernel (KASAN,
 #                   UBSAN, kmemleak; hours, never part of check)
+#   make check-faults  the whole fault matrix (disk faults x operations,
+#                   XFS and ext4), figures to bench/results/faults-latest.txt
 #   make sparse     the module with sparse (C=1) and W=1 (KDIR as below)
 #   make demo       the main job, shown in the VM
 #   make bench      benchmarks against peers (never part of check)

@@ -176,7 +176,7 @@ case "${DMC_BOOT:-1}" in
 
 	check "systemctl stop dm-chain.service" systemctl stop dm-chain.service
 	check "... removed the device (tab down)" test ! -e "$dev"
-	check_json "tab list: not present" "$(chainctl tab list -j)" '.[0].present == false'
+	check_json "tab list: not present" "$(chainctl tab list -j)" '.entries[0].present == false'
 	check "systemctl start dm-chain.service" systemctl start dm-chain.service
 	check "... the device is back" test -b "$dev"
 	check_eq "... with the same data" "$(cat "$sums")" "$(dev_sum)"

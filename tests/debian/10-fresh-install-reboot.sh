@@ -33,12 +33,6 @@ sums=$layers/expect.sha256
 qdisk=${DMC_DISK_LIST[0]}
 tdisk=${DMC_DISK_LIST[1]}
 
-# merge_state: the device's merge as "state done total".
-merge_state() {
-	chainctl device status -j "$name" 2> /dev/null |
-		jq -r '.merge | "\(.state) \(.done_bytes) \(.total_bytes)"'
-}
-
 # dev_sum: the checksum of the device's whole content.
 dev_sum() {
 	dd if="$dev" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1
@@ -48,7 +42,7 @@ dev_sum() {
 wait_merge() {
 	local _
 	for _ in $(seq 1 600); do
-		read -r st moved total <<< "$(merge_state)"
+		read -r st moved total <<< "$(merge_state chainctl "$name")"
 		[ "$st" = running ] || return 0
 		sleep 1
 	done
@@ -98,14 +92,7 @@ case "${DMC_BOOT:-1}" in
 		"$(systemctl is-enabled dm-chain.service 2>&1)"
 
 	# --- the quick start, on XFS -------------------------------------------
-	marker='<!-- quickstart: tested by tests/e2e/46-readme-quickstart.sh -->'
-	awk -v m="$marker" '
-		$0 == m { found = 1; next }
-		found && !infence && /^```/ { infence = 1; next }
-		infence && /^```/ { exit }
-		infence { print }
-		found && !infence && NF { exit }
-	' "$DMC_ROOT/README.md" > /tmp/quickstart.sh
+	readme_quickstart > /tmp/quickstart.sh
 	D=$(sed -n 's/^D=\([^ ]*\).*$/\1/p' /tmp/quickstart.sh | head -n 1)
 	check "the README's quick start block, with its D" test -n "$D" -a "${D#/}" != "$D" ||
 		done_testing
@@ -146,15 +133,7 @@ case "${DMC_BOOT:-1}" in
 	out=$(chainctl device merge "$name" --depth 2 --mode copy --rate 1 --no-wait 2>&1)
 	check "a slow live merge of both layers starts (copy, 1 MiB/s)" test $? = 0 ||
 		{ diag "$out"; done_testing; }
-	for _ in $(seq 1 60); do
-		read -r st moved total <<< "$(merge_state)"
-		[ "${moved:-0}" -gt 0 ] && break
-		sleep 1
-	done
-	diag "merge before the cut: $st $moved/$total bytes"
-	check "the merge is mid-way when the power goes" \
-		test "$st" = running -a "${moved:-0}" -gt 0 -a "${moved:-0}" -lt "${total:-0}"
-	vm_power_cut
+	power_cut_mid_merge chainctl "$name"
 	;;
 2)
 	# --- systemd brought it back --------------------------------------------

@@ -24,12 +24,6 @@ tab=$mnt/chaintab
 name=dmc-tab
 dev=/dev/mapper/$name
 
-# merge_state: the device's merge as "state done total".
-merge_state() {
-	"$C" device status -j "$name" 2>/dev/null |
-		jq -r '.merge | "\(.state) \(.done_bytes) \(.total_bytes)"'
-}
-
 if [ "${DMC_BOOT:-1}" = 1 ]; then
 	mkdir -p "$mnt"
 	check "mkfs.xfs and mount" sh -c "mkfs.xfs -q -f -m reflink=1 $disk && mount $disk $mnt" || done_testing
@@ -57,15 +51,7 @@ if [ "${DMC_BOOT:-1}" = 1 ]; then
 		count=1 seek=60 oflag=direct conv=fsync status=none
 	check "the device's content, kept on the disk" sh -c \
 		"dd if=$dev of=$mnt/expect.img bs=1M iflag=direct status=none && sync"
-	for _ in $(seq 1 60); do
-		read -r st moved total <<< "$(merge_state)"
-		[ "${moved:-0}" -gt 0 ] && break
-		sleep 1
-	done
-	diag "merge before the cut: $st $moved/$total bytes"
-	check "the merge is mid-way when the power goes" \
-		test "$st" = running -a "${moved:-0}" -gt 0 -a "${moved:-0}" -lt "${total:-0}"
-	vm_power_cut
+	power_cut_mid_merge "$C" "$name"
 fi
 
 # Boot 2.
@@ -107,7 +93,7 @@ check "it followed the configured leaf to the merge's new leaf" \
 check "it resumed the interrupted merge" grep -q "(resumed)" <<< "$out"
 check "same content as before the cut" cmp "$dev" "$mnt/expect.img"
 for _ in $(seq 1 300); do
-	read -r st moved total <<< "$(merge_state)"
+	read -r st moved total <<< "$(merge_state "$C" "$name")"
 	[ "$st" = running ] || break
 	sleep 1
 done

@@ -15,14 +15,7 @@ work=$DMC_TMP/e2e-quickstart
 mkdir -p "$work/bin"
 
 # --- the block -----------------------------------------------------------------
-marker='<!-- quickstart: tested by tests/e2e/46-readme-quickstart.sh -->'
-awk -v m="$marker" '
-	$0 == m { found = 1; next }
-	found && !infence && /^```/ { infence = 1; next }
-	infence && /^```/ { exit }
-	infence { print }
-	found && !infence && NF { exit }	# text between marker and fence
-' "$DMC_ROOT/README.md" > "$work/quickstart.sh"
+readme_quickstart > "$work/quickstart.sh"
 n=$(grep -cEv '^[[:space:]]*(#|$)' "$work/quickstart.sh")
 if [ "$n" -gt 0 ]; then
 	ok "README holds the quick start block ($n commands)"

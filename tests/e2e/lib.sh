@@ -269,6 +269,41 @@ vm_power_cut() {
 	exit 1
 }
 
+# merge_state CHAINCTL NAME: device NAME's merge as "state done total"
+# (CHAINCTL: the tool to ask, the built one or an installed one).
+merge_state() {
+	"$1" device status -j "$2" 2> /dev/null |
+		jq -r '.merge | "\(.state) \(.done_bytes) \(.total_bytes)"'
+}
+
+# power_cut_mid_merge CHAINCTL NAME: wait (60 s at most) until NAME's
+# live merge has moved some bytes, check it is still part-way, and cut the
+# power (vm_power_cut): a reboot test's cut lands in the middle of a merge.
+power_cut_mid_merge() {
+	local st moved total
+	for _ in $(seq 1 60); do
+		read -r st moved total <<< "$(merge_state "$1" "$2")"
+		[ "${moved:-0}" -gt 0 ] && break
+		sleep 1
+	done
+	diag "merge before the cut: $st $moved/$total bytes"
+	check "the merge is mid-way when the power goes" \
+		test "$st" = running -a "${moved:-0}" -gt 0 -a "${moved:-0}" -lt "${total:-0}"
+	vm_power_cut
+}
+
+# readme_quickstart: the README's quick start block (the fenced block after
+# the marker line), as a script on stdout.
+readme_quickstart() {
+	awk -v m='<!-- quickstart: tested by tests/e2e/46-readme-quickstart.sh -->' '
+		$0 == m { found = 1; next }
+		found && !infence && /^```/ { infence = 1; next }
+		infence && /^```/ { exit }
+		infence { print }
+		found && !infence && NF { exit }	# text between marker and fence
+	' "$DMC_ROOT/README.md"
+}
+
 need_module() {
 	if grep -q '^dm_chain ' /proc/modules; then
 		return 0

@@ -8,6 +8,11 @@
 #                   end-to-end scenarios in a QEMU VM, the stock kernel and
 #                   a fresh Debian 12 with systemd
 #   make check-harness  the harness self-test alone (host, a second)
+#   make check-unit  the host unit tests alone (cmocka, seconds)
+#   make check-systemd  the boot unit passes systemd-analyze verify (seconds)
+#   make check-crash  power-cut replay at every flush, all scenarios
+#                   (hours), figures to bench/results/crash-latest.txt
+#   make check-fsx  the random-operation exerciser's long run
 #   make fuzz       the libFuzzer harnesses, 10 million runs each, figures
 #                   to bench/results/fuzz-latest.txt (never part of check)
 #   make check-debug  KUnit and the scenarios on the debug kernel (KASAN,
@@ -22,7 +27,6 @@
 #                   the running kernel (KVER, DESTDIR, PREFIX); make
 #                   uninstall removes them.  make install-chainctl
 #                   installs only the tool's files (no module)
-#   make check-unit the boot unit passes systemd-analyze verify (seconds)
 #   make dkms-install  the module's sources in /usr/src/dm-chain-VERSION
 #                   and dkms add/build/install (rebuilt for new kernels);
 #                   make dkms-uninstall removes them.  make dkms-source
@@ -78,6 +82,9 @@ check-harness:
 	@tests/lib/selftest.sh
 
 check-unit: userspace
+	@CMOCKA_MESSAGE_OUTPUT=TAP $(MAKE) -s -C tests/unit check
+
+check-systemd: userspace
 	@tests/systemd/check-unit
 
 fuzz:
@@ -207,4 +214,4 @@ clean:
 	rm -rf $(DEB_DIR)
 	-rmdir build 2> /dev/null
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-unit fuzz check-fsx check-crash check-faults sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-unit check-systemd fuzz check-fsx check-crash check-faults sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean

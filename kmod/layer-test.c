@@ -673,6 +673,114 @@ static void layer_commit_enospc(struct kunit *test)
 	put(l);
 }
 
+/* ---- what a live merge does to layer files (merge.c's primitives) ---- */
+
+static int edit_journal(void *slot, const void *arg)
+{
+	return dmc_header_set_journal(slot, arg);
+}
+
+static int edit_merged_away(void *slot, const void *arg)
+{
+	dmc_header_set_merged_away(slot, arg);
+	return 0;
+}
+
+static int edit_refuse(void *slot, const void *arg)
+{
+	return -ENOSPC;
+}
+
+/*
+ * A merge of child C into its base B on device A, by hand: both opened
+ * read-only, B claimed and opened for writing, C's block copied into B
+ * and committed through the merge's file, the journal written, C marked
+ * merged away; then every state is read back from the files.
+ */
+static void layer_merge_primitives(struct kunit *test)
+{
+	char *bp = lt_path(test, "b.dmc"), *cp = lt_path(test, "c.dmc");
+	u8 *buf = kunit_kmalloc(test, LT_BSIZE, GFP_KERNEL);
+	struct dmc_journal_args j = {
+		.state = DMC_JOURNAL_MERGING,
+		.nr_sources = 1,
+		.cursor = 6,
+		.old_generation = 1,
+		.new_generation = 2,
+		.top_path = "c.dmc",
+	};
+	const struct dmc_hdr *bh, *ch;
+	struct dmc_layer *b, *c;
+	const char *why = NULL;
+	u64 seq;
+	loff_t pos;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	make_base(test, bp, LT_SIZE, 0x71);
+	make_child(test, bp, cp);
+	b = get_ok(test, bp, false, &dev_a);
+	c = get_ok(test, cp, false, &dev_a);
+	bh = dmc_layer_hdr(b);
+	ch = dmc_layer_hdr(c);
+	j.bottom_uuid = ch->uuid;
+	j.top_uuid = ch->uuid;
+
+	KUNIT_EXPECT_EQ(test, dmc_layer_claim(b, &dev_a, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_layer_claim(b, &dev_b, &why), -EBUSY);
+	expect_get_err(test, bp, false, false, &dev_b, -EBUSY,
+		       "live merge on another device");
+	KUNIT_EXPECT_EQ(test, dmc_layer_edit_header(b, edit_journal, &j),
+			-EBADF);
+	KUNIT_ASSERT_EQ(test, dmc_layer_open_for_write(b, &why), 0);
+	KUNIT_ASSERT_EQ(test, dmc_layer_open_for_write(c, &why), 0);
+	KUNIT_EXPECT_NOT_NULL(test, dmc_layer_wfile(b));
+	KUNIT_EXPECT_FALSE(test, dmc_layer_is_writable(b));
+
+	/* C's block 5, written through C's merge file, copied into B. */
+	write_block(test, c, 5);
+	KUNIT_EXPECT_EQ(test, commit(c), 0);
+	pos = dmc_layer_data_offset(c) + (5 << LT_SHIFT);
+	KUNIT_ASSERT_EQ(test, kernel_read(dmc_layer_file(c), buf, LT_BSIZE,
+					  &pos), (ssize_t)LT_BSIZE);
+	KUNIT_ASSERT_EQ(test, dmc_write_exact(dmc_layer_wfile(b), buf,
+					      LT_BSIZE,
+					      dmc_layer_data_offset(b) +
+					      (5 << LT_SHIFT)), 0);
+	dmc_bm_set_range(dmc_layer_map(b), 5, 1, DMC_BLOCK_DATA);
+	KUNIT_EXPECT_EQ(test, commit(b), 0);
+
+	/* The journal: a refused edit writes nothing. */
+	seq = bh->sequence;
+	KUNIT_EXPECT_EQ(test, dmc_layer_edit_header(b, edit_refuse, NULL),
+			-ENOSPC);
+	KUNIT_EXPECT_EQ(test, bh->sequence, seq);
+	KUNIT_ASSERT_EQ(test, dmc_layer_edit_header(b, edit_journal, &j), 0);
+	KUNIT_EXPECT_EQ(test, bh->sequence, seq + 1);
+	KUNIT_EXPECT_EQ(test, bh->j_state, (u32)DMC_JOURNAL_MERGING);
+	/* C is the merge's bottom source: its link to B still holds. */
+	KUNIT_EXPECT_EQ(test, dmc_link_check(ch, bh, 0, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_layer_edit_header(c, edit_merged_away,
+						    bh->uuid), 0);
+	KUNIT_EXPECT_EQ(test, ch->state, (u32)DMC_STATE_MERGED_AWAY);
+	dmc_layer_unclaim(b);
+	put(c);
+	put(b);
+
+	b = get_ok(test, bp, false, &dev_b);
+	bh = dmc_layer_hdr(b);
+	KUNIT_EXPECT_EQ(test, bh->sequence, seq + 1);
+	KUNIT_EXPECT_EQ(test, bh->j_state, (u32)DMC_JOURNAL_MERGING);
+	KUNIT_EXPECT_EQ(test, bh->j_cursor, 6ULL);
+	KUNIT_EXPECT_EQ(test, bh->j_new_generation, 2ULL);
+	KUNIT_EXPECT_EQ(test, dmc_bm_get(dmc_layer_map(b), 5), DMC_BLOCK_DATA);
+	KUNIT_EXPECT_EQ(test, dmc_bm_get(dmc_layer_map(b), 4),
+			DMC_BLOCK_ABSENT);
+	expect_block(test, b, 5);
+	put(b);
+	expect_get_err(test, cp, false, false, &dev_b, -EINVAL,
+		       "merged away");
+}
+
 static struct kunit_case layer_file_cases[] = {
 	KUNIT_CASE(layer_write_commit_reopen),
 	KUNIT_CASE(layer_put_writes_back),
@@ -682,6 +790,7 @@ static struct kunit_case layer_file_cases[] = {
 	KUNIT_CASE(layer_open_errors),
 	KUNIT_CASE(layer_readonly_fs),
 	KUNIT_CASE(layer_commit_enospc),
+	KUNIT_CASE(layer_merge_primitives),
 	{}
 };
 

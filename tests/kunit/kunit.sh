@@ -38,13 +38,21 @@ for dir in /sys/kernel/debug/kunit/dm_chain_*; do
 	[ -f "$dir/results" ] || continue
 	suite=${dir##*/}
 	nsuites=$((nsuites + 1))
-	ncases=0
+	ncases=0 nfailed=0 planned= verdict=
 	# Case lines are indented once (4 spaces); deeper lines are parameters.
+	# KUnit keeps 512 bytes of log per case, its verdict line included: a
+	# case that logs much can lose that line, so the plan ("1..N") and the
+	# suite's verdict (the last line, computed when read) are checked too.
 	while IFS= read -r line; do
-		if [[ $line =~ ^\ {4}(not\ )?ok\ [0-9]+\ (-\ )?(.*)$ ]]; then
+		if [ -z "$planned" ] && [[ $line =~ ^\ {4}1\.\.([0-9]+)$ ]]; then
+			planned=${BASH_REMATCH[1]}
+		elif [[ $line =~ ^(not\ )?ok\ 1\ $suite$ ]]; then
+			verdict=${BASH_REMATCH[1]:-ok}
+		elif [[ $line =~ ^\ {4}(not\ )?ok\ [0-9]+\ (-\ )?(.*)$ ]]; then
 			ncases=$((ncases + 1))
 			name=${BASH_REMATCH[3]}
 			if [ -n "${BASH_REMATCH[1]}" ]; then
+				nfailed=$((nfailed + 1))
 				fail "$suite.$name"
 				sed 's/^/#   /' "$dir/results" | head -n 60
 			elif [[ $name == *"# SKIP"* && $suite == dm_chain_layer_files ]]; then
@@ -58,6 +66,12 @@ for dir in /sys/kernel/debug/kunit/dm_chain_*; do
 	done < "$dir/results"
 	[ "$ncases" -gt 0 ] || fail "$suite: no test case results" \
 		"$(head -c 2000 "$dir/results")"
+	if [ -n "$planned" ] && [ "$ncases" -lt "$planned" ]; then
+		fail "$suite: $ncases of $planned case verdicts readable in debugfs (log cut; the kernel log has all)" \
+			"$(dmesg | sed -n "/# Subtest: $suite\$/,/ok [0-9]* $suite\$/p" | tail -n 80)"
+	elif [ "$verdict" = "not " ] && [ "$nfailed" = 0 ]; then
+		fail "$suite: suite verdict is not ok" "$(tail -n 40 "$dir/results")"
+	fi
 done
 [ "$nsuites" -gt 0 ] || fail "KUnit suites dm_chain_* found in debugfs"
 check "the file suites ran (dm_chain_layer_files in debugfs)" \

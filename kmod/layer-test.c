@@ -111,14 +111,13 @@ static void make_base(struct kunit *test, const char *path, u64 size, u8 id)
 }
 
 /*
- * Drop a reference and, on the last one, let the file go now: fput() from
- * a kernel thread is deferred, and the layer's flock with it, so a reopen
- * right after the put would find the file still locked.
+ * Drop a reference.  No flush_delayed_fput(): fput() from this kernel
+ * thread is deferred, and the reopens right after every put are the
+ * regression test that the last put drops the layer's flock at once.
  */
 static void put(struct dmc_layer *l)
 {
 	dmc_layer_put(l);
-	flush_delayed_fput();
 }
 
 static int get(const char *path, bool writable, const void *owner,
@@ -128,8 +127,6 @@ static int get(const char *path, bool writable, const void *owner,
 
 	*why = NULL;
 	r = dmc_layer_get(path, writable, owner, "kunit", l, why);
-	if (r)
-		flush_delayed_fput();	/* the failed open's flock: see put() */
 	return r;
 }
 
@@ -155,7 +152,6 @@ static void expect_get_err(struct kunit *test, const char *path, bool raw,
 
 	r = raw ? dmc_layer_get_raw(path, writable, owner, "kunit", &l, &why) :
 		  get(path, writable, owner, &l, &why);
-	flush_delayed_fput();
 	KUNIT_EXPECT_EQ_MSG(test, r, err, "%s: %s", path, why);
 	if (!r) {
 		put(l);
@@ -426,10 +422,8 @@ static int open_chain(struct kunit *test, const char *line,
 					      &l[i], why);
 		else
 			r = get(args.paths[i], w, &dev_a, &l[i], why);
-		if (r) {
-			flush_delayed_fput();
+		if (r)
 			break;
-		}
 		n++;
 		if (!i && !dmc_layer_is_raw(l[0]) &&
 		    dmc_layer_hdr(l[0])->parent_kind != DMC_PARENT_NONE) {

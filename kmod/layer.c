@@ -37,6 +37,7 @@ struct dmc_layer {
 	bool raw;
 	bool writable;
 	bool can_dio;
+	bool flocked;			/* holds its flock on @file */
 	unsigned int dio_align;
 	u64 raw_size;
 
@@ -156,7 +157,8 @@ int dmc_write_exact(struct file *file, const void *buf, size_t len,
 	return 0;
 }
 
-static int take_flock(struct file *file, bool exclusive)
+/* Take (F_WRLCK, F_RDLCK) or drop (F_UNLCK) the layer's flock on @file. */
+static int set_flock(struct file *file, unsigned char type)
 {
 	struct file_lock fl;
 
@@ -165,7 +167,7 @@ static int take_flock(struct file *file, bool exclusive)
 	fl.fl_owner = file;
 	fl.fl_pid = current->tgid;
 	fl.fl_flags = FL_FLOCK;
-	fl.fl_type = exclusive ? F_WRLCK : F_RDLCK;
+	fl.fl_type = type;
 	fl.fl_end = OFFSET_MAX;
 	return locks_lock_inode_wait(file_inode(file), &fl);
 }
@@ -257,8 +259,16 @@ static int load_map(struct dmc_layer *l, const char **why)
 	return r;
 }
 
+/*
+ * The flock goes now, not with the file: fput() from a kernel thread (the
+ * merge worker retiring a layer, a failed open in a worker) is deferred,
+ * and until the deferred close ran, chainctl or a new table opening the
+ * file right after would find it locked (-EAGAIN).
+ */
 static void free_layer(struct dmc_layer *l)
 {
+	if (l->flocked)
+		set_flock(l->file, F_UNLCK);
 	if (l->wfile)
 		fput(l->wfile);
 	if (l->file)
@@ -426,7 +436,8 @@ static int layer_get(const char *path, bool writable, bool raw,
 		return r;
 	}
 
-	r = take_flock(l->file, writable);
+	r = set_flock(l->file, writable ? F_WRLCK : F_RDLCK);
+	l->flocked = !r;
 	if (r) {
 		*why = writable ?
 		       "Layer file is locked by another process (flock); cannot hold it exclusively" :

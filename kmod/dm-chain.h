@@ -110,8 +110,4 @@ int dm_chain_merge_cancel(struct dmc_chain *dc, const char **why);
 int dm_chain_snapshot(struct dmc_chain *dc, const char *path, char *made,
 		      size_t made_size, u64 *pause_ns, const char **why);
 
-/* Events (netlink.c): @cmd is DM_CHAIN_CMD_MERGE_PROGRESS or _DONE. */
-void dm_chain_nl_merge_event(u8 cmd, const char *name, dev_t dev,
-			     const struct dm_chain_merge_status *st);
-
 #endif /* DM_CHAIN_H */

@@ -29,6 +29,7 @@
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
+#include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -96,6 +97,13 @@ struct dmc_merge {
 
 static struct workqueue_struct *dmc_merge_wq;
 
+/*
+ * The events listener; the rwsem is read-held around each call so that
+ * unregistering (write) waits for the calls in flight.
+ */
+static DECLARE_RWSEM(dmc_events_lock);
+static const struct dmc_merge_events *dmc_events;
+
 static void merge_work(struct work_struct *work);
 
 static u64 elapsed_ns(struct dmc_merge *m)
@@ -126,17 +134,47 @@ bool dmc_merge_status(struct dmc_chain *dc, struct dm_chain_merge_status *st)
 	return has;
 }
 
-/* Send an event with status @st (the device name looked up). */
-static void send_event(struct dmc_chain *dc, u8 cmd,
+int dmc_merge_events_register(const struct dmc_merge_events *ev)
+{
+	int r = 0;
+
+	down_write(&dmc_events_lock);
+	if (dmc_events)
+		r = -EBUSY;
+	else
+		dmc_events = ev;
+	up_write(&dmc_events_lock);
+	return r;
+}
+
+void dmc_merge_events_unregister(const struct dmc_merge_events *ev)
+{
+	down_write(&dmc_events_lock);
+	if (dmc_events == ev)
+		dmc_events = NULL;
+	up_write(&dmc_events_lock);
+}
+
+/* Report status @st to the listener, if any (the device name looked up). */
+static void send_event(struct dmc_chain *dc, bool done,
 		       const struct dm_chain_merge_status *st)
 {
-	char *name = kmalloc(DM_NAME_LEN, GFP_KERNEL);
+	char *name;
 
+	down_read(&dmc_events_lock);
+	if (!dmc_events)
+		goto out;
+	name = kmalloc(DM_NAME_LEN, GFP_KERNEL);
 	if (!name)
-		return;
+		goto out;
 	dmc_chain_name(dc, name);
-	dm_chain_nl_merge_event(cmd, name, dmc_chain_devt(dc), st);
+	if (done)
+		dmc_events->done(name, dmc_chain_devt(dc), st);
+	else
+		dmc_events->progress(name, dmc_chain_devt(dc), st);
 	kfree(name);
+out:
+	up_read(&dmc_events_lock);
 }
 
 static void set_failure(struct dmc_merge *m, int err, const char *why)
@@ -455,7 +493,7 @@ static int data_phase(struct dmc_merge *m, const char **why)
 
 			m->event_ns = elapsed_ns(m);
 			dmc_merge_status(m->dc, &st);
-			send_event(m->dc, DM_CHAIN_CMD_MERGE_PROGRESS, &st);
+			send_event(m->dc, false, &st);
 		}
 		cond_resched();
 	}
@@ -602,7 +640,7 @@ static void merge_work(struct work_struct *work)
 	WRITE_ONCE(m->running, false);
 	spin_unlock(&m->lock);
 	wake_up_all(&m->wait);
-	send_event(dc, DM_CHAIN_CMD_MERGE_DONE, &st);
+	send_event(dc, true, &st);
 }
 
 /* ---- starting, cancelling, stopping ---- */

@@ -111,14 +111,15 @@ static u64 elapsed_ns(struct dmc_merge *m)
 	return ktime_to_ns(ktime_sub(ktime_get(), m->start));
 }
 
-bool dmc_merge_running(struct dmc_chain *dc)
+static bool dmc_merge_running(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = READ_ONCE(dc->merge);
 
 	return m && READ_ONCE(m->running);
 }
 
-bool dmc_merge_status(struct dmc_chain *dc, struct dm_chain_merge_status *st)
+static bool dmc_merge_status(struct dmc_chain *dc,
+			     struct dm_chain_merge_status *st)
 {
 	struct dmc_merge *m = READ_ONCE(dc->merge);
 	bool has;
@@ -645,6 +646,8 @@ static void merge_work(struct work_struct *work)
 
 /* ---- starting, cancelling, stopping ---- */
 
+static const struct dmc_merge_ops dmc_merge_chain_ops;
+
 static struct dmc_merge *get_merge(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = dc->merge;
@@ -663,6 +666,8 @@ static struct dmc_merge *get_merge(struct dmc_chain *dc)
 	spin_lock_init(&m->lock);
 	init_waitqueue_head(&m->wait);
 	INIT_WORK(&m->work, merge_work);
+	/* The hooks first: they cope with no merge yet. */
+	WRITE_ONCE(dc->merge_ops, &dmc_merge_chain_ops);
 	WRITE_ONCE(dc->merge, m);
 	return m;
 }
@@ -1078,7 +1083,7 @@ out:
 	return r;
 }
 
-void dmc_merge_stop(struct dmc_chain *dc)
+static void dmc_merge_stop(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = dc->merge;
 
@@ -1089,7 +1094,7 @@ void dmc_merge_stop(struct dmc_chain *dc)
 	flush_work(&m->work);
 }
 
-void dmc_merge_pause(struct dmc_chain *dc)
+static void dmc_merge_pause(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = READ_ONCE(dc->merge);
 
@@ -1101,7 +1106,7 @@ void dmc_merge_pause(struct dmc_chain *dc)
 	wait_event(m->wait, READ_ONCE(m->parked) || !READ_ONCE(m->running));
 }
 
-void dmc_merge_resume(struct dmc_chain *dc)
+static void dmc_merge_resume(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = READ_ONCE(dc->merge);
 
@@ -1111,16 +1116,28 @@ void dmc_merge_resume(struct dmc_chain *dc)
 	wake_up_all(&m->wait);
 }
 
-void dmc_merge_free(struct dmc_chain *dc)
+/* The device goes: stop its merge and free it. */
+static void dmc_merge_release(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = dc->merge;
 
 	if (!m)
 		return;
+	dmc_merge_stop(dc);
 	kvfree(m->buf);
 	kfree(m);
 	dc->merge = NULL;
+	dc->merge_ops = NULL;
 }
+
+/* The target's view of a device's merge (struct dmc_merge_ops). */
+static const struct dmc_merge_ops dmc_merge_chain_ops = {
+	.running = dmc_merge_running,
+	.status = dmc_merge_status,
+	.pause = dmc_merge_pause,
+	.resume = dmc_merge_resume,
+	.release = dmc_merge_release,
+};
 
 int dmc_merge_init(void)
 {

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The live device (one "chain" target instance) as shared between the
- * device-mapper glue (target.c) and the data path (io.c).
+ * device-mapper glue (target.c), the data path (io.c) and the merge part
+ * (merge.c), which changes the layer list through the functions below.
+ * The netlink family does not include it: it holds a device only as an
+ * opaque pointer (target.h).
  */
 #ifndef DM_CHAIN_CHAIN_H
 #define DM_CHAIN_CHAIN_H
@@ -19,6 +22,7 @@
 #include "blockmap.h"
 
 struct dm_target;
+struct dmc_chain;
 struct dmc_layer;
 struct bio;
 

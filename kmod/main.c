@@ -7,6 +7,9 @@
 #include <linux/module.h>
 
 #include "dm-chain.h"
+#include "genl.h"
+#include "merge.h"
+#include "target.h"
 
 static int __init dm_chain_init(void)
 {

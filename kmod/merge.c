@@ -44,6 +44,7 @@
 #include "layer.h"
 #include "merge.h"
 #include "table.h"
+#include "target.h"
 
 /* Copy buffer, and the unit of rate limiting and cancellation. */
 #define DMC_COPY_CHUNK		(1U << 20)

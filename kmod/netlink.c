@@ -28,7 +28,9 @@
 
 #include <dm-chain/netlink.h>
 #include "dm-chain.h"
+#include "genl.h"
 #include "merge.h"
+#include "target.h"
 
 static struct genl_family dm_chain_genl_family;
 

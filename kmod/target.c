@@ -25,6 +25,7 @@
 #include "header.h"
 #include "layer.h"
 #include "table.h"
+#include "target.h"
 
 /* Live chain devices in creation order; guarded by dmc_devices_lock. */
 static LIST_HEAD(dmc_devices);

@@ -2,7 +2,8 @@
 /*
  * dm-chain module entry: creates the merge workqueue, registers the "chain"
  * device-mapper target and the "dm-chain" generic netlink family, and
- * tears them down in reverse order.
+ * tears them down in reverse order.  It is the only file that sees all
+ * three parts' headers (genl.h, merge.h, target.h).
  */
 #include <linux/module.h>
 

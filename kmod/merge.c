@@ -23,6 +23,12 @@
  * The worker moves at most DMC_MOVE_CHUNK bytes per clone or punch call
  * (DMC_COPY_CHUNK per copy) and looks for a cancel or a pause between
  * calls, so cancel, suspend and removal never wait for a whole run.
+ *
+ * Dependencies (docs/target.md, "Code layout"): merge.c builds on the
+ * target (chain.h, target.h) and is called by netlink (merge.h).  It
+ * never calls netlink: events go to whoever registered struct
+ * dmc_merge_events; and the target reaches a merge only through the
+ * dmc_merge_ops this file sets on a device.
  */
 #include <linux/device-mapper.h>
 #include <linux/falloc.h>

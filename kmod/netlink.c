@@ -17,6 +17,11 @@
  * users count that keeps a device's destructor waiting for a request.
  * Nothing in this file keeps state between requests except a dump's
  * position in its netlink_callback.
+ *
+ * Dependencies (docs/target.md, "Code layout"): netlink parses requests
+ * and calls the merge (merge.h) and target (target.h) APIs; nobody calls
+ * into it but module init (genl.h).  Merge events reach it through the
+ * struct dmc_merge_events it registers once the family is registered.
  */
 #include <linux/capability.h>
 #include <linux/dm-ioctl.h>

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The live device (one "chain" target instance) as shared between the
- * device-mapper glue (target.c) and the data path (io.c).
+ * device-mapper glue (target.c), the data path (io.c) and the merge part
+ * (merge.c), which changes the layer list through the functions below.
+ * The netlink family does not include it: it holds a device only as an
+ * opaque pointer (target.h).
  */
 #ifndef DM_CHAIN_CHAIN_H
 #define DM_CHAIN_CHAIN_H
@@ -19,6 +22,7 @@
 #include "blockmap.h"
 
 struct dm_target;
+struct dmc_chain;
 struct dmc_layer;
 struct bio;
 
@@ -49,6 +53,28 @@ struct dmc_gate {
 };
 
 struct dmc_merge;
+struct dm_chain_merge_status;
+
+/*
+ * What the target asks of the live merge attached to a device.  The
+ * merge part (merge.c) sets dmc_chain.merge_ops when it first attaches
+ * a merge; the target calls through it and knows nothing else of merges
+ * (the dependency runs merge -> target only).  Each may find no merge.
+ */
+struct dmc_merge_ops {
+	/* A merge is running (a new table of the device is refused). */
+	bool (*running)(struct dmc_chain *dc);
+	/* Copy the current or last merge's status; false when none. */
+	bool (*status)(struct dmc_chain *dc, struct dm_chain_merge_status *st);
+	/*
+	 * Suspend: the running merge stops moving data at its next chunk
+	 * (waits until it does); resume lets it go on.
+	 */
+	void (*pause)(struct dmc_chain *dc);
+	void (*resume)(struct dmc_chain *dc);
+	/* Destructor: stop the merge (waits for its worker) and free it. */
+	void (*release)(struct dmc_chain *dc);
+};
 
 struct dmc_stats {
 	atomic64_t reads;		/* bios */
@@ -80,6 +106,7 @@ struct dmc_chain {
 	struct dmc_gate gate;
 	struct mutex ctl_lock;		/* merge start / cancel / snapshot */
 	struct dmc_merge *merge;	/* running or last merge; ctl_lock */
+	const struct dmc_merge_ops *merge_ops;	/* set with @merge */
 	bool changing;			/* dmc_chain_begin_change() */
 
 	unsigned int nr_layers;
@@ -171,19 +198,5 @@ void dmc_chain_end_change(struct dmc_chain *dc);
 /* The device's name (DM_NAME_LEN bytes) and number. */
 void dmc_chain_name(struct dmc_chain *dc, char *name);
 dev_t dmc_chain_devt(struct dmc_chain *dc);
-
-/* merge.c */
-void dmc_merge_stop(struct dmc_chain *dc);
-/*
- * Suspend: the running merge stops moving data at its next chunk (waits
- * until it does); resume lets it go on.
- */
-void dmc_merge_pause(struct dmc_chain *dc);
-void dmc_merge_resume(struct dmc_chain *dc);
-void dmc_merge_free(struct dmc_chain *dc);
-bool dmc_merge_running(struct dmc_chain *dc);
-struct dm_chain_merge_status;
-/* Copy the current or last merge's status; false when there is none. */
-bool dmc_merge_status(struct dmc_chain *dc, struct dm_chain_merge_status *st);
 
 #endif /* DM_CHAIN_CHAIN_H */

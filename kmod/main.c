@@ -2,11 +2,15 @@
 /*
  * dm-chain module entry: creates the merge workqueue, registers the "chain"
  * device-mapper target and the "dm-chain" generic netlink family, and
- * tears them down in reverse order.
+ * tears them down in reverse order.  It is the only file that sees all
+ * three parts' headers (genl.h, merge.h, target.h).
  */
 #include <linux/module.h>
 
 #include "dm-chain.h"
+#include "genl.h"
+#include "merge.h"
+#include "target.h"
 
 static int __init dm_chain_init(void)
 {

@@ -23,12 +23,19 @@
  * The worker moves at most DMC_MOVE_CHUNK bytes per clone or punch call
  * (DMC_COPY_CHUNK per copy) and looks for a cancel or a pause between
  * calls, so cancel, suspend and removal never wait for a whole run.
+ *
+ * Dependencies (docs/target.md, "Code layout"): merge.c builds on the
+ * target (chain.h, target.h) and is called by netlink (merge.h).  It
+ * never calls netlink: events go to whoever registered struct
+ * dmc_merge_events; and the target reaches a merge only through the
+ * dmc_merge_ops this file sets on a device.
  */
 #include <linux/device-mapper.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
+#include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -43,6 +50,7 @@
 #include "layer.h"
 #include "merge.h"
 #include "table.h"
+#include "target.h"
 
 /* Copy buffer, and the unit of rate limiting and cancellation. */
 #define DMC_COPY_CHUNK		(1U << 20)
@@ -96,6 +104,13 @@ struct dmc_merge {
 
 static struct workqueue_struct *dmc_merge_wq;
 
+/*
+ * The events listener; the rwsem is read-held around each call so that
+ * unregistering (write) waits for the calls in flight.
+ */
+static DECLARE_RWSEM(dmc_events_lock);
+static const struct dmc_merge_events *dmc_events;
+
 static void merge_work(struct work_struct *work);
 
 static u64 elapsed_ns(struct dmc_merge *m)
@@ -103,14 +118,15 @@ static u64 elapsed_ns(struct dmc_merge *m)
 	return ktime_to_ns(ktime_sub(ktime_get(), m->start));
 }
 
-bool dmc_merge_running(struct dmc_chain *dc)
+static bool dmc_merge_running(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = READ_ONCE(dc->merge);
 
 	return m && READ_ONCE(m->running);
 }
 
-bool dmc_merge_status(struct dmc_chain *dc, struct dm_chain_merge_status *st)
+static bool dmc_merge_status(struct dmc_chain *dc,
+			     struct dm_chain_merge_status *st)
 {
 	struct dmc_merge *m = READ_ONCE(dc->merge);
 	bool has;
@@ -126,17 +142,47 @@ bool dmc_merge_status(struct dmc_chain *dc, struct dm_chain_merge_status *st)
 	return has;
 }
 
-/* Send an event with status @st (the device name looked up). */
-static void send_event(struct dmc_chain *dc, u8 cmd,
+int dmc_merge_events_register(const struct dmc_merge_events *ev)
+{
+	int r = 0;
+
+	down_write(&dmc_events_lock);
+	if (dmc_events)
+		r = -EBUSY;
+	else
+		dmc_events = ev;
+	up_write(&dmc_events_lock);
+	return r;
+}
+
+void dmc_merge_events_unregister(const struct dmc_merge_events *ev)
+{
+	down_write(&dmc_events_lock);
+	if (dmc_events == ev)
+		dmc_events = NULL;
+	up_write(&dmc_events_lock);
+}
+
+/* Report status @st to the listener, if any (the device name looked up). */
+static void send_event(struct dmc_chain *dc, bool done,
 		       const struct dm_chain_merge_status *st)
 {
-	char *name = kmalloc(DM_NAME_LEN, GFP_KERNEL);
+	char *name;
 
+	down_read(&dmc_events_lock);
+	if (!dmc_events)
+		goto out;
+	name = kmalloc(DM_NAME_LEN, GFP_KERNEL);
 	if (!name)
-		return;
+		goto out;
 	dmc_chain_name(dc, name);
-	dm_chain_nl_merge_event(cmd, name, dmc_chain_devt(dc), st);
+	if (done)
+		dmc_events->done(name, dmc_chain_devt(dc), st);
+	else
+		dmc_events->progress(name, dmc_chain_devt(dc), st);
 	kfree(name);
+out:
+	up_read(&dmc_events_lock);
 }
 
 static void set_failure(struct dmc_merge *m, int err, const char *why)
@@ -455,7 +501,7 @@ static int data_phase(struct dmc_merge *m, const char **why)
 
 			m->event_ns = elapsed_ns(m);
 			dmc_merge_status(m->dc, &st);
-			send_event(m->dc, DM_CHAIN_CMD_MERGE_PROGRESS, &st);
+			send_event(m->dc, false, &st);
 		}
 		cond_resched();
 	}
@@ -602,10 +648,12 @@ static void merge_work(struct work_struct *work)
 	WRITE_ONCE(m->running, false);
 	spin_unlock(&m->lock);
 	wake_up_all(&m->wait);
-	send_event(dc, DM_CHAIN_CMD_MERGE_DONE, &st);
+	send_event(dc, true, &st);
 }
 
 /* ---- starting, cancelling, stopping ---- */
+
+static const struct dmc_merge_ops dmc_merge_chain_ops;
 
 static struct dmc_merge *get_merge(struct dmc_chain *dc)
 {
@@ -625,6 +673,8 @@ static struct dmc_merge *get_merge(struct dmc_chain *dc)
 	spin_lock_init(&m->lock);
 	init_waitqueue_head(&m->wait);
 	INIT_WORK(&m->work, merge_work);
+	/* The hooks first: they cope with no merge yet. */
+	WRITE_ONCE(dc->merge_ops, &dmc_merge_chain_ops);
 	WRITE_ONCE(dc->merge, m);
 	return m;
 }
@@ -1040,7 +1090,7 @@ out:
 	return r;
 }
 
-void dmc_merge_stop(struct dmc_chain *dc)
+static void dmc_merge_stop(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = dc->merge;
 
@@ -1051,7 +1101,7 @@ void dmc_merge_stop(struct dmc_chain *dc)
 	flush_work(&m->work);
 }
 
-void dmc_merge_pause(struct dmc_chain *dc)
+static void dmc_merge_pause(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = READ_ONCE(dc->merge);
 
@@ -1063,7 +1113,7 @@ void dmc_merge_pause(struct dmc_chain *dc)
 	wait_event(m->wait, READ_ONCE(m->parked) || !READ_ONCE(m->running));
 }
 
-void dmc_merge_resume(struct dmc_chain *dc)
+static void dmc_merge_resume(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = READ_ONCE(dc->merge);
 
@@ -1073,16 +1123,28 @@ void dmc_merge_resume(struct dmc_chain *dc)
 	wake_up_all(&m->wait);
 }
 
-void dmc_merge_free(struct dmc_chain *dc)
+/* The device goes: stop its merge and free it. */
+static void dmc_merge_release(struct dmc_chain *dc)
 {
 	struct dmc_merge *m = dc->merge;
 
 	if (!m)
 		return;
+	dmc_merge_stop(dc);
 	kvfree(m->buf);
 	kfree(m);
 	dc->merge = NULL;
+	dc->merge_ops = NULL;
 }
+
+/* The target's view of a device's merge (struct dmc_merge_ops). */
+static const struct dmc_merge_ops dmc_merge_chain_ops = {
+	.running = dmc_merge_running,
+	.status = dmc_merge_status,
+	.pause = dmc_merge_pause,
+	.resume = dmc_merge_resume,
+	.release = dmc_merge_release,
+};
 
 int dmc_merge_init(void)
 {

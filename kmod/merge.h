@@ -1,9 +1,43 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The pure parts of live merges (merge.c), for KUnit (merge-test.c). */
+/*
+ * Live merges and snapshots (merge.c): the API the netlink family
+ * (netlink.c) and module init (main.c) call, the events interface, and
+ * the pure parts KUnit tests (merge-test.c).  The target (target.c,
+ * io.c) must not include it: it reaches a merge through struct
+ * dmc_merge_ops (chain.h) only.
+ */
 #ifndef DM_CHAIN_MERGE_H
 #define DM_CHAIN_MERGE_H
 
-struct dm_chain_merge_params;
+#include <linux/types.h>
+
+struct dmc_chain;
+struct dm_chain_merge_status;
+
+/* The merge workqueue, created before the target and destroyed after. */
+int dmc_merge_init(void);
+void dmc_merge_exit(void);
+
+struct dm_chain_merge_params {
+	u32 depth;		/* 0: use @into */
+	u32 into;		/* target layer index, with depth 0 */
+	u32 mode;		/* enum dm_chain_merge_mode */
+	u32 rate;		/* MiB/s, 0 unlimited */
+	const char *new_leaf;	/* NULL: a name next to the leaf */
+};
+
+/*
+ * Start or resume the device's merge.  On success *st holds its first
+ * status and @new_leaf the path of the leaf writes now go to.  On
+ * failure returns -errno with a static reason in *why.
+ */
+int dm_chain_merge_start(struct dmc_chain *dc,
+			 const struct dm_chain_merge_params *p,
+			 struct dm_chain_merge_status *st, char *new_leaf,
+			 size_t new_leaf_size, const char **why);
+int dm_chain_merge_cancel(struct dmc_chain *dc, const char **why);
+int dm_chain_snapshot(struct dmc_chain *dc, const char *path, char *made,
+		      size_t made_size, u64 *pause_ns, const char **why);
 
 /*
  * The target layer of a fresh live merge of a chain of @nr_layers with
@@ -15,5 +49,27 @@ struct dm_chain_merge_params;
 int dmc_merge_pick_target(unsigned int nr_layers,
 			  const struct dm_chain_merge_params *p,
 			  unsigned int *target, const char **why);
+
+/*
+ * Merge events: how the merge worker reports, without knowing who
+ * listens.  @progress at most every 250 ms while a merge moves data,
+ * @done once when it ends (done, cancelled or failed: st->state).
+ * @name is the device's name, @dev its number.  Called from the merge
+ * worker, may sleep; must not call back into the merge part.
+ */
+struct dmc_merge_events {
+	void (*progress)(const char *name, dev_t dev,
+			 const struct dm_chain_merge_status *st);
+	void (*done)(const char *name, dev_t dev,
+		     const struct dm_chain_merge_status *st);
+};
+
+/*
+ * One listener at a time (the netlink family): -EBUSY when one is
+ * registered.  Unregistering waits for the calls in flight; after it
+ * returns none of @ev's functions runs again.  Both may sleep.
+ */
+int dmc_merge_events_register(const struct dmc_merge_events *ev);
+void dmc_merge_events_unregister(const struct dmc_merge_events *ev);
 
 #endif /* DM_CHAIN_MERGE_H */

@@ -17,6 +17,11 @@
  * users count that keeps a device's destructor waiting for a request.
  * Nothing in this file keeps state between requests except a dump's
  * position in its netlink_callback.
+ *
+ * Dependencies (docs/target.md, "Code layout"): netlink parses requests
+ * and calls the merge (merge.h) and target (target.h) APIs; nobody calls
+ * into it but module init (genl.h).  Merge events reach it through the
+ * struct dmc_merge_events it registers once the family is registered.
  */
 #include <linux/capability.h>
 #include <linux/dm-ioctl.h>
@@ -28,6 +33,9 @@
 
 #include <dm-chain/netlink.h>
 #include "dm-chain.h"
+#include "genl.h"
+#include "merge.h"
+#include "target.h"
 
 static struct genl_family dm_chain_genl_family;
 
@@ -617,8 +625,8 @@ static int dm_chain_nl_snapshot_doit(struct sk_buff *skb,
 
 /* ---- events ---- */
 
-void dm_chain_nl_merge_event(u8 cmd, const char *name, dev_t dev,
-			     const struct dm_chain_merge_status *st)
+static void merge_event(u8 cmd, const char *name, dev_t dev,
+			const struct dm_chain_merge_status *st)
 {
 	struct nlattr *nest;
 	struct sk_buff *msg;
@@ -646,6 +654,23 @@ void dm_chain_nl_merge_event(u8 cmd, const char *name, dev_t dev,
 bad:
 	nlmsg_free(msg);
 }
+
+static void merge_progress(const char *name, dev_t dev,
+			   const struct dm_chain_merge_status *st)
+{
+	merge_event(DM_CHAIN_CMD_MERGE_PROGRESS, name, dev, st);
+}
+
+static void merge_done(const char *name, dev_t dev,
+		       const struct dm_chain_merge_status *st)
+{
+	merge_event(DM_CHAIN_CMD_MERGE_DONE, name, dev, st);
+}
+
+static const struct dmc_merge_events dm_chain_nl_events = {
+	.progress = merge_progress,
+	.done = merge_done,
+};
 
 /* ---- family ---- */
 
@@ -706,12 +731,25 @@ static struct genl_family dm_chain_genl_family __ro_after_init = {
 	.n_mcgrps = ARRAY_SIZE(dm_chain_mcgrps),
 };
 
+/*
+ * The family first, then the events that go out through it; on exit the
+ * events stop (waiting for one being sent) before the family goes.
+ */
 int __init dm_chain_netlink_init(void)
 {
-	return genl_register_family(&dm_chain_genl_family);
+	int r;
+
+	r = genl_register_family(&dm_chain_genl_family);
+	if (r)
+		return r;
+	r = dmc_merge_events_register(&dm_chain_nl_events);
+	if (r)
+		genl_unregister_family(&dm_chain_genl_family);
+	return r;
 }
 
 void dm_chain_netlink_exit(void)
 {
+	dmc_merge_events_unregister(&dm_chain_nl_events);
 	genl_unregister_family(&dm_chain_genl_family);
 }

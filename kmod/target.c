@@ -3,6 +3,11 @@
  * Device-mapper target "chain": constructor and destructor, bio mapping
  * entry, suspend/resume, status, messages, queue limits, and the list of
  * live chain devices the netlink family reports.
+ *
+ * Dependencies: the target knows neither netlink nor the merge worker.
+ * A live merge attaches itself to a device through dc->merge_ops
+ * (struct dmc_merge_ops in chain.h), which suspend, resume, the
+ * destructor, the device report and the table check call.
  */
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
@@ -20,10 +25,17 @@
 #include "header.h"
 #include "layer.h"
 #include "table.h"
+#include "target.h"
 
 /* Live chain devices in creation order; guarded by dmc_devices_lock. */
 static LIST_HEAD(dmc_devices);
 static DEFINE_MUTEX(dmc_devices_lock);
+
+/* The merge attached to @dc, if any (see struct dmc_merge_ops). */
+static const struct dmc_merge_ops *merge_ops(struct dmc_chain *dc)
+{
+	return READ_ONCE(dc->merge_ops);
+}
 
 /* Largest discard / write-zeroes bio handed to us, in sectors (2 GiB). */
 #define DMC_MAX_DISCARD_SECTORS	(1U << 22)
@@ -57,6 +69,7 @@ int dm_chain_describe(struct dmc_chain *dc,
 				void *ctx),
 		      void *ctx)
 {
+	const struct dmc_merge_ops *ops;
 	struct dm_chain_layer_info *layers;
 	struct dm_chain_merge_status ms;
 	struct dm_chain_dev_info info;
@@ -89,7 +102,8 @@ int dm_chain_describe(struct dmc_chain *dc,
 	info.read_only = dc->read_only;
 	info.block_size = 1U << dc->block_shift;
 	info.layers = layers;
-	info.merge = dmc_merge_status(dc, &ms) ? &ms : NULL;
+	ops = merge_ops(dc);
+	info.merge = ops && ops->status(dc, &ms) ? &ms : NULL;
 	r = fn(&info, ctx);
 	up_read(&dc->chain_lock);
 	kfree(layers);
@@ -555,6 +569,7 @@ static int check_chain(struct dmc_chain *dc, char **error)
  */
 static int list_table(struct dmc_chain *dc, char **error)
 {
+	const struct dmc_merge_ops *ops;
 	struct dmc_chain *other;
 	int r = 0;
 
@@ -562,7 +577,8 @@ static int list_table(struct dmc_chain *dc, char **error)
 	list_for_each_entry(other, &dmc_devices, list) {
 		if (other->md != dc->md)
 			continue;
-		if (dmc_merge_running(other)) {
+		ops = merge_ops(other);
+		if (ops && ops->running(other)) {
 			*error = "A live merge is running on this device; wait for it or cancel it first";
 			r = -EBUSY;
 		} else if (other->changing) {
@@ -703,6 +719,7 @@ bad:
 static void chain_dtr(struct dm_target *ti)
 {
 	struct dmc_chain *dc = ti->private;
+	const struct dmc_merge_ops *ops;
 
 	mutex_lock(&dmc_devices_lock);
 	list_del(&dc->list);
@@ -710,17 +727,21 @@ static void chain_dtr(struct dm_target *ti)
 	/* Control requests in progress finish first; then the merge stops. */
 	wait_event(dc->users_wait, !atomic_read(&dc->users));
 	flush_work(&dc->fail_work);
-	dmc_merge_stop(dc);
-	dmc_merge_free(dc);
+	ops = merge_ops(dc);
+	if (ops)
+		ops->release(dc);
 	free_chain(dc);
 }
 
 static void chain_resume(struct dm_target *ti)
 {
 	struct dmc_chain *dc = ti->private;
+	const struct dmc_merge_ops *ops;
 
 	WRITE_ONCE(dc->live, true);
-	dmc_merge_resume(dc);
+	ops = merge_ops(dc);
+	if (ops)
+		ops->resume(dc);
 }
 
 static int chain_map(struct dm_target *ti, struct bio *bio)
@@ -731,9 +752,12 @@ static int chain_map(struct dm_target *ti, struct bio *bio)
 static void chain_postsuspend(struct dm_target *ti)
 {
 	struct dmc_chain *dc = ti->private;
+	const struct dmc_merge_ops *ops;
 	unsigned int noio;
 
-	dmc_merge_pause(dc);
+	ops = merge_ops(dc);
+	if (ops)
+		ops->pause(dc);
 	flush_workqueue(dc->wq);
 	down_read(&dc->chain_lock);
 	noio = memalloc_noio_save();

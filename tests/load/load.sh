@@ -64,8 +64,7 @@ kmemleak=/sys/kernel/debug/kmemleak
 read -r base_slab base_sunr base_vmal <<< "$(meminfo)"
 cp /proc/slabinfo "$w/slabinfo.before" 2> /dev/null
 diag "memory before: Slab $base_slab kB, SUnreclaim $base_sunr kB, VmallocUsed $base_vmal kB"
-need_module || diag "at $SECONDS s: done"
-done_testing
+need_module || done_testing
 
 mklayers() {
 	"$C" layer create -s "$size" -b 65536 "$1/base.dmc" > /dev/null &&
@@ -76,12 +75,9 @@ size=$((size_mb << 20))
 for ((i = 0; i < ndev; i++)); do
 	d=$w/fs$i
 	fs=$(fs_of $i)
-	check "mkfs.$fs on ${DMC_DISK_LIST[$i]}" fs_make "$fs" "${DMC_DISK_LIST[$i]}" "$d" || diag "at $SECONDS s: done"
-done_testing
-	check "device $i: base and leaf on $fs" mklayers "$d" || diag "at $SECONDS s: done"
-done_testing
-	check "device $i: create dmc-load$i" "$C" device create "dmc-load$i" "$d/vm.dmc" || diag "at $SECONDS s: done"
-done_testing
+	check "mkfs.$fs on ${DMC_DISK_LIST[$i]}" fs_make "$fs" "${DMC_DISK_LIST[$i]}" "$d" || done_testing
+	check "device $i: base and leaf on $fs" mklayers "$d" || done_testing
+	check "device $i: create dmc-load$i" "$C" device create "dmc-load$i" "$d/vm.dmc" || done_testing
 	cleanup_add dmsetup remove --noudevsync "dmc-load$i"
 done
 

@@ -19,6 +19,9 @@
 #                   UBSAN, kmemleak; hours, never part of check)
 #   make check-faults  the whole fault matrix (disk faults x operations,
 #                   XFS and ext4), figures to bench/results/faults-latest.txt
+#   make check-load four devices under fio with verification while live
+#                   merges, snapshots and cancels loop (10 minutes, or
+#                   DMC_LOAD_SECONDS), figures to bench/results/load-latest.txt
 #   make sparse     the module with sparse (C=1) and W=1 (KDIR as below)
 #   make demo       the main job, shown in the VM
 #   make bench      benchmarks against peers (never part of check)
@@ -77,6 +80,10 @@ check-crash:
 check-faults:
 	@tests/setup/deps build test
 	@tests/faults/run
+
+check-load:
+	@tests/setup/deps build test
+	@tests/load/run
 
 check-harness:
 	@tests/lib/selftest.sh
@@ -214,4 +221,4 @@ clean:
 	rm -rf $(DEB_DIR)
 	-rmdir build 2> /dev/null
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-unit check-systemd fuzz check-fsx check-crash check-faults sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean
+.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-unit check-systemd fuzz check-fsx check-crash check-faults check-load sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean

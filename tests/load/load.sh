@@ -269,7 +269,7 @@ for ((i = 0; i < ndev; i++)); do
 		fail "dmc-load$i: every merge, snapshot and cancel succeeded or was a documented refusal" \
 			"$(grep unexpected "$w/ctl.$i.log" | head -n 10)"
 	else
-		ok "dmc-load$i: every merge, snapshot and cancel succeeded or was a documented refusal ($(grep -c . "$w/ctl.$i.log") operations)"
+		ok "dmc-load$i: every merge, snapshot and cancel succeeded or was a documented refusal ($(grep -c . "$w/ctl.$i.log") lines in its control log)"
 	fi
 done
 merges=$(count 'merge-done ok')

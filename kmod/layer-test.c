@@ -111,23 +111,15 @@ static void make_base(struct kunit *test, const char *path, u64 size, u8 id)
 }
 
 /*
- * Drop a reference.  No flush_delayed_fput(): fput() from this kernel
+ * No flush_delayed_fput() after a dmc_layer_put(): fput() from this kernel
  * thread is deferred, and the reopens right after every put are the
  * regression test that the last put drops the layer's flock at once.
  */
-static void put(struct dmc_layer *l)
-{
-	dmc_layer_put(l);
-}
-
 static int get(const char *path, bool writable, const void *owner,
 	       struct dmc_layer **l, const char **why)
 {
-	int r;
-
 	*why = NULL;
-	r = dmc_layer_get(path, writable, owner, "kunit", l, why);
-	return r;
+	return dmc_layer_get(path, writable, owner, "kunit", l, why);
 }
 
 static struct dmc_layer *get_ok(struct kunit *test, const char *path,
@@ -154,7 +146,7 @@ static void expect_get_err(struct kunit *test, const char *path, bool raw,
 		  get(path, writable, owner, &l, &why);
 	KUNIT_EXPECT_EQ_MSG(test, r, err, "%s: %s", path, why);
 	if (!r) {
-		put(l);
+		dmc_layer_put(l);
 		return;
 	}
 	KUNIT_ASSERT_NOT_NULL(test, why);
@@ -242,7 +234,7 @@ static void layer_write_commit_reopen(struct kunit *test)
 	/* Nothing dirty: a commit is a sync only. */
 	KUNIT_EXPECT_EQ(test, commit(l), 0);
 	KUNIT_EXPECT_EQ(test, h->sequence, seq);
-	put(l);
+	dmc_layer_put(l);
 
 	/* Another device opens it read-only: all of it came from the file. */
 	l = get_ok(test, path, false, &dev_b);
@@ -264,7 +256,7 @@ static void layer_write_commit_reopen(struct kunit *test)
 	/* Reopened read-only, the generation stays. */
 	KUNIT_EXPECT_EQ(test, dmc_layer_begin_write(l), 0);
 	KUNIT_EXPECT_EQ(test, h->generation, 2ULL);
-	put(l);
+	dmc_layer_put(l);
 }
 
 /* The last put writes back a dirty map: nothing acknowledged is lost. */
@@ -276,13 +268,13 @@ static void layer_put_writes_back(struct kunit *test)
 	make_base(test, path, LT_SIZE, 0x12);
 	l = get_ok(test, path, true, &dev_a);
 	write_block(test, l, LT_FAR + 1);
-	put(l);
+	dmc_layer_put(l);
 
 	l = get_ok(test, path, false, &dev_a);
 	KUNIT_EXPECT_EQ(test, dmc_bm_get(dmc_layer_map(l), LT_FAR + 1),
 			DMC_BLOCK_DATA);
 	expect_block(test, l, LT_FAR + 1);
-	put(l);
+	dmc_layer_put(l);
 }
 
 /* Handles are shared per inode; writable ones only by their device. */
@@ -295,7 +287,7 @@ static void layer_share_rules(struct kunit *test)
 	l = get_ok(test, path, true, &dev_a);
 	l2 = get_ok(test, path, true, &dev_a);
 	KUNIT_EXPECT_PTR_EQ(test, l, l2);
-	put(l2);
+	dmc_layer_put(l2);
 	expect_get_err(test, path, false, false, &dev_b, -EBUSY,
 		       "held writable by another device");
 	expect_get_err(test, path, true, false, &dev_a, -EBUSY,
@@ -307,21 +299,21 @@ static void layer_share_rules(struct kunit *test)
 		const char *why = NULL;
 
 		KUNIT_EXPECT_EQ(test, dmc_layer_claim(l, &dev_a, &why), -EBUSY);
-		put(l2);
+		dmc_layer_put(l2);
 		KUNIT_EXPECT_EQ(test, dmc_layer_claim(l, &dev_a, &why), 0);
 		expect_get_err(test, path, false, false, &dev_b, -EBUSY,
 			       "held writable");
 		dmc_layer_unclaim(l);
 	}
-	put(l);
+	dmc_layer_put(l);
 
 	r1 = get_ok(test, path, false, &dev_a);
 	r2 = get_ok(test, path, false, &dev_b);
 	KUNIT_EXPECT_PTR_EQ(test, r1, r2);
 	expect_get_err(test, path, false, true, &dev_a, -EBUSY,
 		       "in use read-only");
-	put(r2);
-	put(r1);
+	dmc_layer_put(r2);
+	dmc_layer_put(r1);
 }
 
 /* ---- children: creation, linkage, generations ---- */
@@ -373,7 +365,7 @@ static void layer_child_create(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, dmc_layer_begin_write(b), 0);
 	KUNIT_EXPECT_EQ(test, dmc_link_check(ch, bh, 0, &why), -EINVAL);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(why, "stale child"));
-	put(c);
+	dmc_layer_put(c);
 
 	/* A default name next to the child; a refused one leaves no file. */
 	r = dmc_layer_create(NULL, b, bh->generation, b, made, PATH_MAX, &f,
@@ -387,7 +379,7 @@ static void layer_child_create(struct kunit *test)
 	r = dmc_layer_create(lt_path(test, "nodir/x.dmc"), b, bh->generation,
 			     NULL, made, PATH_MAX, &f, &why);
 	KUNIT_EXPECT_EQ(test, r, -ENOENT);
-	put(b);
+	dmc_layer_put(b);
 }
 
 /*
@@ -438,7 +430,7 @@ static int open_chain(struct kunit *test, const char *line,
 	if (!r)
 		r = dmc_layer_begin_write(l[args.nr_layers - 1]);
 	while (n--)
-		put(l[n]);
+		dmc_layer_put(l[n]);
 	kfree(args.paths);
 	return r;
 }
@@ -455,7 +447,7 @@ static void make_child(struct kunit *test, const char *base, const char *path)
 			     sizeof(made), &f, &why);
 	KUNIT_ASSERT_EQ_MSG(test, r, 0, "%s", why);
 	dmc_layer_create_end(f, made, true);
-	put(b);
+	dmc_layer_put(b);
 }
 
 static void expect_chain(struct kunit *test, const char *line, int err,
@@ -548,7 +540,7 @@ static void layer_open_errors(struct kunit *test)
 	write_file(test, p, buf, DMC_SLOT_SIZE, 0, -1);
 	l = get_ok(test, p, false, &dev_a);
 	KUNIT_EXPECT_EQ(test, dmc_layer_hdr(l)->sequence, 1ULL);
-	put(l);
+	dmc_layer_put(l);
 
 	/* Cut short: the data area no longer fits. */
 	p = lt_path(test, "short.dmc");
@@ -592,7 +584,7 @@ static void layer_readonly_fs(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, dmc_layer_wfile(b));
 	KUNIT_EXPECT_EQ(test, commit(b), 0);
 	KUNIT_EXPECT_EQ(test, dmc_layer_edit_header(b, NULL, NULL), -EBADF);
-	put(b);
+	dmc_layer_put(b);
 }
 
 /* Fill the filesystem of @path: write until -ENOSPC. */
@@ -659,12 +651,12 @@ static void layer_commit_enospc(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, commit(l), 0);
 	KUNIT_EXPECT_EQ(test, dmc_bm_nr_dirty(dmc_layer_map(l)), 0UL);
-	put(l);
+	dmc_layer_put(l);
 	l = get_ok(test, base, false, &dev_a);
 	KUNIT_EXPECT_EQ(test, dmc_bm_get(dmc_layer_map(l), LT_FAR),
 			DMC_BLOCK_ZERO);
 	KUNIT_EXPECT_EQ(test, dmc_bm_get(dmc_layer_map(l), 1), DMC_BLOCK_ZERO);
-	put(l);
+	dmc_layer_put(l);
 }
 
 /* ---- what a live merge does to layer files (merge.c's primitives) ---- */
@@ -757,8 +749,8 @@ static void layer_merge_primitives(struct kunit *test)
 						    bh->uuid), 0);
 	KUNIT_EXPECT_EQ(test, ch->state, (u32)DMC_STATE_MERGED_AWAY);
 	dmc_layer_unclaim(b);
-	put(c);
-	put(b);
+	dmc_layer_put(c);
+	dmc_layer_put(b);
 
 	b = get_ok(test, bp, false, &dev_b);
 	bh = dmc_layer_hdr(b);
@@ -770,7 +762,7 @@ static void layer_merge_primitives(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmc_bm_get(dmc_layer_map(b), 4),
 			DMC_BLOCK_ABSENT);
 	expect_block(test, b, 5);
-	put(b);
+	dmc_layer_put(b);
 	expect_get_err(test, cp, false, false, &dev_b, -EINVAL,
 		       "merged away");
 }

@@ -331,39 +331,77 @@ static void merge_pick_target(struct kunit *test)
 {
 	struct dm_chain_merge_params p = { .depth = 1 };
 	const char *why = NULL;
-	unsigned int t = 99;
+	unsigned int t = 99, top = 99;
 
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), 0);
 	KUNIT_EXPECT_EQ(test, t, 1U);
+	KUNIT_EXPECT_EQ(test, top, 2U);
 	p.depth = 2;
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), 0);
 	KUNIT_EXPECT_EQ(test, t, 0U);
 	p.depth = 3;
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), -EINVAL);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "Depth must be less"));
 	p.depth = 0;
 	p.into = 2;
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), -EINVAL);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "below the leaf"));
 	p.into = 0;
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(1, &p, &t, &why), -EINVAL);
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(1, &p, &t, &top, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), 0);
 	KUNIT_EXPECT_EQ(test, t, 0U);
 
 	/* One below the limit: the new leaf makes it exactly 256. */
 	p.depth = 1;
 	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS - 1, &p, &t,
-						    &why), 0);
+						    &top, &why), 0);
 	/* At the limit: refused before anything is written. */
 	why = NULL;
 	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
-						    &why), -E2BIG);
+						    &top, &why), -E2BIG);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, why);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "maximum depth"));
 	p.depth = 0;
 	p.into = 0;
 	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
-						    &why), -E2BIG);
+						    &top, &why), -E2BIG);
+}
+
+/* An intermediate range (issue 18): INTO with a TOP below the leaf. */
+static void merge_pick_range(struct kunit *test)
+{
+	struct dm_chain_merge_params p = { .into = 1, .has_top = true, .top = 2 };
+	const char *why = NULL;
+	unsigned int t = 99, top = 99;
+
+	/* base 0 <- 1 <- 2 <- leaf 3: fold 2 into 1, the leaf stays */
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why), 0);
+	KUNIT_EXPECT_EQ(test, t, 1U);
+	KUNIT_EXPECT_EQ(test, top, 2U);
+	/* TOP the leaf: the ordinary merge of everything above INTO */
+	p.top = 3;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why), 0);
+	KUNIT_EXPECT_EQ(test, top, 3U);
+	p.top = 4;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why),
+			-EINVAL);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "beyond the leaf"));
+	p.top = 1;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why),
+			-EINVAL);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "above the target"));
+	p.into = 2;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why),
+			-EINVAL);
+	/* No new leaf: a full chain may still fold a range below its leaf. */
+	p.into = 0;
+	p.top = 1;
+	why = NULL;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
+						    &top, &why), 0);
+	p.top = DMC_MAX_LAYERS - 1;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
+						    &top, &why), -E2BIG);
 }
 
 static struct kunit_case merge_cases[] = {
@@ -374,6 +412,7 @@ static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_rel_path),
 	KUNIT_CASE(merge_leaf_name),
 	KUNIT_CASE(merge_pick_target),
+	KUNIT_CASE(merge_pick_range),
 	{}
 };
 

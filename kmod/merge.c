@@ -839,7 +839,8 @@ static int check_changeable(struct dmc_chain *dc, const char *path,
 
 int dmc_merge_pick_target(unsigned int nr_layers,
 			  const struct dm_chain_merge_params *p,
-			  unsigned int *target, const char **why)
+			  unsigned int *target, unsigned int *top,
+			  const char **why)
 {
 	if (p->depth) {
 		if (p->depth >= nr_layers) {
@@ -854,8 +855,20 @@ int dmc_merge_pick_target(unsigned int nr_layers,
 		}
 		*target = p->into;
 	}
+	*top = nr_layers - 1;
+	if (!p->depth && p->has_top) {
+		if (p->top >= nr_layers) {
+			*why = "Top layer index is beyond the leaf";
+			return -EINVAL;
+		}
+		if (p->top <= p->into) {
+			*why = "Top layer of the range must be above the target";
+			return -EINVAL;
+		}
+		*top = p->top;
+	}
 	/* The new leaf comes first; the sources leave only at the end. */
-	if (nr_layers >= DMC_MAX_LAYERS) {
+	if (*top == nr_layers - 1 && nr_layers >= DMC_MAX_LAYERS) {
 		*why = "Chain is at its maximum depth (256 layers) and a live merge first adds a new leaf; merge offline (chainctl layer merge) or snapshot less";
 		return -E2BIG;
 	}
@@ -954,7 +967,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 			 size_t new_leaf_size, const char **why)
 {
 	struct dmc_merge *m;
-	unsigned int t, i, k;
+	unsigned int t, top, i, k;
 	bool resumed = false, changing = false;
 	u64 pause = 0;
 	int r;
@@ -986,9 +999,15 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 			goto out;
 		strscpy(new_leaf, dc->paths[dc->nr_layers - 1], new_leaf_size);
 	} else if (r == -ENOENT) {
-		r = dmc_merge_pick_target(dc->nr_layers, p, &t, why);
+		r = dmc_merge_pick_target(dc->nr_layers, p, &t, &top, why);
 		if (r)
 			goto out;
+		if (top != dc->nr_layers - 1) {
+			/* docs/design/intermediate-live-merge.md */
+			*why = "Merging a range below the leaf live (intermediate merge) is not implemented by this module yet";
+			r = -EOPNOTSUPP;
+			goto out;
+		}
 		r = begin_merge(dc, t, p->new_leaf, new_leaf, new_leaf_size,
 				&pause, why);
 		if (r)

@@ -1159,6 +1159,11 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 		r = dmc_merge_pick_target(dc->nr_layers, p, &t, &top, why);
 		if (r)
 			goto out;
+		if (top != dc->nr_layers - 1 && p->new_leaf) {
+			*why = "A merge of a range below the leaf adds no new leaf; drop the new leaf's path";
+			r = -EINVAL;
+			goto out;
+		}
 		if (top != dc->nr_layers - 1) {
 			/* docs/design/intermediate-live-merge.md */
 			r = begin_range(dc, t, top, why);

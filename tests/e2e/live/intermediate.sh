@@ -1,15 +1,22 @@
-#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Intermediate live merge (issue 18; docs/design/intermediate-live-merge.md)
-# on XFS (clone): the request's range (chainctl device merge NAME --into P
-# --from TOP, DM_CHAIN_MERGE_A_TOP) is checked with a precise message for
-# every bad range; folding daily into weekly under scattered guest writes
-# keeps the leaf, relinks it to weekly, and reads what a reference file
-# holds, also from a device created again; a cancelled range merge is
-# resumed after the device is removed and created again (live leap); a
-# TOP that is the leaf is the ordinary merge.
-# vm-disks: 1x4G
-# vm-timeout: 900
+# Body of tests/e2e/5[89]-live-merge-intermediate-*.sh and
+# 60-live-merge-intermediate-ext4.sh: intermediate live merges (issue 18;
+# docs/design/intermediate-live-merge.md) with the layer files on
+# $LIVE_FS (clone on xfs and btrfs, copy on ext4), on dm-flakey so that
+# the power can be cut:
+#  - the request's range (chainctl device merge NAME --into P --from TOP,
+#    DM_CHAIN_MERGE_A_TOP) is checked with a precise message for every bad
+#    range, and a refusal writes nothing;
+#  - daily folded into weekly under scattered guest writes and fio with
+#    verification keeps the leaf, relinks it to weekly, reads what a
+#    reference file holds, also from a device created again; bytes cloned
+#    or copied as the filesystem allows;
+#  - a cancelled range merge two layers below the leaf is resumed after
+#    the device is removed and created again (live leap);
+#  - a power cut in the middle of a range merge: after the "reboot" the
+#    device is created again from the leaf and the re-issued merge
+#    finishes, with the flushed data intact;
+#  - a TOP that is the leaf is the ordinary merge.
 . "$DMC_ROOT/tests/e2e/lib.sh"
 . "$DMC_ROOT/tests/e2e/target/lib.sh"
 . "$DMC_ROOT/tests/e2e/live/lib.sh"
@@ -22,7 +29,16 @@ size=$((64 * 1024 * 1024))
 dev=/dev/mapper/dmc-im
 
 x=$DMC_TMP/x
-check "xfs" fs_make xfs "${DMC_DISK_LIST[0]}" "$x" || done_testing
+check "dm-flakey over ${DMC_DISK_LIST[0]}" flakey_create "${DMC_DISK_LIST[0]}" ||
+	done_testing
+check "$LIVE_FS on it" fs_mkfs "$LIVE_FS" /dev/mapper/flk || done_testing
+mkdir -p "$x" && mount /dev/mapper/flk "$x" || done_testing
+cleanup_add umount "$x"
+if [ "$LIVE_FS" = ext4 ]; then moved=copied_bytes; else moved=cloned_bytes; fi
+fio_common=(--filename=$dev --ioengine=libaio --iodepth=16 --direct=1
+	--offset=40m --size=24m --bsrange=512-1m
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --exitall_on_error
+	--group_reporting)
 
 # base <- weekly <- daily <- leaf, each with its own data (a layer is
 # written before its child is made: a write moves its generation on)
@@ -75,12 +91,22 @@ info() { "$C" layer info -j "$1" | jq -r "$2"; }
 wgen=$(info "$x/weekly.dmc" .generation)
 wuuid=$(info "$x/weekly.dmc" .uuid)
 lgen=$(info "$x/leaf.dmc" .generation)
-out=$("$C" device merge dmc-im --into 1 --from 2 --rate 4 --no-wait -j)
+out=$("$C" device merge dmc-im --into 1 --from 2 --rate 1 --no-wait -j)
 check_json "range merge started, running" "$out" \
 	'.state == "running" and .source_count == 1 and .target_index == 1'
 check "guest writes during the merge" live_scatter $dev "$ref" 58 300 4096
+check_json "still running after them" "$(live_get dmc-im)" \
+	'.merge.state == "running"'
+check "fio random write + verify during the merge" \
+	fio --name=rand --rw=randwrite "${fio_common[@]}"
 check "merge done" live_wait_state dmc-im done 120
-diag "$(live_get dmc-im | jq -c .merge)"
+st=$(live_get dmc-im)
+diag "$(jq -c .merge <<< "$st")"
+check_json "8 MiB moved, $moved" "$st" ".merge.$moved == 8388608"
+check "fio verifies its data after the merge" \
+	fio --name=rand --rw=randwrite --verify_only "${fio_common[@]}"
+# fio verified its own region; take it into the reference.
+dd if=$dev of="$ref" bs=1M skip=40 seek=40 count=24 conv=notrunc status=none
 check "device reads what the reference holds" cmp $dev "$ref"
 check_eq "3 layers: base, weekly, leaf" \
 	"$x/base.dmc $x/weekly.dmc $x/leaf.dmc" \
@@ -137,5 +163,54 @@ check "device remove" dmsetup remove --noudevsync dmc-im
 leaf=$(ls -t "$x"/top-*.dmc | head -n 1)
 check "device again from the new leaf" "$C" device create dmc-im "$leaf"
 check "reads the same after re-create" cmp $dev "$ref"
+check "remove it" dmsetup remove --noudevsync dmc-im
+
+# --- power cut in the middle of a range merge
+p=$x/p
+mkdir -p "$p"
+check "cut chain: base" "$C" layer create -s $size "$p/base.dmc" || done_testing
+check "cut chain: write base" lw "$p/base.dmc" 0 $((16 * M))
+check "cut chain: mid" "$C" layer create --parent "$p/base.dmc" "$p/mid.dmc"
+check "cut chain: write mid" lw "$p/mid.dmc" $((8 * M)) $((16 * M))
+check "cut chain: leaf" "$C" layer create --parent "$p/mid.dmc" "$p/leaf.dmc"
+check "cut device" "$C" device create dmc-cut "$p/leaf.dmc" || done_testing
+cleanup_add dmsetup remove --noudevsync dmc-cut
+cref=$DMC_TMP/ref-cut
+check "writes on the cut device" dd if=/dev/urandom of=/dev/mapper/dmc-cut \
+	bs=64k count=64 seek=600 oflag=direct status=none
+check "flush" dd if=/dev/null of=/dev/mapper/dmc-cut conv=notrunc,fsync status=none
+check "its reference" dd if=/dev/mapper/dmc-cut of="$cref" bs=1M status=none
+check "slow range merge (mid into base, --rate 1)" \
+	"$C" device merge dmc-cut --into 0 --from 1 --rate 1 --no-wait
+sleep 3
+check_json "running before the cut" "$(live_get dmc-cut)" \
+	'.merge.state == "running"'
+check "cut: the disk drops every write" flakey "0 600 1 drop_writes"
+check_json "the cut landed mid-merge" "$(live_get dmc-cut)" \
+	'.merge.state == "running" and .merge.done_bytes < .merge.total_bytes'
+check "remove the cut device (stops the merge)" dmsetup remove --noudevsync dmc-cut
+umount "$x"
+check "power back" flakey "600 0"
+check "$LIVE_FS mounts again" mount /dev/mapper/flk "$x" || done_testing
+cleanup_add umount "$x"
+"$C" layer check "$p/base.dmc" > "$DMC_TMP/check.out" 2>&1
+check_eq "base holds a resumable merge (check exit 6)" 6 $?
+sed 's/^/# /' "$DMC_TMP/check.out"
+check_eq "leaf relinked to base before the cut" "base.dmc" \
+	"$(info "$p/leaf.dmc" .parent.path)"
+check "device created again from the leaf (live leap)" \
+	"$C" device create dmc-cut "$p/leaf.dmc"
+check_eq "its table: base, mid, leaf" \
+	"0 $((size / 512)) chain 3 $p/base.dmc $p/mid.dmc $p/leaf.dmc" \
+	"$(dmsetup table dmc-cut)"
+check "it shows everything flushed before the merge" cmp /dev/mapper/dmc-cut "$cref"
+out=$("$C" device merge dmc-cut -j)
+check_json "re-issued merge resumes and completes" "$out" \
+	'.state == "done" and .resumed == true'
+check "same data after it" cmp /dev/mapper/dmc-cut "$cref"
+check_eq "mid merged away" merged-away "$(live_state "$p/mid.dmc")"
+check "remove" dmsetup remove --noudevsync dmc-cut
+check "leaf's chain checks clean offline" "$C" layer check "$p/leaf.dmc"
+
 check_eq "no kernel splat" "" "$(kernel_log_splats)"
 done_testing

@@ -276,6 +276,86 @@ static void merge_live_leap(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
 }
 
+/*
+ * An intermediate merge of S1, S2 into T (generation 3) with a layer A
+ * above S2 and a leaf on A: once A is relinked (dmc_header_set_parent())
+ * to T at 4, it is no ordinary child of S2 any more but a live-leap child
+ * of T while the journal is active, and an ordinary child of T once T is
+ * finished; the leaf on A is untouched throughout.
+ */
+static void merge_relink_above(struct kunit *test)
+{
+	void *t = new_layer(test, 0x10, 0x01, 1);
+	void *s1 = new_layer(test, 0x20, 0x10, 3);
+	void *s2 = new_layer(test, 0x21, 0x20, 1);
+	void *a = new_layer(test, 0x30, 0x21, 1);
+	void *leaf = new_layer(test, 0x40, 0x30, 1);
+	struct dmc_hdr *hs = kunit_kcalloc(test, 5, sizeof(*hs), GFP_KERNEL);
+	struct dmc_hdr *th = &hs[0], *s2h = &hs[2], *ah = &hs[3], *lh = &hs[4];
+	const struct dmc_hdr *hdrs[5] = { th, &hs[1], s2h, ah, lh };
+	u8 bottom[DMC_UUID_SIZE], top[DMC_UUID_SIZE], tuuid[DMC_UUID_SIZE];
+	struct dmc_journal_args j = {
+		.state = DMC_JOURNAL_MERGING,
+		.nr_sources = 2,
+		.old_generation = 3,
+		.new_generation = 4,
+		.bottom_uuid = bottom,
+		.top_uuid = top,
+		.top_path = "s2.dmc",
+	};
+	struct dmc_parent_args pa = {
+		.uuid = tuuid, .generation = 4, .path = "t.dmc",
+	};
+	const char *why;
+	char *long_path;
+
+	KUNIT_ASSERT_NOT_NULL(test, hs);
+	memset(bottom, 0x20, DMC_UUID_SIZE);
+	memset(top, 0x21, DMC_UUID_SIZE);
+	memset(tuuid, 0x10, DMC_UUID_SIZE);
+	dmc_header_set_generation(t, 3);
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(t, &j), 0);
+	dmc_header_seal(t, 2);
+	decode_ok(test, t, th);
+	decode_ok(test, s1, &hs[1]);
+	decode_ok(test, s2, s2h);
+	decode_ok(test, a, ah);
+	decode_ok(test, leaf, lh);
+
+	/* Before the relink: A is an ordinary child of S2. */
+	KUNIT_EXPECT_EQ(test, dmc_link_check(ah, s2h, 0, &why), 0);
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
+
+	KUNIT_ASSERT_EQ(test, dmc_header_set_parent(a, &pa), 0);
+	dmc_header_seal(a, 2);
+	decode_ok(test, a, ah);
+	KUNIT_EXPECT_EQ(test, ah->parent_generation, 4ULL);
+	KUNIT_EXPECT_EQ(test, ah->parent_uuid[0], 0x10);
+	KUNIT_EXPECT_EQ(test, ah->uuid[0], 0x30);
+	KUNIT_EXPECT_EQ(test, ah->generation, 1ULL);
+	KUNIT_EXPECT_STREQ(test, ((struct dmc_header *)a)->parent_path,
+			   "t.dmc");
+	/* Relinked: no child of S2, a leap child of T; the leaf unchanged. */
+	KUNIT_EXPECT_NE(test, dmc_link_check(ah, s2h, 0, &why), 0);
+	KUNIT_EXPECT_TRUE(test, dmc_live_leap(hdrs, 3));
+	KUNIT_EXPECT_EQ(test, dmc_link_check(lh, ah, 0, &why), 0);
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 4));
+	/* While T holds the journal, A on T itself is refused ... */
+	KUNIT_EXPECT_NE(test, dmc_link_check(ah, th, 0, &why), 0);
+	/* ... and valid once T is finished at 4. */
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(t, NULL), 0);
+	dmc_header_set_generation(t, 4);
+	dmc_header_seal(t, 3);
+	decode_ok(test, t, th);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(ah, th, 0, &why), 0);
+
+	long_path = kunit_kzalloc(test, DMC_PATH_MAX + 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, long_path);
+	memset(long_path, 'a', DMC_PATH_MAX);
+	pa.path = long_path;
+	KUNIT_EXPECT_EQ(test, dmc_header_set_parent(a, &pa), -ENAMETOOLONG);
+}
+
 /* ---- paths ---- */
 
 struct path_case {
@@ -409,6 +489,7 @@ static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_header_build),
 	KUNIT_CASE(merge_journal_crash_points),
 	KUNIT_CASE(merge_live_leap),
+	KUNIT_CASE(merge_relink_above),
 	KUNIT_CASE(merge_rel_path),
 	KUNIT_CASE(merge_leaf_name),
 	KUNIT_CASE(merge_pick_target),

@@ -687,12 +687,14 @@ static bool same_uuid(struct dmc_layer *l, const u8 *uuid)
 }
 
 /*
- * Find an unfinished journal in the live chain: the layer holding it, or
- * -ENOENT when there is none.  A journal the device cannot resume is
- * refused.
+ * Find an unfinished journal in the live chain: the layer holding it and
+ * its number of sources, or -ENOENT when there is none.  The sources must
+ * sit right above the target, below at least one layer: the leaf the merge
+ * put on top, and any snapshots taken on it while the merge ran.  A
+ * journal the device cannot resume is refused.
  */
 static int find_journal(struct dmc_chain *dc, unsigned int *target,
-			const char **why)
+			unsigned int *nr_sources, const char **why)
 {
 	unsigned int i, k;
 
@@ -702,14 +704,15 @@ static int find_journal(struct dmc_chain *dc, unsigned int *target,
 		if (!h || !dmc_hdr_journal_active(h))
 			continue;
 		k = h->j_nr_sources;
-		if (dmc_hdr_journal_targets_raw_parent(h) ||
-		    i + k + 1 != dc->nr_layers - 1 ||
+		if (dmc_hdr_journal_targets_raw_parent(h) || !k ||
+		    k >= dc->nr_layers - 1 - i ||
 		    !same_uuid(dc->layers[i + 1], h->j_bottom_uuid) ||
 		    !same_uuid(dc->layers[i + k], h->j_top_uuid)) {
 			*why = "The chain holds an unfinished merge this device cannot resume; finish it offline (chainctl layer check -r)";
 			return -EBUSY;
 		}
 		*target = i;
+		*nr_sources = k;
 		return 0;
 	}
 	return -ENOENT;
@@ -977,10 +980,9 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 		goto out;
 	changing = true;
 
-	r = find_journal(dc, &t, why);
+	r = find_journal(dc, &t, &k, why);
 	if (!r) {
 		resumed = true;
-		k = dc->nr_layers - 2 - t;
 		r = claim_all(dc, t, k, why);
 		if (r)
 			goto out;

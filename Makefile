@@ -7,6 +7,9 @@
 #                   stock-headers compile, sparse and W=1, KUnit,
 #                   end-to-end scenarios in a QEMU VM, the stock kernel and
 #                   a fresh Debian 12 with systemd
+#   make check-full  make check with every scenario's complete matrix
+#                   (DMC_FULL=1: every merge depth, every target chain on
+#                   every filesystem, all crash-sample cases; ~20 min more)
 #   make check-harness  the harness self-test alone (host, a second)
 #   make check-unit  the host unit tests alone (cmocka, seconds)
 #   make check-systemd  the boot unit passes systemd-analyze verify (seconds)
@@ -69,6 +72,9 @@ kernel:
 
 check:
 	@tests/check
+
+check-full:
+	@DMC_FULL=1 tests/check
 
 check-fsx:
 	@tests/fsx/run
@@ -221,4 +227,4 @@ clean:
 	rm -rf $(DEB_DIR)
 	-rmdir build 2> /dev/null
 
-.PHONY: all deps depcheck userspace module kernel check check-debug check-harness check-unit check-systemd fuzz check-fsx check-crash check-faults check-load sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean
+.PHONY: all deps depcheck userspace module kernel check check-full check-debug check-harness check-unit check-systemd fuzz check-fsx check-crash check-faults check-load sparse demo bench install install-chainctl uninstall dkms-source dkms-install dkms-uninstall deb clean

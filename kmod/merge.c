@@ -707,8 +707,9 @@ static bool same_uuid(struct dmc_layer *l, const u8 *uuid)
  * generation (the new leaf of a merge that included the leaf, or the
  * layer above an intermediate range once relinked: a "live leap"), or
  * still sit on the top source (an intermediate merge stopped before its
- * relink: *relink is set).  A journal the device cannot resume is
- * refused.
+ * relink: *relink is set).  Layers above that one (the leaf, snapshots
+ * taken while the merge ran) do not matter.  A journal the device cannot
+ * resume is refused.
  */
 static int find_journal(struct dmc_chain *dc, unsigned int *target,
 			unsigned int *nr_sources, bool *relink,

@@ -832,6 +832,37 @@ static void test_retire_needs_every_block(void **state)
 }
 
 /*
+ * An offline merge started at a layer with a child on it used to succeed
+ * and leave the child, the chain's newest data, on a merged-away parent:
+ * refused by every reader, with nothing to relink it.  It is refused
+ * before anything is written, and merging from the leaf still works.
+ */
+static void test_merge_refuses_layer_with_child(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *c;
+
+	(void)state;
+	build_chain(false);
+	create("d.dmc", "c.dmc");
+	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "not the chain's leaf"));
+	assert_non_null(strstr(err.msg, "d.dmc is"));
+	c = open_layer("c.dmc");
+	assert_int_equal(c->hdr.state, DMC_STATE_VALID);
+	assert_int_equal(c->hdr.journal.state, DMC_JOURNAL_NONE);
+	layer_close(c);
+	c = open_layer("b.dmc");
+	assert_int_equal(c->hdr.journal.state, DMC_JOURNAL_NONE);
+	layer_close(c);
+	/* From the leaf, c and d merge into b; the data is the chain's. */
+	must(merge("d.dmc", 2, MERGE_STOP_NONE, &res, &err), &err);
+	assert_chain_is_ref("b.dmc");
+}
+
+/*
  * The leaf a live merge puts on top records the target's post-merge
  * generation while the target's journal is still active.  After a crash
  * mid-merge 'layer check' on it must say "interrupted merge" (6), as the
@@ -848,22 +879,29 @@ static void test_check_live_merge_new_leaf(void **state)
 	(void)state;
 	assert_non_null(rep);
 	build_chain(false);
-	create("n.dmc", "c.dmc");
+	/*
+	 * The kernel makes n on c and then journals the merge of c; the
+	 * offline engine stands in for it here, and refuses to start a
+	 * merge of a layer with a child next to it, so n lives one
+	 * directory down, out of the directory it searches.
+	 */
+	assert_int_equal(mkdir(path("live"), 0755), 0);
+	create("live/n.dmc", "c.dmc");
 	/* c into b, stopped after the journal: b holds it, c is the top. */
 	assert_int_equal(merge("c.dmc", 1, MERGE_STOP_AFTER_JOURNAL, &res, &err), 1);
 	b = open_layer("b.dmc");
-	n = open_layer("n.dmc");
+	n = open_layer("live/n.dmc");
 	dmc_err_clear(&err);
 	must(layer_make_writable(n, &err), &err);
 	n->hdr.parent_kind = DMC_PARENT_LAYER;
 	memcpy(n->hdr.parent_uuid, b->hdr.uuid, DMC_UUID_SIZE);
 	n->hdr.parent_generation = b->hdr.journal.new_generation;
-	snprintf(n->hdr.parent_path, sizeof(n->hdr.parent_path), "b.dmc");
+	snprintf(n->hdr.parent_path, sizeof(n->hdr.parent_path), "../b.dmc");
 	must(layer_write_header(n, &n->hdr, &err), &err);
 	layer_close(n);
 	layer_close(b);
 
-	layer_check(path("n.dmc"), false, &tmpl, rep);
+	layer_check(path("live/n.dmc"), false, &tmpl, rep);
 	assert_int_equal(rep->verdict, CHECK_MERGE_INTERRUPTED);
 	assert_int_equal(rep->chain_depth, 5);
 	assert_non_null(strstr(rep->findings[rep->nr_findings - 1].msg,
@@ -871,7 +909,7 @@ static void test_check_live_merge_new_leaf(void **state)
 	/* What it names finishes the merge; n is then an ordinary child of b. */
 	layer_check(path("b.dmc"), true, &tmpl, rep);
 	assert_true(rep->merge_finished);
-	layer_check(path("n.dmc"), false, &tmpl, rep);
+	layer_check(path("live/n.dmc"), false, &tmpl, rep);
 	assert_int_equal(rep->verdict, CHECK_CLEAN);
 	free(rep);
 }
@@ -1111,6 +1149,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_depth_3_into_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_into_raw_base_and_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_sibling_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_refuses_layer_with_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_stop_and_rerun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_stop_and_check_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_raw_target, setup, teardown),

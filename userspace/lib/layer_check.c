@@ -98,7 +98,7 @@ static bool check_live_leap(const char *path, struct check_report *rep)
 			rep->merge_state = layer_in_use(l->path) ? CHECK_MERGE_RUNNING :
 					   CHECK_MERGE_INTERRUPTED;
 			add(rep, FINDING_MERGE,
-			    "%s: sits on an unfinished live merge into %s: create the device from %s and run 'chainctl device merge NAME', or run 'chainctl layer check -r %s', to finish it",
+			    "%s: sits on an unfinished live merge into %s: create the device from %s (or from the leaf of the chain built on it) and run 'chainctl device merge NAME', or run 'chainctl layer check -r %s', to finish it",
 			    path, l->path, path, l->path);
 		}
 	}

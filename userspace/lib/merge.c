@@ -11,7 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "chain.h"
+#include "leaf_follow.h"
 #include "merge.h"
 #include "merge_plan.h"
 #include "paths.h"
@@ -133,6 +136,35 @@ static int explain_merged_away(const char *leaf, const char *what,
 }
 
 /* Target of a new merge from the request; the chain must be sound. */
+/*
+ * A fresh offline merge starts at the chain's leaf.  Started at a layer
+ * with layers on it, it would mark that layer merged-away under them and
+ * leave them, the newest data of the chain, unusable: nothing relinks them
+ * to the target.  The layers on it are looked for as leaf_follow() does
+ * (its directory, linkage by uuid); a directory that cannot be searched is
+ * refused too, since nothing then shows that the merge is safe.
+ */
+static int refuse_layers_above(const char *leaf, struct dmc_err *err)
+{
+	struct dmc_err why;
+	struct stat a, b;
+	char *top = NULL;
+	int ret = 0;
+
+	dmc_err_clear(&why);
+	if (leaf_follow(leaf, false, &top, &why))
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "%s: cannot tell whether layers sit on it, so it is not merged (%s)",
+			       leaf, why.msg);
+	if (stat(leaf, &a) || stat(top, &b) ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		ret = dmc_err(err, DMC_ERR_USAGE,
+			      "%s: not the chain's leaf: %s is, and merging %s would leave the layers above it unusable; name the leaf (with --depth or --into to choose the target)",
+			      leaf, top, leaf);
+	free(top);
+	return ret;
+}
+
 static int pick_target(struct merge_ctx *m, struct dmc_err *err)
 {
 	const struct merge_request *rq = m->req;
@@ -521,7 +553,8 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 	} else if (m->req->resume_only) {
 		return dmc_err(err, DMC_ERR_USAGE, "%s: no unfinished merge to finish",
 			       m->req->leaf);
-	} else if (pick_target(m, err)) {
+	} else if (pick_target(m, err) ||
+		   refuse_layers_above(m->req->leaf, err)) {
 		return -1;
 	}
 	m->target = m->chain.layers[m->t];

@@ -8,7 +8,8 @@
 # showing the reference outside fio's region, fio verifies its own, the
 # chain becomes base + new leaf, the sources are marked merged-away, and
 # the device recreated from the new leaf shows the same data.  Then a live
-# snapshot, a merge of it, the forced modes, cancel and resume, and
+# snapshot, a merge of it, the forced modes, cancel, a snapshot on the
+# cancelled merge and resume, and
 # requests the module must refuse.  A live merge of depth N always leaves
 # a new leaf on top (it holds the writes made during the merge), so the
 # chain goes from L layers to L - N + 1.
@@ -177,6 +178,11 @@ check_eq "cancelled merge keeps its source below the new leaf" 4 \
 	"$(live_nr_layers "$name")"
 check "device equals the reference after the cancel" cmp "$dev" "$ref"
 check "writes after the cancel" live_scatter "$dev" "$ref" 12 64 65536
+# A snapshot on the cancelled merge puts a layer above the merge's leaf
+# (as one taken while it runs does): the resume must still find and finish
+# the merge, which once needed the merge's leaf to be the device's leaf.
+check "snapshot on the cancelled merge" "$C" device snapshot "$name"
+check "writes into that snapshot" live_scatter "$dev" "$ref" 13 64 65536
 # Resumed on a terminal (script(1) gives it one): the progress bar on
 # stderr moves between the module's events, with a rate and time left.
 script -qec "$C device merge $name --rate 16 -j > $DMC_TMP/resume.json" \
@@ -188,14 +194,15 @@ bars=$(tr '\r' '\n' < "$DMC_TMP/bar.typescript" | grep -E '^merge \[.*%.*/s, [0-
 diag "progress lines: $(wc -l <<< "$bars"), last: $(tail -n 1 <<< "$bars")"
 check "the bar on a terminal redrew at 3 or more percentages, with rate and time left" \
 	test "$(grep -oE '[0-9]+%' <<< "$bars" | sort -u | wc -l)" -ge 3
-check_eq "source gone after the resumed merge" 3 "$(live_nr_layers "$name")"
+check_eq "source gone after the resumed merge, the snapshot kept" 4 \
+	"$(live_nr_layers "$name")"
 check "device equals the reference after the resumed merge" cmp "$dev" "$ref"
 
 # --- requests the module refuses
 check_fail_msg "depth as deep as the chain is refused" "Depth" \
-	"$C" device merge "$name" --depth 3
+	"$C" device merge "$name" --depth 4
 check_fail_msg "target index of the leaf is refused" "below the leaf" \
-	"$C" device merge "$name" --into 2
+	"$C" device merge "$name" --into 3
 check_fail_msg "unknown device is refused" "no chain device" \
 	"$C" device merge nosuchdev
 check_fail_msg "snapshot to an existing file is refused" "exists" \

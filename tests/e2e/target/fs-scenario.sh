@@ -6,8 +6,11 @@
 # fio with verification (random and sequential, 512 B .. 1 MiB, unaligned to
 # the block size); no I/O errors counted; after removal the layer files
 # flatten (chainctl, reading the files itself) to the same content and a
-# recreated device shows it too.  On depth 8 also: mkfs + files on the
-# device, recreate, files intact.
+# recreated device shows it too.  Then a depth-8 chain with mkfs + files
+# on the device, recreate, files intact.
+# make check runs the two chains named by TGT_SAMPLE (each scenario names
+# a different pair, so the three filesystems together cover all four);
+# DMC_FULL=1 runs all four on every filesystem.
 . "$DMC_ROOT/tests/e2e/lib.sh"
 . "$DMC_ROOT/tests/e2e/target/lib.sh"
 
@@ -89,10 +92,18 @@ files_on_device() {
 	tgt_remove "$name"
 }
 
-run_depth 1 4096 0
-run_depth 2 65536 1
-run_depth 8 16384 0
-run_depth 64 65536 1
+depths="1 2 8 64"
+[ "${DMC_FULL:-0}" = 1 ] || depths=${TGT_SAMPLE:-$depths}
+diag "chains of depth $depths (DMC_FULL=${DMC_FULL:-0})"
+for depth in $depths; do
+	case $depth in
+	1) run_depth 1 4096 0 ;;
+	2) run_depth 2 65536 1 ;;
+	8) run_depth 8 16384 0 ;;
+	64) run_depth 64 65536 1 ;;
+	*) fail "TGT_SAMPLE names depth $depth: only 1, 2, 8 and 64 exist" ;;
+	esac
+done
 files_on_device 8
 rm -f "$DMC_TMP"/ref-*
 

@@ -259,6 +259,21 @@ void dmc_header_set_merged_away(void *slot, const u8 *into_uuid)
 	memcpy(d->merged_into_uuid, into_uuid, DMC_UUID_SIZE);
 }
 
+int dmc_header_set_parent(void *slot, const struct dmc_parent_args *pa)
+{
+	struct dmc_header *d = slot;
+
+	if (strlen(pa->path) >= DMC_PATH_MAX)
+		return -ENAMETOOLONG;
+	d->parent_kind = cpu_to_le32(DMC_PARENT_LAYER);
+	memcpy(d->parent_uuid, pa->uuid, DMC_UUID_SIZE);
+	d->parent_generation = cpu_to_le64(pa->generation);
+	d->parent_raw_size = 0;
+	memset(d->parent_path, 0, DMC_PATH_MAX);
+	strscpy(d->parent_path, pa->path, DMC_PATH_MAX);
+	return 0;
+}
+
 int dmc_rel_path(const char *from, const char *to, char *out, size_t size)
 {
 	const char *fs = strrchr(from, '/'), *ts = strrchr(to, '/');

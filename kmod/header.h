@@ -135,6 +135,16 @@ int dmc_header_set_journal(void *slot, const struct dmc_journal_args *j);
 void dmc_header_set_generation(void *slot, u64 generation);
 void dmc_header_set_merged_away(void *slot, const u8 *into_uuid);
 
+/* A layer's new parent (the relink of an intermediate live merge). */
+struct dmc_parent_args {
+	const u8 *uuid;
+	u64 generation;
+	const char *path;		/* relative to the child's directory */
+};
+
+/* Make @slot a child of the layer @pa: -ENAMETOOLONG for a long path. */
+int dmc_header_set_parent(void *slot, const struct dmc_parent_args *pa);
+
 /*
  * How a file at @from refers to the file at @to (both absolute): the
  * bare name when both sit in the same directory, else @to itself.

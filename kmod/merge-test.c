@@ -276,6 +276,86 @@ static void merge_live_leap(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
 }
 
+/*
+ * An intermediate merge of S1, S2 into T (generation 3) with a layer A
+ * above S2 and a leaf on A: once A is relinked (dmc_header_set_parent())
+ * to T at 4, it is no ordinary child of S2 any more but a live-leap child
+ * of T while the journal is active, and an ordinary child of T once T is
+ * finished; the leaf on A is untouched throughout.
+ */
+static void merge_relink_above(struct kunit *test)
+{
+	void *t = new_layer(test, 0x10, 0x01, 1);
+	void *s1 = new_layer(test, 0x20, 0x10, 3);
+	void *s2 = new_layer(test, 0x21, 0x20, 1);
+	void *a = new_layer(test, 0x30, 0x21, 1);
+	void *leaf = new_layer(test, 0x40, 0x30, 1);
+	struct dmc_hdr *hs = kunit_kcalloc(test, 5, sizeof(*hs), GFP_KERNEL);
+	struct dmc_hdr *th = &hs[0], *s2h = &hs[2], *ah = &hs[3], *lh = &hs[4];
+	const struct dmc_hdr *hdrs[5] = { th, &hs[1], s2h, ah, lh };
+	u8 bottom[DMC_UUID_SIZE], top[DMC_UUID_SIZE], tuuid[DMC_UUID_SIZE];
+	struct dmc_journal_args j = {
+		.state = DMC_JOURNAL_MERGING,
+		.nr_sources = 2,
+		.old_generation = 3,
+		.new_generation = 4,
+		.bottom_uuid = bottom,
+		.top_uuid = top,
+		.top_path = "s2.dmc",
+	};
+	struct dmc_parent_args pa = {
+		.uuid = tuuid, .generation = 4, .path = "t.dmc",
+	};
+	const char *why;
+	char *long_path;
+
+	KUNIT_ASSERT_NOT_NULL(test, hs);
+	memset(bottom, 0x20, DMC_UUID_SIZE);
+	memset(top, 0x21, DMC_UUID_SIZE);
+	memset(tuuid, 0x10, DMC_UUID_SIZE);
+	dmc_header_set_generation(t, 3);
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(t, &j), 0);
+	dmc_header_seal(t, 2);
+	decode_ok(test, t, th);
+	decode_ok(test, s1, &hs[1]);
+	decode_ok(test, s2, s2h);
+	decode_ok(test, a, ah);
+	decode_ok(test, leaf, lh);
+
+	/* Before the relink: A is an ordinary child of S2. */
+	KUNIT_EXPECT_EQ(test, dmc_link_check(ah, s2h, 0, &why), 0);
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 3));
+
+	KUNIT_ASSERT_EQ(test, dmc_header_set_parent(a, &pa), 0);
+	dmc_header_seal(a, 2);
+	decode_ok(test, a, ah);
+	KUNIT_EXPECT_EQ(test, ah->parent_generation, 4ULL);
+	KUNIT_EXPECT_EQ(test, ah->parent_uuid[0], 0x10);
+	KUNIT_EXPECT_EQ(test, ah->uuid[0], 0x30);
+	KUNIT_EXPECT_EQ(test, ah->generation, 1ULL);
+	KUNIT_EXPECT_STREQ(test, ((struct dmc_header *)a)->parent_path,
+			   "t.dmc");
+	/* Relinked: no child of S2, a leap child of T; the leaf unchanged. */
+	KUNIT_EXPECT_NE(test, dmc_link_check(ah, s2h, 0, &why), 0);
+	KUNIT_EXPECT_TRUE(test, dmc_live_leap(hdrs, 3));
+	KUNIT_EXPECT_EQ(test, dmc_link_check(lh, ah, 0, &why), 0);
+	KUNIT_EXPECT_FALSE(test, dmc_live_leap(hdrs, 4));
+	/* While T holds the journal, A on T itself is refused ... */
+	KUNIT_EXPECT_NE(test, dmc_link_check(ah, th, 0, &why), 0);
+	/* ... and valid once T is finished at 4. */
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(t, NULL), 0);
+	dmc_header_set_generation(t, 4);
+	dmc_header_seal(t, 3);
+	decode_ok(test, t, th);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(ah, th, 0, &why), 0);
+
+	long_path = kunit_kzalloc(test, DMC_PATH_MAX + 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, long_path);
+	memset(long_path, 'a', DMC_PATH_MAX);
+	pa.path = long_path;
+	KUNIT_EXPECT_EQ(test, dmc_header_set_parent(a, &pa), -ENAMETOOLONG);
+}
+
 /* ---- paths ---- */
 
 struct path_case {
@@ -331,39 +411,77 @@ static void merge_pick_target(struct kunit *test)
 {
 	struct dm_chain_merge_params p = { .depth = 1 };
 	const char *why = NULL;
-	unsigned int t = 99;
+	unsigned int t = 99, top = 99;
 
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), 0);
 	KUNIT_EXPECT_EQ(test, t, 1U);
+	KUNIT_EXPECT_EQ(test, top, 2U);
 	p.depth = 2;
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), 0);
 	KUNIT_EXPECT_EQ(test, t, 0U);
 	p.depth = 3;
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), -EINVAL);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "Depth must be less"));
 	p.depth = 0;
 	p.into = 2;
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), -EINVAL);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "below the leaf"));
 	p.into = 0;
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(1, &p, &t, &why), -EINVAL);
-	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &why), 0);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(1, &p, &t, &top, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(3, &p, &t, &top, &why), 0);
 	KUNIT_EXPECT_EQ(test, t, 0U);
 
 	/* One below the limit: the new leaf makes it exactly 256. */
 	p.depth = 1;
 	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS - 1, &p, &t,
-						    &why), 0);
+						    &top, &why), 0);
 	/* At the limit: refused before anything is written. */
 	why = NULL;
 	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
-						    &why), -E2BIG);
+						    &top, &why), -E2BIG);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, why);
 	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "maximum depth"));
 	p.depth = 0;
 	p.into = 0;
 	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
-						    &why), -E2BIG);
+						    &top, &why), -E2BIG);
+}
+
+/* An intermediate range (issue 18): INTO with a TOP below the leaf. */
+static void merge_pick_range(struct kunit *test)
+{
+	struct dm_chain_merge_params p = { .into = 1, .has_top = true, .top = 2 };
+	const char *why = NULL;
+	unsigned int t = 99, top = 99;
+
+	/* base 0 <- 1 <- 2 <- leaf 3: fold 2 into 1, the leaf stays */
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why), 0);
+	KUNIT_EXPECT_EQ(test, t, 1U);
+	KUNIT_EXPECT_EQ(test, top, 2U);
+	/* TOP the leaf: the ordinary merge of everything above INTO */
+	p.top = 3;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why), 0);
+	KUNIT_EXPECT_EQ(test, top, 3U);
+	p.top = 4;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why),
+			-EINVAL);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "beyond the leaf"));
+	p.top = 1;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why),
+			-EINVAL);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, strstr(why, "above the target"));
+	p.into = 2;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(4, &p, &t, &top, &why),
+			-EINVAL);
+	/* No new leaf: a full chain may still fold a range below its leaf. */
+	p.into = 0;
+	p.top = 1;
+	why = NULL;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
+						    &top, &why), 0);
+	p.top = DMC_MAX_LAYERS - 1;
+	KUNIT_EXPECT_EQ(test, dmc_merge_pick_target(DMC_MAX_LAYERS, &p, &t,
+						    &top, &why), -E2BIG);
 }
 
 static struct kunit_case merge_cases[] = {
@@ -371,9 +489,11 @@ static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_header_build),
 	KUNIT_CASE(merge_journal_crash_points),
 	KUNIT_CASE(merge_live_leap),
+	KUNIT_CASE(merge_relink_above),
 	KUNIT_CASE(merge_rel_path),
 	KUNIT_CASE(merge_leaf_name),
 	KUNIT_CASE(merge_pick_target),
+	KUNIT_CASE(merge_pick_range),
 	{}
 };
 

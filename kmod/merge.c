@@ -81,6 +81,12 @@ struct dmc_merge {
 
 	/* The merge being run: fixed while @running. */
 	struct dmc_layer *target;
+	/*
+	 * The layer above the top source: the new leaf, or for an
+	 * intermediate merge the layer relinked to the target at its start
+	 * and claimed until the end.
+	 */
+	struct dmc_layer *above;
 	struct dmc_layer **sources;	/* bottom first */
 	const struct dmc_blockmap **smaps;
 	unsigned int nr_sources;
@@ -220,6 +226,11 @@ static int edit_merged_away(void *slot, const void *arg)
 {
 	dmc_header_set_merged_away(slot, arg);
 	return 0;
+}
+
+static int edit_parent(void *slot, const void *arg)
+{
+	return dmc_header_set_parent(slot, arg);
 }
 
 static int edit_finish(void *slot, const void *arg)
@@ -633,8 +644,11 @@ static void merge_work(struct work_struct *work)
 		DMERR("%s: live merge stopped at block %llu: %s (%d)",
 		      dmc_layer_path(m->target), m->cursor, why, r);
 	}
-	if (!r)
+	if (!r) {
 		dmc_layer_unclaim(m->target);
+		/* (a new leaf was never claimed: a no-op for it) */
+		dmc_layer_unclaim(m->above);
+	}
 	free_sources(m);
 	/*
 	 * Not running any more before the event goes out, so that whoever
@@ -688,29 +702,46 @@ static bool same_uuid(struct dmc_layer *l, const u8 *uuid)
 
 /*
  * Find an unfinished journal in the live chain: the layer holding it and
- * its number of sources, or -ENOENT when there is none.  The sources must
- * sit right above the target, below at least one layer: the leaf the merge
- * put on top, and any snapshots taken on it while the merge ran.  A
- * journal the device cannot resume is refused.
+ * its number of sources, or -ENOENT when there is none.  The layer just
+ * above its top source must either record the target at its post-merge
+ * generation (the new leaf of a merge that included the leaf, or the
+ * layer above an intermediate range once relinked: a "live leap"), or
+ * still sit on the top source (an intermediate merge stopped before its
+ * relink: *relink is set).  Layers above that one (the leaf, snapshots
+ * taken while the merge ran) do not matter.  A journal the device cannot
+ * resume is refused.
  */
 static int find_journal(struct dmc_chain *dc, unsigned int *target,
-			unsigned int *nr_sources, const char **why)
+			unsigned int *nr_sources, bool *relink,
+			const char **why)
 {
 	unsigned int i, k;
 
 	for (i = 0; i < dc->nr_layers; i++) {
 		const struct dmc_hdr *h = dmc_layer_hdr(dc->layers[i]);
+		const struct dmc_hdr *c, *top;
 
 		if (!h || !dmc_hdr_journal_active(h))
 			continue;
 		k = h->j_nr_sources;
+		*why = "The chain holds an unfinished merge this device cannot resume; finish it offline (chainctl layer check -r)";
 		if (dmc_hdr_journal_targets_raw_parent(h) || !k ||
 		    k >= dc->nr_layers - 1 - i ||
 		    !same_uuid(dc->layers[i + 1], h->j_bottom_uuid) ||
-		    !same_uuid(dc->layers[i + k], h->j_top_uuid)) {
-			*why = "The chain holds an unfinished merge this device cannot resume; finish it offline (chainctl layer check -r)";
+		    !same_uuid(dc->layers[i + k], h->j_top_uuid))
 			return -EBUSY;
-		}
+		c = dmc_layer_hdr(dc->layers[i + k + 1]);
+		top = dmc_layer_hdr(dc->layers[i + k]);
+		if (c->parent_kind != DMC_PARENT_LAYER)
+			return -EBUSY;
+		if (!memcmp(c->parent_uuid, h->uuid, DMC_UUID_SIZE) &&
+		    c->parent_generation == h->j_new_generation)
+			*relink = false;
+		else if (!memcmp(c->parent_uuid, top->uuid, DMC_UUID_SIZE) &&
+			 c->parent_generation == top->generation)
+			*relink = true;
+		else
+			return -EBUSY;
 		*target = i;
 		*nr_sources = k;
 		return 0;
@@ -842,7 +873,8 @@ static int check_changeable(struct dmc_chain *dc, const char *path,
 
 int dmc_merge_pick_target(unsigned int nr_layers,
 			  const struct dm_chain_merge_params *p,
-			  unsigned int *target, const char **why)
+			  unsigned int *target, unsigned int *top,
+			  const char **why)
 {
 	if (p->depth) {
 		if (p->depth >= nr_layers) {
@@ -857,12 +889,143 @@ int dmc_merge_pick_target(unsigned int nr_layers,
 		}
 		*target = p->into;
 	}
+	*top = nr_layers - 1;
+	if (!p->depth && p->has_top) {
+		if (p->top >= nr_layers) {
+			*why = "Top layer index is beyond the leaf";
+			return -EINVAL;
+		}
+		if (p->top <= p->into) {
+			*why = "Top layer of the range must be above the target";
+			return -EINVAL;
+		}
+		*top = p->top;
+	}
 	/* The new leaf comes first; the sources leave only at the end. */
-	if (nr_layers >= DMC_MAX_LAYERS) {
+	if (*top == nr_layers - 1 && nr_layers >= DMC_MAX_LAYERS) {
 		*why = "Chain is at its maximum depth (256 layers) and a live merge first adds a new leaf; merge offline (chainctl layer merge) or snapshot less";
 		return -E2BIG;
 	}
 	return 0;
+}
+
+/*
+ * Intermediate merge of layers t+1 .. t+k into layer t: claim the layer
+ * above the top source and make it a child of the target at the target's
+ * post-merge generation (docs/design/intermediate-live-merge.md).  From
+ * then on it is a "live leap" child of the target, as the new leaf of a
+ * merge that includes the leaf is, and the view from it is the same:
+ * the target plus its sources shows what the target will hold.  Must
+ * come after the target's journal is durable (before it, the link would
+ * be refused) and before any source is marked merged-away.  Caller holds
+ * ctl_lock (a snapshot reads the leaf's header under it).
+ */
+static int relink_above(struct dmc_chain *dc, unsigned int t, unsigned int k,
+			const char **why)
+{
+	struct dmc_layer *tl = dc->layers[t], *above = dc->layers[t + k + 1];
+	const struct dmc_hdr *th = dmc_layer_hdr(tl);
+	struct dmc_parent_args pa = {
+		.uuid = th->uuid,
+		.generation = th->j_new_generation,
+	};
+	char *path;
+	int r;
+
+	r = dmc_layer_claim(above, dc->md, why);
+	if (r)
+		return r;
+	r = dmc_layer_open_for_write(above, why);
+	if (r)
+		goto unclaim;
+	path = kmalloc(DMC_PATH_MAX, GFP_KERNEL);
+	r = -ENOMEM;
+	*why = "Cannot allocate the new parent path";
+	if (!path)
+		goto unclaim;
+	r = dmc_layer_rel_path(above, tl, path, DMC_PATH_MAX);
+	if (r) {
+		*why = "The target's path does not fit the header of the layer above the range";
+		goto free;
+	}
+	pa.path = path;
+	r = dmc_layer_edit_header(above, edit_parent, &pa);
+	if (r)
+		*why = "Relinking the layer above the range to the target failed; the merge is journalled and a new merge request resumes it";
+free:
+	kfree(path);
+	if (!r)
+		return 0;
+unclaim:
+	dmc_layer_unclaim(above);
+	return r;
+}
+
+/*
+ * A fresh intermediate merge of layers t+1 .. top into layer t, top
+ * below the leaf: the journal, then the relink of the layer above the
+ * range.  No new leaf: the device writes its leaf, which lies above the
+ * range, so nothing writes the target or a source meanwhile.
+ */
+static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
+		       const char **why)
+{
+	unsigned int k = top - t;
+	struct dmc_layer *tl = dc->layers[t], *sk = dc->layers[top];
+	const struct dmc_hdr *th = dmc_layer_hdr(tl);
+	struct dmc_journal_args j = {
+		.state = DMC_JOURNAL_MERGING,
+		.nr_sources = k,
+	};
+	char *top_path;
+	int r;
+
+	if (!th) {
+		*why = "Merging into a raw base is not supported live; merge offline (chainctl layer merge)";
+		return -EOPNOTSUPP;
+	}
+	r = claim_all(dc, t, k, why);
+	if (r)
+		return r;
+	top_path = kmalloc(DMC_JOURNAL_PATH_MAX, GFP_KERNEL);
+	r = -ENOMEM;
+	*why = "Cannot allocate the journal";
+	if (!top_path)
+		goto unclaim;
+	r = dmc_layer_rel_path(tl, sk, top_path, DMC_JOURNAL_PATH_MAX);
+	if (r) {
+		*why = "The top layer's path does not fit the target's journal";
+		goto free;
+	}
+	j.old_generation = th->generation;
+	j.new_generation = th->generation + 1;
+	j.bottom_uuid = dmc_layer_hdr(dc->layers[t + 1])->uuid;
+	j.top_uuid = dmc_layer_hdr(sk)->uuid;
+	j.top_path = top_path;
+	r = dmc_layer_edit_header(tl, edit_journal, &j);
+	if (r) {
+		*why = r == -ENOSPC ? "No space to write the target's journal" :
+				      "Writing the target's journal failed";
+		DMERR("%s: the merge did not start", dmc_layer_path(tl));
+		goto free;
+	}
+	/*
+	 * Past the journal there is no going back: whether a failed relink
+	 * reached the disk is not known, and without the journal a relinked
+	 * layer would be refused.  The journal stays and a new request
+	 * resumes (find_journal() sees either state of the layer above).
+	 */
+	r = relink_above(dc, t, k, why);
+	if (r)
+		DMERR("%s: intermediate merge journalled but not started: %s",
+		      dmc_layer_path(tl), *why);
+	kfree(top_path);
+	return r;
+free:
+	kfree(top_path);
+unclaim:
+	unclaim_all(dc, t, k);
+	return r;
 }
 
 /* A fresh merge of layers t+1 .. leaf into layer t. */
@@ -957,8 +1120,8 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 			 size_t new_leaf_size, const char **why)
 {
 	struct dmc_merge *m;
-	unsigned int t, i, k;
-	bool resumed = false, changing = false;
+	unsigned int t, top, i, k;
+	bool resumed = false, changing = false, relink = false;
 	u64 pause = 0;
 	int r;
 
@@ -980,27 +1143,49 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 		goto out;
 	changing = true;
 
-	r = find_journal(dc, &t, &k, why);
+	r = find_journal(dc, &t, &k, &relink, why);
 	if (!r) {
 		resumed = true;
 		r = claim_all(dc, t, k, why);
 		if (r)
 			goto out;
+		if (relink) {
+			/* An intermediate merge stopped before its relink. */
+			r = relink_above(dc, t, k, why);
+			if (r)
+				goto out;
+		}
 		strscpy(new_leaf, dc->paths[dc->nr_layers - 1], new_leaf_size);
 	} else if (r == -ENOENT) {
-		r = dmc_merge_pick_target(dc->nr_layers, p, &t, why);
+		r = dmc_merge_pick_target(dc->nr_layers, p, &t, &top, why);
 		if (r)
 			goto out;
-		r = begin_merge(dc, t, p->new_leaf, new_leaf, new_leaf_size,
-				&pause, why);
-		if (r)
+		if (top != dc->nr_layers - 1 && p->new_leaf) {
+			*why = "A merge of a range below the leaf adds no new leaf; drop the new leaf's path";
+			r = -EINVAL;
 			goto out;
-		k = dc->nr_layers - 2 - t;
+		}
+		if (top != dc->nr_layers - 1) {
+			/* docs/design/intermediate-live-merge.md */
+			r = begin_range(dc, t, top, why);
+			if (r)
+				goto out;
+			k = top - t;
+			strscpy(new_leaf, dc->paths[dc->nr_layers - 1],
+				new_leaf_size);
+		} else {
+			r = begin_merge(dc, t, p->new_leaf, new_leaf,
+					new_leaf_size, &pause, why);
+			if (r)
+				goto out;
+			k = dc->nr_layers - 2 - t;
+		}
 	} else {
 		goto out;
 	}
 
 	m->target = dc->layers[t];
+	m->above = dc->layers[t + k + 1];
 	m->nr_sources = k;
 	m->sources = kcalloc(k, sizeof(*m->sources), GFP_KERNEL);
 	m->smaps = kcalloc(k, sizeof(*m->smaps), GFP_KERNEL);

@@ -21,6 +21,8 @@ void dmc_merge_exit(void);
 struct dm_chain_merge_params {
 	u32 depth;		/* 0: use @into */
 	u32 into;		/* target layer index, with depth 0 */
+	bool has_top;		/* @top given (with @into, depth 0) */
+	u32 top;		/* index of the topmost layer merged */
 	u32 mode;		/* enum dm_chain_merge_mode */
 	u32 rate;		/* MiB/s, 0 unlimited */
 	const char *new_leaf;	/* NULL: a name next to the leaf */
@@ -41,14 +43,18 @@ int dm_chain_snapshot(struct dmc_chain *dc, const char *path, char *made,
 
 /*
  * The target layer of a fresh live merge of a chain of @nr_layers with
- * parameters @p (depth or into).  Refused with -EINVAL for a depth or
- * index out of range, and with -E2BIG when the chain has DMC_MAX_LAYERS
- * layers: the merge first adds a new leaf, and a longer chain could not
- * be loaded again.  The reason goes to *why.
+ * parameters @p (depth, or into with an optional top), and in *top the
+ * index of its topmost source.  Refused with -EINVAL for a depth or
+ * index out of range or a top not above the target, and with -E2BIG
+ * when a merge that includes the leaf finds DMC_MAX_LAYERS layers: it
+ * first adds a new leaf, and a longer chain could not be loaded again.
+ * An intermediate merge (*top below the leaf) adds no leaf.  The reason
+ * goes to *why.
  */
 int dmc_merge_pick_target(unsigned int nr_layers,
 			  const struct dm_chain_merge_params *p,
-			  unsigned int *target, const char **why);
+			  unsigned int *target, unsigned int *top,
+			  const char **why);
 
 /*
  * Merge events: how the merge worker reports, without knowing who

@@ -51,6 +51,7 @@ static const struct nla_policy dm_chain_merge_policy[DM_CHAIN_MERGE_A_MAX + 1] =
 	[DM_CHAIN_MERGE_A_RATE] = { .type = NLA_U32 },
 	[DM_CHAIN_MERGE_A_NEW_LEAF] = { .type = NLA_NUL_STRING,
 					.len = PATH_MAX - 1 },
+	[DM_CHAIN_MERGE_A_TOP] = { .type = NLA_U32 },
 };
 
 /* Per command: an attribute the command does not take is refused. */
@@ -538,11 +539,20 @@ static int dm_chain_nl_merge_doit(struct sk_buff *skb, struct genl_info *info)
 				    "give a depth or a target layer, not both");
 		return -EINVAL;
 	}
+	if (ma[DM_CHAIN_MERGE_A_TOP] && !ma[DM_CHAIN_MERGE_A_INTO]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, ma[DM_CHAIN_MERGE_A_TOP],
+				    "a top layer needs a target layer (INTO)");
+		return -EINVAL;
+	}
 	if (ma[DM_CHAIN_MERGE_A_DEPTH])
 		p.depth = nla_get_u32(ma[DM_CHAIN_MERGE_A_DEPTH]);
 	if (ma[DM_CHAIN_MERGE_A_INTO]) {
 		p.depth = 0;
 		p.into = nla_get_u32(ma[DM_CHAIN_MERGE_A_INTO]);
+	}
+	if (ma[DM_CHAIN_MERGE_A_TOP]) {
+		p.has_top = true;
+		p.top = nla_get_u32(ma[DM_CHAIN_MERGE_A_TOP]);
 	}
 	if (ma[DM_CHAIN_MERGE_A_MODE])
 		p.mode = nla_get_u32(ma[DM_CHAIN_MERGE_A_MODE]);

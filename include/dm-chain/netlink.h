@@ -128,6 +128,13 @@ enum dm_chain_merge_attr {
 	DM_CHAIN_MERGE_A_RESUMED,	/* flag: continued a journal */
 	DM_CHAIN_MERGE_A_PAUSE_NS,	/* u64: longest I/O pause */
 	DM_CHAIN_MERGE_A_PAD,
+	/*
+	 * request, with INTO: u32 index of the topmost layer merged (an
+	 * intermediate live merge when below the leaf: the leaf and the
+	 * layers above TOP stay).  Modules without it (0.3.0 and older) refuse it
+	 * ("Unknown attribute type", EINVAL, with its offset).
+	 */
+	DM_CHAIN_MERGE_A_TOP,
 
 	__DM_CHAIN_MERGE_A_MAX,
 	DM_CHAIN_MERGE_A_MAX = __DM_CHAIN_MERGE_A_MAX - 1

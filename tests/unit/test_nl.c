@@ -992,6 +992,43 @@ static void test_put_merge_minimal(void **state)
 			assert_null(dev[i]);
 }
 
+static int collect32_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type > 31 || tb[type])
+		return MNL_CB_ERROR;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* --into 1 --from 2: INTO and TOP (20), no DEPTH (issue 18). */
+static void test_put_merge_top(void **state)
+{
+	struct dmc_nl_merge_params p = {
+		.has_into = true, .into = 1, .has_top = true, .top = 2,
+	};
+	const struct nlattr *top[17] = { NULL }, *dev[17] = { NULL };
+	const struct nlattr *m[32] = { NULL };
+	struct nlmsghdr *nlh = msg_start_cmd(DM_CHAIN_CMD_MERGE);
+	int i;
+
+	(void)state;
+	assert_int_equal(DM_CHAIN_MERGE_A_TOP, 20);
+	assert_int_equal(dmc_nl_put_merge(nlh, "vm", &p), 0);
+	parse_request(nlh, top, dev);
+	assert_int_equal(mnl_attr_parse_nested(top[DM_CHAIN_A_MERGE],
+					       collect32_cb, m), MNL_CB_OK);
+	assert_int_equal(mnl_attr_validate(m[DM_CHAIN_MERGE_A_TOP],
+					   MNL_TYPE_U32), 0);
+	assert_int_equal(mnl_attr_get_u32(m[DM_CHAIN_MERGE_A_TOP]), 2);
+	assert_int_equal(mnl_attr_get_u32(m[DM_CHAIN_MERGE_A_INTO]), 1);
+	for (i = 0; i < 32; i++)
+		if (i != DM_CHAIN_MERGE_A_INTO && i != DM_CHAIN_MERGE_A_TOP)
+			assert_null(m[i]);
+}
+
 static void test_put_merge_rejects(void **state)
 {
 	struct dmc_nl_merge_params p = { .depth = 1 };
@@ -1214,6 +1251,7 @@ int main(void)
 		cmocka_unit_test(test_merge_state_str),
 		cmocka_unit_test(test_put_merge_all),
 		cmocka_unit_test(test_put_merge_minimal),
+		cmocka_unit_test(test_put_merge_top),
 		cmocka_unit_test(test_put_merge_rejects),
 		cmocka_unit_test(test_put_snapshot),
 		cmocka_unit_test(test_put_device_name),

@@ -41,7 +41,7 @@
 #define DELETE_LOCK_WAIT_US	50000
 
 static const char merge_help[] =
-	"Usage: chainctl device merge NAME [--depth N | --into LAYER]\n"
+	"Usage: chainctl device merge NAME [--depth N | --into LAYER [--from TOP]]\n"
 	"                             [--mode auto|clone|copy] [--rate MIB_PER_S]\n"
 	"                             [--new-leaf PATH] [--no-wait] [--delete] [-j]\n"
 	"\n"
@@ -57,6 +57,10 @@ static const char merge_help[] =
 	"                        (default 1)\n"
 	"  -i, --into LAYER      merge every layer above LAYER into it: an index\n"
 	"                        from the base (0) or a layer's path\n"
+	"  -F, --from TOP        with --into: merge only the layers from TOP (an\n"
+	"                        index or a path) down to just above LAYER; no\n"
+	"                        new leaf: the leaf and the layers above TOP stay\n"
+	"                        and the layer above TOP is relinked to LAYER\n"
 	"  -m, --mode MODE       auto (clone, copy what cannot be cloned), clone\n"
 	"                        (fail if refused), copy (never share extents)\n"
 	"  -r, --rate MIB_PER_S  at most this many MiB/s (0: unlimited)\n"
@@ -223,11 +227,12 @@ static bool same_file(const char *layer, const char *want_real,
 }
 
 /*
- * --into PATH: the index of the layer of device NAME that is PATH.
- * Returns 0, EXIT_USAGE or 1 (after printing why).
+ * --into PATH or --from PATH (OPT): the index of the layer of device NAME
+ * that is PATH.  The leaf is refused unless LEAF_OK.  Returns 0,
+ * EXIT_USAGE or 1 (after printing why).
  */
-static int resolve_into(struct nl_sock *nl, const char *name,
-			const char *path, uint32_t *index)
+static int resolve_layer(struct nl_sock *nl, const char *name, const char *opt,
+			 const char *path, bool leaf_ok, uint32_t *index)
 {
 	struct dmc_nl_info info;
 	const struct dmc_nl_device *dev;
@@ -238,7 +243,7 @@ static int resolve_into(struct nl_sock *nl, const char *name,
 	int ret;
 
 	if (!realpath(path, real)) {
-		errmsg("device merge: --into %s: %s", path, strerror(errno));
+		errmsg("device merge: %s %s: %s", opt, path, strerror(errno));
 		return EXIT_USAGE;
 	}
 	have_st = stat(real, &st) == 0;
@@ -249,8 +254,8 @@ static int resolve_into(struct nl_sock *nl, const char *name,
 	}
 	dev = dmc_nl_find(&info, name);
 	if (!dev || !dev->nr_listed) {
-		errmsg("device merge: %s: the module did not list its layers; give --into an index",
-		       name);
+		errmsg("device merge: %s: the module did not list its layers; give %s an index",
+		       name, opt);
 		dmc_nl_info_free(&info);
 		return 1;
 	}
@@ -258,12 +263,12 @@ static int resolve_into(struct nl_sock *nl, const char *name,
 		if (same_file(dev->layers[i].path, real, have_st ? &st : NULL))
 			break;
 	if (i == dev->nr_listed) {
-		errmsg("device merge: --into %s: not a layer of %s", path,
+		errmsg("device merge: %s %s: not a layer of %s", opt, path,
 		       name);
 		ret = EXIT_USAGE;
-	} else if (i + 1 == dev->nr_listed) {
-		errmsg("device merge: --into %s: that is the leaf of %s; there is nothing above it",
-		       path, name);
+	} else if (i + 1 == dev->nr_listed && !leaf_ok) {
+		errmsg("device merge: %s %s: that is the leaf of %s; there is nothing above it",
+		       opt, path, name);
 		ret = EXIT_USAGE;
 	} else {
 		*index = i;
@@ -622,6 +627,7 @@ struct merge_args {
 	const char *name;
 	struct dmc_nl_merge_params p;
 	const char *into_path;		/* --into given as a path */
+	const char *from_path;		/* --from given as a path */
 	char new_leaf[DMC_NL_PATH_LEN];
 	bool wait, delete, json;
 };
@@ -631,6 +637,7 @@ static int merge_parse_args(int argc, char **argv, struct merge_args *a)
 	static const struct option opts[] = {
 		{ "depth", required_argument, NULL, 'd' },
 		{ "into", required_argument, NULL, 'i' },
+		{ "from", required_argument, NULL, 'F' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "new-leaf", required_argument, NULL, 'n' },
@@ -647,7 +654,7 @@ static int merge_parse_args(int argc, char **argv, struct merge_args *a)
 	a->wait = true;
 	a->json = g_opts.json;
 	optind = 0;
-	while ((c = cli_getopt("device merge", argc, argv, "d:i:m:r:n:WDjh",
+	while ((c = cli_getopt("device merge", argc, argv, "d:i:F:m:r:n:WDjh",
 			       opts)) != -1) {
 		switch (c) {
 		case 'd':
@@ -667,6 +674,17 @@ static int merge_parse_args(int argc, char **argv, struct merge_args *a)
 						   optarg, strerror(errno));
 			} else {
 				a->into_path = optarg;
+			}
+			break;
+		case 'F':
+			a->p.has_top = true;
+			if (parse_u32(optarg, &a->p.top) == 0) {
+				a->from_path = NULL;
+			} else if (access(optarg, F_OK)) {
+				return usage_error("merge", "--from %s: %s",
+						   optarg, strerror(errno));
+			} else {
+				a->from_path = optarg;
 			}
 			break;
 		case 'm':
@@ -699,6 +717,10 @@ static int merge_parse_args(int argc, char **argv, struct merge_args *a)
 	}
 	if (depth_set && a->p.has_into)
 		return usage_error("merge", "--depth and --into exclude each other");
+	if (a->p.has_top && !a->p.has_into)
+		return usage_error("merge", "--from needs --into (the layer merged into)");
+	if (a->p.has_top && a->p.new_leaf)
+		return usage_error("merge", "--from merges below the leaf and adds no new leaf; drop --new-leaf");
 	if (a->delete && !a->wait)
 		return usage_error("merge", "--delete needs to wait for the end; drop --no-wait");
 	if (optind >= argc)
@@ -778,7 +800,14 @@ int device_cmd_merge(int argc, char **argv)
 		return 1;
 	}
 	if (a.into_path) {
-		ret = resolve_into(nl, a.name, a.into_path, &a.p.into);
+		ret = resolve_layer(nl, a.name, "--into", a.into_path, false,
+				    &a.p.into);
+		if (ret)
+			goto close;
+	}
+	if (a.from_path) {
+		ret = resolve_layer(nl, a.name, "--from", a.from_path, true,
+				    &a.p.top);
 		if (ret)
 			goto close;
 	}
@@ -798,6 +827,14 @@ int device_cmd_merge(int argc, char **argv)
 	}
 
 	ret = dmc_nl_merge(nl, a.name, &a.p, &reply);
+	if (ret == -EINVAL && a.p.has_top &&
+	    !strcmp(nl_errmsg(nl), "Unknown attribute type")) {
+		/* A module from before DM_CHAIN_MERGE_A_TOP (netlink.md). */
+		errmsg("device merge: %s: the dm-chain module does not know --from (intermediate live merge); it needs a newer module",
+		       a.name);
+		ret = 1;
+		goto close;
+	}
 	if (ret) {
 		errmsg("device merge: %s: %s", a.name,
 		       dmc_nl_strerror(nl, ret));
@@ -814,7 +851,7 @@ int device_cmd_merge(int argc, char **argv)
 	}
 	if (reply.merge.resumed && !a.json &&
 	    (a.p.has_into || a.p.depth != 1))
-		errmsg("device merge: %s: resuming an unfinished merge; --depth/--into ignored",
+		errmsg("device merge: %s: resuming an unfinished merge; --depth/--into/--from ignored",
 		       a.name);
 
 	memset(&w, 0, sizeof(w));

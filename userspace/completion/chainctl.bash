@@ -30,7 +30,7 @@ _chainctl_opts_device_create='-r --read-only --raw -h --help'
 _chainctl_opts_device_remove='-h --help'
 _chainctl_opts_device_list='-j --json -h --help'
 _chainctl_opts_device_status='-j --json -h --help'
-_chainctl_opts_device_merge='-d= --depth= -i= --into= -m= --mode= -r= --rate= -n= --new-leaf= -W --no-wait -D --delete -j --json -h --help'
+_chainctl_opts_device_merge='-d= --depth= -i= --into= -F= --from= -m= --mode= -r= --rate= -n= --new-leaf= -W --no-wait -D --delete -j --json -h --help'
 _chainctl_opts_device_cancel='-h --help'
 _chainctl_opts_device_snapshot='-j --json -h --help'
 _chainctl_opts_device_help=''
@@ -137,7 +137,7 @@ _chainctl_value()
 		[[ $where == layer_import ]] &&
 			_chainctl_add 'qcow2 raw vmdk vhdx vpc qed' "$cur"
 		;;
-	--parent | -i | --into | -n | --new-leaf)
+	--parent | -i | --into | -F | --from | -n | --new-leaf)
 		_chainctl_files "$cur"
 		;;
 	--raw-parent)

@@ -1135,6 +1135,8 @@ int dmc_nl_put_merge(struct nlmsghdr *nlh, const char *name,
 		mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_DEPTH, p->depth);
 	if (p->has_into)
 		mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_INTO, p->into);
+	if (p->has_top)
+		mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_TOP, p->top);
 	if (p->has_mode)
 		mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_MODE, p->mode);
 	if (p->has_rate)

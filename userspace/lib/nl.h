@@ -215,6 +215,8 @@ struct dmc_nl_merge_params {
 	uint32_t depth;			/* 0: not sent (kernel default) */
 	bool has_into;
 	uint32_t into;			/* layer index from the base */
+	bool has_top;			/* with has_into: DM_CHAIN_MERGE_A_TOP */
+	uint32_t top;			/* topmost layer merged (index) */
 	bool has_mode;
 	uint32_t mode;			/* enum dm_chain_merge_mode */
 	bool has_rate;

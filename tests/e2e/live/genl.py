@@ -7,6 +7,7 @@ chainctl: sends what chainctl never sends and times the controller.
                                  "id=N ms=T"; exit 1 when there is none
   genl.py merge DEVICE DEPTH     DM_CHAIN_CMD_MERGE with DM_CHAIN_MERGE_A_DEPTH;
                                  on refusal print "errno=NAME msg=TEXT", exit 1
+  genl.py merge-top DEVICE TOP   DM_CHAIN_MERGE_A_TOP alone (no INTO): refused
   genl.py dump                   DM_CHAIN_CMD_GET as a dump: one line per
                                  device "NAME nr_layers=N listed=L parts=P"
 """
@@ -35,6 +36,7 @@ CMD_GET, CMD_MERGE = 1, 2
 A_DEVICE, A_MERGE = 2, 3
 DEV_A_NAME, DEV_A_NR_LAYERS, DEV_A_LAYER, DEV_A_FIRST_LAYER = 1, 4, 7, 9
 MERGE_A_DEPTH = 1
+MERGE_A_TOP = 20
 
 
 def attr(typ, payload):
@@ -113,9 +115,10 @@ def main():
     if fid is None:
         print("dm-chain family not found")
         return 2
-    if sys.argv[1] == "merge":
+    if sys.argv[1] in ("merge", "merge-top"):
         dev = attr(DEV_A_NAME, sys.argv[2].encode() + b"\0")
-        mp = attr(MERGE_A_DEPTH, struct.pack("I", int(sys.argv[3])))
+        mp = attr(MERGE_A_DEPTH if sys.argv[1] == "merge" else MERGE_A_TOP,
+                  struct.pack("I", int(sys.argv[3])))
         payload = attr(A_DEVICE | NLA_F_NESTED, dev) + \
             attr(A_MERGE | NLA_F_NESTED, mp)
         got, err, text = g.request(fid, CMD_MERGE, payload)

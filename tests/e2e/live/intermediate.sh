@@ -1,0 +1,216 @@
+# SPDX-License-Identifier: GPL-2.0
+# Body of tests/e2e/5[89]-live-merge-intermediate-*.sh and
+# 60-live-merge-intermediate-ext4.sh: intermediate live merges (issue 18;
+# docs/design/intermediate-live-merge.md) with the layer files on
+# $LIVE_FS (clone on xfs and btrfs, copy on ext4), on dm-flakey so that
+# the power can be cut:
+#  - the request's range (chainctl device merge NAME --into P --from TOP,
+#    DM_CHAIN_MERGE_A_TOP) is checked with a precise message for every bad
+#    range, and a refusal writes nothing;
+#  - daily folded into weekly under scattered guest writes and fio with
+#    verification keeps the leaf, relinks it to weekly, reads what a
+#    reference file holds, also from a device created again; bytes cloned
+#    or copied as the filesystem allows;
+#  - a cancelled range merge two layers below the leaf is resumed after
+#    the device is removed and created again (live leap);
+#  - a power cut in the middle of a range merge: after the "reboot" the
+#    device is created again from the leaf and the re-issued merge
+#    finishes, with the flushed data intact;
+#  - a TOP that is the leaf is the ordinary merge.
+. "$DMC_ROOT/tests/e2e/lib.sh"
+. "$DMC_ROOT/tests/e2e/target/lib.sh"
+. "$DMC_ROOT/tests/e2e/live/lib.sh"
+
+need_module || done_testing
+cd "$DMC_TMP" || exit 1
+C=$CHAINCTL
+GENL="/usr/bin/python3 $DMC_ROOT/tests/e2e/live/genl.py"
+size=$((64 * 1024 * 1024))
+dev=/dev/mapper/dmc-im
+
+x=$DMC_TMP/x
+check "dm-flakey over ${DMC_DISK_LIST[0]}" flakey_create "${DMC_DISK_LIST[0]}" ||
+	done_testing
+check "$LIVE_FS on it" fs_mkfs "$LIVE_FS" /dev/mapper/flk || done_testing
+mkdir -p "$x" && mount /dev/mapper/flk "$x" || done_testing
+cleanup_add umount "$x"
+if [ "$LIVE_FS" = ext4 ]; then moved=copied_bytes; else moved=cloned_bytes; fi
+fio_common=(--filename=$dev --ioengine=libaio --iodepth=16 --direct=1
+	--offset=40m --size=24m --bsrange=512-1m
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --exitall_on_error
+	--group_reporting)
+
+# base <- weekly <- daily <- leaf, each with its own data (a layer is
+# written before its child is made: a write moves its generation on)
+M=$((1024 * 1024))
+lw() { head -c "$3" /dev/urandom | "$C" layer write "$1" "$2" "$3"; }
+check "base" "$C" layer create -s $size "$x/base.dmc" || done_testing
+check "write base" lw "$x/base.dmc" 0 $((8 * M))
+check "weekly" "$C" layer create --parent "$x/base.dmc" "$x/weekly.dmc" || done_testing
+check "write weekly" lw "$x/weekly.dmc" $((4 * M)) $((8 * M))
+check "daily" "$C" layer create --parent "$x/weekly.dmc" "$x/daily.dmc" || done_testing
+check "write daily" lw "$x/daily.dmc" $((10 * M)) $((8 * M))
+check "leaf" "$C" layer create --parent "$x/daily.dmc" "$x/leaf.dmc" || done_testing
+check "device" "$C" device create dmc-im "$x/leaf.dmc" || done_testing
+cleanup_add dmsetup remove --noudevsync dmc-im
+check "guest writes" dd if=/dev/urandom of=$dev bs=64k count=64 seek=200 \
+	oflag=direct status=none
+hdrs() { sha256sum "$x"/*.dmc | awk '{print $1}' | tr '\n' ' '; }
+h0=$(hdrs)
+files0=$(ls "$x")
+
+# --- bad ranges, each with its message
+check_fail_code "--from without --into: usage error" 2 "--from needs --into" \
+	"$C" device merge dmc-im --from 2
+check_fail_msg "--from not above --into" \
+	"Top layer of the range must be above the target" \
+	"$C" device merge dmc-im --into 2 --from 2
+check_fail_msg "--from below --into" \
+	"Top layer of the range must be above the target" \
+	"$C" device merge dmc-im --into 2 --from 1
+check_fail_msg "--from beyond the leaf" "Top layer index is beyond the leaf" \
+	"$C" device merge dmc-im --into 0 --from 4
+check_fail_msg "--from a file that is no layer of the device" \
+	"not a layer of dmc-im" \
+	"$C" device merge dmc-im --into 0 --from /etc/hostname
+check_fail_code "--from with --new-leaf: usage error" 2 "adds no new leaf" \
+	"$C" device merge dmc-im --into 0 --from 1 --new-leaf "$x/n.dmc"
+check_fail_msg "TOP without INTO (bare netlink): EINVAL" \
+	"^errno=EINVAL msg=a top layer needs a target layer \(INTO\)" \
+	$GENL merge-top dmc-im 2
+
+check_eq "the refusals changed no layer file" "$h0" "$(hdrs)"
+check_eq "and created none" "$files0" "$(ls "$x")"
+check_json "no merge started" "$(live_get dmc-im)" \
+	'.merge == null or .merge.state == "none"'
+
+# --- fold daily into weekly while the guest writes
+ref=$DMC_TMP/ref
+check "reference copy" dd if=$dev of="$ref" bs=1M status=none
+info() { "$C" layer info -j "$1" | jq -r "$2"; }
+wgen=$(info "$x/weekly.dmc" .generation)
+wuuid=$(info "$x/weekly.dmc" .uuid)
+lgen=$(info "$x/leaf.dmc" .generation)
+out=$("$C" device merge dmc-im --into 1 --from 2 --rate 1 --no-wait -j)
+check_json "range merge started, running" "$out" \
+	'.state == "running" and .source_count == 1 and .target_index == 1'
+check "guest writes during the merge" live_scatter $dev "$ref" 58 300 4096
+check_json "still running after them" "$(live_get dmc-im)" \
+	'.merge.state == "running"'
+check "fio random write + verify during the merge" \
+	fio --name=rand --rw=randwrite "${fio_common[@]}"
+check "merge done" live_wait_state dmc-im done 120
+st=$(live_get dmc-im)
+diag "$(jq -c .merge <<< "$st")"
+check_json "8 MiB moved, $moved" "$st" ".merge.$moved == 8388608"
+check "fio verifies its data after the merge" \
+	fio --name=rand --rw=randwrite --verify_only "${fio_common[@]}"
+# fio verified its own region; take it into the reference.
+dd if=$dev of="$ref" bs=1M skip=40 seek=40 count=24 conv=notrunc status=none
+check "device reads what the reference holds" cmp $dev "$ref"
+check_eq "3 layers: base, weekly, leaf" \
+	"$x/base.dmc $x/weekly.dmc $x/leaf.dmc" \
+	"$(live_get dmc-im | jq -r '[.layers | reverse | .[].path] | join(" ")')"
+check_eq "daily merged away" merged-away "$(live_state "$x/daily.dmc")"
+check_eq "leaf still valid" valid "$(live_state "$x/leaf.dmc")"
+check_eq "leaf's parent is weekly" "weekly.dmc $wuuid $((wgen + 1))" \
+	"$(info "$x/leaf.dmc" '"\(.parent.path) \(.parent.uuid) \(.parent.generation)"')"
+check_eq "leaf's generation unchanged" "$lgen" "$(info "$x/leaf.dmc" .generation)"
+check_eq "weekly: new generation, no journal" "$((wgen + 1)) none" \
+	"$(info "$x/weekly.dmc" '"\(.generation) \(.journal.state)"')"
+check "device remove" dmsetup remove --noudevsync dmc-im
+check "leaf's chain checks clean offline" "$C" layer check "$x/leaf.dmc"
+check "device again from the leaf" "$C" device create dmc-im "$x/leaf.dmc"
+check "reads the reference after re-create" cmp $dev "$ref"
+
+# --- cancel, remove, create again (live leap), resume
+check "snapshot: base, weekly, leaf, leaf-1" "$C" device snapshot dmc-im \
+	"$x/top.dmc"
+check "writes into the new leaf" live_scatter $dev "$ref" 59 100 65536
+out=$("$C" device merge dmc-im --into 0 --from 1 --mode copy --rate 1 \
+	--no-wait -j)
+check_json "weekly into base, copy mode, started" "$out" '.state == "running"'
+sleep 2
+check "cancel" "$C" device cancel dmc-im
+check "cancelled" live_wait_state dmc-im cancelled 30
+check "reads the reference after the cancel" cmp $dev "$ref"
+check_eq "leaf relinked to base (leap)" "base.dmc" "$(info "$x/leaf.dmc" .parent.path)"
+check_eq "base holds the journal" merging "$(info "$x/base.dmc" .journal.state)"
+check "device remove mid-merge" dmsetup remove --noudevsync dmc-im
+check "device create from the top leaf (live leap)" \
+	"$C" device create dmc-im "$x/top.dmc"
+check_eq "4 layers again" 4 "$(live_nr_layers dmc-im)"
+check "reads the reference after re-create" cmp $dev "$ref"
+out=$("$C" device merge dmc-im -j)
+check_json "resumed, done" "$out" '.state == "done" and .resumed == true'
+check "reads the reference after the resume" cmp $dev "$ref"
+check_eq "base, leaf, top" "$x/base.dmc $x/leaf.dmc $x/top.dmc" \
+	"$(live_get dmc-im | jq -r '[.layers | reverse | .[].path] | join(" ")')"
+check_eq "weekly merged away" merged-away "$(live_state "$x/weekly.dmc")"
+check "device remove" dmsetup remove --noudevsync dmc-im
+check "top's chain checks clean offline" "$C" layer check "$x/top.dmc"
+check "device again" "$C" device create dmc-im "$x/top.dmc"
+check "reads the reference" cmp $dev "$ref"
+
+# --- TOP the leaf: the ordinary merge of everything above INTO
+out=$("$C" device merge dmc-im --into 0 --from "$x/top.dmc" -j)
+check_json "--from the leaf: an ordinary merge, done" "$out" \
+	'.state == "done" and .source_count == 2 and .target_index == 0'
+check_eq "then 2 layers (base, new leaf)" 2 "$(live_nr_layers dmc-im)"
+check "device reads the same after it" cmp $dev "$ref"
+check_eq "old leaf merged away" merged-away "$(live_state "$x/top.dmc")"
+check "device remove" dmsetup remove --noudevsync dmc-im
+leaf=$(ls -t "$x"/top-*.dmc | head -n 1)
+check "device again from the new leaf" "$C" device create dmc-im "$leaf"
+check "reads the same after re-create" cmp $dev "$ref"
+check "remove it" dmsetup remove --noudevsync dmc-im
+
+# --- power cut in the middle of a range merge
+p=$x/p
+mkdir -p "$p"
+check "cut chain: base" "$C" layer create -s $size "$p/base.dmc" || done_testing
+check "cut chain: write base" lw "$p/base.dmc" 0 $((16 * M))
+check "cut chain: mid" "$C" layer create --parent "$p/base.dmc" "$p/mid.dmc"
+check "cut chain: write mid" lw "$p/mid.dmc" $((8 * M)) $((16 * M))
+check "cut chain: leaf" "$C" layer create --parent "$p/mid.dmc" "$p/leaf.dmc"
+check "cut device" "$C" device create dmc-cut "$p/leaf.dmc" || done_testing
+cleanup_add dmsetup remove --noudevsync dmc-cut
+cref=$DMC_TMP/ref-cut
+check "writes on the cut device" dd if=/dev/urandom of=/dev/mapper/dmc-cut \
+	bs=64k count=64 seek=600 oflag=direct status=none
+check "flush" dd if=/dev/null of=/dev/mapper/dmc-cut conv=notrunc,fsync status=none
+check "its reference" dd if=/dev/mapper/dmc-cut of="$cref" bs=1M status=none
+check "slow range merge (mid into base, --rate 1)" \
+	"$C" device merge dmc-cut --into 0 --from 1 --rate 1 --no-wait
+sleep 3
+check_json "running before the cut" "$(live_get dmc-cut)" \
+	'.merge.state == "running"'
+check "cut: the disk drops every write" flakey "0 600 1 drop_writes"
+check_json "the cut landed mid-merge" "$(live_get dmc-cut)" \
+	'.merge.state == "running" and .merge.done_bytes < .merge.total_bytes'
+check "remove the cut device (stops the merge)" dmsetup remove --noudevsync dmc-cut
+umount "$x"
+check "power back" flakey "600 0"
+check "$LIVE_FS mounts again" mount /dev/mapper/flk "$x" || done_testing
+cleanup_add umount "$x"
+"$C" layer check "$p/base.dmc" > "$DMC_TMP/check.out" 2>&1
+check_eq "base holds a resumable merge (check exit 6)" 6 $?
+sed 's/^/# /' "$DMC_TMP/check.out"
+check_eq "leaf relinked to base before the cut" "base.dmc" \
+	"$(info "$p/leaf.dmc" .parent.path)"
+check "device created again from the leaf (live leap)" \
+	"$C" device create dmc-cut "$p/leaf.dmc"
+check_eq "its table: base, mid, leaf" \
+	"0 $((size / 512)) chain 3 $p/base.dmc $p/mid.dmc $p/leaf.dmc" \
+	"$(dmsetup table dmc-cut)"
+check "it shows everything flushed before the merge" cmp /dev/mapper/dmc-cut "$cref"
+out=$("$C" device merge dmc-cut -j)
+check_json "re-issued merge resumes and completes" "$out" \
+	'.state == "done" and .resumed == true'
+check "same data after it" cmp /dev/mapper/dmc-cut "$cref"
+check_eq "mid merged away" merged-away "$(live_state "$p/mid.dmc")"
+check "remove" dmsetup remove --noudevsync dmc-cut
+check "leaf's chain checks clean offline" "$C" layer check "$p/leaf.dmc"
+
+check_eq "no kernel splat" "" "$(kernel_log_splats)"
+done_testing

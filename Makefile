@@ -9,7 +9,8 @@
 #                   a fresh Debian 12 with systemd
 #   make check-full  make check with every scenario's complete matrix
 #                   (DMC_FULL=1: every merge depth, every target chain on
-#                   every filesystem, all crash-sample cases; ~20 min more)
+#                   every filesystem, all crash-sample cases, and the
+#                   scenarios marked "# vm-tier: full"; ~30 min more)
 #   make check-harness  the harness self-test alone (host, a second)
 #   make check-unit  the host unit tests alone (cmocka, seconds)
 #   make check-systemd  the boot unit passes systemd-analyze verify (seconds)

@@ -7,6 +7,7 @@
 # does not move, nothing copied), then kills merges with SIGKILL at random
 # moments and checks that the chain still reads the same and that re-running
 # finishes.  The scenario itself is tests/e2e/layer/merge-clone.sh.
+# vm-tier: full (the same body runs in make check on XFS, scenario 20)
 # vm-disks: 1x8G
 # vm-timeout: 1800
 LAYER_FS=btrfs

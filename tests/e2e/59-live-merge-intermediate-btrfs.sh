@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Intermediate live merge on btrfs: see tests/e2e/live/intermediate.sh.
+# vm-tier: full (the clone path runs in make check on XFS, scenario 58)
 # vm-disks: 1x4G
 # vm-timeout: 1200
 # vm-mem: 2G

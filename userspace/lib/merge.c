@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <libgen.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sys/stat.h>
 
 #include "chain.h"
+#include "layer_file.h"
 #include "leaf_follow.h"
 #include "merge.h"
 #include "merge_plan.h"
@@ -479,6 +482,150 @@ static int verify_moved(struct merge_ctx *m, struct dmc_err *err)
 	return ret;
 }
 
+/* A layer whose header records TOP (a layer) as its parent exactly. */
+static bool child_of(const struct layer *l, const struct layer *top)
+{
+	return !l->is_raw && l->hdr.state == DMC_STATE_VALID &&
+	       l->hdr.parent_kind == DMC_PARENT_LAYER &&
+	       !memcmp(l->hdr.parent_uuid, top->hdr.uuid, DMC_UUID_SIZE) &&
+	       l->hdr.parent_generation == top->hdr.generation;
+}
+
+/*
+ * Relink PATH, found to be a child of the top source, to the target at
+ * the merge's new generation, as the kernel's relink_above() does: the
+ * parent's uuid, generation and path change, nothing else.  Reopened
+ * locked, and checked again under the lock.  0 relinked or no longer a
+ * child, -1 with ERR set.
+ */
+static int relink_one(struct merge_ctx *m, const char *path, struct dmc_err *err)
+{
+	struct layer *top = m->chain.layers[0], *l;
+	struct layer_header h;
+	struct dmc_err why;
+	char *rel;
+	int ret;
+
+	dmc_err_clear(&why);
+	if (layer_open(path, LAYER_RDWR | LAYER_LOCK_EX, &l, &why)) {
+		/* Built apart: snprintf into err->msg cannot read it too. */
+		dmc_err(err, why.kind,
+			"%s: sits on %s, which this merge retires, but cannot be relinked to %s (%.400s); the merge is not finished",
+			path, top->path, m->target->path, why.msg);
+		err->errnum = why.errnum;
+		return -1;
+	}
+	if (!child_of(l, top)) {
+		layer_close(l);
+		return 0;
+	}
+	rel = path_relative_to_file(path, m->target->path);
+	if (!rel) {
+		layer_close(l);
+		return dmc_err_errno(err, errno ? errno : ENOMEM,
+				     "%s: cannot resolve the path of %s from it",
+				     path, m->target->path);
+	}
+	if (strlen(rel) >= sizeof(h.parent_path)) {
+		free(rel);
+		layer_close(l);
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "%s: the path of %s does not fit its header; the merge is not finished",
+			       path, m->target->path);
+	}
+	h = l->hdr;
+	memcpy(h.parent_uuid, m->target->hdr.uuid, DMC_UUID_SIZE);
+	h.parent_generation = m->journal.new_generation;
+	memset(h.parent_path, 0, sizeof(h.parent_path));
+	strcpy(h.parent_path, rel);
+	free(rel);
+	ret = layer_write_header(l, &h, err);
+	layer_close(l);
+	if (ret)
+		return -1;
+	if (m->res->nr_relinked < MERGE_RELINK_NAMED)
+		snprintf(m->res->relinked[m->res->nr_relinked],
+			 sizeof(m->res->relinked[0]), "%s", path);
+	m->res->nr_relinked++;
+	return 0;
+}
+
+/*
+ * An intermediate live merge (kmod/merge.c) writes the target's journal,
+ * then relinks the layer A above its top source to the target at the new
+ * generation.  Stopped between the two, A is still an ordinary child of
+ * the top source, which finishing would mark merged-away under it.  So a
+ * resumed merge into a layer target first relinks every child of the top
+ * source found as leaf_follow() finds layers: in the top source's
+ * directory, at most LEAF_FOLLOW_MAX_FILES files, linkage by uuid and
+ * generation.  Done at any point before retiring, the state is the one
+ * the kernel's relink leaves; a leaf-including merge's new leaf already
+ * records the target, so it is never a candidate.  A layer elsewhere is
+ * not seen.
+ */
+static int relink_children(struct merge_ctx *m, struct dmc_err *err)
+{
+	struct layer *top = m->chain.layers[0], *l;
+	char *dcopy, *path = NULL;
+	struct dmc_err why;
+	unsigned int seen = 0;
+	struct dirent *de;
+	const char *dir;
+	struct stat st;
+	bool child;
+	DIR *d;
+	int ret = -1;
+
+	dcopy = strdup(top->path);
+	if (!dcopy)
+		return dmc_err_errno(err, ENOMEM, "%s", top->path);
+	dir = dirname(dcopy);
+	d = opendir(dir);
+	if (!d) {
+		dmc_err_errno(err, errno,
+			      "%s: cannot look for layers on %s to relink", dir,
+			      top->path);
+		free(dcopy);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' && (!de->d_name[1] ||
+		    (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		if (++seen > LEAF_FOLLOW_MAX_FILES) {
+			dmc_err(err, DMC_ERR_USAGE,
+				"%s: more than %u files; cannot look for the layers on %s to relink, so the merge is not finished",
+				dir, LEAF_FOLLOW_MAX_FILES, top->path);
+			goto out;
+		}
+		free(path);
+		if (asprintf(&path, "%s/%s", strcmp(dir, "/") ? dir : "",
+			     de->d_name) < 0) {
+			path = NULL;
+			dmc_err_errno(err, ENOMEM, "%s", dir);
+			goto out;
+		}
+		if (stat(path, &st) || !S_ISREG(st.st_mode) ||
+		    (st.st_dev == top->dev && st.st_ino == top->ino))
+			continue;
+		dmc_err_clear(&why);
+		if (layer_open(path, 0, &l, &why))
+			continue;	/* not a dm-chain layer */
+		child = child_of(l, top);
+		layer_close(l);
+		if (child && relink_one(m, path, err))
+			goto out;
+	}
+	ret = 0;
+out:
+	closedir(d);
+	free(path);
+	free(dcopy);
+	return ret;
+}
+
 /* Sources become MERGED_AWAY, top first; then the target moves on. */
 static int retire_phase(struct merge_ctx *m, struct dmc_err *err)
 {
@@ -573,6 +720,9 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 			return 1;
 	}
 	m->res->new_generation = m->journal.new_generation;
+	if (m->res->resumed && !m->target->is_raw && m->holder == m->target &&
+	    relink_children(m, err))
+		return -1;
 	if (m->journal.state == DMC_JOURNAL_MERGING) {
 		ret = data_phase(m, err);
 		if (ret)

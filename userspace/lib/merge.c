@@ -138,7 +138,6 @@ static int explain_merged_away(const char *leaf, const char *what,
 	return -1;
 }
 
-/* Target of a new merge from the request; the chain must be sound. */
 /*
  * A fresh offline merge starts at the chain's leaf.  Started at a layer
  * with layers on it, it would mark that layer merged-away under them and
@@ -168,6 +167,7 @@ static int refuse_layers_above(const char *leaf, struct dmc_err *err)
 	return ret;
 }
 
+/* Target of a new merge from the request; the chain must be sound. */
 static int pick_target(struct merge_ctx *m, struct dmc_err *err)
 {
 	const struct merge_request *rq = m->req;

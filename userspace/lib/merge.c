@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <libgen.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -550,6 +548,25 @@ static int relink_one(struct merge_ctx *m, const char *path, struct dmc_err *err
 	return 0;
 }
 
+/* dir_each_file() callback: relink PATH if it is a child of the top source. */
+static int relink_if_child(const char *path, const struct stat *st,
+			   void *arg, struct dmc_err *err)
+{
+	struct merge_ctx *m = arg;
+	struct layer *top = m->chain.layers[0], *l;
+	struct dmc_err why;
+	bool child;
+
+	if (st->st_dev == top->dev && st->st_ino == top->ino)
+		return 0;
+	dmc_err_clear(&why);
+	if (layer_open(path, 0, &l, &why))
+		return 0;	/* not a dm-chain layer */
+	child = child_of(l, top);
+	layer_close(l);
+	return child ? relink_one(m, path, err) : 0;
+}
+
 /*
  * An intermediate live merge (kmod/merge.c) writes the target's journal,
  * then relinks the layer A above its top source to the target at the new
@@ -565,65 +582,7 @@ static int relink_one(struct merge_ctx *m, const char *path, struct dmc_err *err
  */
 static int relink_children(struct merge_ctx *m, struct dmc_err *err)
 {
-	struct layer *top = m->chain.layers[0], *l;
-	char *dcopy, *path = NULL;
-	struct dmc_err why;
-	unsigned int seen = 0;
-	struct dirent *de;
-	const char *dir;
-	struct stat st;
-	bool child;
-	DIR *d;
-	int ret = -1;
-
-	dcopy = strdup(top->path);
-	if (!dcopy)
-		return dmc_err_errno(err, ENOMEM, "%s", top->path);
-	dir = dirname(dcopy);
-	d = opendir(dir);
-	if (!d) {
-		dmc_err_errno(err, errno,
-			      "%s: cannot look for layers on %s to relink", dir,
-			      top->path);
-		free(dcopy);
-		return -1;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] ||
-		    (de->d_name[1] == '.' && !de->d_name[2])))
-			continue;
-		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
-			continue;
-		if (++seen > LEAF_FOLLOW_MAX_FILES) {
-			dmc_err(err, DMC_ERR_USAGE,
-				"%s: more than %u files; cannot look for the layers on %s to relink, so the merge is not finished",
-				dir, LEAF_FOLLOW_MAX_FILES, top->path);
-			goto out;
-		}
-		free(path);
-		if (asprintf(&path, "%s/%s", strcmp(dir, "/") ? dir : "",
-			     de->d_name) < 0) {
-			path = NULL;
-			dmc_err_errno(err, ENOMEM, "%s", dir);
-			goto out;
-		}
-		if (stat(path, &st) || !S_ISREG(st.st_mode) ||
-		    (st.st_dev == top->dev && st.st_ino == top->ino))
-			continue;
-		dmc_err_clear(&why);
-		if (layer_open(path, 0, &l, &why))
-			continue;	/* not a dm-chain layer */
-		child = child_of(l, top);
-		layer_close(l);
-		if (child && relink_one(m, path, err))
-			goto out;
-	}
-	ret = 0;
-out:
-	closedir(d);
-	free(path);
-	free(dcopy);
-	return ret;
+	return dir_each_file(m->chain.layers[0]->path, relink_if_child, m, err);
 }
 
 /* Sources become MERGED_AWAY, top first; then the target moves on. */

@@ -915,6 +915,180 @@ static void test_check_live_merge_new_leaf(void **state)
 }
 
 /*
+ * Move NAME (made in a subdirectory, out of the offline engine's search)
+ * to TO in the chain's directory, recording PARENT_NAME (a layer there)
+ * as its parent path, and, when GEN_DELTA is not 0, its parent's
+ * generation that much off.
+ */
+static void move_next_to(const char *name, const char *to,
+			 const char *parent_name, int gen_delta)
+{
+	struct dmc_err err;
+	struct layer *l;
+
+	assert_int_equal(rename(path(name), path(to)), 0);
+	l = open_layer(to);
+	dmc_err_clear(&err);
+	must(layer_make_writable(l, &err), &err);
+	snprintf(l->hdr.parent_path, sizeof(l->hdr.parent_path), "%s", parent_name);
+	l->hdr.parent_generation += (uint64_t)(int64_t)gen_delta;
+	must(layer_write_header(l, &l->hdr, &err), &err);
+	layer_close(l);
+}
+
+/*
+ * An intermediate live merge of b..c into a, stopped between its two
+ * header writes: a holds the journal, d (the layer above the range, in
+ * the same directory) still records c.  Finishing it offline, by 'check
+ * -r a' or by 'layer merge c', must first relink d to a at the new
+ * generation, at every point the offline engine can be stopped at, or d
+ * is refused for good once c is merged away.
+ */
+static const enum merge_stop_point relink_stops[] = {
+	MERGE_STOP_AFTER_JOURNAL, MERGE_STOP_AFTER_BATCH, MERGE_STOP_AFTER_DATA,
+	MERGE_STOP_AFTER_FIRST_MARK, MERGE_STOP_BEFORE_FINISH,
+};
+
+static void relink_case(enum merge_stop_point stop, bool by_check)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	const struct merge_result *r;
+	struct merge_result res;
+	struct layer *a, *c, *d, *e;
+	uint8_t c_uuid[DMC_UUID_SIZE], d_uuid[DMC_UUID_SIZE];
+	uint64_t c_gen, d_gen, new_gen;
+	struct dmc_err err;
+	struct chain ch;
+	char cmd[256];
+
+	assert_non_null(rep);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/* && mkdir '%s'/away", fx->dir, fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_chain(false);
+	create("away/d.dmc", "c.dmc");
+	write_blocks("away/d.dmc", 6, 3);
+	write_blocks("away/d.dmc", 60, 1);
+	/* e: records c, but at another generation: a stale sibling. */
+	create("away/e.dmc", "c.dmc");
+	/* b and c into a, stopped (merge_run returns 1 at the stop). */
+	assert_int_equal(merge("c.dmc", 2, stop, &res, &err), 1);
+	move_next_to("away/d.dmc", "d.dmc", "c.dmc", 0);
+	move_next_to("away/e.dmc", "e.dmc", "c.dmc", 5);
+	c = open_layer("c.dmc");
+	memcpy(c_uuid, c->hdr.uuid, DMC_UUID_SIZE);
+	c_gen = c->hdr.generation;
+	layer_close(c);
+	d = open_layer("d.dmc");
+	memcpy(d_uuid, d->hdr.uuid, DMC_UUID_SIZE);
+	d_gen = d->hdr.generation;
+	layer_close(d);
+	a = open_layer("a.dmc");
+	assert_int_not_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	new_gen = a->hdr.journal.new_generation;
+	layer_close(a);
+
+	if (by_check) {
+		layer_check(path("a.dmc"), true, &tmpl, rep);
+		assert_int_equal(rep->verdict, CHECK_REPAIRED);
+		assert_true(rep->merge_finished);
+		r = &rep->merge;
+	} else {
+		must(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
+		r = &res;
+	}
+	assert_true(r->resumed);
+	assert_int_equal(r->nr_relinked, 1);
+	assert_string_equal(r->relinked[0], path("d.dmc"));
+
+	/* d records a at the new generation, keeps its own identity. */
+	a = open_layer("a.dmc");
+	d = open_layer("d.dmc");
+	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(a->hdr.generation, new_gen);
+	assert_int_equal(d->hdr.parent_kind, DMC_PARENT_LAYER);
+	assert_memory_equal(d->hdr.parent_uuid, a->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(d->hdr.parent_generation, new_gen);
+	assert_string_equal(d->hdr.parent_path, "a.dmc");
+	assert_memory_equal(d->hdr.uuid, d_uuid, DMC_UUID_SIZE);
+	assert_int_equal(d->hdr.generation, d_gen);
+	layer_close(d);
+	layer_close(a);
+	/* The sources are merged away. */
+	c = open_layer("c.dmc");
+	assert_int_equal(c->hdr.state, DMC_STATE_MERGED_AWAY);
+	layer_close(c);
+	c = open_layer("b.dmc");
+	assert_int_equal(c->hdr.state, DMC_STATE_MERGED_AWAY);
+	layer_close(c);
+	/* e, on c at another generation, is left as it was. */
+	e = open_layer("e.dmc");
+	assert_memory_equal(e->hdr.parent_uuid, c_uuid, DMC_UUID_SIZE);
+	assert_int_equal(e->hdr.parent_generation, c_gen + 5);
+	assert_string_equal(e->hdr.parent_path, "c.dmc");
+	layer_close(e);
+	/* d opens strictly (d, a, base) and shows the chain's data. */
+	dmc_err_clear(&err);
+	must(chain_open(path("d.dmc"), 0, &ch, &err), &err);
+	assert_int_equal(ch.nr, 3);
+	chain_close(&ch);
+	assert_chain_is_ref("d.dmc");
+	layer_check(path("d.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CLEAN);
+	free(rep);
+}
+
+static void test_resume_relinks_layer_on_top_source(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(relink_stops) / sizeof(relink_stops[0]); i++) {
+		relink_case(relink_stops[i], true);
+		relink_case(relink_stops[i], false);
+	}
+}
+
+/*
+ * Only an exact child of the top source is relinked: a layer recording
+ * it at another generation (stale) or recording a layer lower in the
+ * range is not, and the merge still finishes.
+ */
+static void test_resume_relinks_only_exact_children(void **state)
+{
+	struct merge_result res;
+	struct layer *f, *g, *b;
+	uint64_t f_gen;
+	struct dmc_err err;
+
+	(void)state;
+	assert_int_equal(mkdir(path("away"), 0755), 0);
+	build_chain(false);
+	create("away/f.dmc", "c.dmc");
+	create("away/g.dmc", "b.dmc");
+	assert_int_equal(merge("c.dmc", 2, MERGE_STOP_AFTER_JOURNAL, &res, &err), 1);
+	move_next_to("away/f.dmc", "f.dmc", "c.dmc", -1);
+	move_next_to("away/g.dmc", "g.dmc", "b.dmc", 0);
+	f = open_layer("f.dmc");
+	f_gen = f->hdr.parent_generation;
+	layer_close(f);
+	must(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
+	assert_true(res.resumed);
+	assert_int_equal(res.nr_relinked, 0);
+	f = open_layer("f.dmc");
+	assert_int_equal(f->hdr.parent_generation, f_gen);
+	assert_string_equal(f->hdr.parent_path, "c.dmc");
+	layer_close(f);
+	b = open_layer("b.dmc");
+	g = open_layer("g.dmc");
+	assert_memory_equal(g->hdr.parent_uuid, b->hdr.uuid, DMC_UUID_SIZE);
+	assert_string_equal(g->hdr.parent_path, "b.dmc");
+	layer_close(g);
+	layer_close(b);
+	assert_chain_is_ref("a.dmc");
+}
+
+/*
  * Item 11: a FIFO given as a layer used to block open() until a writer
  * came.  Every path that opens a layer refuses it at once.  SIGALRM ends
  * the test (and fails it) if anything blocks.
@@ -1161,6 +1335,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_live_merge_new_leaf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_relinks_layer_on_top_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_relinks_only_exact_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_running_merge_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_map_every_reader_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire_needs_every_block, setup, teardown),

@@ -68,6 +68,7 @@ static void print_xfer(const struct xfer_stats *x)
 void merge_report(const struct merge_result *r, bool json)
 {
 	struct json_writer jw;
+	unsigned int i;
 
 	if (json) {
 		json_document_begin(&jw, stdout);
@@ -99,6 +100,12 @@ void merge_report(const struct merge_result *r, bool json)
 	       r->data_runs, r->data_runs == 1 ? "" : "s", r->zero_blocks,
 	       r->zero_blocks == 1 ? "" : "s");
 	print_xfer(&r->xfer);
+	for (i = 0; i < r->nr_relinked && i < MERGE_RELINK_NAMED; i++)
+		printf("  relinked %s to %s (it sat on the top source)\n",
+		       r->relinked[i], r->target);
+	if (r->nr_relinked > MERGE_RELINK_NAMED)
+		printf("  and %u more layers relinked\n",
+		       r->nr_relinked - MERGE_RELINK_NAMED);
 	if (r->deleted)
 		printf("  merged layers deleted\n");
 }

@@ -151,42 +151,29 @@ nomem:
 	return -1;
 }
 
-int leaf_follow(const char *leaf_path, bool raw, char **leaf,
-		struct dmc_err *err)
+int dir_each_file(const char *file,
+		  int (*fn)(const char *path, const struct stat *st,
+			    void *arg, struct dmc_err *err),
+		  void *arg, struct dmc_err *err)
 {
-	struct anchor a;
-	struct cand *cs = NULL;
-	unsigned int nr = 0, i, j, tops = 0, seen = 0;
-	char *dcopy = NULL, *path = NULL, list[1024];
-	const char *dir;
+	char *dcopy, *path = NULL;
+	unsigned int seen = 0;
 	struct dirent *de;
+	const char *dir;
 	struct stat st;
-	DIR *d = NULL;
+	DIR *d;
 	int ret = -1;
-	size_t n;
 
-	*leaf = NULL;
-	if (stat(leaf_path, &st))
-		return dmc_err_errno(err, errno, "%s", leaf_path);
-	if (!S_ISREG(st.st_mode))
-		return dmc_err(err, DMC_ERR_USAGE, "%s: not a regular file",
-			       leaf_path);
-	if (raw) {
-		memset(&a, 0, sizeof(a));
-		a.id.dev = st.st_dev;
-		a.id.ino = st.st_ino;
-	} else if (find_anchor(leaf_path, &a, err)) {
-		return -1;
-	}
-
-	dcopy = strdup(leaf_path);
+	dcopy = strdup(file);
 	if (!dcopy)
-		return dmc_err_errno(err, ENOMEM, "%s", leaf_path);
+		return dmc_err_errno(err, ENOMEM, "%s", file);
 	dir = dirname(dcopy);
 	d = opendir(dir);
 	if (!d) {
-		dmc_err_errno(err, errno, "%s", dir);
-		goto out;
+		dmc_err_errno(err, errno, "%s: cannot look for the layers on %s",
+			      dir, file);
+		free(dcopy);
+		return -1;
 	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' && (!de->d_name[1] ||
@@ -196,8 +183,8 @@ int leaf_follow(const char *leaf_path, bool raw, char **leaf,
 			continue;
 		if (++seen > LEAF_FOLLOW_MAX_FILES) {
 			dmc_err(err, DMC_ERR_USAGE,
-				"%s: more than %u files; cannot look for the layers above %s",
-				dir, LEAF_FOLLOW_MAX_FILES, leaf_path);
+				"%s: more than %u files; cannot look for the layers on %s",
+				dir, LEAF_FOLLOW_MAX_FILES, file);
 			goto out;
 		}
 		free(path);
@@ -209,20 +196,68 @@ int leaf_follow(const char *leaf_path, bool raw, char **leaf,
 		}
 		if (stat(path, &st) || !S_ISREG(st.st_mode))
 			continue;
-		/* A raw image's bytes are never parsed. */
-		if (raw && st.st_dev == a.id.dev && st.st_ino == a.id.ino)
-			continue;
-		if (consider(path, &a, &cs, &nr)) {
-			dmc_err_errno(err, ENOMEM, "%s", dir);
+		if (fn(path, &st, arg, err))
 			goto out;
-		}
 	}
-	if (raw && nr) {
+	ret = 0;
+out:
+	closedir(d);
+	free(path);
+	free(dcopy);
+	return ret;
+}
+
+/* What leaf_follow() gathers from the directory. */
+struct follow {
+	bool raw;
+	struct anchor a;
+	struct cand *cs;
+	unsigned int nr;
+};
+
+static int follow_one(const char *path, const struct stat *st, void *arg,
+		      struct dmc_err *err)
+{
+	struct follow *f = arg;
+
+	/* A raw image's bytes are never parsed. */
+	if (f->raw && st->st_dev == f->a.id.dev && st->st_ino == f->a.id.ino)
+		return 0;
+	if (consider(path, &f->a, &f->cs, &f->nr))
+		return dmc_err_errno(err, ENOMEM, "%s", path);
+	return 0;
+}
+
+int leaf_follow(const char *leaf_path, bool raw, char **leaf,
+		struct dmc_err *err)
+{
+	struct follow f = { .raw = raw };
+	unsigned int i, j, tops = 0;
+	char list[1024];
+	struct stat st;
+	int ret = -1;
+	size_t n;
+
+	*leaf = NULL;
+	if (stat(leaf_path, &st))
+		return dmc_err_errno(err, errno, "%s", leaf_path);
+	if (!S_ISREG(st.st_mode))
+		return dmc_err(err, DMC_ERR_USAGE, "%s: not a regular file",
+			       leaf_path);
+	if (raw) {
+		f.a.id.dev = st.st_dev;
+		f.a.id.ino = st.st_ino;
+	} else if (find_anchor(leaf_path, &f.a, err)) {
+		return -1;
+	}
+	if (dir_each_file(leaf_path, follow_one, &f, err))
+		goto out;
+	if (raw && f.nr) {
 		n = 0;
 		list[0] = '\0';
-		for (i = 0; i < nr && n < sizeof(list); i++)
+		for (i = 0; i < f.nr && n < sizeof(list); i++)
 			n += snprintf(list + n, sizeof(list) - n, "%s%s",
-				      i ? ", " : "", cs[i].path);
+				      i ? ", " : "", f.cs[i].path);
 		dmc_err(err, DMC_ERR_USAGE,
 			"%s: raw, but layers sit on it (%s); name the current leaf instead, without 'raw'",
 			leaf_path, list);
@@ -233,24 +268,24 @@ int leaf_follow(const char *leaf_path, bool raw, char **leaf,
 		ret = *leaf ? 0 : dmc_err_errno(err, ENOMEM, "%s", leaf_path);
 		goto out;
 	}
-	for (i = 0; i < nr; i++)
-		for (j = 0; j < nr && !cs[i].covered; j++) {
+	for (i = 0; i < f.nr; i++)
+		for (j = 0; j < f.nr && !f.cs[i].covered; j++) {
 			unsigned int k;
 
-			for (k = 0; k < cs[j].nr; k++)
-				if (cs[j].below[k].dev == cs[i].self.dev &&
-				    cs[j].below[k].ino == cs[i].self.ino)
-					cs[i].covered = true;
+			for (k = 0; k < f.cs[j].nr; k++)
+				if (f.cs[j].below[k].dev == f.cs[i].self.dev &&
+				    f.cs[j].below[k].ino == f.cs[i].self.ino)
+					f.cs[i].covered = true;
 		}
 	n = 0;
 	list[0] = '\0';
-	for (i = 0; i < nr; i++) {
-		if (cs[i].covered)
+	for (i = 0; i < f.nr; i++) {
+		if (f.cs[i].covered)
 			continue;
 		tops++;
 		if (n < sizeof(list))
 			n += snprintf(list + n, sizeof(list) - n, "%s%s",
-				      n ? ", " : "", cs[i].path);
+				      n ? ", " : "", f.cs[i].path);
 		j = i;
 	}
 	if (tops == 0) {
@@ -259,24 +294,20 @@ int leaf_follow(const char *leaf_path, bool raw, char **leaf,
 
 		if (chain_open(leaf_path, CHAIN_ALLOW_LIVE_LEAP, &c, err) == 0)
 			dmc_err(err, DMC_ERR_STALE,
-				"%s: no layer in %s leads to it", leaf_path,
-				dir);
+				"%s: no layer in its directory leads to it",
+				leaf_path);
 		chain_close(&c);
 		goto out;
 	}
 	if (tops > 1) {
 		dmc_err(err, DMC_ERR_USAGE,
-			"%s: %u layers in %s sit on it (%s); which one is the device's leaf is ambiguous: name it instead",
-			leaf_path, tops, dir, list);
+			"%s: %u layers in its directory sit on it (%s); which one is the device's leaf is ambiguous: name it instead",
+			leaf_path, tops, list);
 		goto out;
 	}
-	*leaf = strdup(cs[j].path);
+	*leaf = strdup(f.cs[j].path);
 	ret = *leaf ? 0 : dmc_err_errno(err, ENOMEM, "%s", leaf_path);
 out:
-	if (d)
-		closedir(d);
-	free(path);
-	free(dcopy);
-	cands_free(cs, nr);
+	cands_free(f.cs, f.nr);
 	return ret;
 }

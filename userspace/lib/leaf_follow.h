@@ -16,6 +16,7 @@
 #define DMC_LEAF_FOLLOW_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #include "dmc_err.h"
 
@@ -33,5 +34,17 @@
  */
 int leaf_follow(const char *leaf_path, bool raw, char **leaf,
 		struct dmc_err *err);
+
+/*
+ * Call FN for each regular file in the directory of FILE, FILE itself
+ * included, '.' and '..' not: with its path and stat.  At most
+ * LEAF_FOLLOW_MAX_FILES entries are looked at; more is refused, as the
+ * layers on FILE could then be missed.  FN returns 0 to go on, or -1 with
+ * ERR set to stop.  Returns 0, or -1 with ERR set.
+ */
+int dir_each_file(const char *file,
+		  int (*fn)(const char *path, const struct stat *st,
+			    void *arg, struct dmc_err *err),
+		  void *arg, struct dmc_err *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "chain.h"
+#include "layer_file.h"
 #include "leaf_follow.h"
 #include "merge.h"
 #include "merge_plan.h"
@@ -479,6 +480,111 @@ static int verify_moved(struct merge_ctx *m, struct dmc_err *err)
 	return ret;
 }
 
+/* A layer whose header records TOP (a layer) as its parent exactly. */
+static bool child_of(const struct layer *l, const struct layer *top)
+{
+	return !l->is_raw && l->hdr.state == DMC_STATE_VALID &&
+	       l->hdr.parent_kind == DMC_PARENT_LAYER &&
+	       !memcmp(l->hdr.parent_uuid, top->hdr.uuid, DMC_UUID_SIZE) &&
+	       l->hdr.parent_generation == top->hdr.generation;
+}
+
+/*
+ * Relink PATH, found to be a child of the top source, to the target at
+ * the merge's new generation, as the kernel's relink_above() does: the
+ * parent's uuid, generation and path change, nothing else.  Reopened
+ * locked, and checked again under the lock.  0 relinked or no longer a
+ * child, -1 with ERR set.
+ */
+static int relink_one(struct merge_ctx *m, const char *path, struct dmc_err *err)
+{
+	struct layer *top = m->chain.layers[0], *l;
+	struct layer_header h;
+	struct dmc_err why;
+	char *rel;
+	int ret;
+
+	dmc_err_clear(&why);
+	if (layer_open(path, LAYER_RDWR | LAYER_LOCK_EX, &l, &why)) {
+		/* Built apart: snprintf into err->msg cannot read it too. */
+		dmc_err(err, why.kind,
+			"%s: sits on %s, which this merge retires, but cannot be relinked to %s (%.400s); the merge is not finished",
+			path, top->path, m->target->path, why.msg);
+		err->errnum = why.errnum;
+		return -1;
+	}
+	if (!child_of(l, top)) {
+		layer_close(l);
+		return 0;
+	}
+	rel = path_relative_to_file(path, m->target->path);
+	if (!rel) {
+		layer_close(l);
+		return dmc_err_errno(err, errno ? errno : ENOMEM,
+				     "%s: cannot resolve the path of %s from it",
+				     path, m->target->path);
+	}
+	if (strlen(rel) >= sizeof(h.parent_path)) {
+		free(rel);
+		layer_close(l);
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "%s: the path of %s does not fit its header; the merge is not finished",
+			       path, m->target->path);
+	}
+	h = l->hdr;
+	memcpy(h.parent_uuid, m->target->hdr.uuid, DMC_UUID_SIZE);
+	h.parent_generation = m->journal.new_generation;
+	memset(h.parent_path, 0, sizeof(h.parent_path));
+	strcpy(h.parent_path, rel);
+	free(rel);
+	ret = layer_write_header(l, &h, err);
+	layer_close(l);
+	if (ret)
+		return -1;
+	if (m->res->nr_relinked < MERGE_RELINK_NAMED)
+		snprintf(m->res->relinked[m->res->nr_relinked],
+			 sizeof(m->res->relinked[0]), "%s", path);
+	m->res->nr_relinked++;
+	return 0;
+}
+
+/* dir_each_file() callback: relink PATH if it is a child of the top source. */
+static int relink_if_child(const char *path, const struct stat *st,
+			   void *arg, struct dmc_err *err)
+{
+	struct merge_ctx *m = arg;
+	struct layer *top = m->chain.layers[0], *l;
+	struct dmc_err why;
+	bool child;
+
+	if (st->st_dev == top->dev && st->st_ino == top->ino)
+		return 0;
+	dmc_err_clear(&why);
+	if (layer_open(path, 0, &l, &why))
+		return 0;	/* not a dm-chain layer */
+	child = child_of(l, top);
+	layer_close(l);
+	return child ? relink_one(m, path, err) : 0;
+}
+
+/*
+ * An intermediate live merge (kmod/merge.c) writes the target's journal,
+ * then relinks the layer A above its top source to the target at the new
+ * generation.  Stopped between the two, A is still an ordinary child of
+ * the top source, which finishing would mark merged-away under it.  So a
+ * resumed merge into a layer target first relinks every child of the top
+ * source found as leaf_follow() finds layers: in the top source's
+ * directory, at most LEAF_FOLLOW_MAX_FILES files, linkage by uuid and
+ * generation.  Done at any point before retiring, the state is the one
+ * the kernel's relink leaves; a leaf-including merge's new leaf already
+ * records the target, so it is never a candidate.  A layer elsewhere is
+ * not seen.
+ */
+static int relink_children(struct merge_ctx *m, struct dmc_err *err)
+{
+	return dir_each_file(m->chain.layers[0]->path, relink_if_child, m, err);
+}
+
 /* Sources become MERGED_AWAY, top first; then the target moves on. */
 static int retire_phase(struct merge_ctx *m, struct dmc_err *err)
 {
@@ -573,6 +679,9 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 			return 1;
 	}
 	m->res->new_generation = m->journal.new_generation;
+	if (m->res->resumed && !m->target->is_raw && m->holder == m->target &&
+	    relink_children(m, err))
+		return -1;
 	if (m->journal.state == DMC_JOURNAL_MERGING) {
 		ret = data_phase(m, err);
 		if (ret)

@@ -43,6 +43,9 @@ struct merge_request {
 	enum merge_stop_point stop_at;
 };
 
+/* Layers relinked to the target that the result names (all are counted). */
+#define MERGE_RELINK_NAMED	8
+
 struct merge_result {
 	struct xfer_stats xfer;
 	unsigned int nr_sources;
@@ -55,6 +58,13 @@ struct merge_result {
 	uint64_t data_runs;
 	uint64_t block_size;
 	uint64_t new_generation;
+	/*
+	 * Layers on the top source that a resumed merge relinked to the
+	 * target (an intermediate live merge stopped between its journal and
+	 * its relink): how many, and the paths of the first ones.
+	 */
+	unsigned int nr_relinked;
+	char relinked[MERGE_RELINK_NAMED][1024];
 	double seconds;
 };
 

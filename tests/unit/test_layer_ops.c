@@ -1273,6 +1273,10 @@ static void range_stop_case(enum merge_stop_point stop, bool by_check)
 			&ch, &err), &err);
 	assert_int_equal(ch.nr, 4);
 	chain_close(&ch);
+	/* The ordinary merge of c there writes nothing and names check -r. */
+	assert_int_equal(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), -1);
+	if (!strstr(err.msg, "chainctl layer check -r"))
+		fail_msg("stop %d: layer merge c: %s", (int)stop, err.msg);
 	if (stop != MERGE_STOP_AFTER_JOURNAL) {
 		/* From the leaf, through the leap: resumable, names the holder. */
 		snprintf(cmd, sizeof(cmd), "chainctl layer check -r %s'", path("a.dmc"));

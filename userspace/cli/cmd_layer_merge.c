@@ -139,7 +139,7 @@ static const char merge_help[] =
 	"sources retire.  TOP must be below LEAF (TOP = LEAF is the ordinary\n"
 	"merge), P a layer (not a raw base), and no other layer in TOP's\n"
 	"directory may sit on TOP.  Interrupted, the same command or 'chainctl\n"
-	"layer check -r LEAF' finishes it.\n"
+	"layer check -r P' finishes it.\n"
 	"\n"
 	"  -d, --depth N       merge the top N layers (default 1)\n"
 	"  -i, --into LAYER    merge everything above LAYER into it: a layer's\n"

@@ -194,6 +194,31 @@ static int refuse_layers_above(const char *leaf, struct dmc_err *err)
 	return ret;
 }
 
+/*
+ * LEAF sits, through the live leap, on an unfinished merge below it (an
+ * intermediate merge whose relink is done): name what finishes it instead
+ * of the broken link.  ERR is left as it is otherwise.
+ */
+static void explain_leap(const char *leaf, struct dmc_err *err)
+{
+	struct dmc_err why;
+	struct chain c;
+	int j;
+
+	dmc_err_clear(&why);
+	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP | CHAIN_ALLOW_MERGED_AWAY, &c,
+		       &why) == 0) {
+		j = find_journal(&c);
+		if (j >= 0) {
+			dmc_err_clear(err);
+			dmc_err(err, DMC_ERR_JOURNAL,
+				"%s: sits on an unfinished merge into %s; finish it first with 'chainctl layer check -r %s' (or the 'chainctl layer merge %s --into .. --from ..' that began it)",
+				leaf, c.layers[j]->path, c.layers[j]->path, leaf);
+		}
+	}
+	chain_close(&c);
+}
+
 /* Target of a new merge from the request; the chain must be sound. */
 static int pick_target(struct merge_ctx *m, struct dmc_err *err)
 {
@@ -710,6 +735,8 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 		if (m->chain.nr && !m->chain.layers[0]->is_raw &&
 		    m->chain.layers[0]->hdr.state == DMC_STATE_MERGED_AWAY)
 			explain_merged_away(m->req->leaf, m->req->leaf, err);
+		else if (err->kind == DMC_ERR_STALE)
+			explain_leap(m->req->leaf, err);
 		return -1;
 	}
 	j = find_journal(&m->chain);

@@ -1088,6 +1088,300 @@ static void test_resume_relinks_only_exact_children(void **state)
 	assert_chain_is_ref("a.dmc");
 }
 
+static int range_merge(const char *leaf, const char *into, const char *from,
+		       enum merge_stop_point stop, struct merge_result *res,
+		       struct dmc_err *err)
+{
+	struct merge_request rq = { 0 };
+	char in[1024], fr[1024];
+
+	dmc_err_clear(err);
+	rq.leaf = path(leaf);
+	/* Names with ".dmc" are files of the fixture, others indices. */
+	snprintf(in, sizeof(in), "%s", strchr(into, '.') ? path(into) : into);
+	if (from)
+		snprintf(fr, sizeof(fr), "%s", strchr(from, '.') ? path(from) : from);
+	rq.into = in;
+	rq.from = from ? fr : NULL;
+	rq.stop_at = stop;
+	rq.batch_runs = 2;
+	return merge_run(&rq, res, err);
+}
+
+/*
+ * After 'layer merge c --into a --from b' on base <- a <- b <- c: c (A,
+ * the layer above the range) records a at its new generation with its own
+ * identity unchanged, b is merged away, a is finished, and the chain read
+ * from c is the reference.
+ */
+static void assert_range_done(const uint8_t *c_uuid, uint64_t c_gen,
+			      uint64_t new_gen)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct layer *a, *b, *c;
+	struct dmc_err err;
+	struct chain ch;
+
+	assert_non_null(rep);
+	a = open_layer("a.dmc");
+	b = open_layer("b.dmc");
+	c = open_layer("c.dmc");
+	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(a->hdr.generation, new_gen);
+	assert_int_equal(b->hdr.state, DMC_STATE_MERGED_AWAY);
+	assert_memory_equal(b->hdr.merged_into_uuid, a->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(c->hdr.state, DMC_STATE_VALID);
+	assert_int_equal(c->hdr.parent_kind, DMC_PARENT_LAYER);
+	assert_memory_equal(c->hdr.parent_uuid, a->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(c->hdr.parent_generation, new_gen);
+	assert_string_equal(c->hdr.parent_path, "a.dmc");
+	assert_memory_equal(c->hdr.uuid, c_uuid, DMC_UUID_SIZE);
+	assert_int_equal(c->hdr.generation, c_gen);
+	layer_close(c);
+	layer_close(b);
+	layer_close(a);
+	/* c opens strictly as c, a, base and shows the same data. */
+	dmc_err_clear(&err);
+	must(chain_open(path("c.dmc"), 0, &ch, &err), &err);
+	assert_int_equal(ch.nr, 3);
+	chain_close(&ch);
+	assert_chain_is_ref("c.dmc");
+	layer_check(path("c.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CLEAN);
+	layer_check(path("b.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_MERGED_AWAY);
+	free(rep);
+}
+
+static void test_range_merge_offline(void **state)
+{
+	uint8_t c_uuid[DMC_UUID_SIZE];
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *a, *c;
+	uint64_t c_gen, a_gen;
+
+	(void)state;
+	build_chain(false);
+	assert_chain_is_ref("c.dmc");
+	a = open_layer("a.dmc");
+	a_gen = a->hdr.generation;
+	layer_close(a);
+	c = open_layer("c.dmc");
+	memcpy(c_uuid, c->hdr.uuid, DMC_UUID_SIZE);
+	c_gen = c->hdr.generation;
+	layer_close(c);
+	/* Indices from the base, as 'device merge' takes them: a 1, b 2. */
+	must(range_merge("c.dmc", "1", "2", MERGE_STOP_NONE, &res, &err), &err);
+	assert_false(res.resumed);
+	assert_int_equal(res.nr_sources, 1);
+	assert_string_equal(res.target, path("a.dmc"));
+	assert_int_equal(res.new_generation, a_gen + 1);
+	assert_int_equal(res.nr_relinked, 1);
+	assert_string_equal(res.relinked[0], path("c.dmc"));
+	assert_true(res.data_blocks > 0);
+	assert_range_done(c_uuid, c_gen, a_gen + 1);
+	/* Issued again once done: b is no longer in c's chain. */
+	assert_int_equal(range_merge("c.dmc", "a.dmc", "b.dmc", MERGE_STOP_NONE,
+				     &res, &err), -1);
+	assert_non_null(strstr(err.msg, "not a layer of the chain"));
+}
+
+/* Several sources: b and c of base <- a <- b <- c <- d, d relinked. */
+static void test_range_merge_two_sources(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *a, *b, *c, *d;
+
+	(void)state;
+	build_chain(false);
+	create("d.dmc", "c.dmc");
+	write_blocks("d.dmc", 7, 2);
+	must(range_merge("d.dmc", "a.dmc", "c.dmc", MERGE_STOP_NONE, &res, &err), &err);
+	assert_int_equal(res.nr_sources, 2);
+	assert_int_equal(res.nr_relinked, 1);
+	assert_string_equal(res.relinked[0], path("d.dmc"));
+	a = open_layer("a.dmc");
+	b = open_layer("b.dmc");
+	c = open_layer("c.dmc");
+	d = open_layer("d.dmc");
+	assert_int_equal(b->hdr.state, DMC_STATE_MERGED_AWAY);
+	assert_int_equal(c->hdr.state, DMC_STATE_MERGED_AWAY);
+	assert_memory_equal(d->hdr.parent_uuid, a->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(d->hdr.parent_generation, a->hdr.generation);
+	layer_close(d);
+	layer_close(c);
+	layer_close(b);
+	layer_close(a);
+	assert_chain_is_ref("d.dmc");
+}
+
+/*
+ * The range merge stopped at every step, then finished by the same
+ * command or by 'check -r' on the target (which holds the journal).  Until
+ * the relink c still records b; from the relink on it records a at the
+ * new generation, with a's journal still active (the live leap), and
+ * 'check' on c says resumable and names the command.
+ */
+static const enum merge_stop_point range_stops[] = {
+	MERGE_STOP_AFTER_JOURNAL, MERGE_STOP_AFTER_RELINK, MERGE_STOP_AFTER_BATCH,
+	MERGE_STOP_AFTER_DATA, MERGE_STOP_AFTER_FIRST_MARK, MERGE_STOP_BEFORE_FINISH,
+};
+
+static void range_stop_case(enum merge_stop_point stop, bool by_check)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	uint8_t b_uuid[DMC_UUID_SIZE], c_uuid[DMC_UUID_SIZE];
+	const struct merge_result *r;
+	struct merge_result res;
+	struct layer *a, *c;
+	uint64_t c_gen, new_gen;
+	struct dmc_err err;
+	struct chain ch;
+	char cmd[256];
+
+	assert_non_null(rep);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_chain(false);
+	c = open_layer("c.dmc");
+	memcpy(c_uuid, c->hdr.uuid, DMC_UUID_SIZE);
+	memcpy(b_uuid, c->hdr.parent_uuid, DMC_UUID_SIZE);
+	c_gen = c->hdr.generation;
+	layer_close(c);
+	assert_int_equal(range_merge("c.dmc", "a.dmc", "b.dmc", stop, &res, &err), 1);
+	a = open_layer("a.dmc");
+	assert_int_not_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(a->hdr.journal.nr_sources, 1);
+	assert_string_equal(a->hdr.journal.top_path, "b.dmc");
+	new_gen = a->hdr.journal.new_generation;
+	layer_close(a);
+	c = open_layer("c.dmc");
+	if (stop == MERGE_STOP_AFTER_JOURNAL) {
+		assert_memory_equal(c->hdr.parent_uuid, b_uuid, DMC_UUID_SIZE);
+	} else {
+		assert_int_equal(c->hdr.parent_generation, new_gen);
+		assert_string_equal(c->hdr.parent_path, "a.dmc");
+	}
+	layer_close(c);
+	/* Whatever the step, the leaf's chain (through the leap) is whole. */
+	dmc_err_clear(&err);
+	must(chain_open(path("c.dmc"), CHAIN_ALLOW_LIVE_LEAP | CHAIN_ALLOW_MERGED_AWAY,
+			&ch, &err), &err);
+	assert_int_equal(ch.nr, 4);
+	chain_close(&ch);
+	/* The ordinary merge of c there writes nothing and names check -r. */
+	assert_int_equal(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), -1);
+	if (!strstr(err.msg, "chainctl layer check -r"))
+		fail_msg("stop %d: layer merge c: %s", (int)stop, err.msg);
+	if (stop != MERGE_STOP_AFTER_JOURNAL) {
+		/* From the leaf, through the leap: resumable, names the holder. */
+		snprintf(cmd, sizeof(cmd), "chainctl layer check -r %s'", path("a.dmc"));
+		layer_check(path("c.dmc"), true, &tmpl, rep);
+		assert_int_equal(rep->verdict, CHECK_MERGE_INTERRUPTED);
+		assert_false(rep->merge_finished);
+		assert_non_null(strstr(rep->findings[0].msg, cmd));
+	}
+	if (by_check) {
+		layer_check(path("a.dmc"), true, &tmpl, rep);
+		if (!rep->merge_finished)
+			fail_msg("stop %d: check -r a: verdict %d: %s", (int)stop,
+				 (int)rep->verdict,
+				 rep->nr_findings ? rep->findings[0].msg : "");
+		assert_int_equal(rep->verdict, CHECK_REPAIRED);
+		r = &rep->merge;
+	} else {
+		must(range_merge("c.dmc", "a.dmc", "b.dmc", MERGE_STOP_NONE, &res, &err),
+		     &err);
+		r = &res;
+	}
+	assert_true(r->resumed);
+	/* Relinked by the finish only when the stop came before the relink. */
+	assert_int_equal(r->nr_relinked, stop == MERGE_STOP_AFTER_JOURNAL ? 1 : 0);
+	assert_range_done(c_uuid, c_gen, new_gen);
+	free(rep);
+}
+
+static void test_range_merge_interrupted(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(range_stops) / sizeof(range_stops[0]); i++) {
+		range_stop_case(range_stops[i], false);
+		range_stop_case(range_stops[i], true);
+	}
+}
+
+/* Refusals name the problem and write nothing. */
+static void range_refused(const char *leaf, const char *into, const char *from,
+			  const char *msg)
+{
+	struct merge_result res;
+	struct dmc_err err;
+
+	assert_int_equal(range_merge(leaf, into, from, MERGE_STOP_NONE, &res, &err), -1);
+	if (!strstr(err.msg, msg))
+		fail_msg("expected '%s' in: %s", msg, err.msg);
+}
+
+static void assert_untouched(void)
+{
+	struct layer *a, *b, *c;
+
+	a = open_layer("a.dmc");
+	b = open_layer("b.dmc");
+	c = open_layer("c.dmc");
+	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(b->hdr.state, DMC_STATE_VALID);
+	assert_memory_equal(c->hdr.parent_uuid, b->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(c->hdr.parent_generation, b->hdr.generation);
+	layer_close(c);
+	layer_close(b);
+	layer_close(a);
+}
+
+static void test_range_merge_refusals(void **state)
+{
+	struct merge_request rq = { 0 };
+	struct merge_result res;
+	struct dmc_err err;
+	char cmd[256];
+
+	(void)state;
+	build_chain(false);
+	/* --from without --into */
+	dmc_err_clear(&err);
+	rq.leaf = path("c.dmc");
+	rq.from = path("b.dmc");
+	assert_int_equal(merge_run(&rq, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "--from needs --into"));
+	range_refused("c.dmc", "b.dmc", "a.dmc", "must be above the target");
+	range_refused("c.dmc", "b.dmc", "b.dmc", "must be above the target");
+	range_refused("c.dmc", "a.dmc", "c.dmc", "that is the leaf: an ordinary merge");
+	range_refused("c.dmc", "a.dmc", "3", "that is the leaf");
+	range_refused("c.dmc", "a.dmc", "4", "--from 4: not a layer of the chain");
+	range_refused("c.dmc", "x.dmc", "b.dmc", "not a layer of the chain");
+	assert_untouched();
+	/* Another child of b in its directory would be orphaned: named. */
+	create("x.dmc", "b.dmc");
+	range_refused("c.dmc", "a.dmc", "b.dmc", "x.dmc: also sits on");
+	assert_untouched();
+	unlink(path("x.dmc"));
+	/* A layer on b at another generation is not its child: no refusal. */
+	assert_chain_is_ref("c.dmc");
+	/* Raw base: not a range target (as the kernel's range merge). */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_chain(true);
+	range_refused("c.dmc", "base.img", "b.dmc", "into a raw base is not supported");
+	range_refused("c.dmc", "0", "b.dmc", "into a raw base is not supported");
+	assert_untouched();
+}
+
 /*
  * Item 11: a FIFO given as a layer used to block open() until a writer
  * came.  Every path that opens a layer refuses it at once.  SIGALRM ends
@@ -1324,6 +1618,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_into_raw_base_and_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_sibling_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_refuses_layer_with_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_merge_offline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_merge_two_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_merge_interrupted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_merge_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_stop_and_rerun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_stop_and_check_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_raw_target, setup, teardown),

@@ -86,6 +86,11 @@ void merge_report(const struct merge_result *r, bool json)
 		json_u64(&jw, "zero_blocks", r->zero_blocks);
 		json_xfer(&jw, &r->xfer);
 		json_boolean(&jw, "deleted", r->deleted);
+		json_u64(&jw, "relinked_count", r->nr_relinked);
+		json_array_begin(&jw, "relinked_paths");
+		for (i = 0; i < r->nr_relinked && i < MERGE_RELINK_NAMED; i++)
+			json_string(&jw, NULL, r->relinked[i]);
+		json_array_end(&jw);
 		json_double(&jw, "elapsed_seconds", r->seconds);
 		json_document_end(&jw);
 		return;
@@ -111,8 +116,8 @@ void merge_report(const struct merge_result *r, bool json)
 }
 
 static const char merge_help[] =
-	"Usage: chainctl layer merge [--depth N | --into LAYER] [--mode auto|clone|copy]\n"
-	"                            [-p] [--delete] [-j] LEAF\n"
+	"Usage: chainctl layer merge [--depth N | --into LAYER [--from TOP]]\n"
+	"                            [--mode auto|clone|copy] [-p] [--delete] [-j] LEAF\n"
 	"\n"
 	"Merge the top N layers of the chain ending at LEAF (LEAF is depth 1)\n"
 	"into the layer below them, upper layers taking precedence.  Data moves\n"
@@ -127,8 +132,21 @@ static const char merge_help[] =
 	"the chain's leaf: a layer that other layers in its directory sit on is\n"
 	"refused (merged away, it would leave them unusable).\n"
 	"\n"
+	"With --into P --from TOP only the layers from TOP down to the one above\n"
+	"P are merged, below LEAF, as 'device merge --from' does live: the\n"
+	"journal goes into P, then the layer above TOP in LEAF's chain is\n"
+	"relinked to P at its new generation, then the data moves and the\n"
+	"sources retire.  TOP must be below LEAF (TOP = LEAF is the ordinary\n"
+	"merge), P a layer (not a raw base), and no other layer in TOP's\n"
+	"directory may sit on TOP.  Interrupted, the same command or 'chainctl\n"
+	"layer check -r P' finishes it.\n"
+	"\n"
 	"  -d, --depth N       merge the top N layers (default 1)\n"
-	"  -i, --into LAYER    merge everything above LAYER into it\n"
+	"  -i, --into LAYER    merge everything above LAYER into it: a layer's\n"
+	"                      path, or an index from the base (0)\n"
+	"  -F, --from TOP      with --into: merge only the layers from TOP (path\n"
+	"                      or index, below LEAF) down to LAYER; the layer\n"
+	"                      above TOP is relinked to LAYER, LEAF stays the leaf\n"
 	"  -m, --mode MODE     auto (clone, copy where refused), clone (fail if\n"
 	"                      refused), copy (never share extents)\n"
 	"  -p, --progress      progress bar on a terminal\n"
@@ -140,6 +158,7 @@ int layer_cmd_merge(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "depth", required_argument, NULL, 'd' },
 		{ "into", required_argument, NULL, 'i' },
+		{ "from", required_argument, NULL, 'F' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "delete", no_argument, NULL, 'D' },
@@ -155,13 +174,14 @@ int layer_cmd_merge(int argc, char **argv)
 	int c, ret;
 
 	optind = 0;
-	while ((c = cli_getopt("layer merge", argc, argv, "d:i:m:pDjh", opts)) != -1) {
+	while ((c = cli_getopt("layer merge", argc, argv, "d:i:F:m:pDjh", opts)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_count(optarg, &req.depth))
 				return layer_usage_error("merge", "bad depth '%s'", optarg);
 			break;
 		case 'i': req.into = optarg; break;
+		case 'F': req.from = optarg; break;
 		case 'm':
 			if (parse_mode(optarg, &req.mode))
 				return layer_usage_error("merge", "bad mode '%s'", optarg);
@@ -176,6 +196,10 @@ int layer_cmd_merge(int argc, char **argv)
 	if (optind != argc - 1)
 		return layer_usage_error("merge", "expected one LEAF argument");
 	req.leaf = argv[optind];
+	if (req.from && !req.into)
+		return layer_usage_error("merge", "--from needs --into (the layer merged into)");
+	if (req.from && req.depth)
+		return layer_usage_error("merge", "--depth and --from exclude each other (--into and --from choose the range)");
 	progress_init(&bar, want_progress, "merging");
 	if (bar.enabled) {	/* else the engine need not count the work */
 		req.progress = progress_update;

@@ -53,7 +53,36 @@ struct merge_ctx {
 	uint64_t nr_blocks;
 	uint64_t total_work;		/* data + zero blocks left to do */
 	uint64_t done_work;
+	/*
+	 * A range merge (--from): the layer right above the top source in the
+	 * leaf's chain, relinked to the target after the journal; and the
+	 * uuids of the top source and target seen from the leaf, checked
+	 * again once the chain is opened from the top source.
+	 */
+	const char *above;
+	uint8_t top_uuid[DMC_UUID_SIZE];
+	uint8_t target_uuid[DMC_UUID_SIZE];
 };
+
+/*
+ * A layer of chain C named as 'device merge' names one: the path of a
+ * layer in the chain, else an index from the base (0).  -1 if neither.
+ */
+static int find_layer_spec(const struct chain *c, const char *spec)
+{
+	unsigned long v;
+	char *end;
+	int i;
+
+	i = chain_find_file(c, spec);
+	if (i >= 0 || spec[0] < '0' || spec[0] > '9' || access(spec, F_OK) == 0)
+		return i;
+	errno = 0;
+	v = strtoul(spec, &end, 10);
+	if (*end || errno || v >= c->nr)
+		return -1;
+	return (int)(c->nr - 1 - v);
+}
 
 static double now_seconds(void)
 {
@@ -108,7 +137,7 @@ static int adopt_journal(struct merge_ctx *m, unsigned int h, struct dmc_err *er
 		return -1;
 	}
 	if ((rq->depth && rq->depth != t) ||
-	    (rq->into && chain_find_file(&m->chain, rq->into) != (int)t))
+	    (rq->into && find_layer_spec(&m->chain, rq->into) != (int)t))
 		return dmc_err(err, DMC_ERR_JOURNAL,
 			       "%s: an unfinished merge of it into %s exists; run 'chainctl layer merge %s' without --depth/--into to finish it",
 			       rq->leaf, m->chain.layers[t]->path, rq->leaf);
@@ -165,6 +194,31 @@ static int refuse_layers_above(const char *leaf, struct dmc_err *err)
 	return ret;
 }
 
+/*
+ * LEAF sits, through the live leap, on an unfinished merge below it (an
+ * intermediate merge whose relink is done): name what finishes it instead
+ * of the broken link.  ERR is left as it is otherwise.
+ */
+static void explain_leap(const char *leaf, struct dmc_err *err)
+{
+	struct dmc_err why;
+	struct chain c;
+	int j;
+
+	dmc_err_clear(&why);
+	if (chain_open(leaf, CHAIN_ALLOW_LIVE_LEAP | CHAIN_ALLOW_MERGED_AWAY, &c,
+		       &why) == 0) {
+		j = find_journal(&c);
+		if (j >= 0) {
+			dmc_err_clear(err);
+			dmc_err(err, DMC_ERR_JOURNAL,
+				"%s: sits on an unfinished merge into %s; finish it first with 'chainctl layer check -r %s' (or the 'chainctl layer merge %s --into .. --from ..' that began it)",
+				leaf, c.layers[j]->path, c.layers[j]->path, leaf);
+		}
+	}
+	chain_close(&c);
+}
+
 /* Target of a new merge from the request; the chain must be sound. */
 static int pick_target(struct merge_ctx *m, struct dmc_err *err)
 {
@@ -179,7 +233,7 @@ static int pick_target(struct merge_ctx *m, struct dmc_err *err)
 						   m->chain.layers[i]->path, err);
 	}
 	if (rq->into) {
-		t = chain_find_file(&m->chain, rq->into);
+		t = find_layer_spec(&m->chain, rq->into);
 		if (t < 0)
 			return dmc_err(err, DMC_ERR_USAGE,
 				       "%s: not in the chain below %s", rq->into,
@@ -585,6 +639,37 @@ static int relink_children(struct merge_ctx *m, struct dmc_err *err)
 	return dir_each_file(m->chain.layers[0]->path, relink_if_child, m, err);
 }
 
+/*
+ * A range merge's relink of the layer above the top source, known from
+ * the leaf's chain, with the kernel's rules (relink_above()): written
+ * when it records the top source, skipped when it already records the
+ * target at the new generation, refused otherwise (then nothing is
+ * retired).
+ */
+static int relink_above(struct merge_ctx *m, struct dmc_err *err)
+{
+	unsigned int before = m->res->nr_relinked;
+	struct layer *l;
+	bool done;
+
+	if (relink_one(m, m->above, err))
+		return -1;
+	if (m->res->nr_relinked != before)
+		return 0;
+	if (layer_open(m->above, 0, &l, err))
+		return -1;
+	done = !l->is_raw && l->hdr.parent_kind == DMC_PARENT_LAYER &&
+	       !memcmp(l->hdr.parent_uuid, m->target->hdr.uuid, DMC_UUID_SIZE) &&
+	       l->hdr.parent_generation == m->journal.new_generation;
+	layer_close(l);
+	if (!done)
+		return dmc_err(err, DMC_ERR_STALE,
+			       "%s: sat on %s, but now records neither it nor %s at generation %llu; not relinked, no source retired",
+			       m->above, m->chain.layers[0]->path, m->target->path,
+			       (unsigned long long)m->journal.new_generation);
+	return 0;
+}
+
 /* Sources become MERGED_AWAY, top first; then the target moves on. */
 static int retire_phase(struct merge_ctx *m, struct dmc_err *err)
 {
@@ -650,6 +735,8 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 		if (m->chain.nr && !m->chain.layers[0]->is_raw &&
 		    m->chain.layers[0]->hdr.state == DMC_STATE_MERGED_AWAY)
 			explain_merged_away(m->req->leaf, m->req->leaf, err);
+		else if (err->kind == DMC_ERR_STALE)
+			explain_leap(m->req->leaf, err);
 		return -1;
 	}
 	j = find_journal(&m->chain);
@@ -660,10 +747,17 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 		return dmc_err(err, DMC_ERR_USAGE, "%s: no unfinished merge to finish",
 			       m->req->leaf);
 	} else if (pick_target(m, err) ||
-		   refuse_layers_above(m->req->leaf, err)) {
+		   (!m->above && refuse_layers_above(m->req->leaf, err))) {
 		return -1;
 	}
 	m->target = m->chain.layers[m->t];
+	if (m->above &&
+	    (memcmp(m->chain.layers[0]->hdr.uuid, m->top_uuid, DMC_UUID_SIZE) ||
+	     m->target->is_raw ||
+	     memcmp(m->target->hdr.uuid, m->target_uuid, DMC_UUID_SIZE)))
+		return dmc_err(err, DMC_ERR_STALE,
+			       "%s: its chain changed while the merge was starting; nothing written",
+			       m->req->leaf);
 	m->shift = m->chain.block_shift;
 	m->nr_blocks = m->chain.nr_blocks;
 	m->res->nr_sources = m->t;
@@ -682,6 +776,12 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 	if (m->res->resumed && !m->target->is_raw && m->holder == m->target &&
 	    relink_children(m, err))
 		return -1;
+	/* A range merge: journal, relink, data, retire, as the kernel does. */
+	if (m->above && m->journal.state != DMC_JOURNAL_NONE &&
+	    relink_above(m, err))
+		return -1;
+	if (m->above && m->req->stop_at == MERGE_STOP_AFTER_RELINK)
+		return 1;
 	if (m->journal.state == DMC_JOURNAL_MERGING) {
 		ret = data_phase(m, err);
 		if (ret)
@@ -697,6 +797,146 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 	return 0;
 }
 
+/* dir_each_file() callback: refuse a child of the top source but A. */
+struct range_check {
+	const struct layer *top, *above;
+};
+
+static int refuse_other_child(const char *path, const struct stat *st,
+			      void *arg, struct dmc_err *err)
+{
+	const struct range_check *rc = arg;
+	struct dmc_err why;
+	struct layer *l;
+	bool child;
+
+	if ((st->st_dev == rc->top->dev && st->st_ino == rc->top->ino) ||
+	    (st->st_dev == rc->above->dev && st->st_ino == rc->above->ino))
+		return 0;
+	dmc_err_clear(&why);
+	if (layer_open(path, 0, &l, &why))
+		return 0;	/* not a dm-chain layer */
+	child = child_of(l, rc->top);
+	layer_close(l);
+	if (child)
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "%s: also sits on %s, which this merge retires: it would be left unusable; nothing written",
+			       path, rc->top->path);
+	return 0;
+}
+
+/*
+ * The layers of LEAF's chain that a range merge (--into P --from TOP)
+ * needs: the top source's index K, the target's P, and with them the
+ * layer above, A (K - 1).  Refusals write nothing.
+ */
+static int pick_range(const struct merge_request *rq, const struct chain *c,
+		      unsigned int *k_out, unsigned int *p_out, struct dmc_err *err)
+{
+	int p, k;
+
+	p = find_layer_spec(c, rq->into);
+	if (p < 0)
+		return dmc_err(err, DMC_ERR_USAGE, "--into %s: not a layer of the chain of %s",
+			       rq->into, rq->leaf);
+	k = find_layer_spec(c, rq->from);
+	if (k < 0)
+		return dmc_err(err, DMC_ERR_USAGE, "--from %s: not a layer of the chain of %s",
+			       rq->from, rq->leaf);
+	if (k >= p)
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "--from %s: the top layer of the range must be above the target %s",
+			       rq->from, c->layers[p]->path);
+	if (k == 0)
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "--from %s: that is the leaf: an ordinary merge, run without --from",
+			       rq->from);
+	if (c->layers[p]->is_raw)
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "--into %s: a range merge (--from) into a raw base is not supported; merge from the leaf",
+			       rq->into);
+	if (rq->depth && rq->depth != (unsigned int)(p - k))
+		return dmc_err(err, DMC_ERR_USAGE, "%s: --depth %u and --into/--from disagree",
+			       rq->leaf, rq->depth);
+	*k_out = (unsigned int)k;
+	*p_out = (unsigned int)p;
+	return 0;
+}
+
+/*
+ * A range merge: the chain is opened from the leaf (so that A is the
+ * layer the leaf's chain has above the top source, not one searched for),
+ * checked, closed, and the merge run as an ordinary merge of the top
+ * source with depth P - K, which relinks A right after its journal.  An
+ * unfinished one (this range's journal in P) is finished the same way.
+ */
+static int run_range(struct merge_ctx *m, struct dmc_err *err)
+{
+	const struct merge_request *rq = m->req;
+	struct merge_request inner = *rq;
+	struct chain c;
+	struct range_check rc;
+	unsigned int i, k = 0, p = 0;
+	char *top = NULL, *above = NULL;
+	int j, ret = -1;
+
+	if (!rq->into)
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "--from needs --into (the layer merged into)");
+	memset(&c, 0, sizeof(c));
+	if (chain_open(rq->leaf, CHAIN_ALLOW_MERGED_AWAY | CHAIN_ALLOW_LIVE_LEAP,
+		       &c, err))
+		goto out;
+	if (pick_range(rq, &c, &k, &p, err))
+		goto out;
+	j = find_journal(&c);
+	if (j >= 0) {
+		const struct layer_journal *jn = &c.layers[j]->hdr.journal;
+
+		if ((unsigned int)j != p || jn->nr_sources != p - k ||
+		    memcmp(jn->top_uuid, c.layers[k]->hdr.uuid, DMC_UUID_SIZE)) {
+			dmc_err(err, DMC_ERR_JOURNAL,
+				"%s: holds another unfinished merge; finish it first with 'chainctl layer check -r %s'",
+				c.layers[j]->path, c.layers[j]->path);
+			goto out;
+		}
+	} else {
+		for (i = 0; i < c.nr; i++)
+			if (!c.layers[i]->is_raw &&
+			    c.layers[i]->hdr.state != DMC_STATE_VALID) {
+				explain_merged_away(rq->leaf, c.layers[i]->path, err);
+				goto out;
+			}
+		rc.top = c.layers[k];
+		rc.above = c.layers[k - 1];
+		if (dir_each_file(rc.top->path, refuse_other_child, &rc, err))
+			goto out;
+	}
+	top = strdup(c.layers[k]->path);
+	above = strdup(c.layers[k - 1]->path);
+	if (!top || !above) {
+		dmc_err_errno(err, ENOMEM, "%s", rq->leaf);
+		goto out;
+	}
+	memcpy(m->top_uuid, c.layers[k]->hdr.uuid, DMC_UUID_SIZE);
+	memcpy(m->target_uuid, c.layers[p]->hdr.uuid, DMC_UUID_SIZE);
+	/* Its locks go before the top source's chain takes them again. */
+	chain_close(&c);
+	inner.leaf = top;
+	inner.depth = p - k;
+	inner.into = NULL;
+	inner.from = NULL;
+	m->req = &inner;
+	m->above = above;
+	ret = run_locked(m, err);
+	m->req = rq;
+out:
+	chain_close(&c);
+	free(top);
+	free(above);
+	return ret;
+}
+
 int merge_run(const struct merge_request *req, struct merge_result *res,
 	      struct dmc_err *err)
 {
@@ -708,7 +948,7 @@ int merge_run(const struct merge_request *req, struct merge_result *res,
 	memset(res, 0, sizeof(*res));
 	m.req = req;
 	m.res = res;
-	ret = run_locked(&m, err);
+	ret = req->from ? run_range(&m, err) : run_locked(&m, err);
 	chain_close(&m.chain);
 	res->seconds = now_seconds() - start;
 	return ret;

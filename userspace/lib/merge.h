@@ -24,6 +24,7 @@ typedef void (*merge_progress_fn)(uint64_t done, uint64_t total, void *arg);
 enum merge_stop_point {
 	MERGE_STOP_NONE = 0,
 	MERGE_STOP_AFTER_JOURNAL,	/* journal MERGING written, cursor 0 */
+	MERGE_STOP_AFTER_RELINK,	/* --from: the layer above TOP relinked */
 	MERGE_STOP_AFTER_BATCH,		/* first data batch committed */
 	MERGE_STOP_AFTER_DATA,		/* journal RETIRING written */
 	MERGE_STOP_AFTER_FIRST_MARK,	/* top source marked merged-away */
@@ -33,7 +34,17 @@ enum merge_stop_point {
 struct merge_request {
 	const char *leaf;		/* top of the layers to merge */
 	unsigned int depth;		/* layers to merge; 0: 1, or from into */
-	const char *into;		/* target layer, or NULL */
+	/*
+	 * Target layer, or NULL: a path of a layer in the chain, else an
+	 * index from the base (0), as 'device merge --into' takes it.
+	 */
+	const char *into;
+	/*
+	 * With INTO: merge only the layers from this one (path or index, as
+	 * INTO) down to the one above INTO, below LEAF; the layer above it in
+	 * LEAF's chain is relinked to the target (an intermediate merge).
+	 */
+	const char *from;
 	enum xfer_mode mode;
 	bool delete_sources;		/* unlink merged-away layers at the end */
 	bool resume_only;		/* only finish an interrupted merge */

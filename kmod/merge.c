@@ -909,6 +909,12 @@ int dmc_merge_pick_target(unsigned int nr_layers,
 	return 0;
 }
 
+bool dmc_merge_keeps_leaf(unsigned int nr_layers, unsigned int top,
+			  bool resumed)
+{
+	return resumed || top + 1 < nr_layers;
+}
+
 /*
  * Intermediate merge of layers t+1 .. t+k into layer t: claim the layer
  * above the top source and make it a child of the target at the target's
@@ -1122,6 +1128,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	struct dmc_merge *m;
 	unsigned int t, top, i, k;
 	bool resumed = false, changing = false, relink = false;
+	bool keeps_leaf;
 	u64 pause = 0;
 	int r;
 
@@ -1156,6 +1163,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 				goto out;
 		}
 		strscpy(new_leaf, dc->paths[dc->nr_layers - 1], new_leaf_size);
+		keeps_leaf = dmc_merge_keeps_leaf(dc->nr_layers, t + k, true);
 	} else if (r == -ENOENT) {
 		r = dmc_merge_pick_target(dc->nr_layers, p, &t, &top, why);
 		if (r)
@@ -1165,7 +1173,8 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 			r = -EINVAL;
 			goto out;
 		}
-		if (top != dc->nr_layers - 1) {
+		keeps_leaf = dmc_merge_keeps_leaf(dc->nr_layers, top, false);
+		if (keeps_leaf) {
 			/* docs/design/intermediate-live-merge.md */
 			r = begin_range(dc, t, top, why);
 			if (r)
@@ -1220,6 +1229,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	m->st.target = t;
 	m->st.nr_sources = k;
 	m->st.resumed = resumed;
+	m->st.keeps_leaf = keeps_leaf;
 	m->st.pause_ns = pause;
 	m->has_status = true;
 	WRITE_ONCE(m->running, true);

@@ -484,6 +484,29 @@ static void merge_pick_range(struct kunit *test)
 						    &top, &why), -E2BIG);
 }
 
+/* DM_CHAIN_MERGE_A_KEEPS_LEAF: which merges add no leaf. */
+static void merge_keeps_leaf(struct kunit *test)
+{
+	/* base 0 <- 1 <- 2 <- leaf 3 */
+	KUNIT_EXPECT_TRUE(test, dmc_merge_keeps_leaf(4, 2, false));
+	KUNIT_EXPECT_TRUE(test, dmc_merge_keeps_leaf(4, 1, false));
+	/* TOP the leaf (and --depth, --into): a new leaf */
+	KUNIT_EXPECT_FALSE(test, dmc_merge_keeps_leaf(4, 3, false));
+	KUNIT_EXPECT_FALSE(test, dmc_merge_keeps_leaf(2, 1, false));
+	KUNIT_EXPECT_FALSE(test, dmc_merge_keeps_leaf(DMC_MAX_LAYERS,
+						      DMC_MAX_LAYERS - 1,
+						      false));
+	KUNIT_EXPECT_TRUE(test, dmc_merge_keeps_leaf(DMC_MAX_LAYERS,
+						     DMC_MAX_LAYERS - 2,
+						     false));
+	/*
+	 * A resume adds no leaf: its top source is always below the layer
+	 * the journal's merge relinked or made (top + 1 < nr_layers).
+	 */
+	KUNIT_EXPECT_TRUE(test, dmc_merge_keeps_leaf(3, 1, true));
+	KUNIT_EXPECT_TRUE(test, dmc_merge_keeps_leaf(5, 2, true));
+}
+
 static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_source_runs),
 	KUNIT_CASE(merge_header_build),
@@ -494,6 +517,7 @@ static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_leaf_name),
 	KUNIT_CASE(merge_pick_target),
 	KUNIT_CASE(merge_pick_range),
+	KUNIT_CASE(merge_keeps_leaf),
 	{}
 };
 

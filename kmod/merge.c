@@ -909,6 +909,12 @@ int dmc_merge_pick_target(unsigned int nr_layers,
 	return 0;
 }
 
+bool dmc_merge_keeps_leaf(unsigned int nr_layers, unsigned int top,
+			  bool resumed)
+{
+	return resumed || top + 1 < nr_layers;
+}
+
 /*
  * Intermediate merge of layers t+1 .. t+k into layer t: claim the layer
  * above the top source and make it a child of the target at the target's
@@ -962,21 +968,19 @@ unclaim:
 }
 
 /*
- * A fresh intermediate merge of layers t+1 .. top into layer t, top
- * below the leaf: the journal, then the relink of the layer above the
- * range.  No new leaf: the device writes its leaf, which lies above the
- * range, so nothing writes the target or a source meanwhile.
+ * What a fresh merge of layers t+1 .. t+k into layer t does first, the
+ * same for both kinds: refuse a raw target, claim the target and the
+ * sources, and fill *j for the target's journal, its top source t+k's
+ * path relative to the target in a kmalloc'd j->top_path (@path_why: the
+ * reason when that path does not fit).  On success the caller owns the
+ * claims and j->top_path: kfree() it, and unclaim_all() on a failure.
  */
-static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
-		       const char **why)
+static int prepare_journal(struct dmc_chain *dc, unsigned int t,
+			   unsigned int k, const char *path_why,
+			   struct dmc_journal_args *j, const char **why)
 {
-	unsigned int k = top - t;
-	struct dmc_layer *tl = dc->layers[t], *sk = dc->layers[top];
+	struct dmc_layer *tl = dc->layers[t], *top = dc->layers[t + k];
 	const struct dmc_hdr *th = dmc_layer_hdr(tl);
-	struct dmc_journal_args j = {
-		.state = DMC_JOURNAL_MERGING,
-		.nr_sources = k,
-	};
 	char *top_path;
 	int r;
 
@@ -992,23 +996,64 @@ static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
 	*why = "Cannot allocate the journal";
 	if (!top_path)
 		goto unclaim;
-	r = dmc_layer_rel_path(tl, sk, top_path, DMC_JOURNAL_PATH_MAX);
+	r = dmc_layer_rel_path(tl, top, top_path, DMC_JOURNAL_PATH_MAX);
 	if (r) {
-		*why = "The top layer's path does not fit the target's journal";
+		*why = path_why;
 		goto free;
 	}
-	j.old_generation = th->generation;
-	j.new_generation = th->generation + 1;
-	j.bottom_uuid = dmc_layer_hdr(dc->layers[t + 1])->uuid;
-	j.top_uuid = dmc_layer_hdr(sk)->uuid;
-	j.top_path = top_path;
-	r = dmc_layer_edit_header(tl, edit_journal, &j);
+	*j = (struct dmc_journal_args) {
+		.state = DMC_JOURNAL_MERGING,
+		.nr_sources = k,
+		.old_generation = th->generation,
+		.new_generation = th->generation + 1,
+		.bottom_uuid = dmc_layer_hdr(dc->layers[t + 1])->uuid,
+		.top_uuid = dmc_layer_hdr(top)->uuid,
+		.top_path = top_path,
+	};
+	return 0;
+free:
+	kfree(top_path);
+unclaim:
+	unclaim_all(dc, t, k);
+	return r;
+}
+
+/* Write the target's journal, the point of no return of a fresh merge. */
+static int write_journal(struct dmc_layer *tl,
+			 const struct dmc_journal_args *j, const char **why)
+{
+	int r = dmc_layer_edit_header(tl, edit_journal, j);
+
 	if (r) {
 		*why = r == -ENOSPC ? "No space to write the target's journal" :
 				      "Writing the target's journal failed";
 		DMERR("%s: the merge did not start", dmc_layer_path(tl));
-		goto free;
 	}
+	return r;
+}
+
+/*
+ * A fresh intermediate merge of layers t+1 .. top into layer t, top
+ * below the leaf: the journal, then the relink of the layer above the
+ * range.  No new leaf: the device writes its leaf, which lies above the
+ * range, so nothing writes the target or a source meanwhile.
+ */
+static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
+		       const char **why)
+{
+	unsigned int k = top - t;
+	struct dmc_layer *tl = dc->layers[t];
+	struct dmc_journal_args j;
+	int r;
+
+	r = prepare_journal(dc, t, k,
+			    "The top layer's path does not fit the target's journal",
+			    &j, why);
+	if (r)
+		return r;
+	r = write_journal(tl, &j, why);
+	if (r)
+		goto unclaim;
 	/*
 	 * Past the journal there is no going back: whether a failed relink
 	 * reached the disk is not known, and without the journal a relinked
@@ -1019,11 +1064,10 @@ static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
 	if (r)
 		DMERR("%s: intermediate merge journalled but not started: %s",
 		      dmc_layer_path(tl), *why);
-	kfree(top_path);
+	kfree(j.top_path);
 	return r;
-free:
-	kfree(top_path);
 unclaim:
+	kfree(j.top_path);
 	unclaim_all(dc, t, k);
 	return r;
 }
@@ -1035,37 +1079,15 @@ static int begin_merge(struct dmc_chain *dc, unsigned int t,
 {
 	unsigned int k = dc->nr_layers - 1 - t;
 	struct dmc_layer *tl = dc->layers[t], *leaf = dmc_leaf(dc);
-	const struct dmc_hdr *th = dmc_layer_hdr(tl);
-	struct dmc_journal_args j = {
-		.state = DMC_JOURNAL_MERGING,
-		.nr_sources = k,
-	};
+	struct dmc_journal_args j;
 	struct file *file;
-	char *top_path;
 	int r;
 
-	if (!th) {
-		*why = "Merging into a raw base is not supported live; merge offline (chainctl layer merge)";
-		return -EOPNOTSUPP;
-	}
-	r = claim_all(dc, t, k, why);
+	r = prepare_journal(dc, t, k,
+			    "The leaf's path does not fit the target's journal",
+			    &j, why);
 	if (r)
 		return r;
-	top_path = kmalloc(DMC_JOURNAL_PATH_MAX, GFP_KERNEL);
-	r = -ENOMEM;
-	*why = "Cannot allocate the journal";
-	if (!top_path)
-		goto unclaim;
-	r = dmc_layer_rel_path(tl, leaf, top_path, DMC_JOURNAL_PATH_MAX);
-	if (r) {
-		*why = "The leaf's path does not fit the target's journal";
-		goto free;
-	}
-	j.old_generation = th->generation;
-	j.new_generation = th->generation + 1;
-	j.bottom_uuid = dmc_layer_hdr(dc->layers[t + 1])->uuid;
-	j.top_uuid = dmc_layer_hdr(leaf)->uuid;
-	j.top_path = top_path;
 	/*
 	 * Writes go to a child of the target as it will be after the merge.
 	 * Its file is made (and synced) before the journal: once the journal
@@ -1077,18 +1099,15 @@ static int begin_merge(struct dmc_chain *dc, unsigned int t,
 	r = dmc_layer_create(path, tl, j.new_generation, leaf, made, made_size,
 			     &file, why);
 	if (r)
-		goto free;
-	r = dmc_layer_edit_header(tl, edit_journal, &j);
+		goto unclaim;
+	r = write_journal(tl, &j, why);
 	if (r) {
-		*why = r == -ENOSPC ? "No space to write the target's journal" :
-				      "Writing the target's journal failed";
-		DMERR("%s: the merge did not start", dmc_layer_path(tl));
 		/*
 		 * Whether the journal reached the disk is not known: the new
 		 * leaf stays, for a restart to open if it did (unused if not).
 		 */
 		dmc_layer_create_end(file, made, true);
-		goto free;
+		goto unclaim;
 	}
 	r = attach_leaf(dc, made, pause, why);
 	if (r) {
@@ -1102,14 +1121,13 @@ static int begin_merge(struct dmc_chain *dc, unsigned int t,
 			DMERR("%s: could not clear the journal after a failed start",
 			      dmc_layer_path(tl));
 		dmc_layer_create_end(file, made, !cleared);
-		goto free;
+		goto unclaim;
 	}
 	dmc_layer_create_end(file, made, true);
-	kfree(top_path);
+	kfree(j.top_path);
 	return 0;
-free:
-	kfree(top_path);
 unclaim:
+	kfree(j.top_path);
 	unclaim_all(dc, t, k);
 	return r;
 }
@@ -1122,6 +1140,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	struct dmc_merge *m;
 	unsigned int t, top, i, k;
 	bool resumed = false, changing = false, relink = false;
+	bool keeps_leaf;
 	u64 pause = 0;
 	int r;
 
@@ -1156,6 +1175,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 				goto out;
 		}
 		strscpy(new_leaf, dc->paths[dc->nr_layers - 1], new_leaf_size);
+		keeps_leaf = dmc_merge_keeps_leaf(dc->nr_layers, t + k, true);
 	} else if (r == -ENOENT) {
 		r = dmc_merge_pick_target(dc->nr_layers, p, &t, &top, why);
 		if (r)
@@ -1165,7 +1185,8 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 			r = -EINVAL;
 			goto out;
 		}
-		if (top != dc->nr_layers - 1) {
+		keeps_leaf = dmc_merge_keeps_leaf(dc->nr_layers, top, false);
+		if (keeps_leaf) {
 			/* docs/design/intermediate-live-merge.md */
 			r = begin_range(dc, t, top, why);
 			if (r)
@@ -1220,6 +1241,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	m->st.target = t;
 	m->st.nr_sources = k;
 	m->st.resumed = resumed;
+	m->st.keeps_leaf = keeps_leaf;
 	m->st.pause_ns = pause;
 	m->has_status = true;
 	WRITE_ONCE(m->running, true);

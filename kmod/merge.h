@@ -57,6 +57,19 @@ int dmc_merge_pick_target(unsigned int nr_layers,
 			  const char **why);
 
 /*
+ * Whether a merge that starts or resumes now leaves the device's leaf as
+ * it is (status flag DM_CHAIN_MERGE_A_KEEPS_LEAF): a fresh merge whose
+ * top source @top is below the leaf of a chain of @nr_layers (an
+ * intermediate merge), and every resumed merge.  A resume never adds a
+ * leaf: the layer above its top source is already there, whether a range
+ * merge found it or a leaf-including merge made it when it started (the
+ * two look the same on disk once that layer records the target), and the
+ * device's leaf, that layer or one above it, stays.
+ */
+bool dmc_merge_keeps_leaf(unsigned int nr_layers, unsigned int top,
+			  bool resumed);
+
+/*
  * Merge events: how the merge worker reports, without knowing who
  * listens.  @progress at most every 250 ms while a merge moves data,
  * @done once when it ends (done, cancelled or failed: st->state).

@@ -43,6 +43,7 @@ struct dm_chain_merge_status {
 	u64 pause_ns;		/* longest I/O pause so far */
 	u32 error;		/* positive errno */
 	bool resumed;
+	bool keeps_leaf;	/* added no leaf: dmc_merge_keeps_leaf() */
 	char message[DM_CHAIN_MSG_LEN];
 };
 

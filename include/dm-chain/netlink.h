@@ -135,6 +135,12 @@ enum dm_chain_merge_attr {
 	 * ("Unknown attribute type", EINVAL, with its offset).
 	 */
 	DM_CHAIN_MERGE_A_TOP,
+	/*
+	 * status flag: this run of the merge added no leaf (a range below
+	 * the leaf, or any resumed merge); the answer's path is the
+	 * device's unchanged leaf.  Modules 0.3.x and older never send it.
+	 */
+	DM_CHAIN_MERGE_A_KEEPS_LEAF,
 
 	__DM_CHAIN_MERGE_A_MAX,
 	DM_CHAIN_MERGE_A_MAX = __DM_CHAIN_MERGE_A_MAX - 1

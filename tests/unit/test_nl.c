@@ -393,6 +393,7 @@ static void test_get_layers_and_merge(void **state)
 	assert_int_equal(m->error, 0);
 	assert_string_equal(m->message, "");
 	assert_false(m->resumed);
+	assert_false(m->keeps_leaf);
 
 	/* The second device has none of the new attributes. */
 	d = &info.devices[1];
@@ -665,6 +666,7 @@ static void test_merge_reply(void **state)
 	assert_int_equal(a.merge.nr_sources, 2);
 	assert_int_equal(a.merge.bytes_total, 1ULL << 30);
 	assert_true(a.merge.resumed);
+	assert_false(a.merge.keeps_leaf);
 	dmc_nl_answer_free(&a);
 	assert_null(a.dev.layers);
 }
@@ -880,6 +882,76 @@ static void test_event_rejects(void **state)
 	nlh = event(DM_CHAIN_CMD_MERGE_DONE, true);
 	nlh->nlmsg_len = sizeof(*nlh) + 3;
 	assert_int_equal(dmc_nl_parse_event(nlh, &a), -EINVAL);
+}
+
+/*
+ * A range merge's status (DM_CHAIN_MERGE_A_KEEPS_LEAF, 21): the flag alone,
+ * with PAYLOAD bytes when that is not 0 (refused, as for any flag).
+ */
+static void put_keeps_leaf_status(struct nlmsghdr *nlh, uint16_t type,
+				  uint32_t state, size_t payload)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
+	const uint32_t one = 1;
+
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, state);
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_TARGET, 1);
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_NR_SOURCES, 1);
+	mnl_attr_put(nlh, DM_CHAIN_MERGE_A_KEEPS_LEAF, payload, &one);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void test_merge_keeps_leaf(void **state)
+{
+	struct dmc_nl_answer a;
+	struct dmc_nl_info info = { 0 };
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+
+	(void)state;
+	assert_int_equal(DM_CHAIN_MERGE_A_KEEPS_LEAF, 21);	/* netlink.md */
+
+	/* the MERGE answer of a range merge */
+	nlh = msg_start_cmd(DM_CHAIN_CMD_MERGE);
+	put_chain_device(nlh, "vm", false);
+	put_keeps_leaf_status(nlh, DM_CHAIN_A_MERGE,
+			      DM_CHAIN_MERGE_STATE_RUNNING, 0);
+	assert_int_equal(dmc_nl_parse_merge_reply(nlh, &a), 0);
+	assert_true(a.has_merge);
+	assert_true(a.merge.keeps_leaf);
+	assert_false(a.merge.resumed);
+	assert_int_equal(a.merge.target, 1);
+	assert_int_equal(a.merge.nr_sources, 1);
+	dmc_nl_answer_free(&a);
+
+	/* its done event */
+	nlh = event(DM_CHAIN_CMD_MERGE_DONE, true);
+	put_keeps_leaf_status(nlh, DM_CHAIN_A_MERGE, DM_CHAIN_MERGE_STATE_DONE,
+			      0);
+	assert_int_equal(dmc_nl_parse_event(nlh, &a), 0);
+	assert_int_equal(a.merge.state, DM_CHAIN_MERGE_STATE_DONE);
+	assert_true(a.merge.keeps_leaf);
+	dmc_nl_answer_free(&a);
+
+	/* GET: the device's merge nest */
+	nlh = reply_start();
+	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_DEVICE);
+	mnl_attr_put_strz(nlh, DM_CHAIN_DEV_A_NAME, "vm");
+	put_keeps_leaf_status(nlh, DM_CHAIN_DEV_A_MERGE,
+			      DM_CHAIN_MERGE_STATE_RUNNING, 0);
+	mnl_attr_nest_end(nlh, nest);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), 0);
+	assert_int_equal(info.nr_devices, 1);
+	assert_true(info.devices[0].has_merge);
+	assert_true(info.devices[0].merge.keeps_leaf);
+	dmc_nl_info_free(&info);
+
+	/* a flag with a payload is malformed */
+	nlh = msg_start_cmd(DM_CHAIN_CMD_MERGE);
+	put_chain_device(nlh, "vm", false);
+	put_keeps_leaf_status(nlh, DM_CHAIN_A_MERGE,
+			      DM_CHAIN_MERGE_STATE_RUNNING, sizeof(uint32_t));
+	assert_int_equal(dmc_nl_parse_merge_reply(nlh, &a), -EINVAL);
 }
 
 static void test_merge_state_str(void **state)
@@ -1242,6 +1314,7 @@ int main(void)
 		cmocka_unit_test(test_merge_long_message_cut),
 		cmocka_unit_test(test_merge_reply),
 		cmocka_unit_test(test_merge_reply_status_in_device),
+		cmocka_unit_test(test_merge_keeps_leaf),
 		cmocka_unit_test(test_merge_reply_rejects),
 		cmocka_unit_test(test_snapshot_reply),
 		cmocka_unit_test(test_snapshot_reply_rejects),

@@ -701,10 +701,11 @@ static void print_module_merge(const struct dmc_nl_device *d)
 			     d->layers[m->target].path : "?";
 	char text[DMC_NL_MESSAGE_LEN + 160];
 
-	printf("merge:      %s, %" PRIu32 " layer%s into layer %u (%s)%s\n",
+	printf("merge:      %s, %" PRIu32 " layer%s into layer %u (%s)%s%s\n",
 	       dmc_nl_merge_state_str(m->state), m->nr_sources,
 	       m->nr_sources == 1 ? "" : "s", m->target, target,
-	       m->resumed ? ", resumed" : "");
+	       m->resumed ? ", resumed" : "",
+	       m->keeps_leaf ? ", leaf unchanged" : "");
 	switch (m->state) {
 	case DM_CHAIN_MERGE_STATE_RUNNING:
 		printf("  progress  %u%% %s, %.3f s so far\n", merge_percent(m),

@@ -590,33 +590,51 @@ static const char *or_unknown(const char *path)
 	return path ? path : "(unknown)";
 }
 
+/*
+ * A merge that adds no leaf (an intermediate range, or a resume) says so
+ * rather than naming the unchanged leaf as a new one.
+ */
 static void merge_text_started(const char *name,
 			       const struct dmc_nl_device *dev,
 			       const struct dmc_nl_merge *m)
 {
-	printf("%s: merge %s%s: %" PRIu32 " layer%s into %s, new leaf %s\n",
-	       name, dmc_nl_merge_state_str(m->state),
-	       m->resumed ? " (resumed)" : "", m->nr_sources,
-	       m->nr_sources == 1 ? "" : "s",
-	       or_unknown(layer_path_at(dev, m->target)),
-	       or_unknown(answer_leaf(dev)));
+	const char *target = or_unknown(layer_path_at(dev, m->target));
+	const char *s = m->nr_sources == 1 ? "" : "s";
+
+	if (m->keeps_leaf)
+		printf("%s: merge %s%s: folding %" PRIu32 " layer%s into %s; leaf unchanged\n",
+		       name, dmc_nl_merge_state_str(m->state),
+		       m->resumed ? " (resumed)" : "", m->nr_sources, s,
+		       target);
+	else
+		printf("%s: merge %s%s: %" PRIu32 " layer%s into %s, new leaf %s\n",
+		       name, dmc_nl_merge_state_str(m->state),
+		       m->resumed ? " (resumed)" : "", m->nr_sources, s,
+		       target, or_unknown(answer_leaf(dev)));
 }
 
 static void merge_text_done(const struct dmc_nl_device *dev,
 			    const struct dmc_nl_merge *m,
 			    const struct deleted *del)
 {
+	const char *target = or_unknown(layer_path_at(dev, m->target));
+	const char *s = m->nr_sources == 1 ? "" : "s";
 	char bytes[128];
 	unsigned int i;
 
 	if (m->resumed)
 		printf("resumed an interrupted merge\n");
 	printf("merged %" PRIu32 " layer%s into %s in %.3f s: %s\n",
-	       m->nr_sources, m->nr_sources == 1 ? "" : "s",
-	       or_unknown(layer_path_at(dev, m->target)), merge_seconds(m),
+	       m->nr_sources, s, target, merge_seconds(m),
 	       merge_bytes_text(m, bytes, sizeof(bytes)));
-	printf("new leaf: %s (longest I/O pause %.3f ms)\n",
-	       or_unknown(answer_leaf(dev)), (double)m->pause_ns / 1e6);
+	if (m->keeps_leaf)
+		printf("folded %" PRIu32 " layer%s into %s; leaf unchanged: %s\n",
+		       m->nr_sources, s, target,
+		       or_unknown(answer_leaf(dev)));
+	else
+		printf("new leaf: %s (longest I/O pause %.3f ms)\n",
+		       or_unknown(answer_leaf(dev)),
+		       (double)m->pause_ns / 1e6);
 	for (i = 0; del && i < del->nr; i++)
 		printf("deleted %s\n", del->paths[i]);
 }

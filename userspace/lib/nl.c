@@ -575,6 +575,9 @@ static int merge_attr_cb(const struct nlattr *attr, void *data)
 	case DM_CHAIN_MERGE_A_PAUSE_NS:
 		ret = get_u64(attr, &m->pause_ns);
 		break;
+	case DM_CHAIN_MERGE_A_KEEPS_LEAF:
+		ret = get_flag(attr, &m->keeps_leaf);
+		break;
 	default:
 		ret = 0;	/* request attributes, PAD, newer ones */
 		break;

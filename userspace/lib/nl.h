@@ -129,6 +129,7 @@ struct dmc_nl_merge {
 	char message[DMC_NL_MESSAGE_LEN];
 	bool resumed;
 	uint64_t pause_ns;		/* longest I/O pause */
+	bool keeps_leaf;		/* added no leaf (range or resume) */
 };
 
 struct dmc_nl_device {

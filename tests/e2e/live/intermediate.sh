@@ -16,7 +16,10 @@
 #  - a power cut in the middle of a range merge: after the "reboot" the
 #    device is created again from the leaf and the re-issued merge
 #    finishes, with the flushed data intact;
-#  - a TOP that is the leaf is the ordinary merge.
+#  - a TOP that is the leaf is the ordinary merge;
+#  - the status flag DM_CHAIN_MERGE_A_KEEPS_LEAF: JSON "keeps_leaf" true for
+#    range merges and resumes (answer, GET), false for a merge that adds a
+#    leaf; the text says "leaf unchanged" and never "new leaf" for them.
 . "$DMC_ROOT/tests/e2e/lib.sh"
 . "$DMC_ROOT/tests/e2e/target/lib.sh"
 . "$DMC_ROOT/tests/e2e/live/lib.sh"
@@ -55,6 +58,9 @@ check "device" "$C" device create dmc-im "$x/leaf.dmc" || done_testing
 cleanup_add dmsetup remove --noudevsync dmc-im
 check "guest writes" dd if=/dev/urandom of=$dev bs=64k count=64 seek=200 \
 	oflag=direct status=none
+# text_has TEXT ERE / text_lacks TEXT ERE: a command's text output
+text_has() { grep -Eq -- "$2" <<< "$1"; }
+text_lacks() { ! grep -Eq -- "$2" <<< "$1"; }
 hdrs() { sha256sum "$x"/*.dmc | awk '{print $1}' | tr '\n' ' '; }
 h0=$(hdrs)
 files0=$(ls "$x")
@@ -94,6 +100,8 @@ lgen=$(info "$x/leaf.dmc" .generation)
 out=$("$C" device merge dmc-im --into 1 --from 2 --rate 1 --no-wait -j)
 check_json "range merge started, running" "$out" \
 	'.state == "running" and .source_count == 1 and .target_index == 1'
+check_json "its answer: keeps_leaf (no new leaf)" "$out" '.keeps_leaf == true'
+json_valid "its answer is valid against its schema" device-merge "$out"
 check "guest writes during the merge" live_scatter $dev "$ref" 58 300 4096
 check_json "still running after them" "$(live_get dmc-im)" \
 	'.merge.state == "running"'
@@ -102,6 +110,11 @@ check "fio random write + verify during the merge" \
 check "merge done" live_wait_state dmc-im done 120
 st=$(live_get dmc-im)
 diag "$(jq -c .merge <<< "$st")"
+check_json "device status: the done range merge keeps the leaf" "$st" \
+	'.merge.keeps_leaf == true'
+json_valid "device status -j is valid against its schema" device-status "$st"
+check "device status text: the merge line says leaf unchanged" text_has \
+	"$("$C" device status dmc-im)" "^merge: .*1 layer into layer 1 .*, leaf unchanged"
 check_json "8 MiB moved, $moved" "$st" ".merge.$moved == 8388608"
 check "fio verifies its data after the merge" \
 	fio --name=rand --rw=randwrite --verify_only "${fio_common[@]}"
@@ -129,7 +142,7 @@ check "snapshot: base, weekly, leaf, leaf-1" "$C" device snapshot dmc-im \
 check "writes into the new leaf" live_scatter $dev "$ref" 59 100 65536
 out=$("$C" device merge dmc-im --into 0 --from 1 --mode copy --rate 1 \
 	--no-wait -j)
-check_json "weekly into base, copy mode, started" "$out" '.state == "running"'
+check_json "weekly into base, copy mode, started" "$out" '.state == "running" and .keeps_leaf == true'
 sleep 2
 check "cancel" "$C" device cancel dmc-im
 check "cancelled" live_wait_state dmc-im cancelled 30
@@ -143,6 +156,7 @@ check_eq "4 layers again" 4 "$(live_nr_layers dmc-im)"
 check "reads the reference after re-create" cmp $dev "$ref"
 out=$("$C" device merge dmc-im -j)
 check_json "resumed, done" "$out" '.state == "done" and .resumed == true'
+check_json "a resume adds no leaf: keeps_leaf" "$out" '.keeps_leaf == true'
 check "reads the reference after the resume" cmp $dev "$ref"
 check_eq "base, leaf, top" "$x/base.dmc $x/leaf.dmc $x/top.dmc" \
 	"$(live_get dmc-im | jq -r '[.layers | reverse | .[].path] | join(" ")')"
@@ -156,6 +170,7 @@ check "reads the reference" cmp $dev "$ref"
 out=$("$C" device merge dmc-im --into 0 --from "$x/top.dmc" -j)
 check_json "--from the leaf: an ordinary merge, done" "$out" \
 	'.state == "done" and .source_count == 2 and .target_index == 0'
+check_json "it adds a leaf: keeps_leaf false" "$out" '.keeps_leaf == false'
 check_eq "then 2 layers (base, new leaf)" 2 "$(live_nr_layers dmc-im)"
 check "device reads the same after it" cmp $dev "$ref"
 check_eq "old leaf merged away" merged-away "$(live_state "$x/top.dmc")"
@@ -163,6 +178,24 @@ check "device remove" dmsetup remove --noudevsync dmc-im
 leaf=$(ls -t "$x"/top-*.dmc | head -n 1)
 check "device again from the new leaf" "$C" device create dmc-im "$leaf"
 check "reads the same after re-create" cmp $dev "$ref"
+
+# --- the text of a range merge and of one that adds a leaf
+check "snapshot: base, leaf, s1" "$C" device snapshot dmc-im "$x/s1.dmc"
+out=$("$C" device merge dmc-im --into 0 --from 1 2>&1)
+check_eq "range merge, text: exit 0" 0 $?
+sed 's/^/# /' <<< "$out"
+check "its text: merged 1 layer into base" \
+	text_has "$out" "^merged 1 layer into $x/base\.dmc in "
+check "its text: folded, leaf unchanged (s1)" \
+	text_has "$out" "^folded 1 layer into $x/base\.dmc; leaf unchanged: $x/s1\.dmc\$"
+check "its text never says new leaf" text_lacks "$out" "new leaf"
+check "reads the same after it" cmp $dev "$ref"
+out=$("$C" device merge dmc-im 2>&1)
+check_eq "merge of the leaf, text: exit 0" 0 $?
+sed 's/^/# /' <<< "$out"
+check "its text names a new leaf" text_has "$out" "^new leaf: $x/s1-.*\.dmc \("
+check "and does not say leaf unchanged" text_lacks "$out" "leaf unchanged"
+check "reads the same after it" cmp $dev "$ref"
 check "remove it" dmsetup remove --noudevsync dmc-im
 
 # --- power cut in the middle of a range merge
@@ -180,8 +213,11 @@ check "writes on the cut device" dd if=/dev/urandom of=/dev/mapper/dmc-cut \
 	bs=64k count=64 seek=600 oflag=direct status=none
 check "flush" dd if=/dev/null of=/dev/mapper/dmc-cut conv=notrunc,fsync status=none
 check "its reference" dd if=/dev/mapper/dmc-cut of="$cref" bs=1M status=none
-check "slow range merge (mid into base, --rate 1)" \
-	"$C" device merge dmc-cut --into 0 --from 1 --rate 1 --no-wait
+out=$("$C" device merge dmc-cut --into 0 --from 1 --rate 1 --no-wait 2>&1)
+check_eq "slow range merge (mid into base, --rate 1)" 0 $?
+check "its text: running, folding 1 layer into base, leaf unchanged" \
+	text_has "$out" "^dmc-cut: merge running: folding 1 layer into $p/base\.dmc; leaf unchanged\$"
+check "its text never says new leaf" text_lacks "$out" "new leaf"
 sleep 3
 check_json "running before the cut" "$(live_get dmc-cut)" \
 	'.merge.state == "running"'
@@ -204,9 +240,14 @@ check_eq "its table: base, mid, leaf" \
 	"0 $((size / 512)) chain 3 $p/base.dmc $p/mid.dmc $p/leaf.dmc" \
 	"$(dmsetup table dmc-cut)"
 check "it shows everything flushed before the merge" cmp /dev/mapper/dmc-cut "$cref"
-out=$("$C" device merge dmc-cut -j)
-check_json "re-issued merge resumes and completes" "$out" \
-	'.state == "done" and .resumed == true'
+out=$("$C" device merge dmc-cut 2>&1)
+check_eq "re-issued merge (text): exit 0" 0 $?
+sed 's/^/# /' <<< "$out"
+check_json "it resumed and completed" "$(live_get dmc-cut)" \
+	'.merge.state == "done" and .merge.resumed == true and .merge.keeps_leaf == true'
+check "its text: resumed, folded, leaf unchanged" text_has "$out" \
+	"^folded 1 layer into $p/base\.dmc; leaf unchanged: $p/leaf\.dmc\$"
+check "its text never says new leaf" text_lacks "$out" "new leaf"
 check "same data after it" cmp /dev/mapper/dmc-cut "$cref"
 check_eq "mid merged away" merged-away "$(live_state "$p/mid.dmc")"
 check "remove" dmsetup remove --noudevsync dmc-cut

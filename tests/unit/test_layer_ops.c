@@ -949,6 +949,48 @@ static const enum merge_stop_point relink_stops[] = {
 	MERGE_STOP_AFTER_FIRST_MARK, MERGE_STOP_BEFORE_FINISH,
 };
 
+/*
+ * CHILD was relinked to TARGET, a finished target at NEW_GEN: it is valid
+ * and records TARGET (path, uuid, NEW_GEN) as its parent, with its own
+ * UUID and GEN unchanged.
+ */
+static void assert_relinked(const char *child, const char *target,
+			    uint64_t new_gen, const uint8_t *uuid, uint64_t gen)
+{
+	struct layer *t = open_layer(target), *l = open_layer(child);
+
+	assert_int_equal(t->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(t->hdr.generation, new_gen);
+	assert_int_equal(l->hdr.state, DMC_STATE_VALID);
+	assert_int_equal(l->hdr.parent_kind, DMC_PARENT_LAYER);
+	assert_memory_equal(l->hdr.parent_uuid, t->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(l->hdr.parent_generation, new_gen);
+	assert_string_equal(l->hdr.parent_path, target);
+	assert_memory_equal(l->hdr.uuid, uuid, DMC_UUID_SIZE);
+	assert_int_equal(l->hdr.generation, gen);
+	layer_close(l);
+	layer_close(t);
+}
+
+/* LEAF opens strictly as NR layers, shows the reference, checks clean. */
+static void assert_opens_clean(const char *leaf, unsigned int nr)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct dmc_err err;
+	struct chain ch;
+
+	assert_non_null(rep);
+	dmc_err_clear(&err);
+	must(chain_open(path(leaf), 0, &ch, &err), &err);
+	assert_int_equal(ch.nr, nr);
+	chain_close(&ch);
+	assert_chain_is_ref(leaf);
+	layer_check(path(leaf), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CLEAN);
+	free(rep);
+}
+
 static void relink_case(enum merge_stop_point stop, bool by_check)
 {
 	struct check_report *rep = calloc(1, sizeof(*rep));
@@ -959,7 +1001,6 @@ static void relink_case(enum merge_stop_point stop, bool by_check)
 	uint8_t c_uuid[DMC_UUID_SIZE], d_uuid[DMC_UUID_SIZE];
 	uint64_t c_gen, d_gen, new_gen;
 	struct dmc_err err;
-	struct chain ch;
 	char cmd[256];
 
 	assert_non_null(rep);
@@ -1002,18 +1043,7 @@ static void relink_case(enum merge_stop_point stop, bool by_check)
 	assert_string_equal(r->relinked[0], path("d.dmc"));
 
 	/* d records a at the new generation, keeps its own identity. */
-	a = open_layer("a.dmc");
-	d = open_layer("d.dmc");
-	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
-	assert_int_equal(a->hdr.generation, new_gen);
-	assert_int_equal(d->hdr.parent_kind, DMC_PARENT_LAYER);
-	assert_memory_equal(d->hdr.parent_uuid, a->hdr.uuid, DMC_UUID_SIZE);
-	assert_int_equal(d->hdr.parent_generation, new_gen);
-	assert_string_equal(d->hdr.parent_path, "a.dmc");
-	assert_memory_equal(d->hdr.uuid, d_uuid, DMC_UUID_SIZE);
-	assert_int_equal(d->hdr.generation, d_gen);
-	layer_close(d);
-	layer_close(a);
+	assert_relinked("d.dmc", "a.dmc", new_gen, d_uuid, d_gen);
 	/* The sources are merged away. */
 	c = open_layer("c.dmc");
 	assert_int_equal(c->hdr.state, DMC_STATE_MERGED_AWAY);
@@ -1028,13 +1058,7 @@ static void relink_case(enum merge_stop_point stop, bool by_check)
 	assert_string_equal(e->hdr.parent_path, "c.dmc");
 	layer_close(e);
 	/* d opens strictly (d, a, base) and shows the chain's data. */
-	dmc_err_clear(&err);
-	must(chain_open(path("d.dmc"), 0, &ch, &err), &err);
-	assert_int_equal(ch.nr, 3);
-	chain_close(&ch);
-	assert_chain_is_ref("d.dmc");
-	layer_check(path("d.dmc"), false, &tmpl, rep);
-	assert_int_equal(rep->verdict, CHECK_CLEAN);
+	assert_opens_clean("d.dmc", 3);
 	free(rep);
 }
 
@@ -1119,36 +1143,18 @@ static void assert_range_done(const uint8_t *c_uuid, uint64_t c_gen,
 {
 	struct check_report *rep = calloc(1, sizeof(*rep));
 	struct merge_request tmpl = { 0 };
-	struct layer *a, *b, *c;
-	struct dmc_err err;
-	struct chain ch;
+	struct layer *a, *b;
 
 	assert_non_null(rep);
+	assert_relinked("c.dmc", "a.dmc", new_gen, c_uuid, c_gen);
 	a = open_layer("a.dmc");
 	b = open_layer("b.dmc");
-	c = open_layer("c.dmc");
-	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
-	assert_int_equal(a->hdr.generation, new_gen);
 	assert_int_equal(b->hdr.state, DMC_STATE_MERGED_AWAY);
 	assert_memory_equal(b->hdr.merged_into_uuid, a->hdr.uuid, DMC_UUID_SIZE);
-	assert_int_equal(c->hdr.state, DMC_STATE_VALID);
-	assert_int_equal(c->hdr.parent_kind, DMC_PARENT_LAYER);
-	assert_memory_equal(c->hdr.parent_uuid, a->hdr.uuid, DMC_UUID_SIZE);
-	assert_int_equal(c->hdr.parent_generation, new_gen);
-	assert_string_equal(c->hdr.parent_path, "a.dmc");
-	assert_memory_equal(c->hdr.uuid, c_uuid, DMC_UUID_SIZE);
-	assert_int_equal(c->hdr.generation, c_gen);
-	layer_close(c);
 	layer_close(b);
 	layer_close(a);
 	/* c opens strictly as c, a, base and shows the same data. */
-	dmc_err_clear(&err);
-	must(chain_open(path("c.dmc"), 0, &ch, &err), &err);
-	assert_int_equal(ch.nr, 3);
-	chain_close(&ch);
-	assert_chain_is_ref("c.dmc");
-	layer_check(path("c.dmc"), false, &tmpl, rep);
-	assert_int_equal(rep->verdict, CHECK_CLEAN);
+	assert_opens_clean("c.dmc", 3);
 	layer_check(path("b.dmc"), false, &tmpl, rep);
 	assert_int_equal(rep->verdict, CHECK_MERGED_AWAY);
 	free(rep);

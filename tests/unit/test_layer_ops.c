@@ -1188,9 +1188,19 @@ static void test_range_merge_offline(void **state)
 	assert_string_equal(res.relinked[0], path("c.dmc"));
 	assert_true(res.data_blocks > 0);
 	assert_range_done(c_uuid, c_gen, a_gen + 1);
-	/* Issued again once done: b is no longer in c's chain. */
+	/*
+	 * Issued again once done: b is no longer in c's chain, but it was
+	 * merged into a, so the merge is done (exit 9), not a usage error.
+	 */
 	assert_int_equal(range_merge("c.dmc", "a.dmc", "b.dmc", MERGE_STOP_NONE,
 				     &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_MERGED);
+	assert_non_null(strstr(err.msg, "already merged into"));
+	/* A layer never merged is still not in the chain (usage error). */
+	create("x.dmc", "a.dmc");
+	assert_int_equal(range_merge("c.dmc", "a.dmc", "x.dmc", MERGE_STOP_NONE,
+				     &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_USAGE);
 	assert_non_null(strstr(err.msg, "not a layer of the chain"));
 }
 

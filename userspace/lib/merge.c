@@ -826,6 +826,28 @@ static int refuse_other_child(const char *path, const struct stat *st,
 }
 
 /*
+ * Whether FROM, not in chain C, is a layer a finished merge retired into
+ * C's layer P: the same range merge issued again once it is done.
+ */
+static bool range_already_merged(const struct chain *c, unsigned int p,
+				 const char *from)
+{
+	const struct layer *t = c->layers[p];
+	struct layer *l;
+	struct dmc_err ignored;
+	bool done;
+
+	if (t->is_raw || access(from, F_OK))
+		return false;
+	if (layer_open(from, 0, &l, &ignored))
+		return false;
+	done = !l->is_raw && l->hdr.state == DMC_STATE_MERGED_AWAY &&
+	       !memcmp(l->hdr.merged_into_uuid, t->hdr.uuid, DMC_UUID_SIZE);
+	layer_close(l);
+	return done;
+}
+
+/*
  * The layers of LEAF's chain that a range merge (--into P --from TOP)
  * needs: the top source's index K, the target's P, and with them the
  * layer above, A (K - 1).  Refusals write nothing.
@@ -840,6 +862,10 @@ static int pick_range(const struct merge_request *rq, const struct chain *c,
 		return dmc_err(err, DMC_ERR_USAGE, "--into %s: not a layer of the chain of %s",
 			       rq->into, rq->leaf);
 	k = find_layer_spec(c, rq->from);
+	if (k < 0 && range_already_merged(c, (unsigned int)p, rq->from))
+		return dmc_err(err, DMC_ERR_MERGED,
+			       "--from %s: already merged into %s; nothing to do",
+			       rq->from, c->layers[p]->path);
 	if (k < 0)
 		return dmc_err(err, DMC_ERR_USAGE, "--from %s: not a layer of the chain of %s",
 			       rq->from, rq->leaf);

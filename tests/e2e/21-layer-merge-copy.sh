@@ -176,4 +176,8 @@ check_fail_msg "bad block size: usage error" "power of two" \
 	"$CHAINCTL" layer create -s 1M -b 3K "$d/x.dmc"
 rm -rf "$d"
 
+# --- range merges (--into P --from TOP), by copy on ext4 -------------------------
+RANGE_DIR=$ext RANGE_PATH=copy
+. "$DMC_ROOT/tests/e2e/layer/merge-range.sh"
+
 done_testing

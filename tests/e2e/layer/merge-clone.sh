@@ -5,7 +5,8 @@
 # merged at every depth and compared with a reference built by applying the
 # same writes to a raw file; proof that data is shared (fiemap's shared
 # flag, free space that does not move, nothing copied); SIGKILL in the middle
-# of merges, then a re-run.  Sourced after lib.sh and layer/helpers.sh.
+# of merges, then a re-run; range merges (layer/merge-range.sh).  Sourced
+# after lib.sh and layer/helpers.sh.
 
 mnt=$DMC_TMP/$LAYER_FS
 fs_make "$LAYER_FS" "${DMC_DISK_LIST[0]}" "$mnt" || { fail "mkfs.$LAYER_FS"; done_testing; }
@@ -291,5 +292,9 @@ for when in 0.6 journal; do
 		merged-away "$("$CHAINCTL" layer info -j "$dir/top.dmc" | jq -r .state)"
 done
 rm -rf "$dir" "$dir.orig"
+
+# --- range merges (--into P --from TOP), by clone --------------------------------
+RANGE_DIR=$mnt RANGE_PATH=clone
+. "$DMC_ROOT/tests/e2e/layer/merge-range.sh"
 
 done_testing

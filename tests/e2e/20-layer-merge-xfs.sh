@@ -6,7 +6,8 @@
 # file.  Proves the data is shared (fiemap's shared flag, free space that
 # does not move, nothing copied), then kills merges with SIGKILL at random
 # moments and checks that the chain still reads the same and that re-running
-# finishes.  The scenario itself is tests/e2e/layer/merge-clone.sh.
+# finishes; range merges (--into P --from TOP).  The scenario itself is
+# tests/e2e/layer/merge-clone.sh.
 # vm-disks: 1x8G
 # vm-timeout: 1800
 LAYER_FS=xfs

@@ -6,7 +6,8 @@
 # space finishes).  Then the bad-input refusals a user can reach: --mode
 # clone across filesystems, an immutable layer, corrupt and truncated files,
 # a missing parent, and the documented exit codes of `layer check` (merge
-# states apart from damage: 6 interrupted, 9 merged away).
+# states apart from damage: 6 interrupted, 9 merged away); last, range
+# merges (--into P --from TOP) by copy (layer/merge-range.sh).
 # vm-disks: 2x4G
 # vm-timeout: 1200
 . "$DMC_ROOT/tests/e2e/lib.sh"

@@ -265,10 +265,17 @@ int dmc_header_set_parent(void *slot, const struct dmc_parent_args *pa)
 
 	if (strlen(pa->path) >= DMC_PATH_MAX)
 		return -ENAMETOOLONG;
-	d->parent_kind = cpu_to_le32(DMC_PARENT_LAYER);
-	memcpy(d->parent_uuid, pa->uuid, DMC_UUID_SIZE);
-	d->parent_generation = cpu_to_le64(pa->generation);
-	d->parent_raw_size = 0;
+	if (pa->uuid) {
+		d->parent_kind = cpu_to_le32(DMC_PARENT_LAYER);
+		memcpy(d->parent_uuid, pa->uuid, DMC_UUID_SIZE);
+		d->parent_generation = cpu_to_le64(pa->generation);
+		d->parent_raw_size = 0;
+	} else {
+		d->parent_kind = cpu_to_le32(DMC_PARENT_RAW);
+		memset(d->parent_uuid, 0, DMC_UUID_SIZE);
+		d->parent_generation = 0;
+		d->parent_raw_size = cpu_to_le64(pa->raw_size);
+	}
 	memset(d->parent_path, 0, DMC_PATH_MAX);
 	strscpy(d->parent_path, pa->path, DMC_PATH_MAX);
 	return 0;

@@ -137,12 +137,16 @@ void dmc_header_set_merged_away(void *slot, const u8 *into_uuid);
 
 /* A layer's new parent (the relink of an intermediate live merge). */
 struct dmc_parent_args {
-	const u8 *uuid;
+	const u8 *uuid;			/* NULL: a raw image of @raw_size */
 	u64 generation;
+	u64 raw_size;
 	const char *path;		/* relative to the child's directory */
 };
 
-/* Make @slot a child of the layer @pa: -ENAMETOOLONG for a long path. */
+/*
+ * Make @slot a child of the layer @pa, or of a raw image when @pa->uuid
+ * is NULL: -ENAMETOOLONG for a long path.
+ */
 int dmc_header_set_parent(void *slot, const struct dmc_parent_args *pa);
 
 /*

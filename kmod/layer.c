@@ -704,10 +704,6 @@ int dmc_layer_open_for_write(struct dmc_layer *l, const char **why)
 	struct file *file;
 	int r = 0;
 
-	if (l->raw) {
-		*why = "A raw image cannot take part in a live merge";
-		return -EOPNOTSUPP;
-	}
 	mutex_lock(&l->commit_lock);
 	if (dmc_layer_wfile(l))
 		goto out;
@@ -757,6 +753,9 @@ int dmc_layer_edit_header(struct dmc_layer *l, dmc_slot_edit_fn edit,
 		h = l->hdr;
 		h.sequence++;
 		h.state = DMC_STATE_MERGED_AWAY;
+		/* The last mark of a raw-base merge also ends its journal. */
+		if (!((struct dmc_header *)buf)->journal.state)
+			h.j_state = DMC_JOURNAL_NONE;
 	} else {
 		r = dmc_header_decode(buf, i_size_read(l->inode), &h, &why);
 		if (r) {

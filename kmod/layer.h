@@ -123,7 +123,10 @@ struct file *dmc_layer_wfile(const struct dmc_layer *l);
 int dmc_layer_claim(struct dmc_layer *l, const void *owner, const char **why);
 void dmc_layer_unclaim(struct dmc_layer *l);
 
-/* Open a read-only layer's file for writing too (merge target, sources). */
+/*
+ * Open a read-only layer's file for writing too (merge target, a raw
+ * base included, and sources).
+ */
 int dmc_layer_open_for_write(struct dmc_layer *l, const char **why);
 
 /*

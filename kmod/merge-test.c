@@ -349,6 +349,23 @@ static void merge_relink_above(struct kunit *test)
 	decode_ok(test, t, th);
 	KUNIT_EXPECT_EQ(test, dmc_link_check(ah, th, 0, &why), 0);
 
+	/* Into a raw base: A records a raw image of the chain's size. */
+	pa = (struct dmc_parent_args) {
+		.raw_size = ah->virtual_size, .path = "base.raw",
+	};
+	KUNIT_ASSERT_EQ(test, dmc_header_set_parent(a, &pa), 0);
+	dmc_header_seal(a, 3);
+	decode_ok(test, a, ah);
+	KUNIT_EXPECT_EQ(test, ah->parent_kind, (u32)DMC_PARENT_RAW);
+	KUNIT_EXPECT_EQ(test, ah->parent_generation, 0ULL);
+	KUNIT_EXPECT_EQ(test, ah->parent_uuid[0], 0);
+	KUNIT_EXPECT_EQ(test, ah->uuid[0], 0x30);
+	KUNIT_EXPECT_EQ(test, dmc_link_check(ah, NULL, ah->virtual_size, &why),
+			0);
+	KUNIT_EXPECT_NE(test, dmc_link_check(ah, NULL, ah->virtual_size + 1,
+					     &why), 0);
+	KUNIT_EXPECT_NE(test, dmc_link_check(ah, th, 0, &why), 0);
+
 	long_path = kunit_kzalloc(test, DMC_PATH_MAX + 1, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, long_path);
 	memset(long_path, 'a', DMC_PATH_MAX);
@@ -507,6 +524,35 @@ static void merge_keeps_leaf(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dmc_merge_keeps_leaf(5, 2, true));
 }
 
+/*
+ * Runs merged into a raw base never write past its end, and the partial
+ * last block is handed back to be copied apart.  64 KiB blocks.
+ */
+static void merge_raw_clip(struct kunit *test)
+{
+	const u64 bs = 65536, vsize = 10 * bs + 4096;
+	u64 len;
+
+	len = 2 * bs;		/* well inside: unchanged */
+	KUNIT_EXPECT_EQ(test, dmc_merge_raw_clip(vsize, 16, 0, &len), 0ULL);
+	KUNIT_EXPECT_EQ(test, len, 2 * bs);
+	len = bs;		/* the last whole block */
+	KUNIT_EXPECT_EQ(test, dmc_merge_raw_clip(vsize, 16, 9 * bs, &len), 0ULL);
+	KUNIT_EXPECT_EQ(test, len, bs);
+	len = 2 * bs;		/* over the end: the 4 KiB tail apart */
+	KUNIT_EXPECT_EQ(test, dmc_merge_raw_clip(vsize, 16, 9 * bs, &len),
+			4096ULL);
+	KUNIT_EXPECT_EQ(test, len, bs);
+	len = bs;		/* the partial block alone */
+	KUNIT_EXPECT_EQ(test, dmc_merge_raw_clip(vsize, 16, 10 * bs, &len),
+			4096ULL);
+	KUNIT_EXPECT_EQ(test, len, 0ULL);
+	len = bs;		/* a size of whole blocks: nothing to clip */
+	KUNIT_EXPECT_EQ(test, dmc_merge_raw_clip(10 * bs, 16, 9 * bs, &len),
+			0ULL);
+	KUNIT_EXPECT_EQ(test, len, bs);
+}
+
 static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_source_runs),
 	KUNIT_CASE(merge_header_build),
@@ -518,6 +564,7 @@ static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_pick_target),
 	KUNIT_CASE(merge_pick_range),
 	KUNIT_CASE(merge_keeps_leaf),
+	KUNIT_CASE(merge_raw_clip),
 	{}
 };
 

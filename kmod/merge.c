@@ -14,6 +14,11 @@
  * target gets its new generation, and the sources leave the layer list
  * under a brief I/O pause.
  *
+ * Into a raw base (no header) the journal lives in the lowest source, the
+ * new leaf is an ordinary child of the old one, and the layer above the
+ * sources is relinked to the base only once the data is complete
+ * (docs/design/raw-live-merge.md).
+ *
  * Locking: dc->ctl_lock serializes whoever changes the layer list (merge
  * start, snapshot, the worker's final switch); m->lock guards the status.
  * Merge start and snapshot also hold the device's "change" mark
@@ -81,6 +86,12 @@ struct dmc_merge {
 
 	/* The merge being run: fixed while @running. */
 	struct dmc_layer *target;
+	/*
+	 * The layer whose header holds the journal: the target, or for a
+	 * raw target (no header) the lowest source (docs/format.md).  Its
+	 * header also gives the chain's geometry.
+	 */
+	struct dmc_layer *holder;
 	/*
 	 * The layer above the top source: the new leaf, or for an
 	 * intermediate merge the layer relinked to the target at its start
@@ -228,6 +239,13 @@ static int edit_merged_away(void *slot, const void *arg)
 	return 0;
 }
 
+/* The holder of a merge into a raw base: its mark also ends the journal. */
+static int edit_merged_away_done(void *slot, const void *arg)
+{
+	dmc_header_set_merged_away(slot, arg);
+	return dmc_header_set_journal(slot, NULL);
+}
+
 static int edit_parent(void *slot, const void *arg)
 {
 	return dmc_header_set_parent(slot, arg);
@@ -363,6 +381,19 @@ static int copy_range(struct dmc_merge *m, struct dmc_layer *src, loff_t spos,
 	return 0;
 }
 
+u64 dmc_merge_raw_clip(u64 virtual_size, unsigned int block_shift, u64 off,
+		       u64 *len)
+{
+	u64 tail;
+
+	if (off + *len <= virtual_size)
+		return 0;
+	*len = virtual_size > off ? virtual_size - off : 0;
+	tail = *len & ((1ULL << block_shift) - 1);
+	*len -= tail;
+	return tail;
+}
+
 /*
  * Move one DATA run of source @i into the target: clone, else copy.  In
  * mode auto a source whose clone the filesystem refused (another volume,
@@ -374,9 +405,16 @@ static int move_run(struct dmc_merge *m, unsigned int i, u64 off, u64 len,
 	struct dmc_layer *src = m->sources[i];
 	loff_t spos = dmc_layer_data_offset(src) + off;
 	loff_t dpos = dmc_layer_data_offset(m->target) + off;
+	const struct dmc_hdr *hh = dmc_layer_hdr(m->holder);
+	u64 tail = 0;
 	loff_t cloned;
-	int r;
+	int r = 0;
 
+	if (dmc_layer_is_raw(m->target))
+		tail = dmc_merge_raw_clip(hh->virtual_size, hh->block_shift,
+					  off, &len);
+	if (!len)
+		goto tail;
 	if (m->mode != DM_CHAIN_MERGE_MODE_COPY && !m->no_clone[i]) {
 		/* data_phase() hands at most DMC_MOVE_CHUNK bytes. */
 		cloned = vfs_clone_file_range(dmc_layer_file(src), spos,
@@ -386,7 +424,9 @@ static int move_run(struct dmc_merge *m, unsigned int i, u64 off, u64 len,
 			spin_lock(&m->lock);
 			m->st.bytes_cloned += len;
 			spin_unlock(&m->lock);
-			return throttle(m, len) ? 0 : -ECANCELED;
+			if (!throttle(m, len))
+				return -ECANCELED;
+			goto tail;
 		}
 		r = cloned < 0 ? cloned : -EIO;
 		if (r != -EXDEV && r != -EOPNOTSUPP && r != -EINVAL) {
@@ -403,6 +443,10 @@ static int move_run(struct dmc_merge *m, unsigned int i, u64 off, u64 len,
 		m->no_clone[i] = true;
 	}
 	r = copy_range(m, src, spos, dpos, len);
+tail:
+	/* The partial last block of a raw target: never clonable. */
+	if (!r && tail)
+		r = copy_range(m, src, spos + len, dpos + len, tail);
 	if (r && r != -ECANCELED)
 		*why = r == -ENOSPC ? "No space left on the target's filesystem" :
 				      "Copying into the target failed";
@@ -418,7 +462,7 @@ static int save_progress(struct dmc_merge *m, u64 cursor, const char **why)
 	r = dmc_layer_commit(m->target);
 	memalloc_noio_restore(noio);
 	if (!r)
-		r = dmc_layer_edit_header(m->target, edit_cursor, &cursor);
+		r = dmc_layer_edit_header(m->holder, edit_cursor, &cursor);
 	if (r) {
 		*why = r == -ENOSPC ? "No space left to save the merge's progress" :
 				      "Saving the merge's progress failed";
@@ -458,8 +502,8 @@ static void count_work(struct dmc_merge *m, u64 nr_blocks, unsigned int shift,
 
 static int data_phase(struct dmc_merge *m, const char **why)
 {
-	const struct dmc_hdr *th = dmc_layer_hdr(m->target);
-	struct dmc_blockmap *tmap = dmc_layer_map(m->target);
+	const struct dmc_hdr *th = dmc_layer_hdr(m->holder);
+	struct dmc_blockmap *tmap = dmc_layer_map(m->target);	/* NULL: raw */
 	unsigned int shift = th->block_shift;
 	u64 nr_blocks = th->nr_blocks, b = m->cursor, n, off, len;
 	u64 chunk = max_t(u64, DMC_MOVE_CHUNK >> shift, 1);
@@ -477,14 +521,19 @@ static int data_phase(struct dmc_merge *m, const char **why)
 				   min(nr_blocks - b, chunk), &src);
 		off = b << shift;
 		len = n << shift;
-		if (src == DMC_SRC_ZERO) {
+		if (src == DMC_SRC_ZERO && tmap) {
 			dmc_bm_set_range(tmap, b, n, DMC_BLOCK_ZERO);
 			r = dmc_layer_punch(m->target, b, n, shift);
 			if (r)
 				*why = "Punching zeroed blocks out of the target failed";
+		} else if (src == DMC_SRC_ZERO) {
+			/* A raw target: zeros in place, never past its end. */
+			r = zero_target(m, off, min(off + len, th->virtual_size) - off);
+			if (r)
+				*why = "Zeroing blocks of the raw base failed";
 		} else if (src >= 0) {
 			r = move_run(m, src, off, len, why);
-			if (!r)
+			if (!r && tmap)
 				dmc_bm_set_range(tmap, b, n, DMC_BLOCK_DATA);
 		}
 		if (r)
@@ -538,39 +587,72 @@ static int data_phase(struct dmc_merge *m, const char **why)
 
 /* ---- retiring: sources merged away, target finished, list switched ---- */
 
+static int relink_above(struct dmc_chain *dc, struct dmc_layer *tl,
+			struct dmc_layer *above, const char **why);
+
+/*
+ * A raw target has no header to hold back the layer above the range, so
+ * that layer is relinked to it only now, with the data complete
+ * (docs/design/raw-live-merge.md); a resumed merge may have done it.
+ */
+static int relink_to_raw(struct dmc_merge *m, const char **why)
+{
+	int r;
+
+	if (dmc_layer_hdr(m->above)->parent_kind == DMC_PARENT_RAW)
+		return 0;
+	mutex_lock(&m->dc->ctl_lock);
+	r = relink_above(m->dc, m->target, m->above, why);
+	mutex_unlock(&m->dc->ctl_lock);
+	return r;
+}
+
 static int retire(struct dmc_merge *m, const char **why)
 {
+	static const u8 no_uuid[DMC_UUID_SIZE];
 	struct dmc_chain *dc = m->dc;
-	const struct dmc_hdr *th = dmc_layer_hdr(m->target);
-	u64 new_gen = th->j_new_generation, nr_blocks = th->nr_blocks;
+	const struct dmc_hdr *hh = dmc_layer_hdr(m->holder);
+	bool raw = dmc_layer_is_raw(m->target);
+	const u8 *into = raw ? no_uuid : dmc_layer_hdr(m->target)->uuid;
+	u64 new_gen = hh->j_new_generation, nr_blocks = hh->nr_blocks;
 	struct dmc_layer **layers;
 	char **paths;
 	unsigned int i, j, k, nr;
 	u64 pause;
 	int r;
 
-	if (th->j_state == DMC_JOURNAL_MERGING) {
-		r = dmc_layer_edit_header(m->target, edit_retiring, &nr_blocks);
+	/* One source into a raw base needs no RETIRING (docs/format.md). */
+	if (hh->j_state == DMC_JOURNAL_MERGING && !(raw && m->nr_sources == 1)) {
+		r = dmc_layer_edit_header(m->holder, edit_retiring, &nr_blocks);
 		if (r) {
-			*why = "Writing the target's journal failed";
+			*why = "Writing the merge's journal failed";
 			return r;
 		}
+	}
+	if (raw) {
+		r = relink_to_raw(m, why);
+		if (r)
+			return r;
 	}
 	for (i = m->nr_sources; i-- > 0;) {
 		struct dmc_layer *s = m->sources[i];
 
 		if (dmc_layer_hdr(s)->state == DMC_STATE_MERGED_AWAY)
 			continue;
-		r = dmc_layer_edit_header(s, edit_merged_away, th->uuid);
+		r = dmc_layer_edit_header(s, s == m->holder ?
+					  edit_merged_away_done :
+					  edit_merged_away, into);
 		if (r) {
 			*why = "Marking a source merged-away failed";
 			return r;
 		}
 	}
-	r = dmc_layer_edit_header(m->target, edit_finish, &new_gen);
-	if (r) {
-		*why = "Finishing the target's header failed";
-		return r;
+	if (!raw) {
+		r = dmc_layer_edit_header(m->target, edit_finish, &new_gen);
+		if (r) {
+			*why = "Finishing the target's header failed";
+			return r;
+		}
 	}
 
 	/* The sources leave the live chain. */
@@ -623,7 +705,7 @@ static void merge_work(struct work_struct *work)
 	u32 state;
 	int r = 0;
 
-	if (dmc_layer_hdr(m->target)->j_state == DMC_JOURNAL_MERGING)
+	if (dmc_layer_hdr(m->holder)->j_state == DMC_JOURNAL_MERGING)
 		r = data_phase(m, &why);
 	/* No switch of the layer list while the device is suspended. */
 	if (!r && !wait_point(m)) {
@@ -701,48 +783,64 @@ static bool same_uuid(struct dmc_layer *l, const u8 *uuid)
 }
 
 /*
- * Find an unfinished journal in the live chain: the layer holding it and
+ * Find an unfinished journal in the live chain: its target (the layer
+ * holding it, or the raw base below the lowest source that holds it) and
  * its number of sources, or -ENOENT when there is none.  The layer just
  * above its top source must either record the target at its post-merge
  * generation (the new leaf of a merge that included the leaf, or the
  * layer above an intermediate range once relinked: a "live leap"), or
  * still sit on the top source (an intermediate merge stopped before its
- * relink: *relink is set).  Layers above that one (the leaf, snapshots
- * taken while the merge ran) do not matter.  A journal the device cannot
+ * relink: *relink is set; into a raw base that relink comes only after
+ * the data).  Into a raw base it may also record the raw base, once the
+ * data is complete.  Layers above that one (the leaf, snapshots taken
+ * while the merge ran) do not matter.  A journal the device cannot
  * resume is refused.
  */
 static int find_journal(struct dmc_chain *dc, unsigned int *target,
 			unsigned int *nr_sources, bool *relink,
 			const char **why)
 {
-	unsigned int i, k;
+	unsigned int i, k, t;
 
 	for (i = 0; i < dc->nr_layers; i++) {
 		const struct dmc_hdr *h = dmc_layer_hdr(dc->layers[i]);
 		const struct dmc_hdr *c, *top;
+		bool raw;
 
 		if (!h || !dmc_hdr_journal_active(h))
 			continue;
 		k = h->j_nr_sources;
 		*why = "The chain holds an unfinished merge this device cannot resume; finish it offline (chainctl layer check -r)";
-		if (dmc_hdr_journal_targets_raw_parent(h) || !k ||
-		    k >= dc->nr_layers - 1 - i ||
-		    !same_uuid(dc->layers[i + 1], h->j_bottom_uuid) ||
-		    !same_uuid(dc->layers[i + k], h->j_top_uuid))
+		/* Into a raw base, layer 0, the lowest source holds it. */
+		raw = dmc_hdr_journal_targets_raw_parent(h);
+		if (raw && (i != 1 || !dmc_layer_is_raw(dc->layers[0])))
 			return -EBUSY;
-		c = dmc_layer_hdr(dc->layers[i + k + 1]);
-		top = dmc_layer_hdr(dc->layers[i + k]);
-		if (c->parent_kind != DMC_PARENT_LAYER)
+		t = raw ? 0 : i;
+		if (!k || k >= dc->nr_layers - 1 - t ||
+		    !same_uuid(dc->layers[t + 1], h->j_bottom_uuid) ||
+		    !same_uuid(dc->layers[t + k], h->j_top_uuid))
 			return -EBUSY;
-		if (!memcmp(c->parent_uuid, h->uuid, DMC_UUID_SIZE) &&
-		    c->parent_generation == h->j_new_generation)
+		c = dmc_layer_hdr(dc->layers[t + k + 1]);
+		top = dmc_layer_hdr(dc->layers[t + k]);
+		if (raw && c->parent_kind == DMC_PARENT_RAW) {
+			/* Relinked at the end of the data: only marks left. */
+			if (h->j_state != DMC_JOURNAL_RETIRING &&
+			    h->j_cursor < h->nr_blocks)
+				return -EBUSY;
 			*relink = false;
-		else if (!memcmp(c->parent_uuid, top->uuid, DMC_UUID_SIZE) &&
-			 c->parent_generation == top->generation)
-			*relink = true;
-		else
+		} else if (c->parent_kind != DMC_PARENT_LAYER) {
 			return -EBUSY;
-		*target = i;
+		} else if (!raw &&
+			   !memcmp(c->parent_uuid, h->uuid, DMC_UUID_SIZE) &&
+			   c->parent_generation == h->j_new_generation) {
+			*relink = false;
+		} else if (!memcmp(c->parent_uuid, top->uuid, DMC_UUID_SIZE) &&
+			   c->parent_generation == top->generation) {
+			*relink = true;
+		} else {
+			return -EBUSY;
+		}
+		*target = t;
 		*nr_sources = k;
 		return 0;
 	}
@@ -916,27 +1014,32 @@ bool dmc_merge_keeps_leaf(unsigned int nr_layers, unsigned int top,
 }
 
 /*
- * Intermediate merge of layers t+1 .. t+k into layer t: claim the layer
- * above the top source and make it a child of the target at the target's
- * post-merge generation (docs/design/intermediate-live-merge.md).  From
- * then on it is a "live leap" child of the target, as the new leaf of a
- * merge that includes the leaf is, and the view from it is the same:
- * the target plus its sources shows what the target will hold.  Must
- * come after the target's journal is durable (before it, the link would
- * be refused) and before any source is marked merged-away.  Caller holds
- * ctl_lock (a snapshot reads the leaf's header under it).
+ * Intermediate merge into the layer @tl: claim the layer @above the top
+ * source and make it a child of the target at the target's post-merge
+ * generation (docs/design/intermediate-live-merge.md).  From then on it
+ * is a "live leap" child of the target, as the new leaf of a merge that
+ * includes the leaf is, and the view from it is the same: the target
+ * plus its sources shows what the target will hold.  Must come after the
+ * target's journal is durable (before it, the link would be refused) and
+ * before any source is marked merged-away.  Into a raw @tl (no header),
+ * @above becomes a child of the raw image, and only once the data phase
+ * is complete (docs/design/raw-live-merge.md).  Caller holds ctl_lock (a
+ * snapshot reads the leaf's header under it).
  */
-static int relink_above(struct dmc_chain *dc, unsigned int t, unsigned int k,
-			const char **why)
+static int relink_above(struct dmc_chain *dc, struct dmc_layer *tl,
+			struct dmc_layer *above, const char **why)
 {
-	struct dmc_layer *tl = dc->layers[t], *above = dc->layers[t + k + 1];
 	const struct dmc_hdr *th = dmc_layer_hdr(tl);
-	struct dmc_parent_args pa = {
-		.uuid = th->uuid,
-		.generation = th->j_new_generation,
-	};
+	struct dmc_parent_args pa = { };
 	char *path;
 	int r;
+
+	if (th) {
+		pa.uuid = th->uuid;
+		pa.generation = th->j_new_generation;
+	} else {
+		pa.raw_size = dmc_layer_raw_size(tl);
+	}
 
 	r = dmc_layer_claim(above, dc->md, why);
 	if (r)
@@ -967,11 +1070,18 @@ unclaim:
 	return r;
 }
 
+/* The layer that holds the journal of a merge into layer t. */
+static struct dmc_layer *journal_holder(struct dmc_chain *dc, unsigned int t)
+{
+	return dmc_layer_is_raw(dc->layers[t]) ? dc->layers[t + 1] :
+						 dc->layers[t];
+}
+
 /*
  * What a fresh merge of layers t+1 .. t+k into layer t does first, the
- * same for both kinds: refuse a raw target, claim the target and the
- * sources, and fill *j for the target's journal, its top source t+k's
- * path relative to the target in a kmalloc'd j->top_path (@path_why: the
+ * same for both kinds: claim the target and the sources, and fill *j for
+ * the journal, with the top source t+k's path relative to the journal's
+ * holder (journal_holder()) in a kmalloc'd j->top_path (@path_why: the
  * reason when that path does not fit).  On success the caller owns the
  * claims and j->top_path: kfree() it, and unclaim_all() on a failure.
  */
@@ -981,13 +1091,10 @@ static int prepare_journal(struct dmc_chain *dc, unsigned int t,
 {
 	struct dmc_layer *tl = dc->layers[t], *top = dc->layers[t + k];
 	const struct dmc_hdr *th = dmc_layer_hdr(tl);
+	u64 old_gen = th ? th->generation : 0;	/* a raw base has none */
 	char *top_path;
 	int r;
 
-	if (!th) {
-		*why = "Merging into a raw base is not supported live; merge offline (chainctl layer merge)";
-		return -EOPNOTSUPP;
-	}
 	r = claim_all(dc, t, k, why);
 	if (r)
 		return r;
@@ -996,7 +1103,8 @@ static int prepare_journal(struct dmc_chain *dc, unsigned int t,
 	*why = "Cannot allocate the journal";
 	if (!top_path)
 		goto unclaim;
-	r = dmc_layer_rel_path(tl, top, top_path, DMC_JOURNAL_PATH_MAX);
+	r = dmc_layer_rel_path(journal_holder(dc, t), top, top_path,
+			       DMC_JOURNAL_PATH_MAX);
 	if (r) {
 		*why = path_why;
 		goto free;
@@ -1004,8 +1112,8 @@ static int prepare_journal(struct dmc_chain *dc, unsigned int t,
 	*j = (struct dmc_journal_args) {
 		.state = DMC_JOURNAL_MERGING,
 		.nr_sources = k,
-		.old_generation = th->generation,
-		.new_generation = th->generation + 1,
+		.old_generation = old_gen,
+		.new_generation = old_gen + 1,
 		.bottom_uuid = dmc_layer_hdr(dc->layers[t + 1])->uuid,
 		.top_uuid = dmc_layer_hdr(top)->uuid,
 		.top_path = top_path,
@@ -1018,16 +1126,19 @@ unclaim:
 	return r;
 }
 
-/* Write the target's journal, the point of no return of a fresh merge. */
-static int write_journal(struct dmc_layer *tl,
+/*
+ * Write the journal into its holder (the target, or the lowest source of
+ * a merge into a raw base), the point of no return of a fresh merge.
+ */
+static int write_journal(struct dmc_layer *holder,
 			 const struct dmc_journal_args *j, const char **why)
 {
-	int r = dmc_layer_edit_header(tl, edit_journal, j);
+	int r = dmc_layer_edit_header(holder, edit_journal, j);
 
 	if (r) {
-		*why = r == -ENOSPC ? "No space to write the target's journal" :
-				      "Writing the target's journal failed";
-		DMERR("%s: the merge did not start", dmc_layer_path(tl));
+		*why = r == -ENOSPC ? "No space to write the merge's journal" :
+				      "Writing the merge's journal failed";
+		DMERR("%s: the merge did not start", dmc_layer_path(holder));
 	}
 	return r;
 }
@@ -1051,19 +1162,23 @@ static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
 			    &j, why);
 	if (r)
 		return r;
-	r = write_journal(tl, &j, why);
+	r = write_journal(journal_holder(dc, t), &j, why);
 	if (r)
 		goto unclaim;
+	/* Into a raw base, the layer above is relinked after the data. */
+	if (dmc_layer_is_raw(tl))
+		goto done;
 	/*
 	 * Past the journal there is no going back: whether a failed relink
 	 * reached the disk is not known, and without the journal a relinked
 	 * layer would be refused.  The journal stays and a new request
 	 * resumes (find_journal() sees either state of the layer above).
 	 */
-	r = relink_above(dc, t, k, why);
+	r = relink_above(dc, tl, dc->layers[t + k + 1], why);
 	if (r)
 		DMERR("%s: intermediate merge journalled but not started: %s",
 		      dmc_layer_path(tl), *why);
+done:
 	kfree(j.top_path);
 	return r;
 unclaim:
@@ -1088,6 +1203,23 @@ static int begin_merge(struct dmc_chain *dc, unsigned int t,
 			    &j, why);
 	if (r)
 		return r;
+	if (dmc_layer_is_raw(tl)) {
+		/*
+		 * Into a raw base the new leaf is an ordinary child of the
+		 * leaf, a snapshot, relinked to the base only once the data
+		 * is in (docs/design/raw-live-merge.md).  It comes first:
+		 * should the journal then fail, the device has gained a
+		 * snapshot and nothing else.
+		 */
+		r = add_leaf(dc, path, leaf, dmc_layer_hdr(leaf)->generation,
+			     made, made_size, pause, why);
+		if (!r)
+			r = write_journal(journal_holder(dc, t), &j, why);
+		if (r)
+			goto unclaim;
+		kfree(j.top_path);
+		return 0;
+	}
 	/*
 	 * Writes go to a child of the target as it will be after the merge.
 	 * Its file is made (and synced) before the journal: once the journal
@@ -1168,9 +1300,10 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 		r = claim_all(dc, t, k, why);
 		if (r)
 			goto out;
-		if (relink) {
+		if (relink && !dmc_layer_is_raw(dc->layers[t])) {
 			/* An intermediate merge stopped before its relink. */
-			r = relink_above(dc, t, k, why);
+			r = relink_above(dc, dc->layers[t],
+					 dc->layers[t + k + 1], why);
 			if (r)
 				goto out;
 		}
@@ -1206,6 +1339,7 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	}
 
 	m->target = dc->layers[t];
+	m->holder = journal_holder(dc, t);
 	m->above = dc->layers[t + k + 1];
 	m->nr_sources = k;
 	m->sources = kcalloc(k, sizeof(*m->sources), GFP_KERNEL);
@@ -1227,8 +1361,8 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	m->cancel = false;
 	m->paused = dm_suspended(dc->ti);
 	m->parked = false;
-	m->cursor = dmc_layer_hdr(m->target)->j_state == DMC_JOURNAL_MERGING ?
-		    dmc_layer_hdr(m->target)->j_cursor : 0;
+	m->cursor = dmc_layer_hdr(m->holder)->j_state == DMC_JOURNAL_MERGING ?
+		    dmc_layer_hdr(m->holder)->j_cursor : 0;
 	m->saved_ns = 0;
 	m->bytes_unsaved = 0;
 	m->moved = 0;

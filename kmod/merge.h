@@ -70,6 +70,17 @@ bool dmc_merge_keeps_leaf(unsigned int nr_layers, unsigned int top,
 			  bool resumed);
 
 /*
+ * A run at byte @off of *@len bytes merged into a raw base, whose size is
+ * the chain's @virtual_size: *@len is clipped so nothing is written past
+ * the end (the file must keep its size), and the bytes of a partial last
+ * block are taken off *@len and returned, to be copied on their own (a
+ * clone of a partial block is refused, and that refusal must not make
+ * the rest of the source a copy).
+ */
+u64 dmc_merge_raw_clip(u64 virtual_size, unsigned int block_shift, u64 off,
+		       u64 *len);
+
+/*
  * Merge events: how the merge worker reports, without knowing who
  * listens.  @progress at most every 250 ms while a merge moves data,
  * @done once when it ends (done, cancelled or failed: st->state).

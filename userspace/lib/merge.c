@@ -586,8 +586,16 @@ static int relink_one(struct merge_ctx *m, const char *path, struct dmc_err *err
 			       path, m->target->path);
 	}
 	h = l->hdr;
-	memcpy(h.parent_uuid, m->target->hdr.uuid, DMC_UUID_SIZE);
-	h.parent_generation = m->journal.new_generation;
+	if (m->target->is_raw) {
+		/* What a child made on the raw image records. */
+		h.parent_kind = DMC_PARENT_RAW;
+		memset(h.parent_uuid, 0, DMC_UUID_SIZE);
+		h.parent_generation = 0;
+		h.parent_raw_size = m->target->file_size;
+	} else {
+		memcpy(h.parent_uuid, m->target->hdr.uuid, DMC_UUID_SIZE);
+		h.parent_generation = m->journal.new_generation;
+	}
 	memset(h.parent_path, 0, sizeof(h.parent_path));
 	strcpy(h.parent_path, rel);
 	free(rel);
@@ -789,6 +797,14 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 		if (m->req->stop_at == MERGE_STOP_AFTER_DATA)
 			return 1;
 	}
+	/*
+	 * A live merge into a raw base relinks the layer above its top
+	 * source only once the data is in (the base has no header to hold
+	 * that layer back before): stopped earlier, that layer is still a
+	 * child of the top source, relinked here, now that the data is.
+	 */
+	if (m->res->resumed && m->target->is_raw && relink_children(m, err))
+		return -1;
 	ret = retire_phase(m, err);
 	if (ret)
 		return ret;

@@ -32,11 +32,7 @@ size=$((64 * 1024 * 1024))
 dev=/dev/mapper/dmc-im
 
 x=$DMC_TMP/x
-check "dm-flakey over ${DMC_DISK_LIST[0]}" flakey_create "${DMC_DISK_LIST[0]}" ||
-	done_testing
-check "$LIVE_FS on it" fs_mkfs "$LIVE_FS" /dev/mapper/flk || done_testing
-mkdir -p "$x" && mount /dev/mapper/flk "$x" || done_testing
-cleanup_add umount "$x"
+live_flakey_mount "$x" || done_testing
 if [ "$LIVE_FS" = ext4 ]; then moved=copied_bytes; else moved=cloned_bytes; fi
 fio_common=(--filename=$dev --ioengine=libaio --iodepth=16 --direct=1
 	--offset=40m --size=24m --bsrange=512-1m
@@ -219,16 +215,7 @@ check "its text: running, folding 1 layer into base, leaf unchanged" \
 	text_has "$out" "^dmc-cut: merge running: folding 1 layer into $p/base\.dmc; leaf unchanged\$"
 check "its text never says new leaf" text_lacks "$out" "new leaf"
 sleep 3
-check_json "running before the cut" "$(live_get dmc-cut)" \
-	'.merge.state == "running"'
-check "cut: the disk drops every write" flakey "0 600 1 drop_writes"
-check_json "the cut landed mid-merge" "$(live_get dmc-cut)" \
-	'.merge.state == "running" and .merge.done_bytes < .merge.total_bytes'
-check "remove the cut device (stops the merge)" dmsetup remove --noudevsync dmc-cut
-umount "$x"
-check "power back" flakey "600 0"
-check "$LIVE_FS mounts again" mount /dev/mapper/flk "$x" || done_testing
-cleanup_add umount "$x"
+live_power_cut dmc-cut "$x" || done_testing
 "$C" layer check "$p/base.dmc" > "$DMC_TMP/check.out" 2>&1
 check_eq "base holds a resumable merge (check exit 6)" 6 $?
 sed 's/^/# /' "$DMC_TMP/check.out"

@@ -13,6 +13,8 @@
 #   live_cmp_outside DEV REF OFF LEN
 #                              DEV equals REF outside [OFF, OFF + LEN)
 #   live_state FILE            "valid" or "merged-away" (chainctl layer info)
+#   live_flakey_mount MNT      $LIVE_FS on dm-flakey, mounted at MNT
+#   live_power_cut NAME MNT    cut the power under NAME's running merge
 
 live_get() {
 	"$CHAINCTL" device status "$1" -j
@@ -50,4 +52,35 @@ live_cmp_outside() {
 
 live_state() {
 	"$CHAINCTL" layer info -j "$1" 2>/dev/null | jq -r '.state'
+}
+
+# live_flakey_mount MNT: $LIVE_FS made on dm-flakey (flk, see
+# tests/e2e/target/lib.sh) over the first scratch disk and mounted at MNT,
+# so that live_power_cut can cut the power under it.
+live_flakey_mount() {
+	check "dm-flakey over ${DMC_DISK_LIST[0]}" flakey_create "${DMC_DISK_LIST[0]}" ||
+		return 1
+	check "$LIVE_FS on it" fs_mkfs "$LIVE_FS" /dev/mapper/flk || return 1
+	mkdir -p "$1" && mount /dev/mapper/flk "$1" || return 1
+	cleanup_add umount "$1"
+}
+
+# live_power_cut NAME MNT: the power cut of the live scenarios, under the
+# running merge of device NAME whose layer files sit on $LIVE_FS on
+# dm-flakey (flk, tests/e2e/target/lib.sh) mounted at MNT: every write
+# dropped while the merge is checked to be mid-way, the device removed,
+# the filesystem unmounted, the power back and MNT mounted again.
+# Returns 1 when it does not mount again.
+live_power_cut() {
+	local name=$1 mnt=$2
+	check_json "running before the cut" "$(live_get "$name")" \
+		'.merge.state == "running"'
+	check "cut: the disk drops every write" flakey "0 600 1 drop_writes"
+	check_json "the cut landed mid-merge" "$(live_get "$name")" \
+		'.merge.state == "running" and .merge.done_bytes < .merge.total_bytes'
+	check "remove the cut device (stops the merge)" dmsetup remove --noudevsync "$name"
+	umount "$mnt"
+	check "power back" flakey "600 0"
+	check "$LIVE_FS mounts again" mount /dev/mapper/flk "$mnt" || return 1
+	cleanup_add umount "$mnt"
 }

@@ -39,7 +39,9 @@ text_has() { grep -Eq -- "$2" <<< "$1"; }
 
 # base.raw <- weekly <- daily <- leaf; weekly writes the partial last
 # block and zeroes a range the raw base holds data in.
-rawfill() { head -c "$2" /dev/urandom > "$1"; }
+# The raw base is synced: a power cut must not take what the test
+# wrote before it (btrfs commits only every 30 s).
+rawfill() { head -c "$2" /dev/urandom > "$1" && sync "$1"; }
 check "base.raw, 64 MiB + 4 KiB of random bytes" rawfill "$x/base.raw" $size
 check "weekly on the raw base" "$C" layer create --parent "$x/base.raw" \
 	"$x/weekly.dmc" || done_testing

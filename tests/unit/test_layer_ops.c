@@ -1389,13 +1389,185 @@ static void test_range_merge_refusals(void **state)
 	unlink(path("x.dmc"));
 	/* A layer on b at another generation is not its child: no refusal. */
 	assert_chain_is_ref("c.dmc");
-	/* Raw base: not a range target (as the kernel's range merge). */
+	/* Into a raw base, the same refusals, and nothing written. */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", fx->dir);
 	assert_int_equal(system(cmd), 0);
 	build_chain(true);
-	range_refused("c.dmc", "base.img", "b.dmc", "into a raw base is not supported");
-	range_refused("c.dmc", "0", "b.dmc", "into a raw base is not supported");
+	create("x.dmc", "b.dmc");
+	range_refused("c.dmc", "0", "b.dmc", "x.dmc: also sits on");
+	range_refused("c.dmc", "0", "c.dmc", "that is the leaf");
+	range_refused("c.dmc", "base.img", "x.dmc", "not a layer of the chain");
 	assert_untouched();
+}
+
+/*
+ * C records the raw base.img (as a child made on it would), its own
+ * identity unchanged; the sources from FROM down are merged away; the
+ * raw file kept its size; C opens strictly as C, base.img.
+ */
+static void assert_raw_range_done(const uint8_t *c_uuid, uint64_t c_gen,
+				  const char *from)
+{
+	struct layer *c = open_layer("c.dmc"), *s;
+	struct stat st;
+
+	assert_int_equal(c->hdr.state, DMC_STATE_VALID);
+	assert_int_equal(c->hdr.parent_kind, DMC_PARENT_RAW);
+	assert_string_equal(c->hdr.parent_path, "base.img");
+	assert_int_equal(c->hdr.parent_raw_size, VSIZE);
+	assert_memory_equal(c->hdr.uuid, c_uuid, DMC_UUID_SIZE);
+	assert_int_equal(c->hdr.generation, c_gen);
+	layer_close(c);
+	assert_int_equal(stat(path("base.img"), &st), 0);
+	assert_int_equal(st.st_size, VSIZE);
+	s = open_layer("a.dmc");
+	assert_int_equal(s->hdr.state, DMC_STATE_MERGED_AWAY);
+	assert_int_equal(s->hdr.journal.state, DMC_JOURNAL_NONE);
+	layer_close(s);
+	if (!strcmp(from, "b.dmc")) {
+		s = open_layer("b.dmc");
+		assert_int_equal(s->hdr.state, DMC_STATE_MERGED_AWAY);
+		layer_close(s);
+	}
+	assert_opens_clean("c.dmc", 2);
+}
+
+/* A range into a raw base, run through: base.img <- a <- b <- c. */
+static void test_range_merge_raw(void **state)
+{
+	uint8_t c_uuid[DMC_UUID_SIZE];
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *c;
+	uint64_t c_gen;
+	char cmd[256];
+
+	(void)state;
+	build_chain(true);
+	c = open_layer("c.dmc");
+	memcpy(c_uuid, c->hdr.uuid, DMC_UUID_SIZE);
+	c_gen = c->hdr.generation;
+	layer_close(c);
+	must(range_merge("c.dmc", "0", "b.dmc", MERGE_STOP_NONE, &res, &err), &err);
+	assert_false(res.resumed);
+	assert_true(res.raw_target);
+	assert_int_equal(res.nr_sources, 2);
+	assert_string_equal(res.target, path("base.img"));
+	assert_int_equal(res.nr_relinked, 1);
+	assert_string_equal(res.relinked[0], path("c.dmc"));
+	assert_raw_range_done(c_uuid, c_gen, "b.dmc");
+	/* Issued again: done (exit 9), nothing written. */
+	assert_int_equal(range_merge("c.dmc", "0", "b.dmc", MERGE_STOP_NONE,
+				     &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_MERGED);
+	assert_non_null(strstr(err.msg, "already merged into"));
+	/* One source: a into base.img under b (b relinked), c untouched. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_chain(true);
+	must(range_merge("c.dmc", "base.img", "a.dmc", MERGE_STOP_NONE, &res, &err),
+	     &err);
+	assert_int_equal(res.nr_sources, 1);
+	assert_int_equal(res.nr_relinked, 1);
+	assert_string_equal(res.relinked[0], path("b.dmc"));
+	c = open_layer("b.dmc");
+	assert_int_equal(c->hdr.parent_kind, DMC_PARENT_RAW);
+	layer_close(c);
+	assert_opens_clean("c.dmc", 3);
+}
+
+/*
+ * Into a raw base the relink comes after the data: stopped before it, c
+ * still records b and a (the bottom source) holds the journal; from it
+ * on, c records the raw base and is whole without the sources, which the
+ * same command or 'check -r a' finishes.  BEFORE_FINISH is not a stop
+ * here: marking the holder ends the journal, so the merge is done.
+ */
+static void raw_range_stop_case(enum merge_stop_point stop, bool by_check)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	uint8_t b_uuid[DMC_UUID_SIZE], c_uuid[DMC_UUID_SIZE];
+	bool relinked = stop == MERGE_STOP_AFTER_RELINK ||
+			stop == MERGE_STOP_AFTER_FIRST_MARK;
+	const struct merge_result *r;
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *a, *c;
+	struct chain ch;
+	uint64_t c_gen;
+	char cmd[256];
+
+	assert_non_null(rep);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_chain(true);
+	c = open_layer("c.dmc");
+	memcpy(c_uuid, c->hdr.uuid, DMC_UUID_SIZE);
+	memcpy(b_uuid, c->hdr.parent_uuid, DMC_UUID_SIZE);
+	c_gen = c->hdr.generation;
+	layer_close(c);
+	assert_int_equal(range_merge("c.dmc", "0", "b.dmc", stop, &res, &err), 1);
+	a = open_layer("a.dmc");
+	assert_int_not_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(a->hdr.journal.nr_sources, 2);
+	assert_string_equal(a->hdr.journal.top_path, "b.dmc");
+	layer_close(a);
+	c = open_layer("c.dmc");
+	if (relinked) {
+		assert_int_equal(c->hdr.parent_kind, DMC_PARENT_RAW);
+	} else {
+		assert_int_equal(c->hdr.parent_kind, DMC_PARENT_LAYER);
+		assert_memory_equal(c->hdr.parent_uuid, b_uuid, DMC_UUID_SIZE);
+	}
+	layer_close(c);
+	if (relinked) {
+		assert_opens_clean("c.dmc", 2);
+	} else {
+		dmc_err_clear(&err);
+		must(chain_open(path("c.dmc"), CHAIN_ALLOW_MERGED_AWAY, &ch, &err),
+		     &err);
+		assert_int_equal(ch.nr, 4);
+		chain_close(&ch);
+		assert_chain_is_ref("c.dmc");
+		/* The ordinary merge of c writes nothing and names check -r a. */
+		assert_int_equal(merge("c.dmc", 0, MERGE_STOP_NONE, &res, &err), -1);
+		snprintf(cmd, sizeof(cmd), "chainctl layer check -r %s", path("a.dmc"));
+		if (!strstr(err.msg, cmd))
+			fail_msg("stop %d: layer merge c: %s", (int)stop, err.msg);
+	}
+	if (by_check) {
+		layer_check(path("a.dmc"), true, &tmpl, rep);
+		if (!rep->merge_finished)
+			fail_msg("stop %d: check -r a: verdict %d: %s", (int)stop,
+				 (int)rep->verdict,
+				 rep->nr_findings ? rep->findings[0].msg : "");
+		r = &rep->merge;
+	} else {
+		if (range_merge("c.dmc", "0", "b.dmc", MERGE_STOP_NONE, &res, &err))
+			fail_msg("stop %d: merge again: %s", (int)stop, err.msg);
+		r = &res;
+	}
+	assert_true(r->resumed);
+	assert_int_equal(r->nr_relinked, relinked ? 0 : 1);
+	assert_raw_range_done(c_uuid, c_gen, "b.dmc");
+	free(rep);
+}
+
+static void test_range_merge_raw_interrupted(void **state)
+{
+	static const enum merge_stop_point stops[] = {
+		MERGE_STOP_AFTER_JOURNAL, MERGE_STOP_AFTER_BATCH,
+		MERGE_STOP_AFTER_DATA, MERGE_STOP_AFTER_RELINK,
+		MERGE_STOP_AFTER_FIRST_MARK,
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		raw_range_stop_case(stops[i], false);
+		raw_range_stop_case(stops[i], true);
+	}
 }
 
 /*
@@ -1638,6 +1810,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_range_merge_two_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_merge_interrupted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_merge_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_merge_raw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_merge_raw_interrupted, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_journal_stop_and_rerun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_stop_and_check_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_raw_target, setup, teardown),

@@ -62,6 +62,7 @@ struct merge_ctx {
 	const char *above;
 	uint8_t top_uuid[DMC_UUID_SIZE];
 	uint8_t target_uuid[DMC_UUID_SIZE];
+	bool target_raw;
 };
 
 /*
@@ -647,6 +648,22 @@ static int relink_children(struct merge_ctx *m, struct dmc_err *err)
 	return dir_each_file(m->chain.layers[0]->path, relink_if_child, m, err);
 }
 
+/* Whether L records the raw image RAW (the same file) as its parent. */
+static bool records_raw(const struct layer *l, const struct layer *raw)
+{
+	struct stat st;
+	char *parent;
+	bool same;
+
+	if (l->is_raw || l->hdr.parent_kind != DMC_PARENT_RAW)
+		return false;
+	parent = path_resolve_hint(l->path, l->hdr.parent_path);
+	same = parent && !stat(parent, &st) && st.st_dev == raw->dev &&
+	       st.st_ino == raw->ino;
+	free(parent);
+	return same;
+}
+
 /*
  * A range merge's relink of the layer above the top source, known from
  * the leaf's chain, with the kernel's rules (relink_above()): written
@@ -666,9 +683,13 @@ static int relink_above(struct merge_ctx *m, struct dmc_err *err)
 		return 0;
 	if (layer_open(m->above, 0, &l, err))
 		return -1;
-	done = !l->is_raw && l->hdr.parent_kind == DMC_PARENT_LAYER &&
-	       !memcmp(l->hdr.parent_uuid, m->target->hdr.uuid, DMC_UUID_SIZE) &&
-	       l->hdr.parent_generation == m->journal.new_generation;
+	if (m->target->is_raw)
+		done = records_raw(l, m->target);
+	else
+		done = !l->is_raw && l->hdr.parent_kind == DMC_PARENT_LAYER &&
+		       !memcmp(l->hdr.parent_uuid, m->target->hdr.uuid,
+			       DMC_UUID_SIZE) &&
+		       l->hdr.parent_generation == m->journal.new_generation;
 	layer_close(l);
 	if (!done)
 		return dmc_err(err, DMC_ERR_STALE,
@@ -761,8 +782,9 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 	m->target = m->chain.layers[m->t];
 	if (m->above &&
 	    (memcmp(m->chain.layers[0]->hdr.uuid, m->top_uuid, DMC_UUID_SIZE) ||
-	     m->target->is_raw ||
-	     memcmp(m->target->hdr.uuid, m->target_uuid, DMC_UUID_SIZE)))
+	     m->target->is_raw != m->target_raw ||
+	     (!m->target_raw &&
+	      memcmp(m->target->hdr.uuid, m->target_uuid, DMC_UUID_SIZE))))
 		return dmc_err(err, DMC_ERR_STALE,
 			       "%s: its chain changed while the merge was starting; nothing written",
 			       m->req->leaf);
@@ -784,12 +806,16 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 	if (m->res->resumed && !m->target->is_raw && m->holder == m->target &&
 	    relink_children(m, err))
 		return -1;
-	/* A range merge: journal, relink, data, retire, as the kernel does. */
-	if (m->above && m->journal.state != DMC_JOURNAL_NONE &&
-	    relink_above(m, err))
-		return -1;
-	if (m->above && m->req->stop_at == MERGE_STOP_AFTER_RELINK)
-		return 1;
+	/*
+	 * A range merge: journal, relink, data, retire, as the kernel does;
+	 * into a raw base the relink waits for the data (below).
+	 */
+	if (m->above && !m->target->is_raw) {
+		if (m->journal.state != DMC_JOURNAL_NONE && relink_above(m, err))
+			return -1;
+		if (m->req->stop_at == MERGE_STOP_AFTER_RELINK)
+			return 1;
+	}
 	if (m->journal.state == DMC_JOURNAL_MERGING) {
 		ret = data_phase(m, err);
 		if (ret)
@@ -798,13 +824,21 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 			return 1;
 	}
 	/*
-	 * A live merge into a raw base relinks the layer above its top
-	 * source only once the data is in (the base has no header to hold
-	 * that layer back before): stopped earlier, that layer is still a
-	 * child of the top source, relinked here, now that the data is.
+	 * Into a raw base the layer above the top source is relinked only
+	 * once the data is in (the base has no header to hold that layer
+	 * back before).  A range merge knows that layer; a resumed one
+	 * (a live merge stopped early, 'check -r') finds it as a child of
+	 * the top source, still, since the data only now is complete.
 	 */
-	if (m->res->resumed && m->target->is_raw && relink_children(m, err))
+	if (m->above && m->target->is_raw) {
+		if (relink_above(m, err))
+			return -1;
+		if (m->req->stop_at == MERGE_STOP_AFTER_RELINK)
+			return 1;
+	} else if (m->res->resumed && m->target->is_raw &&
+		   relink_children(m, err)) {
 		return -1;
+	}
 	ret = retire_phase(m, err);
 	if (ret)
 		return ret;
@@ -864,12 +898,60 @@ static bool range_already_merged(const struct chain *c, unsigned int p,
 }
 
 /*
+ * Into a raw base the layer above the range is relinked once the data is
+ * in, before the sources are marked: from then on FROM is no longer in
+ * the leaf's chain, and FROM's own chain down to the raw base P tells
+ * what is left.  A journal in the source right above P, from FROM: the
+ * merge stopped after the relink, finished from that holder (its path in
+ * HOLDER).  No journal and FROM merged away: done.
+ */
+enum raw_range_left { RAW_RANGE_NONE, RAW_RANGE_RESUME, RAW_RANGE_DONE };
+
+static enum raw_range_left raw_range_leftover(const struct chain *c, unsigned int p,
+					      const char *from, char **holder)
+{
+	const struct layer *raw = c->layers[p], *bottom;
+	enum raw_range_left left = RAW_RANGE_NONE;
+	struct dmc_err ignored;
+	struct chain fc;
+	int j;
+
+	if (!raw->is_raw || access(from, F_OK))
+		return RAW_RANGE_NONE;
+	memset(&fc, 0, sizeof(fc));
+	if (chain_open(from, CHAIN_ALLOW_MERGED_AWAY, &fc, &ignored))
+		goto out;
+	if (fc.nr < 2)
+		goto out;
+	bottom = fc.layers[fc.nr - 1];
+	if (fc.layers[0]->is_raw || !bottom->is_raw ||
+	    bottom->dev != raw->dev || bottom->ino != raw->ino)
+		goto out;
+	j = find_journal(&fc);
+	if (j >= 0 && (unsigned int)j == fc.nr - 2 &&
+	    !memcmp(fc.layers[j]->hdr.journal.top_uuid, fc.layers[0]->hdr.uuid,
+		    DMC_UUID_SIZE)) {
+		*holder = strdup(fc.layers[j]->path);
+		if (*holder)
+			left = RAW_RANGE_RESUME;
+	} else if (j < 0 && fc.layers[0]->hdr.state == DMC_STATE_MERGED_AWAY) {
+		left = RAW_RANGE_DONE;
+	}
+out:
+	chain_close(&fc);
+	return left;
+}
+
+/*
  * The layers of LEAF's chain that a range merge (--into P --from TOP)
  * needs: the top source's index K, the target's P, and with them the
- * layer above, A (K - 1).  Refusals write nothing.
+ * layer above, A (K - 1).  Refusals write nothing.  A range into a raw
+ * base stopped after its relink is no longer in the chain: HOLDER is set
+ * to the layer its journal is in, K is not.
  */
 static int pick_range(const struct merge_request *rq, const struct chain *c,
-		      unsigned int *k_out, unsigned int *p_out, struct dmc_err *err)
+		      unsigned int *k_out, unsigned int *p_out, char **holder,
+		      struct dmc_err *err)
 {
 	int p, k;
 
@@ -878,10 +960,14 @@ static int pick_range(const struct merge_request *rq, const struct chain *c,
 		return dmc_err(err, DMC_ERR_USAGE, "--into %s: not a layer of the chain of %s",
 			       rq->into, rq->leaf);
 	k = find_layer_spec(c, rq->from);
-	if (k < 0 && range_already_merged(c, (unsigned int)p, rq->from))
+	if (k < 0 && (range_already_merged(c, (unsigned int)p, rq->from) ||
+		      raw_range_leftover(c, (unsigned int)p, rq->from, holder) ==
+		      RAW_RANGE_DONE))
 		return dmc_err(err, DMC_ERR_MERGED,
 			       "--from %s: already merged into %s; nothing to do",
 			       rq->from, c->layers[p]->path);
+	if (k < 0 && *holder)
+		return 0;	/* into a raw base, stopped after the relink */
 	if (k < 0)
 		return dmc_err(err, DMC_ERR_USAGE, "--from %s: not a layer of the chain of %s",
 			       rq->from, rq->leaf);
@@ -893,10 +979,6 @@ static int pick_range(const struct merge_request *rq, const struct chain *c,
 		return dmc_err(err, DMC_ERR_USAGE,
 			       "--from %s: that is the leaf: an ordinary merge, run without --from",
 			       rq->from);
-	if (c->layers[p]->is_raw)
-		return dmc_err(err, DMC_ERR_USAGE,
-			       "--into %s: a range merge (--from) into a raw base is not supported; merge from the leaf",
-			       rq->into);
 	if (rq->depth && rq->depth != (unsigned int)(p - k))
 		return dmc_err(err, DMC_ERR_USAGE, "%s: --depth %u and --into/--from disagree",
 			       rq->leaf, rq->depth);
@@ -909,8 +991,10 @@ static int pick_range(const struct merge_request *rq, const struct chain *c,
  * A range merge: the chain is opened from the leaf (so that A is the
  * layer the leaf's chain has above the top source, not one searched for),
  * checked, closed, and the merge run as an ordinary merge of the top
- * source with depth P - K, which relinks A right after its journal.  An
- * unfinished one (this range's journal in P) is finished the same way.
+ * source with depth P - K, which relinks A right after its journal (into
+ * a raw base: after the data).  An unfinished one (this range's journal
+ * in P, or in the bottom source for a raw P) is finished the same way;
+ * one into a raw base stopped after the relink, from its holder.
  */
 static int run_range(struct merge_ctx *m, struct dmc_err *err)
 {
@@ -918,8 +1002,8 @@ static int run_range(struct merge_ctx *m, struct dmc_err *err)
 	struct merge_request inner = *rq;
 	struct chain c;
 	struct range_check rc;
-	unsigned int i, k = 0, p = 0;
-	char *top = NULL, *above = NULL;
+	unsigned int i, k = 0, p = 0, h;
+	char *top = NULL, *above = NULL, *holder = NULL;
 	int j, ret = -1;
 
 	if (!rq->into)
@@ -929,13 +1013,20 @@ static int run_range(struct merge_ctx *m, struct dmc_err *err)
 	if (chain_open(rq->leaf, CHAIN_ALLOW_MERGED_AWAY | CHAIN_ALLOW_LIVE_LEAP,
 		       &c, err))
 		goto out;
-	if (pick_range(rq, &c, &k, &p, err))
+	if (pick_range(rq, &c, &k, &p, &holder, err))
 		goto out;
+	if (holder) {
+		chain_close(&c);
+		ret = merge_resume_holder(holder, rq, m->res, err);
+		goto out;
+	}
+	/* The journal is in the target, or in the bottom source (raw). */
+	h = c.layers[p]->is_raw ? p - 1 : p;
 	j = find_journal(&c);
 	if (j >= 0) {
 		const struct layer_journal *jn = &c.layers[j]->hdr.journal;
 
-		if ((unsigned int)j != p || jn->nr_sources != p - k ||
+		if ((unsigned int)j != h || jn->nr_sources != p - k ||
 		    memcmp(jn->top_uuid, c.layers[k]->hdr.uuid, DMC_UUID_SIZE)) {
 			dmc_err(err, DMC_ERR_JOURNAL,
 				"%s: holds another unfinished merge; finish it first with 'chainctl layer check -r %s'",
@@ -962,6 +1053,7 @@ static int run_range(struct merge_ctx *m, struct dmc_err *err)
 	}
 	memcpy(m->top_uuid, c.layers[k]->hdr.uuid, DMC_UUID_SIZE);
 	memcpy(m->target_uuid, c.layers[p]->hdr.uuid, DMC_UUID_SIZE);
+	m->target_raw = c.layers[p]->is_raw;
 	/* Its locks go before the top source's chain takes them again. */
 	chain_close(&c);
 	inner.leaf = top;
@@ -976,6 +1068,7 @@ out:
 	chain_close(&c);
 	free(top);
 	free(above);
+	free(holder);
 	return ret;
 }
 
@@ -1051,6 +1144,7 @@ int merge_resume_holder(const char *holder, const struct merge_request *tmpl,
 	req.leaf = top;
 	req.depth = 0;
 	req.into = NULL;
+	req.from = NULL;
 	req.resume_only = true;
 	ret = merge_run(&req, res, err);
 	if (ret < 0 && err->kind == DMC_ERR_IO && err->errnum == ENOENT)

@@ -8,11 +8,24 @@
 # leaf is folded into P; the leaf keeps its uuid and generation and is
 # relinked to P; the chain reads as the reference; the sources are retired;
 # a re-issued merge exits 9; a merge killed in its data phase is finished
-# by issuing it again.
+# by issuing it again.  Into a raw base, the leaf records the raw image
+# once the data is in, and the raw file keeps its size.
 
 # info_field LAYER JQ: one field of `layer info -j LAYER`.
 info_field() {
 	"$CHAINCTL" layer info -j "$1" | jq -r "$2"
+}
+
+# range_path_ok WHAT OUT: the merge report OUT says the data took RANGE_PATH.
+range_path_ok() {
+	local what=$1 out=$2
+	if [ "$RANGE_PATH" = clone ]; then
+		check_eq "$what: the data is cloned, nothing copied" "yes 0" \
+			"$(jq -r '"\(if .cloned_bytes > 0 then "yes" else "no" end) \(.copied_bytes)"' <<< "$out")"
+	else
+		check_eq "$what: the data is copied, the clone refusal reported" "yes 0 yes" \
+			"$(jq -r '"\(if .copied_bytes > 0 then "yes" else "no" end) \(.cloned_bytes) \(if (.clone_refused | length) > 0 then "yes" else "no" end)"' <<< "$out")"
+	fi
 }
 
 # range_checks WHAT DIR INTO FROM SOURCES...: the range merge of DIR's
@@ -35,13 +48,7 @@ range_checks() {
 	check_eq "$what: the sources counted" "$#" "$(jq -r .source_count <<< "$out")"
 	check_eq "$what: the layer above is relinked" \
 		"1 $d/l3.dmc" "$(jq -r '"\(.relinked_count) \(.relinked_paths[0])"' <<< "$out")"
-	if [ "$RANGE_PATH" = clone ]; then
-		check_eq "$what: the data is cloned, nothing copied" "yes 0" \
-			"$(jq -r '"\(if .cloned_bytes > 0 then "yes" else "no" end) \(.copied_bytes)"' <<< "$out")"
-	else
-		check_eq "$what: the data is copied, the clone refusal reported" "yes 0 yes" \
-			"$(jq -r '"\(if .copied_bytes > 0 then "yes" else "no" end) \(.cloned_bytes) \(if (.clone_refused | length) > 0 then "yes" else "no" end)"' <<< "$out")"
-	fi
+	range_path_ok "$what" "$out"
 	check "$what: the leaf reads as the reference" same_as_ref "$d/l3.dmc" "$d/ref.img"
 	check_eq "$what: the leaf keeps its uuid and generation" "$leaf_uuid $leaf_gen" \
 		"$(info_field "$d/l3.dmc" '"\(.uuid) \(.generation)"')"
@@ -74,6 +81,34 @@ check_eq "range by index: l2 is relinked, not the leaf" "1 $d/l2.dmc" \
 check "range by index: the leaf reads as the reference" same_as_ref "$d/l3.dmc" "$d/ref.img"
 check_eq "range by index: l1 is merged away" merged-away "$(info_field "$d/l1.dmc" .state)"
 rm -rf "$RANGE_DIR/range" "$RANGE_DIR/range.idx"
+
+# --- into a raw base: l1 and l2 into base.img, the leaf relinked after the data
+d=$RANGE_DIR/rangeraw
+chain_build "$d" 3 32 1 || fail "range raw: build the chain"
+raw_size=$(stat -c %s "$d/base.img")
+leaf_id=$(info_field "$d/l3.dmc" '"\(.uuid) \(.generation)"')
+out=$("$CHAINCTL" layer merge -j "$d/l3.dmc" --into 0 --from "$d/l2.dmc" 2>&1)
+if check_eq "range into raw: the merge succeeds" 0 "$?"; then
+	check_eq "range into raw: 2 sources into the raw base, the leaf relinked" \
+		"true 2 1 $d/l3.dmc" \
+		"$(jq -r '"\(.raw_target) \(.source_count) \(.relinked_count) \(.relinked_paths[0])"' <<< "$out")"
+	range_path_ok "range into raw" "$out"
+else
+	diag "$out"
+fi
+check "range into raw: the leaf reads as the reference" same_as_ref "$d/l3.dmc" "$d/ref.img"
+check_eq "range into raw: the leaf keeps its uuid and generation" "$leaf_id" \
+	"$(info_field "$d/l3.dmc" '"\(.uuid) \(.generation)"')"
+check_eq "range into raw: the leaf records the raw base and its size" \
+	"raw base.img $raw_size" \
+	"$(info_field "$d/l3.dmc" '"\(.parent.kind) \(.parent.path) \(.parent.size_bytes)"')"
+check_eq "range into raw: the raw base keeps its size" "$raw_size" "$(stat -c %s "$d/base.img")"
+check_eq "range into raw: l1 and l2 are merged away" "merged-away merged-away" \
+	"$(info_field "$d/l1.dmc" .state) $(info_field "$d/l2.dmc" .state)"
+check "range into raw: check is clean on the leaf" "$CHAINCTL" layer check "$d/l3.dmc"
+check_fail_code "range into raw: issued again, it exits 9" 9 "already merged into" \
+	"$CHAINCTL" layer merge "$d/l3.dmc" --into 0 --from "$d/l2.dmc"
+rm -rf "$d"
 
 # --- killed in its data phase, then issued again ----------------------------------
 # 128 MiB copied (--mode copy) keeps the merge busy for seconds; it is

@@ -19,6 +19,11 @@
 #    layer merge`) interleaved; a live --mode copy merge unlimited and with
 #    --rate 32 MiB/s (workload b); the I/O pause of `chainctl device
 #    snapshot` repeated on a device under fio random writes.
+#  gentle (issue 18), when the module loads: 4 KiB random read and write
+#    latency (p50, p99, max) and IOPS on a live device with no merge,
+#    during a live clone merge and during a live copy merge (the range
+#    under the leaf, workload a's data), and a clone merge under
+#    saturating writes against the same merge with no guest I/O.
 #  size sweep (issue 6): merge time against changed data, 64 MiB, 256 MiB,
 #    1 GiB and 4 GiB (every block) in 64 KiB runs, on XFS: chainctl clone,
 #    live clone, chainctl copy, qemu-img commit, dm-snapshot, bare loop.
@@ -44,7 +49,7 @@
 # tests/bench/run extracts them and writes bench/results/.
 # Usage: vm-bench.sh [--bin DIR] [--quick] [--scale N] [--only PART[,PART..]]
 #                    [--sizes SIZE[,SIZE..]]
-#   PART: merge, live, size-sweep, length-sweep, sweep (both sweeps),
+#   PART: merge, live, gentle, size-sweep, length-sweep, sweep (both sweeps),
 #   device (fio and depth), depth (the depth part alone); for development.
 #   --sizes: the size sweep's points instead of the default ones.
 set -uo pipefail
@@ -64,7 +69,7 @@ while [ $# -gt 0 ]; do
 done
 for p in ${ONLY//,/ }; do
 	case "$p" in
-	merge|live|size-sweep|length-sweep|sweep|device|depth) ;;
+	merge|live|gentle|size-sweep|length-sweep|sweep|device|depth) ;;
 	*) die "vm-bench.sh: --only: unknown part $p" ;;
 	esac
 done
@@ -97,6 +102,11 @@ WA_COUNT=$((WA_COUNT / SCALE)); WB_COUNT=$((WB_COUNT / SCALE))
 LIVE_RATE=32	# MiB/s
 [ $QUICK = 1 ] && LIVE_RATE_LOW=8 || LIVE_RATE_LOW=16
 SNAPS=10
+# Gentle section: fio's iodepth for the latency runs, and the seconds of
+# the no-merge run.
+GENTLE_QD=1
+GENTLE_IDLE=15
+[ $QUICK = 1 ] && GENTLE_IDLE=5
 SNAP_CHUNK=128	# dm-snapshot chunk, sectors: 64 KiB (the chain's blocks, qcow2's clusters)
 CHANGED=$((WA_COUNT * 65536))
 MNT=$DMC_TMP/mnt
@@ -170,6 +180,8 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	--arg sizes "$SWEEP_SIZES" --arg lens "$SWEEP_LENS" --arg depths "$DEPTHS" \
 	--arg sizec "$SIZE_CONTENDERS" --arg lenc "$LENGTH_CONTENDERS" \
 	--arg only "$ONLY" --arg chunk "$SNAP_CHUNK" --arg vbytes "$(numfmt --from=iec "$VSIZE")" \
+	--arg cs "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)" \
+	--arg gqd "$GENTLE_QD" --arg gidle "$GENTLE_IDLE" \
 	'{section: "meta", quick: ($quick == "1"), virtual_size: $vsize,
 	  vsize_bytes: ($vbytes | num),
 	  scale: ($scale | num), changed_bytes: ($changed | num),
@@ -182,7 +194,8 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	  live_rate_low_mib_s: ($rate_low | num), snapshots: ($snaps | num),
 	  versions: {chainctl: $chainctl, kernel: $kernel,
 	  qemu_img: $qemu_img, fio: $fio, xfsprogs: $xfs, e2fsprogs: $e2fs},
-	  vm: {cpu: $cpu, cpus: ($ncpu | num), mem_bytes: ($mem | num)}}'
+	  gentle_iodepth: ($gqd | num), gentle_idle_seconds: ($gidle | num),
+	  vm: {cpu: $cpu, cpus: ($ncpu | num), mem_bytes: ($mem | num), clocksource: $cs}}'
 say "versions: $("$CHAINCTL" -V 2>/dev/null | head -n 1); $(qemu-img --version | head -n 1); $(fio --version); kernel $(uname -r)"
 
 hostclock_works || say "WARNING: cannot read the host's clock through /run/results; timing with the guest's clock"
@@ -819,6 +832,179 @@ elif ! live_section; then
 	rm -rf "$MNT/xfs/live-a" "$MNT/xfs/live-b" "$MNT/xfs/snap"
 fi
 
+# --------------------------------------------------------------- gentle --
+# The guest's I/O during a live merge (issue 18, "gentle to the guest").
+# Workload a's chain (a layer base, the child with 16384 runs of 64 KiB,
+# / SCALE) with an empty leaf on top, as device blive: the merge is the
+# range `device merge blive --into 0 --from 1` (the child into the base,
+# the leaf untouched), so the guest's writes land in the leaf whatever
+# the merge does.  Per rep, for each job (4 KiB random read, then 4 KiB
+# random write; fio, libaio, direct, iodepth GENTLE_QD, over the whole
+# device): no merge for GENTLE_IDLE s, a live clone merge, a live copy
+# merge with the default rate policy (no --rate); fio starts 1 s before
+# the merge and stops at its end.  Then the saturating-writes check: the
+# same clone merge with no guest I/O and under fio 4 KiB random writes
+# at iodepth 32 (host clock).  The guest's clock is the TSC
+# (tests/bench/run boots with tsc=reliable), so fio's percentiles are
+# fine-grained and run at the host's pace; IOPS is also taken by the host
+# clock (I/Os / the host seconds fio ran).
+GENTLE_WHY=
+
+# gentle_device: workload a's chain reset, an empty leaf on the child,
+# device blive on it.
+gentle_device() {
+	local d=$MNT/xfs/live-a out
+	live_reset a || { GENTLE_WHY=$LIVE_WHY; return 1; }
+	"$CHAINCTL" layer create --parent "$d/child.dmc" "$d/new.dmc" > /dev/null ||
+		{ GENTLE_WHY="layer create new.dmc"; return 1; }
+	if ! out=$("$CHAINCTL" device create blive "$d/new.dmc" 2>&1); then
+		GENTLE_WHY="chainctl device create: $out"
+		return 1
+	fi
+	[ -b /dev/mapper/blive ] || dmsetup mknodes blive > /dev/null 2>&1
+}
+
+# gentle_fio_start RW QD: fio on blive in the background (GENTLE_FIO pid).
+gentle_fio_start() {
+	fio --name=g --filename=/dev/mapper/blive --direct=1 --ioengine=libaio \
+		--iodepth="$2" --rw="$1" --bs=4k --runtime=3600 --time_based \
+		--randrepeat=0 --norandommap --percentile_list=50:99:99.9 \
+		--output-format=json > "$DMC_TMP/gfio.json" 2> "$DMC_TMP/gfio.err" &
+	GENTLE_FIO=$!
+	GENTLE_T0=$(hostnow)
+}
+
+# gentle_fio_stop: stop fio; GENTLE_FIO_SECS the host seconds it ran.
+gentle_fio_stop() {
+	local i
+	kill -INT "$GENTLE_FIO" 2>/dev/null
+	for i in $(seq 1 120); do
+		kill -0 "$GENTLE_FIO" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -KILL "$GENTLE_FIO" 2>/dev/null
+	wait "$GENTLE_FIO" 2>/dev/null
+	GENTLE_FIO_SECS=$(host_secs_since "$GENTLE_T0")
+}
+
+# gentle_merge MODE: the range merge, waited for (GENTLE_OUT, GENTLE_SECS).
+gentle_merge() {
+	local args=() t0
+	[ "$1" = copy ] && args=(--mode copy)
+	t0=$(hostnow)
+	GENTLE_OUT=$("$CHAINCTL" device merge blive --into 0 --from 1 "${args[@]}" -j \
+		2> "$DMC_TMP/err") || GENTLE_OUT=
+	GENTLE_SECS=$(host_secs_since "$t0")
+	jq -e '.state == "done"' <<< "$GENTLE_OUT" > /dev/null 2>&1
+}
+
+# gentle_verify: the merged base holds the child's data.
+gentle_verify() {
+	"$BD" verify "$MNT/xfs/live-a/lbase.dmc" layer "$DMC_TMP/a.sample" \
+		$(( $(wseed a) + 10 )) > /dev/null
+}
+
+# gentle_one REP JOB MODE WINDOW: one fio run (JOB randread|randwrite)
+# with MODE none|clone|copy; emits a "gentle" sample.
+gentle_one() {
+	local rep=$1 job=$2 mode=$3 window=$4 ok=true merge_secs=null out='{}' dir
+	gentle_device || return 1
+	drop_caches
+	gentle_fio_start "$job" "$GENTLE_QD"
+	sleep 1
+	if [ "$mode" = none ]; then
+		sleep "$window"
+	else
+		gentle_merge "$mode" || { ok=false; say "  FAILED: $mode merge under $job: $(jq -r '.message // .state // ""' <<< "$GENTLE_OUT" 2>/dev/null) $(tail -n 2 "$DMC_TMP/err")"; }
+		merge_secs=$GENTLE_SECS
+		out=${GENTLE_OUT:-'{}'}
+	fi
+	gentle_fio_stop
+	chain_remove blive > /dev/null 2>&1
+	if [ "$mode" != none ] && $ok && ! gentle_verify; then
+		ok=false
+		say "  FAILED: $mode merge under $job: the merged base does not hold the child's data"
+	fi
+	dir=${job#rand}
+	if ! sed -n '/^{/,$p' "$DMC_TMP/gfio.json" | jq -e '.jobs[0]' > /dev/null 2>&1; then
+		say "  FAILED: fio $job ($mode): no result: $(tail -n 3 "$DMC_TMP/gfio.err")"
+		return 2
+	fi
+	emitj --arg rep "$rep" --arg job "$job" --arg mode "$mode" --arg secs "$GENTLE_FIO_SECS" \
+		--arg msecs "$merge_secs" --argjson ok "$ok" --argjson out "$out" --arg qd "$GENTLE_QD" \
+		--argjson fio "$(sed -n '/^{/,$p' "$DMC_TMP/gfio.json" | jq -c --arg d "$dir" '.jobs[0][$d]
+			| {ios: .total_ios, iops: .iops, mean_ns: .clat_ns.mean, max_ns: .clat_ns.max,
+			   p50_ns: .clat_ns.percentile["50.000000"], p99_ns: .clat_ns.percentile["99.000000"],
+			   p999_ns: .clat_ns.percentile["99.900000"]}')" \
+		'{section: "gentle", rep: ($rep | num), job: $job, mode: $mode, iodepth: ($qd | num),
+		  fio_seconds: ($secs | num), iops_host: ($fio.ios / ($secs | num)),
+		  iops_guest: $fio.iops, p50_us: ($fio.p50_ns / 1000), p99_us: ($fio.p99_ns / 1000),
+		  p999_us: ($fio.p999_ns / 1000), max_us: ($fio.max_ns / 1000),
+		  mean_us: ($fio.mean_ns / 1000), merge_seconds: ($msecs | num),
+		  bytes_cloned: $out.bytes_cloned, bytes_copied: $out.bytes_copied,
+		  pause_ns: $out.pause_ns, verified: $ok}'
+	say "  rep $rep $(printf '%-9s %-5s' "$job" "$mode") $(jq -r 'select(.section == "gentle") | "\(.iops_host | round) IOPS (host clock), p50 \(.p50_us) us, p99 \(.p99_us) us, max \(.max_us | round) us"' <<< "$(tail -n 1 "$SAMPLES")")$([ "$merge_secs" = null ] || echo ", merge $merge_secs s")$($ok || echo '  FAILED')"
+	$ok || return 2
+}
+
+# gentle_saturated REP: the clone merge with no guest I/O, then under fio
+# random writes at iodepth 32; host seconds each.
+gentle_saturated() {
+	local rep=$1 load secs ok
+	for load in idle saturated; do
+		gentle_device || return 1
+		drop_caches
+		[ "$load" = idle ] || { gentle_fio_start randwrite 32; sleep 1; }
+		ok=true
+		gentle_merge clone || ok=false
+		secs=$GENTLE_SECS
+		[ "$load" = idle ] || gentle_fio_stop
+		chain_remove blive > /dev/null 2>&1
+		$ok && gentle_verify || ok=false
+		emitj --arg rep "$rep" --arg load "$load" --arg secs "$secs" --argjson ok "$ok" \
+			'{section: "gentle-saturated", rep: ($rep | num), load: $load,
+			  merge_seconds: ($secs | num), verified: $ok}'
+		say "  rep $rep clone merge, $load: $secs s$($ok || echo '  FAILED')"
+		$ok || return 2
+	done
+}
+
+gentle_section() {
+	local rep job mode r window
+	if ! load_module; then
+		GENTLE_WHY="dm-chain module not loaded: $MODULE_WHY"
+		return 1
+	fi
+	say "gentle: workload a with a leaf on top, fio 4 KiB iodepth $GENTLE_QD, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+	live_setup a "$WA_COUNT" 64K || { GENTLE_WHY=$LIVE_WHY; return 1; }
+	for rep in $(seq 1 "$REPEATS"); do
+		for job in randread randwrite; do
+			for mode in none clone copy; do
+				window=$GENTLE_IDLE
+				gentle_one "$rep" "$job" "$mode" "$window"
+				r=$?
+				[ $r = 1 ] && return 1
+				[ $r = 2 ] && gentle_fail=1
+			done
+		done
+		gentle_saturated "$rep"
+		r=$?
+		[ $r = 1 ] && return 1
+		[ $r = 2 ] && gentle_fail=1
+	done
+	rm -rf "$MNT/xfs/live-a"
+	return 0
+}
+gentle_fail=0
+if ! want gentle; then
+	say "gentle (guest I/O during merges) skipped (--only $ONLY)"
+elif ! gentle_section; then
+	say "gentle benchmarks NOT RUN (or stopped): $GENTLE_WHY"
+	emitj --arg why "$GENTLE_WHY" '{section: "gentle-not-run", why: $why}'
+	dmsetup remove blive > /dev/null 2>&1
+	rm -rf "$MNT/xfs/live-a"
+fi
+
 # --------------------------------------------------------------- sweeps --
 # Merge time against changed data and against run length (issue 6), on
 # XFS over the same raw base (the live clone: over the same base content
@@ -1159,4 +1345,5 @@ fi
 say "done"
 cd /
 umount "$MNT/xfs" "$MNT/ext4" 2>/dev/null
-[ $merge_fail = 0 ] && [ $live_fail = 0 ] && [ $sweep_fail = 0 ] && [ $depth_fail = 0 ]
+[ $merge_fail = 0 ] && [ $live_fail = 0 ] && [ $gentle_fail = 0 ] && [ $sweep_fail = 0 ] &&
+	[ $depth_fail = 0 ]

@@ -775,13 +775,7 @@ snapshot_pause() {
 		say "  snapshot $i: kernel pause $(jq -r '(.pause_ns // 0) / 1e6' <<< "$out") ms, command $secs s (host clock)"
 		sleep 1
 	done
-	kill -INT "$fiopid" 2>/dev/null
-	for i in $(seq 1 120); do
-		kill -0 "$fiopid" 2>/dev/null || break
-		sleep 0.5
-	done
-	kill -KILL "$fiopid" 2>/dev/null
-	wait "$fiopid" 2>/dev/null
+	fio_stop "$fiopid"
 	emitj --arg clk "$clk" --arg cs "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)" \
 		--arg fio "$(sed -n '/^{/,$p' "$DMC_TMP/snapfio.json" |
 			jq -c '.jobs[0].write | {iops, io_bytes, clat_max_ns: .clat_ns.max, clat_mean_ns: .clat_ns.mean}' 2>/dev/null)" \
@@ -876,14 +870,7 @@ gentle_fio_start() {
 
 # gentle_fio_stop: stop fio; GENTLE_FIO_SECS the host seconds it ran.
 gentle_fio_stop() {
-	local i
-	kill -INT "$GENTLE_FIO" 2>/dev/null
-	for i in $(seq 1 120); do
-		kill -0 "$GENTLE_FIO" 2>/dev/null || break
-		sleep 0.5
-	done
-	kill -KILL "$GENTLE_FIO" 2>/dev/null
-	wait "$GENTLE_FIO" 2>/dev/null
+	fio_stop "$GENTLE_FIO"
 	GENTLE_FIO_SECS=$(host_secs_since "$GENTLE_T0")
 }
 

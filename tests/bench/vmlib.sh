@@ -61,6 +61,19 @@ hostclock_works() { : > "$HOSTCLOCK_FILE" 2>/dev/null && stat -c %.9Y "$HOSTCLOC
 host_secs_since() { awk -v a="$1" -v b="$(hostnow)" 'BEGIN { printf "%.3f", b - a }'; }
 _t_start=$(hostnow)
 
+# fio_stop PID: end a time-based fio run (SIGINT: it writes its report),
+# killed if it has not stopped within a minute.
+fio_stop() {
+	local i
+	kill -INT "$1" 2>/dev/null
+	for i in $(seq 1 120); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 # Human size of a byte count.
 hsize() {
 	awk -v b="$1" 'BEGIN {

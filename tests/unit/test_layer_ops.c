@@ -1241,6 +1241,26 @@ static void test_range_merge_two_sources(void **state)
  * new generation, with a's journal still active (the live leap), and
  * 'check' on c says resumable and names the command.
  */
+/*
+ * A fresh base <- a <- b <- c (RAW: base.img a raw image): c's uuid, its
+ * parent's (b's) and c's generation.
+ */
+static void rebuild_chain(bool raw, uint8_t *c_uuid, uint8_t *b_uuid,
+			  uint64_t *c_gen)
+{
+	struct layer *c;
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_chain(raw);
+	c = open_layer("c.dmc");
+	memcpy(c_uuid, c->hdr.uuid, DMC_UUID_SIZE);
+	memcpy(b_uuid, c->hdr.parent_uuid, DMC_UUID_SIZE);
+	*c_gen = c->hdr.generation;
+	layer_close(c);
+}
+
 static const enum merge_stop_point range_stops[] = {
 	MERGE_STOP_AFTER_JOURNAL, MERGE_STOP_AFTER_RELINK, MERGE_STOP_AFTER_BATCH,
 	MERGE_STOP_AFTER_DATA, MERGE_STOP_AFTER_FIRST_MARK, MERGE_STOP_BEFORE_FINISH,
@@ -1260,14 +1280,7 @@ static void range_stop_case(enum merge_stop_point stop, bool by_check)
 	char cmd[256];
 
 	assert_non_null(rep);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", fx->dir);
-	assert_int_equal(system(cmd), 0);
-	build_chain(false);
-	c = open_layer("c.dmc");
-	memcpy(c_uuid, c->hdr.uuid, DMC_UUID_SIZE);
-	memcpy(b_uuid, c->hdr.parent_uuid, DMC_UUID_SIZE);
-	c_gen = c->hdr.generation;
-	layer_close(c);
+	rebuild_chain(false, c_uuid, b_uuid, &c_gen);
 	assert_int_equal(range_merge("c.dmc", "a.dmc", "b.dmc", stop, &res, &err), 1);
 	a = open_layer("a.dmc");
 	assert_int_not_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
@@ -1499,14 +1512,7 @@ static void raw_range_stop_case(enum merge_stop_point stop, bool by_check)
 	char cmd[256];
 
 	assert_non_null(rep);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", fx->dir);
-	assert_int_equal(system(cmd), 0);
-	build_chain(true);
-	c = open_layer("c.dmc");
-	memcpy(c_uuid, c->hdr.uuid, DMC_UUID_SIZE);
-	memcpy(b_uuid, c->hdr.parent_uuid, DMC_UUID_SIZE);
-	c_gen = c->hdr.generation;
-	layer_close(c);
+	rebuild_chain(true, c_uuid, b_uuid, &c_gen);
 	assert_int_equal(range_merge("c.dmc", "0", "b.dmc", stop, &res, &err), 1);
 	a = open_layer("a.dmc");
 	assert_int_not_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);

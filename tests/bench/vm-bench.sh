@@ -726,8 +726,10 @@ live_contender() {
 		  state: ($out.state // (if $out.seconds then "done" else null end)),
 		  tool_seconds: ($out.seconds // (if $out.elapsed_ns then $out.elapsed_ns / 1e9 else null end)),
 		  elapsed_ns: $out.elapsed_ns, pause_ns: $out.pause_ns,
-		  bytes_total: $out.bytes_total, bytes_cloned: $out.bytes_cloned,
-		  bytes_copied: $out.bytes_copied, bytes_zeroed: $out.bytes_zeroed,
+		  bytes_total: ($out.total_bytes // $out.bytes_total),
+		  bytes_cloned: ($out.cloned_bytes // $out.bytes_cloned),
+		  bytes_copied: ($out.copied_bytes // $out.bytes_copied),
+		  bytes_zeroed: ($out.zeroed_bytes // $out.bytes_zeroed),
 		  verified: $ok}'
 	say "  $w rep $rep  $(printf '%-15s xfs   %9s s' "$name" "$secs")$(
 		jq -r 'if .elapsed_ns then "  (kernel \(.elapsed_ns / 1e9 * 1000 | round / 1000) s, \((.cloned_bytes + .copied_bytes) / 1048576 / (.elapsed_ns / 1e9) | round) MiB/s, pause \(.pause_ns / 1e6) ms)" else "" end' <<< "$out" 2>/dev/null)$($ok || echo '  FAILED')"
@@ -928,7 +930,8 @@ gentle_one() {
 		  iops_guest: $fio.iops, p50_us: ($fio.p50_ns / 1000), p99_us: ($fio.p99_ns / 1000),
 		  p999_us: ($fio.p999_ns / 1000), max_us: ($fio.max_ns / 1000),
 		  mean_us: ($fio.mean_ns / 1000), merge_seconds: ($msecs | num),
-		  bytes_cloned: $out.bytes_cloned, bytes_copied: $out.bytes_copied,
+		  bytes_cloned: ($out.cloned_bytes // $out.bytes_cloned),
+		  bytes_copied: ($out.copied_bytes // $out.bytes_copied),
 		  pause_ns: $out.pause_ns, verified: $ok}'
 	say "  rep $rep $(printf '%-9s %-5s' "$job" "$mode") $(jq -r 'select(.section == "gentle") | "\(.iops_host | round) IOPS (host clock), p50 \(.p50_us) us, p99 \(.p99_us) us, max \(.max_us | round) us"' <<< "$(tail -n 1 "$SAMPLES")")$([ "$merge_secs" = null ] || echo ", merge $merge_secs s")$($ok || echo '  FAILED')"
 	$ok || return 2

@@ -180,7 +180,7 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	--arg sizes "$SWEEP_SIZES" --arg lens "$SWEEP_LENS" --arg depths "$DEPTHS" \
 	--arg sizec "$SIZE_CONTENDERS" --arg lenc "$LENGTH_CONTENDERS" \
 	--arg only "$ONLY" --arg chunk "$SNAP_CHUNK" --arg vbytes "$(numfmt --from=iec "$VSIZE")" \
-	--arg cs "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)" \
+	--arg cs "$(clocksource)" \
 	--arg gqd "$GENTLE_QD" --arg gidle "$GENTLE_IDLE" \
 	'{section: "meta", quick: ($quick == "1"), virtual_size: $vsize,
 	  vsize_bytes: ($vbytes | num),
@@ -204,7 +204,7 @@ CLK_G0=$(now) CLK_H0=$(hostnow)
 clock_check() {
 	local g h
 	g=$(secs_since "$CLK_G0"); h=$(host_secs_since "$CLK_H0")
-	emitj --arg g "$g" --arg h "$h" --arg cs "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)" \
+	emitj --arg g "$g" --arg h "$h" --arg cs "$(clocksource)" \
 		--argjson hc "$(hostclock_works && echo true || echo false)" \
 		'{section: "clock", guest_seconds: ($g | num), host_seconds: ($h | num),
 		  guest_per_host: (try (($g | num) / ($h | num)) catch null), clocksource: $cs,
@@ -748,7 +748,7 @@ snapshot_pause() {
 	fi
 	[ -b /dev/mapper/bsnap ] || dmsetup mknodes bsnap > /dev/null 2>&1
 	clk=$("$BD" clockres)
-	say "live: $SNAPS snapshots under fio randwrite 4k iodepth 32 ($(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null) clocksource, $clk)"
+	say "live: $SNAPS snapshots under fio randwrite 4k iodepth 32 ($(clocksource) clocksource, $clk)"
 	fio --name=snapw --filename=/dev/mapper/bsnap --direct=1 --ioengine=libaio \
 		--iodepth=32 --rw=randwrite --bs=4k --size="$FIO_SIZE" --runtime=1800 \
 		--time_based --randrepeat=0 --norandommap --output-format=json \
@@ -778,7 +778,7 @@ snapshot_pause() {
 		sleep 1
 	done
 	fio_stop "$fiopid"
-	emitj --arg clk "$clk" --arg cs "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)" \
+	emitj --arg clk "$clk" --arg cs "$(clocksource)" \
 		--arg fio "$(sed -n '/^{/,$p' "$DMC_TMP/snapfio.json" |
 			jq -c '.jobs[0].write | {iops, io_bytes, clat_max_ns: .clat_ns.max, clat_mean_ns: .clat_ns.mean}' 2>/dev/null)" \
 		'($clk | [scan("([a-z_]+)=([0-9]+)") | {(.[0]): (.[1] | num)}] | add // {}) as $c
@@ -893,16 +893,16 @@ gentle_verify() {
 		$(( $(wseed a) + 10 )) > /dev/null
 }
 
-# gentle_one REP JOB MODE WINDOW: one fio run (JOB randread|randwrite)
-# with MODE none|clone|copy; emits a "gentle" sample.
+# gentle_one REP JOB MODE: one fio run (JOB randread|randwrite) with MODE
+# none (GENTLE_IDLE s)|clone|copy; emits a "gentle" sample.
 gentle_one() {
-	local rep=$1 job=$2 mode=$3 window=$4 ok=true merge_secs=null out='{}' dir
+	local rep=$1 job=$2 mode=$3 ok=true merge_secs=null out='{}' dir
 	gentle_device || return 1
 	drop_caches
 	gentle_fio_start "$job" "$GENTLE_QD"
 	sleep 1
 	if [ "$mode" = none ]; then
-		sleep "$window"
+		sleep "$GENTLE_IDLE"
 	else
 		gentle_merge "$mode" || { ok=false; say "  FAILED: $mode merge under $job: $(jq -r '.message // .state // ""' <<< "$GENTLE_OUT" 2>/dev/null) $(tail -n 2 "$DMC_TMP/err")"; }
 		merge_secs=$GENTLE_SECS
@@ -960,18 +960,17 @@ gentle_saturated() {
 }
 
 gentle_section() {
-	local rep job mode r window
+	local rep job mode r
 	if ! load_module; then
 		GENTLE_WHY="dm-chain module not loaded: $MODULE_WHY"
 		return 1
 	fi
-	say "gentle: workload a with a leaf on top, fio 4 KiB iodepth $GENTLE_QD, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+	say "gentle: workload a with a leaf on top, fio 4 KiB iodepth $GENTLE_QD, clocksource $(clocksource)"
 	live_setup a "$WA_COUNT" 64K || { GENTLE_WHY=$LIVE_WHY; return 1; }
 	for rep in $(seq 1 "$REPEATS"); do
 		for job in randread randwrite; do
 			for mode in none clone copy; do
-				window=$GENTLE_IDLE
-				gentle_one "$rep" "$job" "$mode" "$window"
+				gentle_one "$rep" "$job" "$mode"
 				r=$?
 				[ $r = 1 ] && return 1
 				[ $r = 2 ] && gentle_fail=1

@@ -61,6 +61,11 @@ hostclock_works() { : > "$HOSTCLOCK_FILE" 2>/dev/null && stat -c %.9Y "$HOSTCLOC
 host_secs_since() { awk -v a="$1" -v b="$(hostnow)" 'BEGIN { printf "%.3f", b - a }'; }
 _t_start=$(hostnow)
 
+# The guest kernel's clocksource (tsc, refined-jiffies, ...).
+clocksource() {
+	cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null
+}
+
 # fio_stop PID: end a time-based fio run (SIGINT: it writes its report),
 # killed if it has not stopped within a minute.
 fio_stop() {

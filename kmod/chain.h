@@ -46,9 +46,10 @@ struct dmc_cells {
  * again.  This is how the layer list changes under a live device.
  */
 struct dmc_gate {
-	spinlock_t lock;		/* guards @closed, @inflight */
+	spinlock_t lock;		/* guards @closed, @inflight, @limit */
 	bool closed;
 	unsigned long inflight;
+	unsigned long limit;		/* most bios in flight; 0: any */
 	wait_queue_head_t wait;
 };
 
@@ -156,7 +157,10 @@ void dmc_gate_init(struct dmc_gate *g);
 void dmc_submit_init(struct dmc_chain *dc);
 /* Close the gate and wait until no bio is in flight.  Sleeps. */
 void dmc_gate_close(struct dmc_gate *g);
-void dmc_gate_open(struct dmc_gate *g);
+/* Open it, admitting at most @limit bios in flight (0: any number). */
+void dmc_gate_open(struct dmc_gate *g, unsigned long limit);
+/* Admit at most @limit bios in flight from now on (0: any number). */
+void dmc_gate_limit(struct dmc_gate *g, unsigned long limit);
 void dmc_cells_init(struct dmc_cells *c);
 int dmc_map(struct dmc_chain *dc, struct bio *bio);
 /*
@@ -186,6 +190,25 @@ bool dmc_chain_failed(struct dmc_chain *dc);
  */
 int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 		     char **paths, unsigned int nr, u64 *pause_ns);
+/*
+ * Hold the device's I/O for a burst of merge work: excludes switches of
+ * the layer list, waits until no bio is in flight and holds new ones in
+ * map until dmc_chain_release_io().  Sets PF_MEMALLOC_NOIO meanwhile
+ * (memory reclaim must not wait for this device's I/O): the flags to
+ * give back to dmc_chain_release_io() are returned.  Sleeps.
+ */
+unsigned int dmc_chain_hold_io(struct dmc_chain *dc);
+/*
+ * Let the I/O go again, at most @limit bios in flight from now on (0: any
+ * number), until the next switch of the layer list or
+ * dmc_chain_limit_io().
+ */
+void dmc_chain_release_io(struct dmc_chain *dc, unsigned int noio,
+			  unsigned long limit);
+/* Set the most bios in flight (0: any number). */
+void dmc_chain_limit_io(struct dmc_chain *dc, unsigned long limit);
+/* The bios in flight now (a snapshot, unlocked). */
+unsigned long dmc_chain_inflight(struct dmc_chain *dc);
 /* No other table (loaded or live) of the same device exists. */
 bool dmc_chain_sole_table(struct dmc_chain *dc);
 /*

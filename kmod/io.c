@@ -157,14 +157,31 @@ void dmc_gate_init(struct dmc_gate *g)
 	init_waitqueue_head(&g->wait);
 	g->closed = false;
 	g->inflight = 0;
+	g->limit = 0;
+}
+
+/* Whether a bio may pass now (called with g->lock held). */
+static bool gate_admits(struct dmc_gate *g)
+{
+	return !g->closed && (!g->limit || g->inflight < g->limit);
+}
+
+static bool gate_admits_locked(struct dmc_gate *g)
+{
+	bool r;
+
+	spin_lock_irq(&g->lock);
+	r = gate_admits(g);
+	spin_unlock_irq(&g->lock);
+	return r;
 }
 
 static void gate_enter(struct dmc_gate *g)
 {
 	spin_lock_irq(&g->lock);
-	while (unlikely(g->closed)) {
+	while (unlikely(!gate_admits(g))) {
 		spin_unlock_irq(&g->lock);
-		wait_event(g->wait, !READ_ONCE(g->closed));
+		wait_event(g->wait, gate_admits_locked(g));
 		spin_lock_irq(&g->lock);
 	}
 	g->inflight++;
@@ -177,7 +194,9 @@ static void gate_exit(struct dmc_gate *g)
 	bool wake;
 
 	spin_lock_irqsave(&g->lock, flags);
-	wake = !--g->inflight && g->closed;
+	--g->inflight;
+	wake = (!g->inflight && g->closed) ||
+	       (g->limit && g->inflight + 1 == g->limit);
 	spin_unlock_irqrestore(&g->lock, flags);
 	if (wake)
 		wake_up_all(&g->wait);
@@ -202,10 +221,19 @@ void dmc_gate_close(struct dmc_gate *g)
 	wait_event(g->wait, gate_drained(g));
 }
 
-void dmc_gate_open(struct dmc_gate *g)
+void dmc_gate_open(struct dmc_gate *g, unsigned long limit)
 {
 	spin_lock_irq(&g->lock);
 	g->closed = false;
+	g->limit = limit;
+	spin_unlock_irq(&g->lock);
+	wake_up_all(&g->wait);
+}
+
+void dmc_gate_limit(struct dmc_gate *g, unsigned long limit)
+{
+	spin_lock_irq(&g->lock);
+	g->limit = limit;
 	spin_unlock_irq(&g->lock);
 	wake_up_all(&g->wait);
 }

@@ -40,6 +40,7 @@
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
+#include <linux/moduleparam.h>
 #include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -74,6 +75,21 @@
 #define DMC_SAVE_NS		NSEC_PER_SEC
 /* Progress events at most this often. */
 #define DMC_EVENT_NS		(250 * NSEC_PER_MSEC)
+
+/*
+ * Bursts (see burst_begin()): with this many guest bios in flight or more,
+ * the merge holds the device's I/O and moves data alone for up to
+ * merge_burst_ms, then lets the guest's I/O through for merge_gap_ms.
+ */
+static unsigned int merge_burst_depth = 8;
+module_param(merge_burst_depth, uint, 0644);
+MODULE_PARM_DESC(merge_burst_depth, "Guest bios in flight from which a live merge works in bursts (0: never)");
+static unsigned int merge_burst_ms = 64;
+module_param(merge_burst_ms, uint, 0644);
+MODULE_PARM_DESC(merge_burst_ms, "Longest burst of a live merge, ms");
+static unsigned int merge_gap_ms = 4;
+module_param(merge_gap_ms, uint, 0644);
+MODULE_PARM_DESC(merge_gap_ms, "Guest I/O time between two bursts, ms");
 
 struct dmc_merge {
 	struct dmc_chain *dc;
@@ -113,6 +129,12 @@ struct dmc_merge {
 	ktime_t start;
 	u64 moved;			/* bytes cloned + copied, for --rate */
 	u64 parked_ns;			/* time parked while suspended */
+
+	/* A burst: the device's I/O held (dmc_chain_hold_io()) since @burst_t0. */
+	bool burst;
+	bool limited;			/* the guest's bios in flight limited */
+	unsigned int burst_noio;
+	u64 burst_t0;
 
 	spinlock_t lock;		/* guards @st */
 	struct dm_chain_merge_status st;
@@ -259,6 +281,8 @@ static int edit_finish(void *slot, const void *arg)
 
 /* ---- the data phase ---- */
 
+static void burst_end(struct dmc_merge *m, bool gap);
+
 /*
  * Between two calls that move data: while the device is suspended, wait
  * (parked) until it resumes.  False when the merge is cancelled.
@@ -268,6 +292,8 @@ static bool wait_point(struct dmc_merge *m)
 	ktime_t t0;
 
 	if (READ_ONCE(m->paused) && !READ_ONCE(m->cancel)) {
+		/* A suspend waits for the bios a burst holds back. */
+		burst_end(m, false);
 		t0 = ktime_get();
 		WRITE_ONCE(m->parked, true);
 		wake_up_all(&m->wait);
@@ -304,6 +330,59 @@ static bool throttle(struct dmc_merge *m, u64 bytes)
 						(u64)100 * NSEC_PER_MSEC))));
 	}
 	return false;
+}
+
+/*
+ * Bursts.  A guest that keeps many bios in flight (a deep queue of
+ * writes, each a copy-on-write fill that reads the very files the merge
+ * clones between) makes every clone call wait for the reads in flight on
+ * both files (the filesystem locks them exclusively and waits for their
+ * direct I/O): under a saturating load a merge of small runs crawled, an
+ * order of magnitude slower than alone.  So with merge_burst_depth or
+ * more bios in flight at a call boundary, the merge holds the device's
+ * I/O (one wait for those in flight) and moves data alone for up to
+ * merge_burst_ms, then lets the guest's I/O through for merge_gap_ms:
+ * the guest waits at most a burst, and the merge keeps most of its pace.
+ * A rate-limited merge never bursts (it would hold the guest while it
+ * waits for its rate), and a suspend ends a burst (wait_point()).
+ */
+static void burst_begin(struct dmc_merge *m)
+{
+	unsigned int depth = READ_ONCE(merge_burst_depth);
+
+	if (m->burst || m->rate || !depth || !READ_ONCE(merge_burst_ms) ||
+	    dmc_chain_inflight(m->dc) < depth)
+		return;
+	m->burst_noio = dmc_chain_hold_io(m->dc);
+	m->burst = true;
+	m->burst_t0 = elapsed_ns(m);
+}
+
+/* End the burst, if any; with @gap, then give the guest its time. */
+static void burst_end(struct dmc_merge *m, bool gap)
+{
+	unsigned int gap_ms = READ_ONCE(merge_gap_ms);
+
+	if (!m->burst)
+		return;
+	dmc_chain_release_io(m->dc, m->burst_noio,
+			     READ_ONCE(merge_burst_depth));
+	m->burst = false;
+	m->limited = true;
+	if (gap && gap_ms)
+		wait_event_timeout(m->wait, READ_ONCE(m->cancel) ||
+					    READ_ONCE(m->paused),
+				   max(1UL, msecs_to_jiffies(gap_ms)));
+}
+
+/* After a call: end a burst that has had its time, or must end. */
+static void burst_check(struct dmc_merge *m)
+{
+	if (m->burst &&
+	    (elapsed_ns(m) - m->burst_t0 >=
+		     (u64)READ_ONCE(merge_burst_ms) * NSEC_PER_MSEC ||
+	     READ_ONCE(m->paused) || READ_ONCE(m->cancel)))
+		burst_end(m, true);
 }
 
 /* Make [pos, pos + len) of the target's file read zeros. */
@@ -516,6 +595,7 @@ static int data_phase(struct dmc_merge *m, const char **why)
 			r = -ECANCELED;
 			break;
 		}
+		burst_begin(m);
 		/* A long run is moved a chunk at a time. */
 		n = dmc_source_run(m->smaps, m->nr_sources, b,
 				   min(nr_blocks - b, chunk), &src);
@@ -563,7 +643,13 @@ static int data_phase(struct dmc_merge *m, const char **why)
 			dmc_merge_status(m->dc, &st);
 			send_event(m->dc, false, &st);
 		}
+		burst_check(m);
 		cond_resched();
+	}
+	burst_end(m, false);
+	if (m->limited) {
+		dmc_chain_limit_io(m->dc, 0);
+		m->limited = false;
 	}
 	/*
 	 * Blocks before @b are done (a failed run is not): save that much,

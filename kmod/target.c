@@ -204,6 +204,34 @@ dev_t dmc_chain_devt(struct dmc_chain *dc)
 	return disk_devt(dm_disk(chain_md(dc)));
 }
 
+unsigned int dmc_chain_hold_io(struct dmc_chain *dc)
+{
+	unsigned int noio;
+
+	down_write(&dc->chain_lock);
+	noio = memalloc_noio_save();
+	dmc_gate_close(&dc->gate);
+	return noio;
+}
+
+void dmc_chain_release_io(struct dmc_chain *dc, unsigned int noio,
+			  unsigned long limit)
+{
+	dmc_gate_open(&dc->gate, limit);
+	memalloc_noio_restore(noio);
+	up_write(&dc->chain_lock);
+}
+
+void dmc_chain_limit_io(struct dmc_chain *dc, unsigned long limit)
+{
+	dmc_gate_limit(&dc->gate, limit);
+}
+
+unsigned long dmc_chain_inflight(struct dmc_chain *dc)
+{
+	return data_race(READ_ONCE(dc->gate.inflight));
+}
+
 int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 		     char **paths, unsigned int nr, u64 *pause_ns)
 {
@@ -234,7 +262,7 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 			r = dmc_chain_commit_layer(dc, old_leaf);
 	}
 	if (r) {
-		dmc_gate_open(&dc->gate);
+		dmc_gate_open(&dc->gate, 0);
 		memalloc_noio_restore(noio);
 		up_write(&dc->chain_lock);
 		kfree(maps);
@@ -248,7 +276,7 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 	dc->paths = paths;
 	dc->maps = maps;
 	dc->nr_layers = nr;
-	dmc_gate_open(&dc->gate);
+	dmc_gate_open(&dc->gate, 0);
 	*pause_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 	memalloc_noio_restore(noio);
 	up_write(&dc->chain_lock);

@@ -48,15 +48,19 @@
 # followed by "=====BENCH-STATUS N=====" (this script's exit status).
 # tests/bench/run extracts them and writes bench/results/.
 # Usage: vm-bench.sh [--bin DIR] [--quick] [--scale N] [--only PART[,PART..]]
-#                    [--sizes SIZE[,SIZE..]]
+#                    [--sizes SIZE[,SIZE..]] [--repeats N]
+#                    [--gentle-cases CASE[,CASE..]]
 #   PART: merge, live, gentle, size-sweep, length-sweep, sweep (both sweeps),
 #   device (fio and depth), depth (the depth part alone); for development.
 #   --sizes: the size sweep's points instead of the default ones.
+#   --repeats N: N repeats instead of 3 (development).
+#   --gentle-cases: only those of the gentle section's runs (development):
+#   JOB-MODE (randread|randwrite - none|clone|copy) and saturated.
 set -uo pipefail
 . "$DMC_ROOT/tests/bench/vmlib.sh"
 
 parse_common_args "$@"
-QUICK=0 SCALE=1 ONLY= SIZES=
+QUICK=0 SCALE=1 ONLY= SIZES= REPEATS_ARG= GENTLE_CASES=
 set -- "${REST_ARGS[@]}"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -64,6 +68,8 @@ while [ $# -gt 0 ]; do
 	--scale) SCALE=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;	# PART[,PART..] (development; see above)
 	--sizes) SIZES=$2; shift 2 ;;
+	--repeats) REPEATS_ARG=$2; shift 2 ;;
+	--gentle-cases) GENTLE_CASES=,$2,; shift 2 ;;
 	*) die "vm-bench.sh: unknown argument $1" ;;
 	esac
 done
@@ -87,6 +93,7 @@ else
 	SWEEP_SIZES="64M 256M 1G 4G"
 fi
 [ -z "$SIZES" ] || SWEEP_SIZES=${SIZES//,/ }
+[ -z "$REPEATS_ARG" ] || REPEATS=$REPEATS_ARG
 SWEEP_LENS="64K 128K 256K 512K 1M 2M"
 SIZE_CONTENDERS="chainctl-clone live-clone chainctl-copy qemu-commit snapshot-merge bare-clone"
 LENGTH_CONTENDERS="chainctl-clone bare-clone chainctl-copy qemu-commit"
@@ -959,6 +966,11 @@ gentle_saturated() {
 	done
 }
 
+# gentle_case CASE: CASE is one of the runs asked for (--gentle-cases).
+gentle_case() {
+	[ -z "$GENTLE_CASES" ] || [[ $GENTLE_CASES == *",$1,"* ]]
+}
+
 gentle_section() {
 	local rep job mode r
 	if ! load_module; then
@@ -970,12 +982,14 @@ gentle_section() {
 	for rep in $(seq 1 "$REPEATS"); do
 		for job in randread randwrite; do
 			for mode in none clone copy; do
+				gentle_case "$job-$mode" || continue
 				gentle_one "$rep" "$job" "$mode"
 				r=$?
 				[ $r = 1 ] && return 1
 				[ $r = 2 ] && gentle_fail=1
 			done
 		done
+		gentle_case saturated || continue
 		gentle_saturated "$rep"
 		r=$?
 		[ $r = 1 ] && return 1

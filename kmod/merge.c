@@ -130,10 +130,14 @@ struct dmc_merge {
 	u64 moved;			/* bytes cloned + copied, for --rate */
 	u64 parked_ns;			/* time parked while suspended */
 
-	/* A burst: the device's I/O held (dmc_chain_hold_io()) since @burst_t0. */
+	/*
+	 * A burst: the device's I/O held (dmc_chain_hold_io()) since
+	 * @burst_hold_t0, the bios in flight done since @burst_t0.
+	 */
 	bool burst;
 	bool limited;			/* the guest's bios in flight limited */
 	unsigned int burst_noio;
+	u64 burst_hold_t0;
 	u64 burst_t0;
 
 	spinlock_t lock;		/* guards @st */
@@ -353,22 +357,33 @@ static void burst_begin(struct dmc_merge *m)
 	if (m->burst || m->rate || !depth || !READ_ONCE(merge_burst_ms) ||
 	    dmc_chain_inflight(m->dc) < depth)
 		return;
+	m->burst_hold_t0 = elapsed_ns(m);
 	m->burst_noio = dmc_chain_hold_io(m->dc);
 	m->burst = true;
 	m->burst_t0 = elapsed_ns(m);
 }
 
-/* End the burst, if any; with @gap, then give the guest its time. */
+/*
+ * End the burst, if any, and count it (its hold, the wait for the bios in
+ * flight included, is an I/O pause); with @gap, then give the guest its
+ * time.
+ */
 static void burst_end(struct dmc_merge *m, bool gap)
 {
 	unsigned int gap_ms = READ_ONCE(merge_gap_ms);
+	u64 held;
 
 	if (!m->burst)
 		return;
 	dmc_chain_release_io(m->dc, m->burst_noio,
 			     READ_ONCE(merge_burst_depth));
+	held = elapsed_ns(m) - m->burst_hold_t0;
 	m->burst = false;
 	m->limited = true;
+	spin_lock(&m->lock);
+	m->st.bursts++;
+	m->st.pause_ns = max(m->st.pause_ns, held);
+	spin_unlock(&m->lock);
 	if (gap && gap_ms)
 		wait_event_timeout(m->wait, READ_ONCE(m->cancel) ||
 					    READ_ONCE(m->paused),

@@ -116,7 +116,8 @@ static int put_merge_status(struct sk_buff *msg, int type,
 	     nla_put_string(msg, DM_CHAIN_MERGE_A_MESSAGE, st->message)) ||
 	    (st->resumed && nla_put_flag(msg, DM_CHAIN_MERGE_A_RESUMED)) ||
 	    (st->keeps_leaf &&
-	     nla_put_flag(msg, DM_CHAIN_MERGE_A_KEEPS_LEAF))) {
+	     nla_put_flag(msg, DM_CHAIN_MERGE_A_KEEPS_LEAF)) ||
+	    nla_put_u32(msg, DM_CHAIN_MERGE_A_BURSTS, st->bursts)) {
 		nla_nest_cancel(msg, nest);
 		return -EMSGSIZE;
 	}

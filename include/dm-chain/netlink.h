@@ -141,6 +141,12 @@ enum dm_chain_merge_attr {
 	 * device's unchanged leaf.  Modules 0.3.x and older never send it.
 	 */
 	DM_CHAIN_MERGE_A_KEEPS_LEAF,
+	/*
+	 * status, u32: the bursts so far, each a time the merge held the
+	 * guest's I/O to work alone (docs/netlink.md); their longest hold is
+	 * counted in PAUSE_NS.  Modules 0.3.x and older never send it.
+	 */
+	DM_CHAIN_MERGE_A_BURSTS,
 
 	__DM_CHAIN_MERGE_A_MAX,
 	DM_CHAIN_MERGE_A_MAX = __DM_CHAIN_MERGE_A_MAX - 1

@@ -954,6 +954,47 @@ static void test_merge_keeps_leaf(void **state)
 	assert_int_equal(dmc_nl_parse_merge_reply(nlh, &a), -EINVAL);
 }
 
+/*
+ * The bursts count (DM_CHAIN_MERGE_A_BURSTS, 22): read as a u32, 0 when a
+ * module does not send it, and a wrong size is malformed.
+ */
+static void test_merge_bursts(void **state)
+{
+	struct dmc_nl_answer a;
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	const uint64_t wide = 7;
+
+	(void)state;
+	assert_int_equal(DM_CHAIN_MERGE_A_BURSTS, 22);	/* netlink.md */
+
+	nlh = event(DM_CHAIN_CMD_MERGE_PROGRESS, true);
+	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, DM_CHAIN_MERGE_STATE_RUNNING);
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_BURSTS, 41);
+	mnl_attr_nest_end(nlh, nest);
+	assert_int_equal(dmc_nl_parse_event(nlh, &a), 0);
+	assert_int_equal(a.merge.bursts, 41);
+	dmc_nl_answer_free(&a);
+
+	/* an older module: none sent */
+	nlh = event(DM_CHAIN_CMD_MERGE_PROGRESS, true);
+	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, DM_CHAIN_MERGE_STATE_RUNNING);
+	mnl_attr_nest_end(nlh, nest);
+	assert_int_equal(dmc_nl_parse_event(nlh, &a), 0);
+	assert_int_equal(a.merge.bursts, 0);
+	dmc_nl_answer_free(&a);
+
+	/* a u64 where a u32 belongs */
+	nlh = event(DM_CHAIN_CMD_MERGE_PROGRESS, true);
+	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, DM_CHAIN_MERGE_STATE_RUNNING);
+	mnl_attr_put(nlh, DM_CHAIN_MERGE_A_BURSTS, sizeof(wide), &wide);
+	mnl_attr_nest_end(nlh, nest);
+	assert_int_equal(dmc_nl_parse_event(nlh, &a), -EINVAL);
+}
+
 static void test_merge_state_str(void **state)
 {
 	static const struct {
@@ -1315,6 +1356,7 @@ int main(void)
 		cmocka_unit_test(test_merge_reply),
 		cmocka_unit_test(test_merge_reply_status_in_device),
 		cmocka_unit_test(test_merge_keeps_leaf),
+		cmocka_unit_test(test_merge_bursts),
 		cmocka_unit_test(test_merge_reply_rejects),
 		cmocka_unit_test(test_snapshot_reply),
 		cmocka_unit_test(test_snapshot_reply_rejects),

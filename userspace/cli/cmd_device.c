@@ -722,8 +722,11 @@ static void print_module_merge(const struct dmc_nl_device *d)
 		       merge_seconds(m));
 		break;
 	}
-	printf("  pause     longest I/O pause %.3f ms\n",
-	       (double)m->pause_ns / 1e6);
+	printf("  pause     longest I/O pause %.3f ms", (double)m->pause_ns / 1e6);
+	if (m->bursts)
+		printf(" (%" PRIu32 " burst%s under a deep guest queue)",
+		       m->bursts, m->bursts == 1 ? "" : "s");
+	printf("\n");
 }
 
 static int device_status(int argc, char **argv)

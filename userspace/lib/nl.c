@@ -578,6 +578,9 @@ static int merge_attr_cb(const struct nlattr *attr, void *data)
 	case DM_CHAIN_MERGE_A_KEEPS_LEAF:
 		ret = get_flag(attr, &m->keeps_leaf);
 		break;
+	case DM_CHAIN_MERGE_A_BURSTS:
+		ret = get_u32(attr, &m->bursts);
+		break;
 	default:
 		ret = 0;	/* request attributes, PAD, newer ones */
 		break;

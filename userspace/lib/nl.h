@@ -130,6 +130,7 @@ struct dmc_nl_merge {
 	bool resumed;
 	uint64_t pause_ns;		/* longest I/O pause */
 	bool keeps_leaf;		/* added no leaf (range or resume) */
+	uint32_t bursts;		/* times it held the guest's I/O */
 };
 
 struct dmc_nl_device {

@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Bursts (docs/target.md, "Bursts under a deep guest queue"; issue 18): a
+# live merge under a guest that keeps many bios in flight holds the
+# device's I/O and works alone for a while, then lets it through.
+#  - the module parameters are there with their documented defaults;
+#  - a merge of 4096 scattered 64 KiB runs under fio random writes at
+#    iodepth 16 (merge_burst_depth 1, so a burst is certain): done, it
+#    counts its bursts, pause_ns holds a burst's hold and stays bounded,
+#    fio's data verifies and the device reads the reference;
+#  - a rate-limited range merge under the same load never bursts;
+#  - `device status` names the bursts.
+# vm-disks: 1x4G
+# vm-timeout: 900
+# vm-mem: 2G
+. "$DMC_ROOT/tests/e2e/lib.sh"
+. "$DMC_ROOT/tests/e2e/target/lib.sh"
+. "$DMC_ROOT/tests/e2e/live/lib.sh"
+
+need_module || done_testing
+cd "$DMC_TMP" || exit 1
+C=$CHAINCTL
+name=dmc-burst
+dev=/dev/mapper/$name
+P=/sys/module/dm_chain/parameters
+size=$((512 * 1024 * 1024))
+
+check "module parameters merge_burst_depth, merge_burst_ms, merge_gap_ms" \
+	test -w $P/merge_burst_depth -a -w $P/merge_burst_ms -a -w $P/merge_gap_ms ||
+	done_testing
+check_eq "defaults (docs/target.md): depth 8, burst 64 ms, gap 4 ms" "8 64 4" \
+	"$(cat $P/merge_burst_depth) $(cat $P/merge_burst_ms) $(cat $P/merge_gap_ms)"
+cleanup_add sh -c "echo 8 > $P/merge_burst_depth"
+
+d=$DMC_TMP/x
+check "xfs" fs_make xfs "${DMC_DISK_LIST[0]}" "$d" || done_testing
+check "base" "$C" layer create -s $size "$d/base.dmc" || done_testing
+check "child" "$C" layer create --parent "$d/base.dmc" "$d/child.dmc" || done_testing
+check "device on the child" "$C" device create $name "$d/child.dmc" || done_testing
+cleanup_add dmsetup remove --noudevsync $name
+ref=$DMC_TMP/ref
+truncate -s $size "$ref"
+check "4096 scattered 64 KiB writes into the child" \
+	live_scatter $dev "$ref" 69 4096 65536 || done_testing
+
+# fio's own region, verified by fio, then taken into the reference.
+fio_common=(--filename=$dev --ioengine=libaio --iodepth=16 --direct=1
+	--offset=384m --size=128m --bsrange=4k-8k
+	--verify=crc32c --verify_fatal=1 --exitall_on_error --group_reporting)
+fio_region_to_ref() {
+	dd if=$dev of="$ref" bs=1M skip=384 seek=384 count=128 conv=notrunc \
+		status=none
+}
+
+# --- a merge under a deep queue, bursts certain (depth 1)
+echo 1 > $P/merge_burst_depth
+fio --name=load --rw=randwrite --randseed=69 --do_verify=0 "${fio_common[@]}" \
+	> fio1.out 2>&1 &
+fpid=$!
+sleep 1
+check "fio still writing when the merge starts" kill -0 $fpid
+out=$("$C" device merge $name -j)
+check_json "merge under fio at iodepth 16: done" "$out" '.state == "done"'
+check_json "it worked in bursts" "$out" '.bursts > 0'
+check_json "pause_ns holds a burst's hold, under 5 s" "$out" \
+	'.pause_ns > 0 and .pause_ns < 5000000000'
+diag "bursts $(jq -r .bursts <<< "$out"), longest pause $(jq -r .pause_ns <<< "$out") ns"
+check "fio ran to its end" wait $fpid || diag "$(tail -n 5 fio1.out)"
+check "fio verifies its data" \
+	fio --name=load --rw=randwrite --randseed=69 --verify_only "${fio_common[@]}"
+fio_region_to_ref
+check "device reads the reference" cmp $dev "$ref"
+check_eq "child merged away" merged-away "$(live_state "$d/child.dmc")"
+check "device status names the bursts" \
+	sh -c "'$C' device status $name | grep -Eq 'pause .*[0-9]+ bursts? under a deep guest queue'"
+
+# --- a rate-limited range merge under the same load: no burst
+check "snapshot: base, leaf, top" "$C" device snapshot $name "$d/top.dmc"
+fio --name=load --rw=randwrite --randseed=70 --do_verify=0 "${fio_common[@]}" \
+	> fio2.out 2>&1 &
+fpid=$!
+sleep 1
+check "fio still writing when the merge starts" kill -0 $fpid
+out=$("$C" device merge $name --into 0 --from 1 --rate 64 -j)
+check_json "rate-limited range merge under fio: done" "$out" '.state == "done"'
+check_json "a rate-limited merge never bursts" "$out" '.bursts == 0'
+check "fio ran to its end" wait $fpid || diag "$(tail -n 5 fio2.out)"
+check "fio verifies its data" \
+	fio --name=load --rw=randwrite --randseed=70 --verify_only "${fio_common[@]}"
+fio_region_to_ref
+check "device reads the reference" cmp $dev "$ref"
+echo 8 > $P/merge_burst_depth
+
+check "device remove" dmsetup remove --noudevsync $name
+check "the top's chain checks clean offline" "$C" layer check "$d/top.dmc"
+check "device again from the top" "$C" device create $name "$d/top.dmc"
+check "reads the reference after re-create" cmp $dev "$ref"
+done_testing

@@ -248,7 +248,10 @@ mkdir -p "$dir"
 head -c 256M /dev/urandom > "$dir/base.img"
 cp "$dir/base.img" "$dir/ref.img"
 "$CHAINCTL" layer create --parent "$dir/base.img" "$dir/top.dmc"
-for ((i = 0; i < 16; i++)); do layer_put "$dir/top.dmc" "$dir/ref.img" $((i * 256 + 64)) 128 || break; done
+# 224 MiB to copy: the merge must outlast its first commit (about 1 s in)
+# by more than a poll of `layer info` takes, also on two guest CPUs (with
+# 128 MiB the merge ended before three polls in a row saw the journal).
+for ((i = 0; i < 16; i++)); do layer_put "$dir/top.dmc" "$dir/ref.img" $((i * 256 + 16)) 224 || break; done
 rm -rf "$dir.orig"
 cp -a --reflink=always "$dir" "$dir.orig"
 # A kill that landed after the merge had finished, or before it wrote

@@ -135,7 +135,6 @@ struct dmc_merge {
 	 * @burst_hold_t0, the bios in flight done since @burst_t0.
 	 */
 	bool burst;
-	bool limited;			/* the guest's bios in flight limited */
 	unsigned int burst_noio;
 	u64 burst_hold_t0;
 	u64 burst_t0;
@@ -379,7 +378,6 @@ static void burst_end(struct dmc_merge *m, bool gap)
 			     READ_ONCE(merge_burst_depth));
 	held = elapsed_ns(m) - m->burst_hold_t0;
 	m->burst = false;
-	m->limited = true;
 	spin_lock(&m->lock);
 	m->st.bursts++;
 	m->st.pause_ns = max(m->st.pause_ns, held);
@@ -662,10 +660,8 @@ static int data_phase(struct dmc_merge *m, const char **why)
 		cond_resched();
 	}
 	burst_end(m, false);
-	if (m->limited) {
-		dmc_chain_limit_io(m->dc, 0);
-		m->limited = false;
-	}
+	/* Lift the limit a burst left (a no-op if there was none). */
+	dmc_chain_limit_io(m->dc, 0);
 	/*
 	 * Blocks before @b are done (a failed run is not): save that much,
 	 * also after an error, so a re-run does not repeat it.

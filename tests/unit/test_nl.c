@@ -955,44 +955,46 @@ static void test_merge_keeps_leaf(void **state)
 }
 
 /*
+ * A progress event of a running merge whose status carries
+ * DM_CHAIN_MERGE_A_BURSTS as LEN bytes at BURSTS (none when LEN is 0).
+ */
+static struct nlmsghdr *bursts_event(const void *bursts, size_t len)
+{
+	struct nlmsghdr *nlh = event(DM_CHAIN_CMD_MERGE_PROGRESS, true);
+	struct nlattr *nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
+
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, DM_CHAIN_MERGE_STATE_RUNNING);
+	if (len)
+		mnl_attr_put(nlh, DM_CHAIN_MERGE_A_BURSTS, len, bursts);
+	mnl_attr_nest_end(nlh, nest);
+	return nlh;
+}
+
+/*
  * The bursts count (DM_CHAIN_MERGE_A_BURSTS, 22): read as a u32, 0 when a
  * module does not send it, and a wrong size is malformed.
  */
 static void test_merge_bursts(void **state)
 {
 	struct dmc_nl_answer a;
-	struct nlmsghdr *nlh;
-	struct nlattr *nest;
+	const uint32_t bursts = 41;
 	const uint64_t wide = 7;
 
 	(void)state;
 	assert_int_equal(DM_CHAIN_MERGE_A_BURSTS, 22);	/* netlink.md */
 
-	nlh = event(DM_CHAIN_CMD_MERGE_PROGRESS, true);
-	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
-	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, DM_CHAIN_MERGE_STATE_RUNNING);
-	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_BURSTS, 41);
-	mnl_attr_nest_end(nlh, nest);
-	assert_int_equal(dmc_nl_parse_event(nlh, &a), 0);
+	assert_int_equal(dmc_nl_parse_event(bursts_event(&bursts, sizeof(bursts)), &a), 0);
 	assert_int_equal(a.merge.bursts, 41);
 	dmc_nl_answer_free(&a);
 
 	/* an older module: none sent */
-	nlh = event(DM_CHAIN_CMD_MERGE_PROGRESS, true);
-	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
-	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, DM_CHAIN_MERGE_STATE_RUNNING);
-	mnl_attr_nest_end(nlh, nest);
-	assert_int_equal(dmc_nl_parse_event(nlh, &a), 0);
+	assert_int_equal(dmc_nl_parse_event(bursts_event(NULL, 0), &a), 0);
 	assert_int_equal(a.merge.bursts, 0);
 	dmc_nl_answer_free(&a);
 
 	/* a u64 where a u32 belongs */
-	nlh = event(DM_CHAIN_CMD_MERGE_PROGRESS, true);
-	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
-	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, DM_CHAIN_MERGE_STATE_RUNNING);
-	mnl_attr_put(nlh, DM_CHAIN_MERGE_A_BURSTS, sizeof(wide), &wide);
-	mnl_attr_nest_end(nlh, nest);
-	assert_int_equal(dmc_nl_parse_event(nlh, &a), -EINVAL);
+	assert_int_equal(dmc_nl_parse_event(bursts_event(&wide, sizeof(wide)), &a),
+			 -EINVAL);
 }
 
 static void test_merge_state_str(void **state)

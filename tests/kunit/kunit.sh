@@ -14,6 +14,20 @@
 # skip (as at the scenarios' insmods); here such a skip is a failure.
 . "$DMC_ROOT/tests/e2e/lib.sh"
 
+# The VM itself: every scenario and benchmark assumes the guest runs on the
+# CPUs tests/vm/run gives it.  A test kernel without ACPI reads SeaBIOS's MP
+# table, which lists only the boot CPU: it booted one CPU for months with
+# nobody noticing (5b45f51).
+online=$(cat /sys/devices/system/cpu/online 2>/dev/null)
+diag "guest CPUs: nproc $(nproc), online '$online', $(dmesg | grep -m1 -o 'smpboot: Allowing [0-9]* CPUs' || echo 'no smpboot line')"
+if [ -z "${DMC_VM_CPUS:-}" ]; then
+	fail "tests/vm/run states the guest's CPU count (DMC_VM_CPUS in the job)"
+else
+	check_eq "the guest sees the $DMC_VM_CPUS CPUs tests/vm/run gives it (nproc)" \
+		"$DMC_VM_CPUS" "$(nproc)"
+	check_eq "all $DMC_VM_CPUS CPUs are online" "0-$((DMC_VM_CPUS - 1))" "$online"
+fi
+
 kdir=/tmp/dmc-kunit
 unmount_all() {
 	umount "$kdir/ro" "$kdir/full" "$kdir" 2>/dev/null

@@ -485,6 +485,63 @@ static void header_next_slot(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmc_header_pick(next, cur), 0);
 }
 
+/*
+ * A range merge's journal carries the relink record and its incompat bit;
+ * clearing the journal clears both, and a path that does not fit leaves
+ * the slot as it was.
+ */
+static void header_journal_relink(struct kunit *test)
+{
+	u8 *slot = kunit_kzalloc(test, DMC_SLOT_SIZE, GFP_KERNEL);
+	char *long_path = kunit_kzalloc(test, DMC_JOURNAL_PATH_MAX + 1, GFP_KERNEL);
+	u8 bottom[DMC_UUID_SIZE], top[DMC_UUID_SIZE], child[DMC_UUID_SIZE];
+	struct dmc_journal_args j = {
+		.state = DMC_JOURNAL_MERGING, .nr_sources = 2,
+		.old_generation = 3, .new_generation = 4,
+		.bottom_uuid = bottom, .top_uuid = top, .top_path = "top.dmc",
+		.child_uuid = child, .child_path = "../vm/leaf.dmc",
+	};
+	struct dmc_header *d = (struct dmc_header *)slot;
+	const char *why;
+	struct dmc_hdr h;
+
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	KUNIT_ASSERT_NOT_NULL(test, long_path);
+	memset(bottom, 0x31, sizeof(bottom));
+	memset(top, 0x32, sizeof(top));
+	memset(child, 0x33, sizeof(child));
+	make_slot(slot, 5, 3);
+
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(slot, &j), 0);
+	seal(slot);
+	KUNIT_ASSERT_EQ(test, dmc_header_decode(slot, LAYER_FILE_SIZE, &h, &why), 0);
+	KUNIT_EXPECT_TRUE(test, dmc_hdr_has_relink(&h));
+	KUNIT_EXPECT_EQ(test, memcmp(h.j_relink_uuid, child, DMC_UUID_SIZE), 0);
+	KUNIT_EXPECT_STREQ(test, d->relink.child_path, "../vm/leaf.dmc");
+
+	memset(long_path, 'p', DMC_JOURNAL_PATH_MAX);
+	j.child_path = long_path;
+	KUNIT_EXPECT_EQ(test, dmc_header_set_journal(slot, &j), -ENAMETOOLONG);
+	KUNIT_EXPECT_STREQ(test, d->relink.child_path, "../vm/leaf.dmc");
+
+	j.child_uuid = NULL;	/* a merge of the leaf: no record */
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(slot, &j), 0);
+	seal(slot);
+	KUNIT_ASSERT_EQ(test, dmc_header_decode(slot, LAYER_FILE_SIZE, &h, &why), 0);
+	KUNIT_EXPECT_FALSE(test, dmc_hdr_has_relink(&h));
+	KUNIT_EXPECT_EQ(test, d->relink.child_path[0], 0);
+
+	j.child_uuid = child;
+	j.child_path = "leaf.dmc";
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(slot, &j), 0);
+	KUNIT_ASSERT_EQ(test, dmc_header_set_journal(slot, NULL), 0);
+	seal(slot);
+	KUNIT_ASSERT_EQ(test, dmc_header_decode(slot, LAYER_FILE_SIZE, &h, &why), 0);
+	KUNIT_EXPECT_EQ(test, h.incompat_features, 0U);
+	KUNIT_EXPECT_EQ(test, h.j_state, (u32)DMC_JOURNAL_NONE);
+	KUNIT_EXPECT_EQ(test, d->relink.child_uuid[0], 0);
+}
+
 static struct kunit_case header_cases[] = {
 	KUNIT_CASE(header_crc_convention),
 	KUNIT_CASE(header_slot_check),
@@ -496,6 +553,7 @@ static struct kunit_case header_cases[] = {
 	KUNIT_CASE_PARAM(header_verify_map_table, verify_map_gen_params),
 	KUNIT_CASE_PARAM(header_link, link_gen_params),
 	KUNIT_CASE(header_next_slot),
+	KUNIT_CASE(header_journal_relink),
 	{}
 };
 

@@ -226,15 +226,30 @@ int dmc_header_build(void *slot, const struct dmc_new_layer *nl,
 	return 0;
 }
 
+/*
+ * The journal and its relink record go together: the incompat bit is set
+ * exactly while an active journal has a record (format.h), and clearing
+ * the journal clears both.
+ */
 int dmc_header_set_journal(void *slot, const struct dmc_journal_args *j)
 {
-	struct dmc_journal *d = &((struct dmc_header *)slot)->journal;
+	struct dmc_header *hd = slot;
+	struct dmc_journal *d = &hd->journal;
 
+	if ((j && strlen(j->top_path) >= DMC_JOURNAL_PATH_MAX) ||
+	    (j && j->child_uuid && strlen(j->child_path) >= DMC_JOURNAL_PATH_MAX))
+		return -ENAMETOOLONG;
 	memset(d, 0, sizeof(*d));
+	memset(&hd->relink, 0, sizeof(hd->relink));
+	hd->incompat_features &= ~cpu_to_le32(DMC_INCOMPAT_JOURNAL_RELINK);
 	if (!j)
 		return 0;
-	if (strlen(j->top_path) >= DMC_JOURNAL_PATH_MAX)
-		return -ENAMETOOLONG;
+	if (j->child_uuid) {
+		hd->incompat_features |= cpu_to_le32(DMC_INCOMPAT_JOURNAL_RELINK);
+		memcpy(hd->relink.child_uuid, j->child_uuid, DMC_UUID_SIZE);
+		strscpy(hd->relink.child_path, j->child_path,
+			DMC_JOURNAL_PATH_MAX);
+	}
 	d->state = cpu_to_le32(j->state);
 	d->nr_sources = cpu_to_le32(j->nr_sources);
 	d->cursor = cpu_to_le64(j->cursor);

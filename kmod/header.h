@@ -128,6 +128,9 @@ struct dmc_journal_args {
 	const u8 *bottom_uuid;
 	const u8 *top_uuid;
 	const char *top_path;
+	/* A range merge's relink record (NULL: none); see format.h */
+	const u8 *child_uuid;
+	const char *child_path;
 };
 
 /* Edits of a slot's fields; seal afterwards.  NULL @j clears the journal. */

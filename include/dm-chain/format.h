@@ -95,6 +95,29 @@ struct dmc_journal {
 	char   top_path[DMC_JOURNAL_PATH_MAX];
 } __attribute__((packed));
 
+/*
+ * Incompatible features (dmc_header.incompat_features): a reader that does
+ * not know a set bit must refuse the layer.
+ *
+ * DMC_INCOMPAT_JOURNAL_RELINK: the journal this header holds has a relink
+ * record (struct dmc_relink).  Set exactly while a merge of a range below
+ * the chain's leaf is unfinished, cleared with the journal: the layer
+ * above that range ("A") must record the target at the new generation
+ * before any source is marked merged-away, and the record says where A is
+ * so that any finisher can relink it.  A reader that cannot honour the
+ * record would orphan A, so it must refuse the holder instead.
+ */
+#define DMC_INCOMPAT_JOURNAL_RELINK	(1U << 0)
+
+/*
+ * The layer above a range merge's top source: its uuid, and its path
+ * relative to the directory of the file holding the journal (or absolute).
+ */
+struct dmc_relink {
+	__u8   child_uuid[DMC_UUID_SIZE];
+	char   child_path[DMC_JOURNAL_PATH_MAX];
+} __attribute__((packed));
+
 struct dmc_header {
 	__le64 magic;			/* DMC_MAGIC */
 	__le32 checksum;		/* CRC32C of the slot, this field 0 */
@@ -119,8 +142,9 @@ struct dmc_header {
 	__u8   merged_into_uuid[DMC_UUID_SIZE];	/* DMC_STATE_MERGED_AWAY */
 	char   parent_path[DMC_PATH_MAX];	/* relative to this file's dir */
 	struct dmc_journal journal;
+	struct dmc_relink relink;	/* DMC_INCOMPAT_JOURNAL_RELINK */
 	__u8   reserved[DMC_SLOT_SIZE - 152 - DMC_PATH_MAX -
-			sizeof(struct dmc_journal)];
+			sizeof(struct dmc_journal) - sizeof(struct dmc_relink)];
 } __attribute__((packed));
 
 /* Helpers on host-order values: same arithmetic on both sides. */

@@ -9,12 +9,16 @@
 #define DMC_HOFF(f)	__builtin_offsetof(struct dmc_header, f)
 #define DMC_JOFF(f)	(DMC_HOFF(journal) + \
 			 __builtin_offsetof(struct dmc_journal, f))
+#define DMC_ROFF(f)	(DMC_HOFF(relink) + \
+			 __builtin_offsetof(struct dmc_relink, f))
 
 _Static_assert(sizeof(struct dmc_header) == DMC_SLOT_SIZE,
 	       "struct dmc_header fills one slot");
 _Static_assert(sizeof(struct dmc_journal) == 584, "journal layout");
 _Static_assert(DMC_HOFF(parent_path) == 152, "header layout");
 _Static_assert(DMC_HOFF(journal) == 1176, "header layout");
+_Static_assert(DMC_HOFF(relink) == 1760, "header layout");
+_Static_assert(sizeof(struct dmc_relink) == 528, "relink record layout");
 
 static const char *const dmc_reasons[DMC_WHY_MAX] = {
 	[DMC_WHY_NONE] = "Layer header is valid",
@@ -38,6 +42,7 @@ static const char *const dmc_reasons[DMC_WHY_MAX] = {
 	[DMC_WHY_PATH_NUL] = "Layer header path hint is not NUL terminated",
 	[DMC_WHY_JOURNAL] = "Layer merge journal is malformed",
 	[DMC_WHY_JOURNAL_STATE] = "Layer merge journal has an unknown state",
+	[DMC_WHY_RELINK] = "Layer merge journal's relink record is malformed",
 	[DMC_WHY_MAP_ENTRY] = "Layer block map holds an invalid entry",
 	[DMC_WHY_MAP_TAIL] = "Layer block map has entries past its last block",
 };
@@ -159,6 +164,14 @@ static bool all_zero(const __u8 *p, size_t n)
 	return true;
 }
 
+static bool same_bytes(const __u8 *a, const __u8 *b, size_t n)
+{
+	while (n--)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
 static bool has_nul(const __u8 *p, size_t n)
 {
 	while (n--)
@@ -251,6 +264,9 @@ static void decode(const __u8 *s, struct dmc_hdr *h)
 	h->j_new_generation = ld64(s + DMC_JOFF(new_generation));
 	copy_bytes(h->j_bottom_uuid, s + DMC_JOFF(bottom_uuid), DMC_UUID_SIZE);
 	copy_bytes(h->j_top_uuid, s + DMC_JOFF(top_uuid), DMC_UUID_SIZE);
+	if (h->incompat_features & DMC_INCOMPAT_JOURNAL_RELINK)
+		copy_bytes(h->j_relink_uuid, s + DMC_ROFF(child_uuid),
+			   DMC_UUID_SIZE);
 }
 
 static int refuse(enum dmc_verify_reason *why, enum dmc_verify_reason r)
@@ -304,12 +320,35 @@ static int verify_parent(const __u8 *s, const struct dmc_hdr *h,
 	return DMC_VERIFY_OK;
 }
 
+/*
+ * The relink record names the layer above a range merge's top source: an
+ * active journal, a uuid that is none of the holder, the bottom or the
+ * top source, and a path.  Without the bit the record is not looked at.
+ */
+static int verify_relink(const __u8 *s, const struct dmc_hdr *h,
+			 enum dmc_verify_reason *why)
+{
+	const __u8 *u = h->j_relink_uuid;
+
+	if (!dmc_hdr_has_relink(h))
+		return DMC_VERIFY_OK;
+	if (h->j_state == DMC_JOURNAL_NONE || all_zero(u, DMC_UUID_SIZE) ||
+	    same_bytes(u, h->uuid, DMC_UUID_SIZE) ||
+	    same_bytes(u, h->j_bottom_uuid, DMC_UUID_SIZE) ||
+	    same_bytes(u, h->j_top_uuid, DMC_UUID_SIZE) ||
+	    !s[DMC_ROFF(child_path)])
+		return refuse(why, DMC_WHY_RELINK);
+	if (!has_nul(s + DMC_ROFF(child_path), DMC_JOURNAL_PATH_MAX))
+		return refuse(why, DMC_WHY_PATH_NUL);
+	return DMC_VERIFY_OK;
+}
+
 static int verify_journal(const __u8 *s, const struct dmc_hdr *h,
 			  enum dmc_verify_reason *why)
 {
 	switch (h->j_state) {
 	case DMC_JOURNAL_NONE:
-		return DMC_VERIFY_OK;
+		return verify_relink(s, h, why);
 	case DMC_JOURNAL_MERGING:
 	case DMC_JOURNAL_RETIRING:
 		if (!h->j_nr_sources ||
@@ -319,7 +358,7 @@ static int verify_journal(const __u8 *s, const struct dmc_hdr *h,
 		    !s[DMC_JOFF(top_path)] ||
 		    h->j_new_generation != h->j_old_generation + 1)
 			return refuse(why, DMC_WHY_JOURNAL);
-		return DMC_VERIFY_OK;
+		return verify_relink(s, h, why);
 	default:
 		return refuse(why, DMC_WHY_JOURNAL_STATE);
 	}

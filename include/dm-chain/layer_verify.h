@@ -21,8 +21,8 @@
 #include <dm-chain/verify_compat.h>
 #include <dm-chain/format.h>
 
-/* Incompatible features this version understands: none yet. */
-#define DMC_INCOMPAT_SUPPORTED	0U
+/* Incompatible features this version understands. */
+#define DMC_INCOMPAT_SUPPORTED	DMC_INCOMPAT_JOURNAL_RELINK
 
 /* A decoded, validated header (host byte order). */
 struct dmc_hdr {
@@ -51,7 +51,15 @@ struct dmc_hdr {
 	__u64 j_new_generation;
 	__u8 j_bottom_uuid[DMC_UUID_SIZE];
 	__u8 j_top_uuid[DMC_UUID_SIZE];
+	/* relink record (DMC_INCOMPAT_JOURNAL_RELINK), else zero */
+	__u8 j_relink_uuid[DMC_UUID_SIZE];
 };
+
+/* Whether @h's journal carries a relink record. */
+static inline int dmc_hdr_has_relink(const struct dmc_hdr *h)
+{
+	return !!(h->incompat_features & DMC_INCOMPAT_JOURNAL_RELINK);
+}
 
 /* Verdicts.  The wrappers map them onto errno values. */
 enum dmc_verify_result {
@@ -93,6 +101,7 @@ enum dmc_verify_reason {
 	DMC_WHY_PATH_NUL,
 	DMC_WHY_JOURNAL,
 	DMC_WHY_JOURNAL_STATE,
+	DMC_WHY_RELINK,
 	DMC_WHY_MAP_ENTRY,
 	DMC_WHY_MAP_TAIL,
 	DMC_WHY_MAX

@@ -15,6 +15,7 @@
 
 #define VC_OFF(f)	__builtin_offsetof(struct dmc_header, f)
 #define VC_JOFF(f)	(VC_OFF(journal) + __builtin_offsetof(struct dmc_journal, f))
+#define VC_ROFF(f)	(VC_OFF(relink) + __builtin_offsetof(struct dmc_relink, f))
 #define VC_SIZE		(1ULL << 30)
 #define VC_SHIFT	16U
 #define VC_NR_BLOCKS	16384ULL
@@ -60,7 +61,7 @@ static inline void vc_make_base(__u8 *buf)
 
 /* ---- mutations (slot 0 unless named) ---- */
 static inline void vcm_compat(__u8 *s) { VC_SET(s, compat_features, 0x80); }
-static inline void vcm_incompat(__u8 *s) { VC_SET(s, incompat_features, 1); }
+static inline void vcm_incompat(__u8 *s) { VC_SET(s, incompat_features, 1U << 31); }
 static inline void vcm_merged(__u8 *s) { VC_SET(s, state, DMC_STATE_MERGED_AWAY); }
 static inline void vcm_state(__u8 *s) { VC_SET(s, state, 7); }
 static inline void vcm_shift_small(__u8 *s) { VC_SET(s, block_shift, 11); }
@@ -144,6 +145,24 @@ static inline void vcm_j_sources(__u8 *s) { vcm_journal(s); VC_SETJ(s, nr_source
 static inline void vcm_j_flags(__u8 *s) { vcm_journal(s); VC_SETJ(s, flags, 1); }
 static inline void vcm_j_top_uuid(__u8 *s) { vcm_journal(s); vc_fill(s + VC_JOFF(top_uuid), 0, DMC_UUID_SIZE); }
 static inline void vcm_j_top_path(__u8 *s) { vcm_journal(s); s[VC_JOFF(top_path)] = 0; }
+/* A range merge's journal with its relink record (layer above: uuid 4). */
+static inline void vcm_relink(__u8 *s)
+{
+	vcm_journal(s);
+	VC_SET(s, incompat_features, DMC_INCOMPAT_JOURNAL_RELINK);
+	vc_fill(s + VC_ROFF(child_uuid), 4, DMC_UUID_SIZE);
+	s[VC_ROFF(child_path)] = 'a';
+}
+static inline void vcm_relink_retiring(__u8 *s) { vcm_relink(s); VC_SETJ(s, state, DMC_JOURNAL_RETIRING); VC_SETJ(s, cursor, VC_NR_BLOCKS); }
+static inline void vcm_relink_no_journal(__u8 *s) { vcm_relink(s); VC_SETJ(s, state, DMC_JOURNAL_NONE); }
+static inline void vcm_relink_uuid_zero(__u8 *s) { vcm_relink(s); vc_fill(s + VC_ROFF(child_uuid), 0, DMC_UUID_SIZE); }
+static inline void vcm_relink_uuid_own(__u8 *s) { vcm_relink(s); vc_fill(s + VC_ROFF(child_uuid), 1, DMC_UUID_SIZE); }
+static inline void vcm_relink_uuid_bottom(__u8 *s) { vcm_relink(s); vc_fill(s + VC_ROFF(child_uuid), 2, DMC_UUID_SIZE); }
+static inline void vcm_relink_uuid_top(__u8 *s) { vcm_relink(s); vc_fill(s + VC_ROFF(child_uuid), 3, DMC_UUID_SIZE); }
+static inline void vcm_relink_path_empty(__u8 *s) { vcm_relink(s); s[VC_ROFF(child_path)] = 0; }
+static inline void vcm_relink_path_nul(__u8 *s) { vcm_relink(s); vc_fill(s + VC_ROFF(child_path), 'a', DMC_JOURNAL_PATH_MAX); }
+/* Without the bit the record's bytes are not looked at. */
+static inline void vcm_relink_no_bit(__u8 *s) { vcm_relink_path_nul(s); VC_SET(s, incompat_features, 0); }
 static inline void vcm_version(__u8 *s) { VC_SET(s, version, 2); }
 static inline void vcm_magic(__u8 *s) { s[0] = 'X'; }
 /* Slot 1: a copy of slot 0 with sequence 2, so it is current. */
@@ -252,6 +271,16 @@ static const struct dmc_verify_case dmc_verify_cases[] = {
 	{ "journal flags", vcm_j_flags, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
 	{ "journal top uuid zero", vcm_j_top_uuid, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
 	{ "journal top path empty", vcm_j_top_path, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
+	{ "journal with a relink record", vcm_relink, NULL, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
+	{ "retiring journal with a relink record", vcm_relink_retiring, NULL, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
+	{ "relink record without a journal", vcm_relink_no_journal, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },
+	{ "relink record uuid zero", vcm_relink_uuid_zero, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },
+	{ "relink record names the holder", vcm_relink_uuid_own, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },
+	{ "relink record names the bottom source", vcm_relink_uuid_bottom, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },
+	{ "relink record names the top source", vcm_relink_uuid_top, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },
+	{ "relink record path empty", vcm_relink_path_empty, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },
+	{ "relink record path not terminated", vcm_relink_path_nul, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_PATH_NUL, 0 },
+	{ "relink record bytes without the bit", vcm_relink_no_bit, NULL, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
 	{ "slot 1 newer", vcm_slot1_newer, NULL, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 1 },
 	{ "slot 0 newer", vcm_slot1_older, NULL, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
 	{ "slot 1 newer but torn", vcm_slot1_newer, vcp_torn1, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },

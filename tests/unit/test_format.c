@@ -127,7 +127,7 @@ static void bad_data_offset(struct layer_header *h) { h->data_offset += 4096; }
 static void bad_state(struct layer_header *h) { h->state = 7; }
 static void bad_uuid(struct layer_header *h) { memset(h->uuid, 0, DMC_UUID_SIZE); }
 static void bad_kind(struct layer_header *h) { h->parent_kind = 9; }
-static void bad_incompat(struct layer_header *h) { h->incompat_features = 1; }
+static void bad_incompat(struct layer_header *h) { h->incompat_features = 1U << 31; }
 static void bad_path(struct layer_header *h) { memset(h->parent_path, 'a', DMC_PATH_MAX); }
 static void bad_parent_uuid(struct layer_header *h) { memset(h->parent_uuid, 0, DMC_UUID_SIZE); }
 static void bad_journal_gen(struct layer_header *h)

@@ -933,6 +933,12 @@ static int find_journal(struct dmc_chain *dc, unsigned int *target,
 			*relink = false;
 		} else if (!memcmp(c->parent_uuid, top->uuid, DMC_UUID_SIZE) &&
 			   c->parent_generation == top->generation) {
+			/* Another child of the top source than the recorded one. */
+			if (dmc_hdr_has_relink(h) &&
+			    memcmp(c->uuid, h->j_relink_uuid, DMC_UUID_SIZE)) {
+				*why = "The layer above the unfinished merge's range is not the one its journal names; finish it from a chain through that layer, or offline (chainctl layer check -r)";
+				return -EBUSY;
+			}
 			*relink = true;
 		} else {
 			return -EBUSY;
@@ -1250,8 +1256,9 @@ static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
 		       const char **why)
 {
 	unsigned int k = top - t;
-	struct dmc_layer *tl = dc->layers[t];
+	struct dmc_layer *tl = dc->layers[t], *above = dc->layers[top + 1];
 	struct dmc_journal_args j;
+	char *child_path;
 	int r;
 
 	r = prepare_journal(dc, t, k,
@@ -1259,7 +1266,26 @@ static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
 			    &j, why);
 	if (r)
 		return r;
+	/*
+	 * The relink record: a finisher that does not know the layer above
+	 * (chainctl layer check -r, after a crash) relinks it from there.
+	 */
+	child_path = kmalloc(DMC_JOURNAL_PATH_MAX, GFP_KERNEL);
+	r = -ENOMEM;
+	*why = "Cannot allocate the journal";
+	if (!child_path)
+		goto unclaim;
+	r = dmc_layer_rel_path(journal_holder(dc, t), above, child_path,
+			       DMC_JOURNAL_PATH_MAX);
+	if (r) {
+		*why = "The path of the layer above the range does not fit the journal";
+		goto unclaim;
+	}
+	j.child_uuid = dmc_layer_hdr(above)->uuid;
+	j.child_path = child_path;
 	r = write_journal(journal_holder(dc, t), &j, why);
+	kfree(child_path);
+	child_path = NULL;
 	if (r)
 		goto unclaim;
 	/* Into a raw base, the layer above is relinked after the data. */
@@ -1271,7 +1297,7 @@ static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
 	 * layer would be refused.  The journal stays and a new request
 	 * resumes (find_journal() sees either state of the layer above).
 	 */
-	r = relink_above(dc, tl, dc->layers[t + k + 1], why);
+	r = relink_above(dc, tl, above, why);
 	if (r)
 		DMERR("%s: intermediate merge journalled but not started: %s",
 		      dmc_layer_path(tl), *why);
@@ -1279,6 +1305,7 @@ done:
 	kfree(j.top_path);
 	return r;
 unclaim:
+	kfree(child_path);
 	kfree(j.top_path);
 	unclaim_all(dc, t, k);
 	return r;

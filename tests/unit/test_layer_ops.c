@@ -1287,6 +1287,10 @@ static void range_stop_case(enum merge_stop_point stop, bool by_check)
 	assert_int_equal(a->hdr.journal.nr_sources, 1);
 	assert_string_equal(a->hdr.journal.top_path, "b.dmc");
 	new_gen = a->hdr.journal.new_generation;
+	/* The relink record names c, the layer above the range. */
+	assert_memory_equal(a->hdr.journal.relink_uuid, c_uuid, DMC_UUID_SIZE);
+	assert_string_equal(a->hdr.journal.relink_path, "c.dmc");
+	assert_true(a->hdr.incompat_features & DMC_INCOMPAT_JOURNAL_RELINK);
 	layer_close(a);
 	c = open_layer("c.dmc");
 	if (stop == MERGE_STOP_AFTER_JOURNAL) {
@@ -1343,6 +1347,101 @@ static void test_range_merge_interrupted(void **state)
 		range_stop_case(range_stops[i], false);
 		range_stop_case(range_stops[i], true);
 	}
+}
+
+/*
+ * A range merge whose layer above the range, c, is kept in another
+ * directory than the top source b, stopped between the journal and the
+ * relink.  Finishers that do not know c ('check -r a', 'layer merge b')
+ * look for children in b's directory only; they must relink c from the
+ * journal's relink record, not mark b merged-away under it.  With c moved
+ * away meanwhile they refuse and write nothing; the range merge issued
+ * again from c's new place finishes.
+ */
+static void above_elsewhere_case(int finisher)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	uint8_t b_uuid[DMC_UUID_SIZE], c_uuid[DMC_UUID_SIZE];
+	const struct merge_result *r;
+	struct merge_result res;
+	struct layer *a, *b, *c;
+	uint64_t c_gen, new_gen;
+	struct dmc_err err;
+
+	assert_non_null(rep);
+	rebuild_chain(false, c_uuid, b_uuid, &c_gen);
+	assert_int_equal(mkdir(path("away"), 0755), 0);
+	move_next_to("c.dmc", "away/c.dmc", "../b.dmc", 0);
+	assert_int_equal(range_merge("away/c.dmc", "a.dmc", "b.dmc",
+				     MERGE_STOP_AFTER_JOURNAL, &res, &err), 1);
+	a = open_layer("a.dmc");
+	assert_string_equal(a->hdr.journal.relink_path, "away/c.dmc");
+	assert_memory_equal(a->hdr.journal.relink_uuid, c_uuid, DMC_UUID_SIZE);
+	new_gen = a->hdr.journal.new_generation;
+	layer_close(a);
+
+	if (finisher == 2) {
+		/* c moved after the crash: nothing finishes it blind. */
+		assert_int_equal(mkdir(path("moved"), 0755), 0);
+		move_next_to("away/c.dmc", "moved/c.dmc", "../b.dmc", 0);
+		layer_check(path("a.dmc"), true, &tmpl, rep);
+		assert_false(rep->merge_finished);
+		assert_true(rep->nr_findings > 0);
+		if (!strstr(rep->findings[rep->nr_findings - 1].msg,
+			    "that layer is not there"))
+			fail_msg("check -r a with c moved: %s",
+				 rep->findings[rep->nr_findings - 1].msg);
+		assert_int_equal(merge("b.dmc", 0, MERGE_STOP_NONE, &res, &err), -1);
+		assert_int_equal(err.kind, DMC_ERR_STALE);
+		if (!strstr(err.msg, "--from"))
+			fail_msg("layer merge b with c moved: %s", err.msg);
+		b = open_layer("b.dmc");
+		assert_int_equal(b->hdr.state, DMC_STATE_VALID);
+		layer_close(b);
+		a = open_layer("a.dmc");
+		assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_MERGING);
+		layer_close(a);
+		must(range_merge("moved/c.dmc", "a.dmc", "b.dmc", MERGE_STOP_NONE,
+				 &res, &err), &err);
+		r = &res;
+	} else if (finisher == 1) {
+		must(merge("b.dmc", 0, MERGE_STOP_NONE, &res, &err), &err);
+		r = &res;
+	} else {
+		layer_check(path("a.dmc"), true, &tmpl, rep);
+		if (!rep->merge_finished)
+			fail_msg("check -r a: verdict %d: %s", (int)rep->verdict,
+				 rep->nr_findings ? rep->findings[0].msg : "");
+		r = &rep->merge;
+	}
+	assert_true(r->resumed);
+	assert_int_equal(r->nr_relinked, 1);
+	c = open_layer(finisher == 2 ? "moved/c.dmc" : "away/c.dmc");
+	a = open_layer("a.dmc");
+	assert_int_equal(c->hdr.state, DMC_STATE_VALID);
+	assert_memory_equal(c->hdr.uuid, c_uuid, DMC_UUID_SIZE);
+	assert_int_equal(c->hdr.generation, c_gen);
+	assert_memory_equal(c->hdr.parent_uuid, a->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(c->hdr.parent_generation, new_gen);
+	assert_string_equal(c->hdr.parent_path, "../a.dmc");
+	assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_false(a->hdr.incompat_features & DMC_INCOMPAT_JOURNAL_RELINK);
+	layer_close(a);
+	layer_close(c);
+	b = open_layer("b.dmc");
+	assert_int_equal(b->hdr.state, DMC_STATE_MERGED_AWAY);
+	layer_close(b);
+	assert_opens_clean(finisher == 2 ? "moved/c.dmc" : "away/c.dmc", 3);
+	free(rep);
+}
+
+static void test_range_merge_above_elsewhere(void **state)
+{
+	(void)state;
+	above_elsewhere_case(0);	/* check -r on the target */
+	above_elsewhere_case(1);	/* layer merge of the top source */
+	above_elsewhere_case(2);	/* c moved: refused, then --from */
 }
 
 /* Refusals name the problem and write nothing. */
@@ -1815,6 +1914,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_range_merge_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_merge_two_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_merge_interrupted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_merge_above_elsewhere, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_range_merge_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_merge_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_merge_raw_interrupted, setup,

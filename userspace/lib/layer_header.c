@@ -82,6 +82,13 @@ void layer_header_init(struct layer_header *h, uint64_t virtual_size,
 	h->parent_kind = DMC_PARENT_NONE;
 }
 
+static bool uuid_all_zero(const uint8_t *u)
+{
+	static const uint8_t zero[DMC_UUID_SIZE];
+
+	return !memcmp(u, zero, DMC_UUID_SIZE);
+}
+
 void layer_header_encode(const struct layer_header *h, void *slot)
 {
 	struct dmc_header d;
@@ -91,7 +98,8 @@ void layer_header_encode(const struct layer_header *h, void *slot)
 	d.magic = htole64(DMC_MAGIC);
 	d.version = htole32(h->version);
 	d.sequence = htole64(h->sequence);
-	d.incompat_features = htole32(h->incompat_features);
+	d.incompat_features = htole32(h->incompat_features &
+				      ~DMC_INCOMPAT_JOURNAL_RELINK);
 	d.compat_features = htole32(h->compat_features);
 	d.state = htole32(h->state);
 	d.block_shift = htole32(h->block_shift);
@@ -116,6 +124,12 @@ void layer_header_encode(const struct layer_header *h, void *slot)
 	memcpy(d.journal.top_uuid, j->top_uuid, DMC_UUID_SIZE);
 	d.journal.flags = htole32(j->flags);
 	strncpy(d.journal.top_path, j->top_path, DMC_JOURNAL_PATH_MAX);
+	if (j->state != DMC_JOURNAL_NONE && !uuid_all_zero(j->relink_uuid)) {
+		d.incompat_features |= htole32(DMC_INCOMPAT_JOURNAL_RELINK);
+		memcpy(d.relink.child_uuid, j->relink_uuid, DMC_UUID_SIZE);
+		strncpy(d.relink.child_path, j->relink_path,
+			DMC_JOURNAL_PATH_MAX);
+	}
 	memcpy(slot, &d, sizeof(d));
 	dmc_verify_seal(slot);
 }
@@ -165,6 +179,11 @@ static void from_shared(const struct dmc_hdr *dh, const struct dmc_header *d,
 	memcpy(j->top_uuid, dh->j_top_uuid, DMC_UUID_SIZE);
 	j->flags = le32toh(d->journal.flags);
 	memcpy(j->top_path, d->journal.top_path, DMC_JOURNAL_PATH_MAX);
+	if (dmc_hdr_has_relink(dh)) {
+		memcpy(j->relink_uuid, dh->j_relink_uuid, DMC_UUID_SIZE);
+		memcpy(j->relink_path, d->relink.child_path,
+		       DMC_JOURNAL_PATH_MAX);
+	}
 }
 
 enum slot_status layer_header_decode(const void *slot, struct layer_header *h)

@@ -16,7 +16,7 @@
 #include <dm-chain/layer_verify.h>
 
 #define DMC_DEFAULT_BLOCK_SHIFT 16U	/* 64 KiB */
-/* Feature bits this implementation knows (none yet in version 1). */
+/* Feature bits this implementation knows. */
 #define DMC_KNOWN_INCOMPAT DMC_INCOMPAT_SUPPORTED
 
 struct layer_journal {
@@ -29,6 +29,14 @@ struct layer_journal {
 	uint8_t top_uuid[DMC_UUID_SIZE];
 	uint32_t flags;
 	char top_path[DMC_JOURNAL_PATH_MAX];
+	/*
+	 * A range merge's relink record (struct dmc_relink): the layer above
+	 * the top source, its uuid and its path relative to the holder's
+	 * directory.  All zero when there is none; layer_header_encode() sets
+	 * DMC_INCOMPAT_JOURNAL_RELINK exactly when an active journal has one.
+	 */
+	uint8_t relink_uuid[DMC_UUID_SIZE];
+	char relink_path[DMC_JOURNAL_PATH_MAX];
 };
 
 struct layer_header {

@@ -60,6 +60,8 @@ struct merge_ctx {
 	 * again once the chain is opened from the top source.
 	 */
 	const char *above;
+	uint8_t above_uuid[DMC_UUID_SIZE];
+	char *above_found;		/* A from a journal's relink record */
 	uint8_t top_uuid[DMC_UUID_SIZE];
 	uint8_t target_uuid[DMC_UUID_SIZE];
 	bool target_raw;
@@ -288,6 +290,22 @@ static int begin_journal(struct merge_ctx *m, struct dmc_err *err)
 	memcpy(j->top_uuid, top->hdr.uuid, DMC_UUID_SIZE);
 	strcpy(j->top_path, rel);
 	free(rel);
+	if (m->above) {
+		/* The relink record: any finisher relinks A from it. */
+		rel = path_relative_to_file(m->holder->path, m->above);
+		if (!rel)
+			return dmc_err_errno(err, errno, "%s: cannot resolve path",
+					     m->above);
+		if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
+			free(rel);
+			return dmc_err(err, DMC_ERR_USAGE,
+				       "%s: path too long for the journal",
+				       m->above);
+		}
+		memcpy(j->relink_uuid, m->above_uuid, DMC_UUID_SIZE);
+		strcpy(j->relink_path, rel);
+		free(rel);
+	}
 	if (single_retire(m))
 		return 0;	/* written by the first commit (step 1) */
 	return write_journal(m, err);
@@ -699,6 +717,62 @@ static int relink_above(struct merge_ctx *m, struct dmc_err *err)
 	return 0;
 }
 
+/*
+ * A resumed merge whose journal has a relink record (a range merge, live
+ * or offline): the layer above the range, A, must record the target before
+ * any source is retired, wherever A is kept.  A range merge issued again
+ * knows A from the leaf's chain: it must be the recorded one.  Any other
+ * finisher ('layer check -r', 'layer merge TOP') takes A from the record;
+ * an A that is not there (moved, deleted, another file in its place) stops
+ * the merge before anything is written: finishing would orphan it.
+ */
+static int adopt_relink(struct merge_ctx *m, struct dmc_err *err)
+{
+	const struct layer_journal *j = &m->journal;
+	static const uint8_t zero[DMC_UUID_SIZE];
+	struct dmc_err why;
+	struct layer *l;
+	char *path;
+	bool same;
+
+	if (!memcmp(j->relink_uuid, zero, DMC_UUID_SIZE))
+		return 0;	/* none: a merge of the leaf, or an older journal */
+	if (m->above) {
+		if (memcmp(m->above_uuid, j->relink_uuid, DMC_UUID_SIZE))
+			return dmc_err(err, DMC_ERR_STALE,
+				       "%s: its unfinished merge was begun with another layer above the range than %s (the journal names %s); nothing written",
+				       m->holder->path, m->above, j->relink_path);
+		return 0;
+	}
+	path = path_resolve_hint(m->holder->path, j->relink_path);
+	if (!path)
+		return dmc_err_errno(err, errno ? errno : ENOMEM,
+				     "%s: cannot resolve %s", m->holder->path,
+				     j->relink_path);
+	dmc_err_clear(&why);
+	same = !layer_open(path, 0, &l, &why);
+	if (same) {
+		same = !l->is_raw &&
+		       !memcmp(l->hdr.uuid, j->relink_uuid, DMC_UUID_SIZE);
+		layer_close(l);
+		if (!same)
+			snprintf(why.msg, sizeof(why.msg),
+				 "another layer is there");
+	}
+	if (!same) {
+		dmc_err(err, DMC_ERR_STALE,
+			"%s: its unfinished merge must relink the layer above the merged range, %s, before it retires anything, and that layer is not there (%.300s); nothing written. Put it back, or finish with 'chainctl layer merge LEAF --into %s --from %s' from a leaf whose chain holds it",
+			m->holder->path, path, why.msg, m->target->path,
+			m->chain.layers[0]->path);
+		free(path);
+		return -1;
+	}
+	m->above_found = path;
+	m->above = path;
+	memcpy(m->above_uuid, j->relink_uuid, DMC_UUID_SIZE);
+	return 0;
+}
+
 /* Sources become MERGED_AWAY, top first; then the target moves on. */
 static int retire_phase(struct merge_ctx *m, struct dmc_err *err)
 {
@@ -788,6 +862,8 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 		return dmc_err(err, DMC_ERR_STALE,
 			       "%s: its chain changed while the merge was starting; nothing written",
 			       m->req->leaf);
+	if (m->res->resumed && adopt_relink(m, err))
+		return -1;
 	m->shift = m->chain.block_shift;
 	m->nr_blocks = m->chain.nr_blocks;
 	m->res->nr_sources = m->t;
@@ -1052,6 +1128,7 @@ static int run_range(struct merge_ctx *m, struct dmc_err *err)
 		goto out;
 	}
 	memcpy(m->top_uuid, c.layers[k]->hdr.uuid, DMC_UUID_SIZE);
+	memcpy(m->above_uuid, c.layers[k - 1]->hdr.uuid, DMC_UUID_SIZE);
 	memcpy(m->target_uuid, c.layers[p]->hdr.uuid, DMC_UUID_SIZE);
 	m->target_raw = c.layers[p]->is_raw;
 	/* Its locks go before the top source's chain takes them again. */
@@ -1085,6 +1162,7 @@ int merge_run(const struct merge_request *req, struct merge_result *res,
 	m.res = res;
 	ret = req->from ? run_range(&m, err) : run_locked(&m, err);
 	chain_close(&m.chain);
+	free(m.above_found);
 	res->seconds = now_seconds() - start;
 	return ret;
 }

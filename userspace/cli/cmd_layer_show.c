@@ -112,10 +112,18 @@ static void json_layer(struct json_writer *jw, const struct layer *l)
 		json_uuid(jw, "bottom_uuid", j->bottom_uuid);
 		json_uuid(jw, "top_uuid", j->top_uuid);
 		json_string(jw, "top_path", j->top_path);
+		if (!uuid_is_zero(j->relink_uuid)) {
+			json_uuid(jw, "relink_uuid", j->relink_uuid);
+			json_string(jw, "relink_path", j->relink_path);
+		} else {
+			json_null(jw, "relink_uuid");
+			json_null(jw, "relink_path");
+		}
 	} else {
 		static const char *const none[] = {
 			"source_count", "cursor_blocks", "old_generation",
 			"new_generation", "bottom_uuid", "top_uuid", "top_path",
+			"relink_uuid", "relink_path",
 		};
 
 		for (k = 0; k < sizeof(none) / sizeof(none[0]); k++)
@@ -191,6 +199,11 @@ static void print_layer(const struct layer *l)
 		       layer_header_nr_blocks(h), j->nr_sources,
 		       j->nr_sources == 1 ? "" : "s", j->top_path,
 		       j->old_generation, j->new_generation);
+		if (!uuid_is_zero(j->relink_uuid)) {
+			uuid_to_str(j->relink_uuid, uuid);
+			printf("merge relinks: %s (layer %s), the layer above the range\n",
+			       j->relink_path, uuid);
+		}
 	}
 	printf("header:        slot %d, sequence %" PRIu64 " (slot 0 %s, slot 1 %s)\n",
 	       l->cur_slot, h->sequence, slot_status_str(l->slot_status[0]),

@@ -17,6 +17,9 @@
 #    device is created again from the leaf and the re-issued merge
 #    finishes, with the flushed data intact;
 #  - a TOP that is the leaf is the ordinary merge;
+#  - a range merge stopped between its journal and the relink of the layer
+#    above (kept in another directory, made read-only) is finished offline
+#    by 'layer check -r' from the journal's relink record;
 #  - the status flag DM_CHAIN_MERGE_A_KEEPS_LEAF: JSON "keeps_leaf" true for
 #    range merges and resumes (answer, GET), false for a merge that adds a
 #    leaf; the text says "leaf unchanged" and never "new leaf" for them.
@@ -239,6 +242,84 @@ check "same data after it" cmp /dev/mapper/dmc-cut "$cref"
 check_eq "mid merged away" merged-away "$(live_state "$p/mid.dmc")"
 check "remove" dmsetup remove --noudevsync dmc-cut
 check "leaf's chain checks clean offline" "$C" layer check "$p/leaf.dmc"
+
+# --- the relink record: the layer above the range in another directory
+# base <- mid <- above <- leaf, with above kept in another directory on a
+# read-only bind mount: the kernel writes the journal (with its relink
+# record) and then cannot relink above, so the merge stops between the
+# two, the window in which a finisher that looks for children in mid's
+# directory only would mark mid merged-away under above.  Offline 'layer
+# check -r' must relink above from the record (docs/format.md).
+q=$x/q qa=$x/qa
+mkdir -p "$q" "$qa" "$x/qa-rw"
+check "record chain: base" "$C" layer create -s $size "$q/base.dmc" || done_testing
+check "record chain: write base" lw "$q/base.dmc" 0 $((8 * M))
+check "record chain: mid" "$C" layer create --parent "$q/base.dmc" "$q/mid.dmc"
+check "record chain: write mid" lw "$q/mid.dmc" $((4 * M)) $((8 * M))
+check "record chain: above, in another directory" \
+	"$C" layer create --parent "$q/mid.dmc" "$x/qa-rw/above.dmc"
+check "record chain: write above" lw "$x/qa-rw/above.dmc" $((6 * M)) $((4 * M))
+check "bind mount of above's directory" mount --bind "$x/qa-rw" "$qa"
+cleanup_add umount "$qa"
+check "leaf on above" "$C" layer create --parent "$qa/above.dmc" "$q/leaf.dmc"
+check "above's directory read-only" mount -o remount,bind,ro "$qa"
+check "record device" "$C" device create dmc-rec "$q/leaf.dmc" || done_testing
+cleanup_add dmsetup remove --noudevsync dmc-rec
+rref=$DMC_TMP/ref-rec
+check "its reference" dd if=/dev/mapper/dmc-rec of="$rref" bs=1M status=none
+auuid=$(info "$qa/above.dmc" .uuid)
+bgen=$(info "$q/base.dmc" .generation)
+out=$("$C" device merge dmc-rec --into 0 --from 1 2>&1)
+rc=$?
+sed 's/^/# /' <<< "$out"
+check "mid into base with above read-only: refused (exit $rc)" [ "$rc" != 0 ]
+check "it says why: above is on a read-only filesystem" \
+	text_has "$out" "read-only filesystem"
+jout=$("$C" layer info -j "$q/base.dmc")
+json_valid "layer info -j with a relink record: valid against its schema" \
+	layer-info "$jout"
+check_json "base holds the journal and its relink record naming above" "$jout" \
+	--arg u "$auuid" '.journal.state == "merging" and .journal.relink_uuid == $u'
+rp=$(jq -r .journal.relink_path <<< "$jout")
+case "$rp" in /*) ;; *) rp=$q/$rp ;; esac
+check_eq "the record's path (from base's directory) is above" \
+	"$(realpath "$qa/above.dmc")" "$(realpath "$rp")"
+check "layer info text names the layer to relink" text_has \
+	"$("$C" layer info "$q/base.dmc")" "^merge relinks: .*above\.dmc \(layer $auuid\)"
+check_eq "above still on mid (not relinked)" "../q/mid.dmc" \
+	"$(info "$qa/above.dmc" .parent.path)"
+check "the device still reads its reference" cmp /dev/mapper/dmc-rec "$rref"
+out=$("$C" device merge dmc-rec 2>&1)
+rc=$?
+check "re-issued live while above is read-only: refused again (exit $rc)" \
+	test "$rc" != 0
+check "for the same reason" text_has "$out" "read-only filesystem"
+check "the device still reads its reference" cmp /dev/mapper/dmc-rec "$rref"
+check "remove it" dmsetup remove --noudevsync dmc-rec
+out=$("$C" layer check -r "$q/base.dmc" 2>&1)
+rc=$?
+sed 's/^/# /' <<< "$out"
+check "check -r while above is read-only: not finished (exit $rc)" \
+	test "$rc" != 0 -a "$rc" != 1
+check "it says above cannot be relinked" text_has "$out" "cannot be relinked"
+check_eq "mid not retired" valid "$(live_state "$q/mid.dmc")"
+check "above's directory writable again" mount -o remount,bind,rw "$qa"
+out=$("$C" layer check -r "$q/base.dmc" 2>&1)
+rc=$?
+sed 's/^/# /' <<< "$out"
+check_eq "check -r finishes the merge from the record (repaired, 1)" 1 $rc
+buuid=$(info "$q/base.dmc" .uuid)
+check_eq "above relinked to base at its new generation" \
+	"$buuid $((bgen + 1))" \
+	"$(info "$qa/above.dmc" '"\(.parent.uuid) \(.parent.generation)"')"
+check_eq "mid merged away" merged-away "$(live_state "$q/mid.dmc")"
+check_eq "base: no journal, no record" "none null" \
+	"$(info "$q/base.dmc" '"\(.journal.state) \(.journal.relink_uuid)"')"
+check "leaf's chain checks clean offline" "$C" layer check "$q/leaf.dmc"
+check "device again from the leaf" "$C" device create dmc-rec "$q/leaf.dmc"
+check_eq "3 layers: base, above, leaf" 3 "$(live_nr_layers dmc-rec)"
+check "it reads the reference" cmp /dev/mapper/dmc-rec "$rref"
+check "remove" dmsetup remove --noudevsync dmc-rec
 
 check_eq "no kernel splat" "" "$(kernel_log_splats)"
 done_testing

@@ -1148,8 +1148,11 @@ static int relink_above(struct dmc_chain *dc, struct dmc_layer *tl,
 	if (r)
 		return r;
 	r = dmc_layer_open_for_write(above, why);
-	if (r)
+	if (r) {
+		if (r == -EROFS)
+			*why = "The layer above the range is on a read-only filesystem, so it cannot be relinked; the merge is journalled: make it writable and issue the merge again";
 		goto unclaim;
+	}
 	path = kmalloc(DMC_PATH_MAX, GFP_KERNEL);
 	r = -ENOMEM;
 	*why = "Cannot allocate the new parent path";

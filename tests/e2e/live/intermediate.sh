@@ -273,8 +273,8 @@ out=$("$C" device merge dmc-rec --into 0 --from 1 2>&1)
 rc=$?
 sed 's/^/# /' <<< "$out"
 check "mid into base with above read-only: refused (exit $rc)" [ "$rc" != 0 ]
-check "it says why: above is on a read-only filesystem" \
-	text_has "$out" "read-only filesystem"
+check "it says why (above is read-only) and that the merge is journalled" \
+	text_has "$out" "layer above the range is on a read-only filesystem.*journalled"
 jout=$("$C" layer info -j "$q/base.dmc")
 json_valid "layer info -j with a relink record: valid against its schema" \
 	layer-info "$jout"

@@ -143,7 +143,7 @@ struct decode_case {
 };
 
 static void m_none(struct dmc_header *d) { }
-static void m_incompat(struct dmc_header *d) { d->incompat_features = cpu_to_le32(1); }
+static void m_incompat(struct dmc_header *d) { d->incompat_features = cpu_to_le32(1U << 31); }
 static void m_compat(struct dmc_header *d) { d->compat_features = cpu_to_le32(0x80); }
 static void m_merged(struct dmc_header *d) { d->state = cpu_to_le32(DMC_STATE_MERGED_AWAY); }
 static void m_state(struct dmc_header *d) { d->state = cpu_to_le32(7); }

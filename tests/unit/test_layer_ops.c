@@ -1356,7 +1356,8 @@ static void test_range_merge_interrupted(void **state)
  * look for children in b's directory only; they must relink c from the
  * journal's relink record, not mark b merged-away under it.  With c moved
  * away meanwhile they refuse and write nothing; the range merge issued
- * again from c's new place finishes.
+ * again from c's new place finishes.  With c deleted, only
+ * --above-deleted (merge_request.above_deleted) finishes.
  */
 static void above_elsewhere_case(int finisher)
 {
@@ -1381,6 +1382,31 @@ static void above_elsewhere_case(int finisher)
 	new_gen = a->hdr.journal.new_generation;
 	layer_close(a);
 
+	if (finisher == 3) {
+		/* c deleted: refused, unless the caller says it is gone. */
+		assert_int_equal(unlink(path("away/c.dmc")), 0);
+		layer_check(path("a.dmc"), true, &tmpl, rep);
+		assert_false(rep->merge_finished);
+		if (!strstr(rep->findings[rep->nr_findings - 1].msg, "--above-deleted"))
+			fail_msg("check -r a with c deleted: %s",
+				 rep->findings[rep->nr_findings - 1].msg);
+		tmpl.above_deleted = true;
+		layer_check(path("a.dmc"), true, &tmpl, rep);
+		if (!rep->merge_finished)
+			fail_msg("check -r --above-deleted: verdict %d: %s",
+				 (int)rep->verdict,
+				 rep->nr_findings ? rep->findings[0].msg : "");
+		assert_int_equal(rep->merge.nr_relinked, 0);
+		b = open_layer("b.dmc");
+		assert_int_equal(b->hdr.state, DMC_STATE_MERGED_AWAY);
+		layer_close(b);
+		a = open_layer("a.dmc");
+		assert_int_equal(a->hdr.journal.state, DMC_JOURNAL_NONE);
+		assert_int_equal(a->hdr.generation, new_gen);
+		layer_close(a);
+		free(rep);
+		return;
+	}
 	if (finisher == 2) {
 		/* c moved after the crash: nothing finishes it blind. */
 		assert_int_equal(mkdir(path("moved"), 0755), 0);
@@ -1442,6 +1468,7 @@ static void test_range_merge_above_elsewhere(void **state)
 	above_elsewhere_case(0);	/* check -r on the target */
 	above_elsewhere_case(1);	/* layer merge of the top source */
 	above_elsewhere_case(2);	/* c moved: refused, then --from */
+	above_elsewhere_case(3);	/* c deleted: refused, then --above-deleted */
 }
 
 /* Refusals name the problem and write nothing. */

@@ -27,13 +27,16 @@ static const char *verdict_str(enum check_verdict v)
 }
 
 static const char check_help[] =
-	"Usage: chainctl layer check [-r] [-j] LAYER\n"
+	"Usage: chainctl layer check [-r [--above-deleted]] [-j] LAYER\n"
 	"\n"
 	"Verify LAYER: both header slots, header fields, the block map, the file\n"
 	"size, and the linkage of the chain below it.  With -r, rewrite a torn\n"
 	"header slot and finish an interrupted merge whose journal LAYER holds.\n"
 	"\n"
 	"  -r, --repair   repair what can be repaired\n"
+	"  --above-deleted\n"
+	"                 with -r: finish a range merge whose layer above the\n"
+	"                 range (named by its journal) was deleted on purpose\n"
 	"  -j, --json     JSON output\n"
 	"\n"
 	"Exit codes: 0 clean, 1 problems found and all repaired, 2 usage error,\n"
@@ -49,6 +52,7 @@ int layer_cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "repair", no_argument, NULL, 'r' },
+		{ "above-deleted", no_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -64,6 +68,7 @@ int layer_cmd_check(int argc, char **argv)
 	while ((c = cli_getopt("layer check", argc, argv, "rjh", opts)) != -1) {
 		switch (c) {
 		case 'r': repair = true; break;
+		case 'A': tmpl.above_deleted = true; break;
 		case 'j': json = true; break;
 		case 'h': fputs(check_help, stdout); return 0;
 		default: return EXIT_USAGE;
@@ -71,6 +76,8 @@ int layer_cmd_check(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return layer_usage_error("check", "expected one LAYER argument");
+	if (tmpl.above_deleted && !repair)
+		return layer_usage_error("check", "--above-deleted goes with -r");
 	layer_check(argv[optind], repair, &tmpl, &rep);
 	if (json) {
 		json_document_begin(&jw, stdout);

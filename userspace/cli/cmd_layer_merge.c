@@ -117,7 +117,8 @@ void merge_report(const struct merge_result *r, bool json)
 
 static const char merge_help[] =
 	"Usage: chainctl layer merge [--depth N | --into LAYER [--from TOP]]\n"
-	"                            [--mode auto|clone|copy] [-p] [--delete] [-j] LEAF\n"
+	"                            [--mode auto|clone|copy] [-p] [--delete]\n"
+	"                            [--above-deleted] [-j] LEAF\n"
 	"\n"
 	"Merge the top N layers of the chain ending at LEAF (LEAF is depth 1)\n"
 	"into the layer below them, upper layers taking precedence.  Data moves\n"
@@ -137,7 +138,7 @@ static const char merge_help[] =
 	"journal goes into P, then the layer above TOP in LEAF's chain is\n"
 	"relinked to P at its new generation, then the data moves and the\n"
 	"sources retire.  TOP must be below LEAF (TOP = LEAF is the ordinary\n"
-	"merge), P a layer (not a raw base), and no other layer in TOP's\n"
+	"merge), P a layer or a raw base, and no other layer in TOP's\n"
 	"directory may sit on TOP.  Interrupted, the same command or 'chainctl\n"
 	"layer check -r P' finishes it.\n"
 	"\n"
@@ -151,6 +152,9 @@ static const char merge_help[] =
 	"                      refused), copy (never share extents)\n"
 	"  -p, --progress      progress bar on a terminal\n"
 	"  -D, --delete        delete the merged layers afterwards\n"
+	"  --above-deleted     finishing a range merge: the layer above the range\n"
+	"                      its journal names was deleted on purpose; finish\n"
+	"                      without relinking it\n"
 	"  -j, --json          JSON report\n";
 
 int layer_cmd_merge(int argc, char **argv)
@@ -162,6 +166,7 @@ int layer_cmd_merge(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "delete", no_argument, NULL, 'D' },
+		{ "above-deleted", no_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -188,6 +193,7 @@ int layer_cmd_merge(int argc, char **argv)
 			break;
 		case 'p': want_progress = true; break;
 		case 'D': req.delete_sources = true; break;
+		case 'A': req.above_deleted = true; break;
 		case 'j': json = true; break;
 		case 'h': fputs(merge_help, stdout); return 0;
 		default: return EXIT_USAGE;

@@ -18,9 +18,9 @@
 # Each command's options.  "opt=" marks an option that takes a value.
 _chainctl_opts_layer_create='-s= --size= -b= --block= --parent= --raw-parent= -h --help'
 _chainctl_opts_layer_info='-j --json -c --chain --raw -h --help'
-_chainctl_opts_layer_check='-r --repair -j --json -h --help'
+_chainctl_opts_layer_check='-r --repair --above-deleted -j --json -h --help'
 _chainctl_opts_layer_map='-j --json -h --help'
-_chainctl_opts_layer_merge='-d= --depth= -i= --into= -F= --from= -m= --mode= -p --progress -D --delete -j --json -h --help'
+_chainctl_opts_layer_merge='-d= --depth= -i= --into= -F= --from= -m= --mode= -p --progress -D --delete --above-deleted -j --json -h --help'
 _chainctl_opts_layer_flatten='-d= --depth= -m= --mode= -p --progress -j --json -h --help'
 _chainctl_opts_layer_write='--zero -h --help'
 _chainctl_opts_layer_import='-f= --format= -b= --block= -p --progress -h --help'

@@ -751,6 +751,11 @@ static int adopt_relink(struct merge_ctx *m, struct dmc_err *err)
 				     j->relink_path);
 	dmc_err_clear(&why);
 	same = !layer_open(path, 0, &l, &why);
+	if (!same && why.kind == DMC_ERR_IO && why.errnum == ENOENT &&
+	    m->req->above_deleted) {
+		free(path);
+		return 0;	/* gone for good, says the caller */
+	}
 	if (same) {
 		same = !l->is_raw &&
 		       !memcmp(l->hdr.uuid, j->relink_uuid, DMC_UUID_SIZE);
@@ -761,7 +766,7 @@ static int adopt_relink(struct merge_ctx *m, struct dmc_err *err)
 	}
 	if (!same) {
 		dmc_err(err, DMC_ERR_STALE,
-			"%s: its unfinished merge must relink the layer above the merged range, %s, before it retires anything, and that layer is not there (%.300s); nothing written. Put it back, or finish with 'chainctl layer merge LEAF --into %s --from %s' from a leaf whose chain holds it",
+			"%s: its unfinished merge must relink the layer above the merged range, %s, before it retires anything, and that layer is not there (%.300s); nothing written. Put it back, or finish with 'chainctl layer merge LEAF --into %s --from %s' from a leaf whose chain holds it; if it was deleted on purpose, add --above-deleted",
 			m->holder->path, path, why.msg, m->target->path,
 			m->chain.layers[0]->path);
 		free(path);

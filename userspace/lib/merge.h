@@ -48,6 +48,13 @@ struct merge_request {
 	enum xfer_mode mode;
 	bool delete_sources;		/* unlink merged-away layers at the end */
 	bool resume_only;		/* only finish an interrupted merge */
+	/*
+	 * A resumed range merge whose relink record names a layer that no
+	 * longer exists: it was deleted on purpose, finish without it (else
+	 * the merge is refused: that layer may have been moved, and
+	 * finishing would orphan it).
+	 */
+	bool above_deleted;
 	uint64_t batch_runs;		/* runs per durable commit (tests); 0: by time */
 	merge_progress_fn progress;
 	void *progress_arg;

@@ -19,7 +19,8 @@
 #  - a TOP that is the leaf is the ordinary merge;
 #  - a range merge stopped between its journal and the relink of the layer
 #    above (kept in another directory, made read-only) is finished offline
-#    by 'layer check -r' from the journal's relink record;
+#    by 'layer check -r' from the journal's relink record, and live by the
+#    merge issued again once that layer is writable;
 #  - the status flag DM_CHAIN_MERGE_A_KEEPS_LEAF: JSON "keeps_leaf" true for
 #    range merges and resumes (answer, GET), false for a merge that adds a
 #    leaf; the text says "leaf unchanged" and never "new leaf" for them.
@@ -250,19 +251,26 @@ check "leaf's chain checks clean offline" "$C" layer check "$p/leaf.dmc"
 # two, the window in which a finisher that looks for children in mid's
 # directory only would mark mid merged-away under above.  Offline 'layer
 # check -r' must relink above from the record (docs/format.md).
-q=$x/q qa=$x/qa
-mkdir -p "$q" "$qa" "$x/qa-rw"
-check "record chain: base" "$C" layer create -s $size "$q/base.dmc" || done_testing
-check "record chain: write base" lw "$q/base.dmc" 0 $((8 * M))
-check "record chain: mid" "$C" layer create --parent "$q/base.dmc" "$q/mid.dmc"
-check "record chain: write mid" lw "$q/mid.dmc" $((4 * M)) $((8 * M))
-check "record chain: above, in another directory" \
-	"$C" layer create --parent "$q/mid.dmc" "$x/qa-rw/above.dmc"
-check "record chain: write above" lw "$x/qa-rw/above.dmc" $((6 * M)) $((4 * M))
-check "bind mount of above's directory" mount --bind "$x/qa-rw" "$qa"
+qa=$x/qa
+mkdir -p "$qa" "$x/qa-rw"
+check "bind mount of the other directory" mount --bind "$x/qa-rw" "$qa"
 cleanup_add umount "$qa"
-check "leaf on above" "$C" layer create --parent "$qa/above.dmc" "$q/leaf.dmc"
-check "above's directory read-only" mount -o remount,bind,ro "$qa"
+# record_chain DIR NAME: DIR/base <- DIR/mid <- $qa/NAME <- DIR/leaf, each
+# with data; then $qa read-only.
+record_chain() {
+	mkdir -p "$1"
+	check "record chain $1: base" "$C" layer create -s $size "$1/base.dmc" || done_testing
+	check "record chain $1: write base" lw "$1/base.dmc" 0 $((8 * M))
+	check "record chain $1: mid" "$C" layer create --parent "$1/base.dmc" "$1/mid.dmc"
+	check "record chain $1: write mid" lw "$1/mid.dmc" $((4 * M)) $((8 * M))
+	check "record chain $1: $2, in another directory" \
+		"$C" layer create --parent "$1/mid.dmc" "$qa/$2"
+	check "record chain $1: write $2" lw "$qa/$2" $((6 * M)) $((4 * M))
+	check "record chain $1: leaf on $2" "$C" layer create --parent "$qa/$2" "$1/leaf.dmc"
+	check "the other directory read-only" mount -o remount,bind,ro "$qa"
+}
+q=$x/q
+record_chain "$q" above.dmc
 check "record device" "$C" device create dmc-rec "$q/leaf.dmc" || done_testing
 cleanup_add dmsetup remove --noudevsync dmc-rec
 rref=$DMC_TMP/ref-rec
@@ -320,6 +328,28 @@ check "device again from the leaf" "$C" device create dmc-rec "$q/leaf.dmc"
 check_eq "3 layers: base, above, leaf" 3 "$(live_nr_layers dmc-rec)"
 check "it reads the reference" cmp /dev/mapper/dmc-rec "$rref"
 check "remove" dmsetup remove --noudevsync dmc-rec
+
+# The same window finished live: once the layer above is writable again,
+# the merge issued again relinks it and finishes (find_journal()).
+check "the other directory writable" mount -o remount,bind,rw "$qa"
+q2=$x/q2
+record_chain "$q2" above2.dmc
+check "second record device" "$C" device create dmc-rec "$q2/leaf.dmc" || done_testing
+check "its reference" dd if=/dev/mapper/dmc-rec of="$rref" bs=1M status=none
+out=$("$C" device merge dmc-rec --into 0 --from 1 2>&1)
+check "mid into base with the layer above read-only: refused" test $? != 0
+check_eq "base holds the journal" merging "$(info "$q2/base.dmc" .journal.state)"
+check "the other directory writable again" mount -o remount,bind,rw "$qa"
+out=$("$C" device merge dmc-rec -j)
+check_json "issued again, live: resumed and done" "$out" \
+	'.state == "done" and .resumed == true and .keeps_leaf == true'
+check "the device reads its reference" cmp /dev/mapper/dmc-rec "$rref"
+check_eq "mid merged away" merged-away "$(live_state "$q2/mid.dmc")"
+check_eq "above2 records base at its new generation" \
+	"$(info "$q2/base.dmc" '"\(.uuid) \(.generation)"')" \
+	"$(info "$qa/above2.dmc" '"\(.parent.uuid) \(.parent.generation)"')"
+check "remove" dmsetup remove --noudevsync dmc-rec
+check "leaf's chain checks clean offline" "$C" layer check "$q2/leaf.dmc"
 
 check_eq "no kernel splat" "" "$(kernel_log_splats)"
 done_testing

@@ -1184,6 +1184,30 @@ static struct dmc_layer *journal_holder(struct dmc_chain *dc, unsigned int t)
 }
 
 /*
+ * @l's path relative to the journal's @holder, in a kmalloc'd buffer of
+ * DMC_JOURNAL_PATH_MAX bytes, or an ERR_PTR with *why set (@too_long: the
+ * reason when the path does not fit).
+ */
+static char *journal_path(struct dmc_layer *holder, struct dmc_layer *l,
+			  const char *too_long, const char **why)
+{
+	char *path = kmalloc(DMC_JOURNAL_PATH_MAX, GFP_KERNEL);
+	int r;
+
+	if (!path) {
+		*why = "Cannot allocate the journal";
+		return ERR_PTR(-ENOMEM);
+	}
+	r = dmc_layer_rel_path(holder, l, path, DMC_JOURNAL_PATH_MAX);
+	if (r) {
+		kfree(path);
+		*why = too_long;
+		return ERR_PTR(r);
+	}
+	return path;
+}
+
+/*
  * What a fresh merge of layers t+1 .. t+k into layer t does first, the
  * same for both kinds: claim the target and the sources, and fill *j for
  * the journal, with the top source t+k's path relative to the journal's
@@ -1204,16 +1228,10 @@ static int prepare_journal(struct dmc_chain *dc, unsigned int t,
 	r = claim_all(dc, t, k, why);
 	if (r)
 		return r;
-	top_path = kmalloc(DMC_JOURNAL_PATH_MAX, GFP_KERNEL);
-	r = -ENOMEM;
-	*why = "Cannot allocate the journal";
-	if (!top_path)
-		goto unclaim;
-	r = dmc_layer_rel_path(journal_holder(dc, t), top, top_path,
-			       DMC_JOURNAL_PATH_MAX);
-	if (r) {
-		*why = path_why;
-		goto free;
+	top_path = journal_path(journal_holder(dc, t), top, path_why, why);
+	if (IS_ERR(top_path)) {
+		unclaim_all(dc, t, k);
+		return PTR_ERR(top_path);
 	}
 	*j = (struct dmc_journal_args) {
 		.state = DMC_JOURNAL_MERGING,
@@ -1225,11 +1243,6 @@ static int prepare_journal(struct dmc_chain *dc, unsigned int t,
 		.top_path = top_path,
 	};
 	return 0;
-free:
-	kfree(top_path);
-unclaim:
-	unclaim_all(dc, t, k);
-	return r;
 }
 
 /*
@@ -1273,22 +1286,17 @@ static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
 	 * The relink record: a finisher that does not know the layer above
 	 * (chainctl layer check -r, after a crash) relinks it from there.
 	 */
-	child_path = kmalloc(DMC_JOURNAL_PATH_MAX, GFP_KERNEL);
-	r = -ENOMEM;
-	*why = "Cannot allocate the journal";
-	if (!child_path)
-		goto unclaim;
-	r = dmc_layer_rel_path(journal_holder(dc, t), above, child_path,
-			       DMC_JOURNAL_PATH_MAX);
-	if (r) {
-		*why = "The path of the layer above the range does not fit the journal";
+	child_path = journal_path(journal_holder(dc, t), above,
+				  "The path of the layer above the range does not fit the journal",
+				  why);
+	if (IS_ERR(child_path)) {
+		r = PTR_ERR(child_path);
 		goto unclaim;
 	}
 	j.child_uuid = dmc_layer_hdr(above)->uuid;
 	j.child_path = child_path;
 	r = write_journal(journal_holder(dc, t), &j, why);
 	kfree(child_path);
-	child_path = NULL;
 	if (r)
 		goto unclaim;
 	/* Into a raw base, the layer above is relinked after the data. */
@@ -1308,7 +1316,6 @@ done:
 	kfree(j.top_path);
 	return r;
 unclaim:
-	kfree(child_path);
 	kfree(j.top_path);
 	unclaim_all(dc, t, k);
 	return r;

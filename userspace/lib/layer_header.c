@@ -82,13 +82,6 @@ void layer_header_init(struct layer_header *h, uint64_t virtual_size,
 	h->parent_kind = DMC_PARENT_NONE;
 }
 
-static bool uuid_all_zero(const uint8_t *u)
-{
-	static const uint8_t zero[DMC_UUID_SIZE];
-
-	return !memcmp(u, zero, DMC_UUID_SIZE);
-}
-
 void layer_header_encode(const struct layer_header *h, void *slot)
 {
 	struct dmc_header d;
@@ -124,7 +117,7 @@ void layer_header_encode(const struct layer_header *h, void *slot)
 	memcpy(d.journal.top_uuid, j->top_uuid, DMC_UUID_SIZE);
 	d.journal.flags = htole32(j->flags);
 	strncpy(d.journal.top_path, j->top_path, DMC_JOURNAL_PATH_MAX);
-	if (j->state != DMC_JOURNAL_NONE && !uuid_all_zero(j->relink_uuid)) {
+	if (j->state != DMC_JOURNAL_NONE && !uuid_is_zero(j->relink_uuid)) {
 		d.incompat_features |= htole32(DMC_INCOMPAT_JOURNAL_RELINK);
 		memcpy(d.relink.child_uuid, j->relink_uuid, DMC_UUID_SIZE);
 		strncpy(d.relink.child_path, j->relink_path,

@@ -265,22 +265,36 @@ static bool single_retire(const struct merge_ctx *m)
 	return m->target->is_raw && m->t == 1 && m->holder == m->chain.layers[0];
 }
 
+/*
+ * PATH relative to the journal holder's directory into OUT (a journal
+ * path field, DMC_JOURNAL_PATH_MAX bytes).
+ */
+static int journal_path(const struct merge_ctx *m, const char *path, char *out,
+			struct dmc_err *err)
+{
+	char *rel = path_relative_to_file(m->holder->path, path);
+
+	if (!rel)
+		return dmc_err_errno(err, errno, "%s: cannot resolve path", path);
+	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
+		free(rel);
+		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
+			       path);
+	}
+	strcpy(out, rel);
+	free(rel);
+	return 0;
+}
+
 static int begin_journal(struct merge_ctx *m, struct dmc_err *err)
 {
 	struct layer_journal *j = &m->journal;
 	struct layer *top = m->chain.layers[0];
-	char *rel;
 
 	m->holder = m->target->is_raw ? m->chain.layers[m->t - 1] : m->target;
-	rel = path_relative_to_file(m->holder->path, top->path);
-	if (!rel)
-		return dmc_err_errno(err, errno, "%s: cannot resolve path", top->path);
-	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
-		free(rel);
-		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
-			       top->path);
-	}
 	memset(j, 0, sizeof(*j));
+	if (journal_path(m, top->path, j->top_path, err))
+		return -1;
 	j->state = DMC_JOURNAL_MERGING;
 	j->nr_sources = m->t;
 	j->cursor = 0;
@@ -288,23 +302,11 @@ static int begin_journal(struct merge_ctx *m, struct dmc_err *err)
 	j->new_generation = j->old_generation + 1;
 	memcpy(j->bottom_uuid, m->chain.layers[m->t - 1]->hdr.uuid, DMC_UUID_SIZE);
 	memcpy(j->top_uuid, top->hdr.uuid, DMC_UUID_SIZE);
-	strcpy(j->top_path, rel);
-	free(rel);
 	if (m->above) {
 		/* The relink record: any finisher relinks A from it. */
-		rel = path_relative_to_file(m->holder->path, m->above);
-		if (!rel)
-			return dmc_err_errno(err, errno, "%s: cannot resolve path",
-					     m->above);
-		if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
-			free(rel);
-			return dmc_err(err, DMC_ERR_USAGE,
-				       "%s: path too long for the journal",
-				       m->above);
-		}
+		if (journal_path(m, m->above, j->relink_path, err))
+			return -1;
 		memcpy(j->relink_uuid, m->above_uuid, DMC_UUID_SIZE);
-		strcpy(j->relink_path, rel);
-		free(rel);
 	}
 	if (single_retire(m))
 		return 0;	/* written by the first commit (step 1) */
@@ -729,13 +731,12 @@ static int relink_above(struct merge_ctx *m, struct dmc_err *err)
 static int adopt_relink(struct merge_ctx *m, struct dmc_err *err)
 {
 	const struct layer_journal *j = &m->journal;
-	static const uint8_t zero[DMC_UUID_SIZE];
 	struct dmc_err why;
 	struct layer *l;
 	char *path;
 	bool same;
 
-	if (!memcmp(j->relink_uuid, zero, DMC_UUID_SIZE))
+	if (uuid_is_zero(j->relink_uuid))
 		return 0;	/* none: a merge of the leaf, or an older journal */
 	if (m->above) {
 		if (memcmp(m->above_uuid, j->relink_uuid, DMC_UUID_SIZE))

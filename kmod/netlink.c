@@ -117,7 +117,9 @@ static int put_merge_status(struct sk_buff *msg, int type,
 	    (st->resumed && nla_put_flag(msg, DM_CHAIN_MERGE_A_RESUMED)) ||
 	    (st->keeps_leaf &&
 	     nla_put_flag(msg, DM_CHAIN_MERGE_A_KEEPS_LEAF)) ||
-	    nla_put_u32(msg, DM_CHAIN_MERGE_A_BURSTS, st->bursts)) {
+	    nla_put_u32(msg, DM_CHAIN_MERGE_A_BURSTS, st->bursts) ||
+	    put_u64(msg, DM_CHAIN_MERGE_A_YIELD_NS, st->yield_ns,
+		    DM_CHAIN_MERGE_A_PAD)) {
 		nla_nest_cancel(msg, nest);
 		return -EMSGSIZE;
 	}

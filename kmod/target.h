@@ -42,6 +42,7 @@ struct dm_chain_merge_status {
 	u64 elapsed_ns;
 	u64 pause_ns;		/* longest I/O pause so far */
 	u32 bursts;		/* times the merge held the guest's I/O */
+	u64 yield_ns;		/* time it slept to let the guest's I/O by */
 	u32 error;		/* positive errno */
 	bool resumed;
 	bool keeps_leaf;	/* added no leaf: dmc_merge_keeps_leaf() */

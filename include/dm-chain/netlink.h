@@ -147,6 +147,12 @@ enum dm_chain_merge_attr {
 	 * counted in PAUSE_NS.  Modules 0.3.x and older never send it.
 	 */
 	DM_CHAIN_MERGE_A_BURSTS,
+	/*
+	 * status, u64: nanoseconds the merge slept so far to let a guest
+	 * with a shallow queue by (docs/netlink.md, "yielding").  Modules
+	 * 0.3.x and older never send it.
+	 */
+	DM_CHAIN_MERGE_A_YIELD_NS,
 
 	__DM_CHAIN_MERGE_A_MAX,
 	DM_CHAIN_MERGE_A_MAX = __DM_CHAIN_MERGE_A_MAX - 1

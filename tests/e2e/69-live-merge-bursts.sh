@@ -8,8 +8,12 @@
 #    iodepth 16 (merge_burst_depth 1, so a burst is certain): done, it
 #    counts its bursts, pause_ns holds a burst's hold and stays bounded,
 #    fio's data verifies and the device reads the reference;
-#  - a rate-limited range merge under the same load never bursts;
-#  - `device status` names the bursts.
+#  - a rate-limited range merge under the same load never bursts, nor
+#    yields;
+#  - `device status` names the bursts;
+#  - under fio at iodepth 1 (below the burst depth) a range merge yields
+#    (merge_yield_pct, default 100): no burst, yield_ns > 0, the status
+#    says so; with merge_yield_pct 0 it never yields.  Data verified.
 # vm-disks: 1x4G
 # vm-timeout: 900
 # vm-mem: 2G
@@ -28,9 +32,11 @@ size=$((512 * 1024 * 1024))
 check "module parameters merge_burst_depth, merge_burst_ms, merge_gap_ms" \
 	test -w $P/merge_burst_depth -a -w $P/merge_burst_ms -a -w $P/merge_gap_ms ||
 	done_testing
-check_eq "defaults (docs/target.md): depth 8, burst 64 ms, gap 4 ms" "8 64 4" \
-	"$(cat $P/merge_burst_depth) $(cat $P/merge_burst_ms) $(cat $P/merge_gap_ms)"
+check_eq "defaults (docs/target.md): depth 8, burst 64 ms, gap 4 ms, yield 100 %" \
+	"8 64 4 100" \
+	"$(cat $P/merge_burst_depth) $(cat $P/merge_burst_ms) $(cat $P/merge_gap_ms) $(cat $P/merge_yield_pct)"
 cleanup_add sh -c "echo 8 > $P/merge_burst_depth"
+cleanup_add sh -c "echo 100 > $P/merge_yield_pct"
 
 d=$DMC_TMP/x
 check "xfs" fs_make xfs "${DMC_DISK_LIST[0]}" "$d" || done_testing
@@ -84,6 +90,7 @@ check "fio still writing when the merge starts" kill -0 $fpid
 out=$("$C" device merge $name --into 0 --from 1 --rate 64 -j)
 check_json "rate-limited range merge under fio: done" "$out" '.state == "done"'
 check_json "a rate-limited merge never bursts" "$out" '.bursts == 0'
+check_json "nor yields" "$out" '.yield_ns == 0'
 check "fio ran to its end" wait $fpid || diag "$(tail -n 5 fio2.out)"
 check "fio verifies its data" \
 	fio --name=load --rw=randwrite --randseed=70 --verify_only "${fio_common[@]}"
@@ -91,8 +98,48 @@ fio_region_to_ref
 check "device reads the reference" cmp $dev "$ref"
 echo 8 > $P/merge_burst_depth
 
+# --- a shallow queue (iodepth 1, below the burst depth): the merge yields
+fio_shallow=(--filename=$dev --ioengine=libaio --iodepth=1 --direct=1
+	--offset=384m --size=32m --bs=4k
+	--verify=crc32c --verify_fatal=1 --exitall_on_error --group_reporting)
+# shallow_merge N PCT SEED: 1024 scattered runs written, snapshotted below
+# a new leaf N, merged into layer 1 under fio at iodepth 1 with
+# merge_yield_pct PCT; the answer in $out.
+shallow_merge() {
+	check "1024 scattered 64 KiB writes into the leaf" \
+		live_scatter $dev "$ref" "$3" 1024 65536 || return 1
+	check "snapshot: leaf $1 on top of them" \
+		"$C" device snapshot $name "$d/$1.dmc" || return 1
+	echo "$2" > $P/merge_yield_pct
+	fio --name=shallow --rw=randwrite --randseed="$3" --do_verify=0 \
+		"${fio_shallow[@]}" > "fio-$1.out" 2>&1 &
+	fpid=$!
+	sleep 1
+	check "fio still writing when the merge starts" kill -0 $fpid
+	out=$("$C" device merge $name --into 1 --from 2 -j)
+	check_json "range merge under fio at iodepth 1 (yield $2 %): done" "$out" \
+		'.state == "done"'
+	check_json "no burst at iodepth 1" "$out" '.bursts == 0'
+	diag "yield_ns $(jq -r .yield_ns <<< "$out"), elapsed_ns $(jq -r .elapsed_ns <<< "$out")"
+	check "fio ran to its end" wait $fpid || diag "$(tail -n 5 "fio-$1.out")"
+	check "fio verifies its data" fio --name=shallow --rw=randwrite \
+		--randseed="$3" --verify_only "${fio_shallow[@]}"
+	fio_region_to_ref
+	check "device reads the reference" cmp $dev "$ref"
+}
+check "snapshot: an empty leaf for the scattered writes" \
+	"$C" device snapshot $name "$d/mid.dmc"
+shallow_merge leaf2 100 71
+check_json "it yielded to the guest's I/O" "$out" '.yield_ns > 0'
+check_json "no longer than it ran" "$out" '.yield_ns < .elapsed_ns'
+check "device status says so" \
+	sh -c "'$C' device status $name | grep -Eq '^  yielded +[0-9.]+ s to the guest'"
+shallow_merge leaf3 0 72
+check_json "merge_yield_pct 0: it never yields" "$out" '.yield_ns == 0'
+echo 100 > $P/merge_yield_pct
+
 check "device remove" dmsetup remove --noudevsync $name
-check "the top's chain checks clean offline" "$C" layer check "$d/top.dmc"
-check "device again from the top" "$C" device create $name "$d/top.dmc"
+check "the leaf's chain checks clean offline" "$C" layer check "$d/leaf3.dmc"
+check "device again from the leaf" "$C" device create $name "$d/leaf3.dmc"
 check "reads the reference after re-create" cmp $dev "$ref"
 done_testing

@@ -997,6 +997,43 @@ static void test_merge_bursts(void **state)
 			 -EINVAL);
 }
 
+/*
+ * The time yielded to the guest (DM_CHAIN_MERGE_A_YIELD_NS, 23): a u64,
+ * 0 when a module does not send it; a u32 there is malformed.
+ */
+static void test_merge_yield(void **state)
+{
+	struct dmc_nl_answer a;
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	const uint64_t yield = 12345678901ULL;
+	const uint32_t narrow = 7;
+
+	(void)state;
+	assert_int_equal(DM_CHAIN_MERGE_A_YIELD_NS, 23);	/* netlink.md */
+
+	nlh = event(DM_CHAIN_CMD_MERGE_PROGRESS, true);
+	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, DM_CHAIN_MERGE_STATE_RUNNING);
+	put_u64_pad(nlh, DM_CHAIN_MERGE_A_YIELD_NS, yield, DM_CHAIN_MERGE_A_PAD, false);
+	mnl_attr_nest_end(nlh, nest);
+	assert_int_equal(dmc_nl_parse_event(nlh, &a), 0);
+	assert_true(a.merge.yield_ns == yield);
+	dmc_nl_answer_free(&a);
+
+	/* an older module: none sent */
+	assert_int_equal(dmc_nl_parse_event(bursts_event(NULL, 0), &a), 0);
+	assert_true(a.merge.yield_ns == 0);
+	dmc_nl_answer_free(&a);
+
+	nlh = event(DM_CHAIN_CMD_MERGE_PROGRESS, true);
+	nest = mnl_attr_nest_start(nlh, DM_CHAIN_A_MERGE);
+	mnl_attr_put_u32(nlh, DM_CHAIN_MERGE_A_STATE, DM_CHAIN_MERGE_STATE_RUNNING);
+	mnl_attr_put(nlh, DM_CHAIN_MERGE_A_YIELD_NS, sizeof(narrow), &narrow);
+	mnl_attr_nest_end(nlh, nest);
+	assert_int_equal(dmc_nl_parse_event(nlh, &a), -EINVAL);
+}
+
 static void test_merge_state_str(void **state)
 {
 	static const struct {
@@ -1359,6 +1396,7 @@ int main(void)
 		cmocka_unit_test(test_merge_reply_status_in_device),
 		cmocka_unit_test(test_merge_keeps_leaf),
 		cmocka_unit_test(test_merge_bursts),
+		cmocka_unit_test(test_merge_yield),
 		cmocka_unit_test(test_merge_reply_rejects),
 		cmocka_unit_test(test_snapshot_reply),
 		cmocka_unit_test(test_snapshot_reply_rejects),

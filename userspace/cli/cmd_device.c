@@ -727,6 +727,9 @@ static void print_module_merge(const struct dmc_nl_device *d)
 		printf(" (%" PRIu32 " burst%s under a deep guest queue)",
 		       m->bursts, m->bursts == 1 ? "" : "s");
 	printf("\n");
+	if (m->yield_ns)
+		printf("  yielded   %.3f s to the guest's I/O\n",
+		       (double)m->yield_ns / 1e9);
 }
 
 static int device_status(int argc, char **argv)

@@ -635,6 +635,9 @@ static void merge_text_done(const struct dmc_nl_device *dev,
 		printf("new leaf: %s (longest I/O pause %.3f ms)\n",
 		       or_unknown(answer_leaf(dev)),
 		       (double)m->pause_ns / 1e6);
+	if (m->yield_ns)
+		printf("yielded %.3f s to the guest's I/O (merge_yield_pct)\n",
+		       (double)m->yield_ns / 1e9);
 	for (i = 0; del && i < del->nr; i++)
 		printf("deleted %s\n", del->paths[i]);
 }

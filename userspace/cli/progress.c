@@ -187,4 +187,5 @@ void merge_json_fields(struct json_writer *jw, const struct dmc_nl_merge *m)
 	json_u64(jw, "pause_ns", m->pause_ns);
 	json_boolean(jw, "keeps_leaf", m->keeps_leaf);
 	json_u64(jw, "bursts", m->bursts);
+	json_u64(jw, "yield_ns", m->yield_ns);
 }

@@ -581,6 +581,9 @@ static int merge_attr_cb(const struct nlattr *attr, void *data)
 	case DM_CHAIN_MERGE_A_BURSTS:
 		ret = get_u32(attr, &m->bursts);
 		break;
+	case DM_CHAIN_MERGE_A_YIELD_NS:
+		ret = get_u64(attr, &m->yield_ns);
+		break;
 	default:
 		ret = 0;	/* request attributes, PAD, newer ones */
 		break;

@@ -131,6 +131,7 @@ struct dmc_nl_merge {
 	uint64_t pause_ns;		/* longest I/O pause */
 	bool keeps_leaf;		/* added no leaf (range or resume) */
 	uint32_t bursts;		/* times it held the guest's I/O */
+	uint64_t yield_ns;		/* time it slept to let guest I/O by */
 };
 
 struct dmc_nl_device {

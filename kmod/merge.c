@@ -144,7 +144,6 @@ struct dmc_merge {
 	 * @burst_hold_t0, the bios in flight done since @burst_t0.
 	 */
 	bool burst;
-	bool bursting;			/* a burst happened in this data phase */
 	unsigned int burst_noio;
 	u64 burst_hold_t0;
 	u64 burst_t0;
@@ -369,7 +368,6 @@ static void burst_begin(struct dmc_merge *m)
 	m->burst_hold_t0 = elapsed_ns(m);
 	m->burst_noio = dmc_chain_hold_io(m->dc);
 	m->burst = true;
-	m->bursting = true;
 	m->burst_t0 = elapsed_ns(m);
 }
 
@@ -427,7 +425,9 @@ static void yield_to_guest(struct dmc_merge *m, u64 step_t0)
 	unsigned int pct = READ_ONCE(merge_yield_pct);
 	u64 t0, ns;
 
-	if (!pct || m->bursting || m->rate || !dmc_chain_inflight(m->dc))
+	/* (only this worker changes @st.bursts: no lock to read it) */
+	if (!pct || m->burst || m->st.bursts || m->rate ||
+	    !dmc_chain_inflight(m->dc))
 		return;
 	t0 = elapsed_ns(m);
 	ns = min_t(u64, div_u64((t0 - step_t0) * pct, 100), DMC_YIELD_MAX_NS);
@@ -646,7 +646,6 @@ static int data_phase(struct dmc_merge *m, const char **why)
 
 	count_work(m, nr_blocks, shift, th->virtual_size);
 	m->event_ns = 0;
-	m->bursting = false;
 	while (b < nr_blocks) {
 		if (!wait_point(m)) {
 			r = -ECANCELED;

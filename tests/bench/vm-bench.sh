@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make bench`, the part that runs inside the test VM (tests/bench/run boots
 # it with /dev/vda -> XFS and /dev/vdb -> ext4).  Measures, interleaved
-# (A B C .. A B C ..) and repeated, with byte-identical data for everyone:
+# and repeated, each repeat starting at another contender (A B C, B C A,
+# C A B ..), with byte-identical data for everyone, and checks every merge
+# byte for byte at every changed run:
 #
 #  merge (issue 3): a child holding 1 GiB of changed data over a 4 GiB raw
 #    base, (a) 16384 scattered 64 KiB runs, (b) 1024 scattered 1 MiB runs,
@@ -187,7 +189,8 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	--arg sizes "$SWEEP_SIZES" --arg lens "$SWEEP_LENS" --arg depths "$DEPTHS" \
 	--arg sizec "$SIZE_CONTENDERS" --arg lenc "$LENGTH_CONTENDERS" \
 	--arg only "$ONLY" --arg chunk "$SNAP_CHUNK" --arg vbytes "$(numfmt --from=iec "$VSIZE")" \
-	--arg cs "$(clocksource)" \
+	--arg cs "$(clocksource)" --arg accel "${DMC_VM_ACCEL:-}" --arg vmem "${DMC_VM_MEM:-}" \
+	--arg vcpus "${DMC_VM_CPUS:-}" \
 	--arg gqd "$GENTLE_QD" --arg gidle "$GENTLE_IDLE" \
 	'{section: "meta", quick: ($quick == "1"), virtual_size: $vsize,
 	  vsize_bytes: ($vbytes | num),
@@ -202,7 +205,11 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	  versions: {chainctl: $chainctl, kernel: $kernel,
 	  qemu_img: $qemu_img, fio: $fio, xfsprogs: $xfs, e2fsprogs: $e2fs},
 	  gentle_iodepth: ($gqd | num), gentle_idle_seconds: ($gidle | num),
-	  vm: {cpu: $cpu, cpus: ($ncpu | num), mem_bytes: ($mem | num), clocksource: $cs}}'
+	  contender_order: "rotated", verified_runs: "all",
+	  vm: {cpu: $cpu, cpus: ($ncpu | num), mem_bytes: ($mem | num), clocksource: $cs,
+	       qemu_accel: (if $accel == "" then null else $accel end),
+	       qemu_smp: (if $vcpus == "" then null else ($vcpus | num) end),
+	       qemu_mem: (if $vmem == "" then null else $vmem end)}}'
 say "versions: $("$CHAINCTL" -V 2>/dev/null | head -n 1); $(qemu-img --version | head -n 1); $(fio --version); kernel $(uname -r)"
 
 hostclock_works || say "WARNING: cannot read the host's clock through /run/results; timing with the guest's clock"
@@ -255,15 +262,17 @@ wseed() {
 	*) echo $(( $(cksum <<< "$1" | cut -d' ' -f1) % 100000 + 1000 )) ;;
 	esac
 }
-# runs_for W COUNT LEN: $DMC_TMP/W.runs (and W.sample, 1 run in 16, what
-# the merges are checked against); the same for a given W every time.
+# runs_for W COUNT LEN: $DMC_TMP/W.runs, the same for a given W every
+# time.  Every merge is checked against all of them (W.sample is the list
+# the checks read: every run, so that no result rests on a sample).
 runs_for() {
 	local w=$1 count=$2 len=$3
 	WL_COUNT[$w]=$count
 	WL_LEN[$w]=$(numfmt --from=iec "$len")
 	"$BD" runs $VSIZE "$count" "$len" "$(wseed "$w")" > "$DMC_TMP/$w.runs" || die "run list ($w)"
-	awk 'NR % 16 == 1' "$DMC_TMP/$w.runs" > "$DMC_TMP/$w.sample"
+	cp "$DMC_TMP/$w.runs" "$DMC_TMP/$w.sample"
 }
+
 # Which (runs, run length, contender) this run has measured on XFS, so
 # that a sweep does not measure a point again (the report takes it from
 # the section that did).  covered_mark W CONTENDER...
@@ -585,7 +594,8 @@ if want merge; then
 		setup_workload "$w" "$count" "$len" "xfs ext4" \
 			"$(printf '%s\n' "${CONTENDERS[@]}" | awk '{print $1}' | sort -u | tr '\n' ' ')"
 		for rep in $(seq 1 "$REPEATS"); do
-			for c in "${CONTENDERS[@]}"; do
+			mapfile -t order < <(rotated "$rep" "${CONTENDERS[@]}")
+			for c in "${order[@]}"; do
 				# shellcheck disable=SC2086
 				run_contender "$w" "$rep" $c || merge_fail=1
 			done
@@ -809,9 +819,10 @@ live_section() {
 		say "live workload $w: setting up"
 		live_setup "$w" "$count" "$len" || return 1
 		for rep in $(seq 1 "$REPEATS"); do
-			if [ $((rep % 2)) = 1 ]; then order="offline-clone live-clone"; else order="live-clone offline-clone"; fi
+			order="offline-clone live-clone"
 			[ "$w" = b ] && order+=" live-copy live-copy-rate live-copy-rate-low"
-			for c in $order; do
+			# shellcheck disable=SC2086
+			for c in $(rotated "$rep" $order); do
 				live_contender "$w" "$rep" "$c"
 				r=$?
 				[ $r = 1 ] && return 1
@@ -959,9 +970,12 @@ gentle_saturated() {
 		chain_remove blive > /dev/null 2>&1
 		$ok && gentle_verify || ok=false
 		emitj --arg rep "$rep" --arg load "$load" --arg secs "$secs" --argjson ok "$ok" \
+			--argjson out "${GENTLE_OUT:-"{}"}" \
 			'{section: "gentle-saturated", rep: ($rep | num), load: $load,
-			  merge_seconds: ($secs | num), verified: $ok}'
-		say "  rep $rep clone merge, $load: $secs s$($ok || echo '  FAILED')"
+			  merge_seconds: ($secs | num), verified: $ok,
+			  kernel_seconds: (($out.elapsed_ns // null) | if . == null then null else . / 1e9 end),
+			  bursts: $out.bursts, pause_ns: $out.pause_ns, yield_ns: $out.yield_ns}'
+		say "  rep $rep clone merge, $load: $secs s$($ok || echo '  FAILED') $(jq -r '"(kernel \(.elapsed_ns / 1e9) s, \(.bursts // 0) bursts, longest hold \((.pause_ns // 0) / 1e6) ms)"' <<< "${GENTLE_OUT:-"{}"}" 2>/dev/null)"
 		$ok || return 2
 	done
 }
@@ -981,7 +995,7 @@ gentle_section() {
 	live_setup a "$WA_COUNT" 64K || { GENTLE_WHY=$LIVE_WHY; return 1; }
 	for rep in $(seq 1 "$REPEATS"); do
 		for job in randread randwrite; do
-			for mode in none clone copy; do
+			for mode in $(rotated "$rep" none clone copy); do
 				gentle_case "$job-$mode" || continue
 				gentle_one "$rep" "$job" "$mode"
 				r=$?
@@ -1058,7 +1072,7 @@ sweep_point() {
 	fi
 	[ ${#raw[@]} = 0 ] || setup_workload "$w" "$count" "$len" xfs "${raw[*]}"
 	for rep in $(seq 1 "$REPEATS"); do
-		for c in "${todo[@]}"; do
+		for c in $(rotated "$rep" "${todo[@]}"); do
 			if [ "$c" = live-clone ]; then
 				live_contender "$w" "$rep" live-clone "$sweep"
 				r=$?
@@ -1143,7 +1157,7 @@ fio_compare() {
 	for rep in $(seq 1 "$REPEATS"); do
 		for job in "read 1M" "write 1M" "randread 4k" "randwrite 4k"; do
 			read -r rw bs <<< "$job"
-			for name in chain loop linear; do
+			for name in $(rotated "$rep" chain loop linear); do
 				case $name in
 				chain) dev=/dev/mapper/bfio ;; loop) dev=$loopdev ;; linear) dev=/dev/mapper/bfiolin ;;
 				esac
@@ -1262,12 +1276,10 @@ depth_compare() {
 			  kib_per_layer_per_gib: (try ((($m1 | num) - ($m0 | num)) / ($layers | num)
 			  / (($size | num) / 1073741824)) catch null)}'
 	done
-	local order
 	for rep in $(seq 1 "$REPEATS"); do
-		# Each repeat starts at another depth (rotated order).
-		order=$(tr ' ' '\n' <<< "$DEPTHS" | awk -v r="$rep" '{ d[NR - 1] = $0 }
-			END { for (i = 0; i < NR; i++) print d[(i + r - 1) % NR] }')
-		for D in $order; do
+		# Each repeat starts at another depth.
+		# shellcheck disable=SC2086
+		for D in $(rotated "$rep" $DEPTHS); do
 			[ -n "${leaf[$D]:-}" ] || continue
 			if ! deep_create "$D"; then
 				depth_not_run "$D" "chain device of $D layers (rep $rep): $CHAIN_WHY"

@@ -33,6 +33,17 @@ elapsed() { awk -v a="$_t_start" -v b="$(hostnow)" 'BEGIN { printf "%.1f", b - a
 # A progress line: "[  12.3s] text".
 say() { printf '[%7ss] %s\n' "$(elapsed)" "$*"; }
 
+# rotated REP ITEM...: the items, one per line, starting at item REP
+# (1-based, wrapping): each repeat starts with another contender, so that
+# no contender always runs first (cold caches, a fresh filesystem) or
+# always after the same one.
+rotated() {
+	local r=$1
+	shift
+	printf '%s\n' "$@" | awk -v r="$r" '{ d[NR - 1] = $0 }
+		END { for (i = 0; i < NR; i++) print d[(i + r - 1) % NR] }'
+}
+
 # Stop with a loud message.
 die() {
 	printf '[%7ss] FAILED: %s\n' "$(elapsed)" "$*"

@@ -172,7 +172,8 @@ static int put_dev_nest(struct sk_buff *msg, const struct dm_chain_dev_info *inf
 		return -EMSGSIZE;
 	if (put_dev_head(msg, info))
 		goto cancel;
-	for (i = 0; i < info->nr_layers; i++)
+	/* (no layers: the head alone, see reply_change()) */
+	for (i = 0; info->layers && i < info->nr_layers; i++)
 		if (put_layer(msg, &info->layers[i]))
 			goto cancel;
 	if (info->merge &&
@@ -211,11 +212,11 @@ static int put_device_cb(const struct dm_chain_dev_info *info, void *data)
 }
 
 /*
- * Build and send the answer to @info's request: @fill adds the attributes
- * after the genl header; the message grows until they fit.
+ * Build the answer to @info's request in ctx->msg: @fill adds the
+ * attributes after the genl header; the message grows until they fit.
  */
-static int reply(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
-		 int (*fill)(struct reply_ctx *ctx, void *arg), void *arg)
+static int build_reply(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
+		       int (*fill)(struct reply_ctx *ctx, void *arg), void *arg)
 {
 	size_t size = NLMSG_GOODSIZE;
 	void *hdr;
@@ -232,12 +233,22 @@ static int reply(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
 		if (!r)
 			break;
 		nlmsg_free(ctx->msg);
+		ctx->msg = NULL;
 		if (r != -EMSGSIZE || size >= (1U << 24))
 			return r;
 		size *= 4;
 	}
 	genlmsg_end(ctx->msg, hdr);
-	return genlmsg_reply(ctx->msg, info);
+	return 0;
+}
+
+/* Build and send the answer to @info's request (see build_reply()). */
+static int reply(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
+		 int (*fill)(struct reply_ctx *ctx, void *arg), void *arg)
+{
+	int r = build_reply(info, cmd, ctx, fill, arg);
+
+	return r ? r : genlmsg_reply(ctx->msg, info);
 }
 
 /* ---- request helpers ---- */
@@ -503,12 +514,9 @@ static int dm_chain_nl_get_dumpit(struct sk_buff *skb,
 
 /* ---- MERGE, SNAPSHOT answers: the device, then the extras ---- */
 
-static int fill_change(struct reply_ctx *ctx, void *arg)
+/* What the answer to a change adds after the device. */
+static int fill_change_extras(struct reply_ctx *ctx)
 {
-	int r = dm_chain_describe(arg, put_device_cb, ctx);
-
-	if (r)
-		return r;
 	if (ctx->merge && put_merge_status(ctx->msg, DM_CHAIN_A_MERGE,
 					   ctx->merge))
 		return -EMSGSIZE;
@@ -521,12 +529,56 @@ static int fill_change(struct reply_ctx *ctx, void *arg)
 	return 0;
 }
 
+static int fill_change(struct reply_ctx *ctx, void *arg)
+{
+	int r = dm_chain_describe(arg, put_device_cb, ctx);
+
+	return r ? r : fill_change_extras(ctx);
+}
+
+/*
+ * The answer to a change (MERGE, SNAPSHOT) is made after the change, and
+ * a change that happened must never be answered with an error: the caller
+ * would take it that nothing changed (and, say, snapshot again).  So the
+ * handler allocates @spare before it makes the change, large enough for
+ * the answer without the layers (the device's head, the merge status, the
+ * new leaf's path, the pause).  When the full answer cannot be built
+ * afterwards (an allocation failed), @spare carries that; the caller
+ * asks GET for the layers.  Consumes @spare.
+ */
+#define DMC_CHANGE_SPARE_SIZE	(NLMSG_GOODSIZE + PATH_MAX)
+
+static int reply_change(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
+			struct dmc_chain *dc, struct sk_buff *spare)
+{
+	void *hdr;
+	int r;
+
+	if (!build_reply(info, cmd, ctx, fill_change, dc)) {
+		nlmsg_free(spare);
+		return genlmsg_reply(ctx->msg, info);
+	}
+	ctx->msg = spare;
+	hdr = genlmsg_put_reply(spare, info, &dm_chain_genl_family, 0, cmd);
+	r = hdr ? dm_chain_describe_head(dc, put_device_cb, ctx) : -EMSGSIZE;
+	if (!r)
+		r = fill_change_extras(ctx);
+	if (WARN_ON_ONCE(r)) {
+		/* Cannot happen (sized for it); the ACK still says done. */
+		nlmsg_free(spare);
+		return 0;
+	}
+	genlmsg_end(spare, hdr);
+	return genlmsg_reply(spare, info);
+}
+
 static int dm_chain_nl_merge_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *ma[DM_CHAIN_MERGE_A_MAX + 1] = { };
 	struct dm_chain_merge_params p = { .depth = 1 };
 	struct dm_chain_merge_status st;
 	struct reply_ctx ctx = { };
+	struct sk_buff *spare;
 	struct dmc_chain *dc;
 	const char *why = NULL;
 	char *new_leaf;
@@ -570,19 +622,23 @@ static int dm_chain_nl_merge_doit(struct sk_buff *skb, struct genl_info *info)
 	if (r)
 		return r;
 	new_leaf = kmalloc(PATH_MAX, GFP_KERNEL);
-	if (!new_leaf) {
+	spare = genlmsg_new(DMC_CHANGE_SPARE_SIZE, GFP_KERNEL);
+	if (!new_leaf || !spare) {
+		kfree(new_leaf);
+		nlmsg_free(spare);
 		dm_chain_put(dc);
 		return -ENOMEM;
 	}
 	r = dm_chain_merge_start(dc, &p, &st, new_leaf, PATH_MAX, &why);
 	if (r) {
 		set_why(info, why);
+		nlmsg_free(spare);
 	} else {
 		ctx.merge = &st;
 		ctx.path = new_leaf;
 		ctx.pause_ns = st.pause_ns;
 		ctx.has_pause = true;
-		r = reply(info, DM_CHAIN_CMD_MERGE, &ctx, fill_change, dc);
+		r = reply_change(info, DM_CHAIN_CMD_MERGE, &ctx, dc, spare);
 	}
 	kfree(new_leaf);
 	dm_chain_put(dc);
@@ -611,6 +667,7 @@ static int dm_chain_nl_snapshot_doit(struct sk_buff *skb,
 	struct reply_ctx ctx = { };
 	const char *path = NULL;
 	const char *why = NULL;
+	struct sk_buff *spare;
 	struct dmc_chain *dc;
 	char *made;
 	int r;
@@ -621,17 +678,21 @@ static int dm_chain_nl_snapshot_doit(struct sk_buff *skb,
 	if (r)
 		return r;
 	made = kmalloc(PATH_MAX, GFP_KERNEL);
-	if (!made) {
+	spare = genlmsg_new(DMC_CHANGE_SPARE_SIZE, GFP_KERNEL);
+	if (!made || !spare) {
+		kfree(made);
+		nlmsg_free(spare);
 		dm_chain_put(dc);
 		return -ENOMEM;
 	}
 	r = dm_chain_snapshot(dc, path, made, PATH_MAX, &ctx.pause_ns, &why);
 	if (r) {
 		set_why(info, why);
+		nlmsg_free(spare);
 	} else {
 		ctx.path = made;
 		ctx.has_pause = true;
-		r = reply(info, DM_CHAIN_CMD_SNAPSHOT, &ctx, fill_change, dc);
+		r = reply_change(info, DM_CHAIN_CMD_SNAPSHOT, &ctx, dc, spare);
 	}
 	kfree(made);
 	dm_chain_put(dc);

@@ -64,13 +64,12 @@ static void copy_name(struct dmc_chain *dc, char *name)
 		strscpy(name, chain_name(dc), DM_NAME_LEN);
 }
 
-int dm_chain_describe(struct dmc_chain *dc,
-		      int (*fn)(const struct dm_chain_dev_info *info,
-				void *ctx),
-		      void *ctx)
+static int describe(struct dmc_chain *dc, bool with_layers,
+		    int (*fn)(const struct dm_chain_dev_info *info, void *ctx),
+		    void *ctx)
 {
 	const struct dmc_merge_ops *ops;
-	struct dm_chain_layer_info *layers;
+	struct dm_chain_layer_info *layers = NULL;
 	struct dm_chain_merge_status ms;
 	struct dm_chain_dev_info info;
 	char name[DM_NAME_LEN];
@@ -80,12 +79,14 @@ int dm_chain_describe(struct dmc_chain *dc,
 
 	copy_name(dc, name);
 	down_read(&dc->chain_lock);
-	layers = kcalloc(dc->nr_layers, sizeof(*layers), GFP_KERNEL);
-	if (!layers) {
-		up_read(&dc->chain_lock);
-		return -ENOMEM;
+	if (with_layers) {
+		layers = kcalloc(dc->nr_layers, sizeof(*layers), GFP_KERNEL);
+		if (!layers) {
+			up_read(&dc->chain_lock);
+			return -ENOMEM;
+		}
 	}
-	for (i = 0; i < dc->nr_layers; i++) {
+	for (i = 0; layers && i < dc->nr_layers; i++) {
 		const struct dmc_hdr *h = dmc_layer_hdr(dc->layers[i]);
 
 		dmc_bm_counts((struct dmc_blockmap *)dc->maps[i], counts);
@@ -108,6 +109,22 @@ int dm_chain_describe(struct dmc_chain *dc,
 	up_read(&dc->chain_lock);
 	kfree(layers);
 	return r;
+}
+
+int dm_chain_describe(struct dmc_chain *dc,
+		      int (*fn)(const struct dm_chain_dev_info *info,
+				void *ctx),
+		      void *ctx)
+{
+	return describe(dc, true, fn, ctx);
+}
+
+int dm_chain_describe_head(struct dmc_chain *dc,
+			   int (*fn)(const struct dm_chain_dev_info *info,
+				     void *ctx),
+			   void *ctx)
+{
+	return describe(dc, false, fn, ctx);
 }
 
 int dm_chain_for_each_device(int (*fn)(const struct dm_chain_dev_info *info,

@@ -87,4 +87,13 @@ int dm_chain_describe(struct dmc_chain *dc,
 				void *ctx),
 		      void *ctx);
 
+/*
+ * The same without the layers (@layers NULL, @nr_layers still the count):
+ * it allocates nothing, so it cannot fail where an allocation could.
+ */
+int dm_chain_describe_head(struct dmc_chain *dc,
+			   int (*fn)(const struct dm_chain_dev_info *info,
+				     void *ctx),
+			   void *ctx);
+
 #endif /* DM_CHAIN_TARGET_H */

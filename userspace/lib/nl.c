@@ -89,6 +89,7 @@ struct request_ctx {
 	int (*cb)(const struct nlmsghdr *nlh, void *data);
 	void *data;
 	int err;		/* first failure, negative errno */
+	bool answered;		/* a reply to this request came */
 };
 
 static int request_data_cb(const struct nlmsghdr *nlh, void *data)
@@ -96,6 +97,8 @@ static int request_data_cb(const struct nlmsghdr *nlh, void *data)
 	struct request_ctx *ctx = data;
 	int ret;
 
+	if (nlh->nlmsg_seq)	/* (not an event: those have no sequence) */
+		ctx->answered = true;
 	if (!ctx->cb)
 		return MNL_CB_OK;
 	ret = ctx->cb(nlh, ctx->data);
@@ -182,18 +185,42 @@ static int nl_transact(struct nl_sock *nl, struct nlmsghdr *nlh,
 	struct request_ctx ctx = { .nl = nl, .cb = cb, .data = data };
 	uint32_t seq;
 	ssize_t n;
+	bool dump;
 	int ret;
 
 	nl->errmsg[0] = '\0';
 	nl->err_offset = 0;
 	seq = nlh->nlmsg_seq = ++nl->seq;
+	/* (NLH is in the buffer the answers overwrite) */
+	dump = (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
 	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 
 	do {
+		const struct nlmsghdr *first;
+
 		n = nl_recv(nl);
+		/*
+		 * The kernel could not allocate the ACK that follows a reply
+		 * (netlink_ack() then reports ENOBUFS on the socket): the
+		 * request was answered, so it was carried out.  (Not for a
+		 * dump, whose later parts may be what was lost.)
+		 */
+		if (n == -ENOBUFS && ctx.answered && !ctx.err && !dump)
+			return 0;
 		if (n < 0)
 			return (int)n;
+		first = (const void *)nl->buf;
+		ret = 1;
+		/*
+		 * A datagram an earlier request left (its ACK, after that
+		 * request stopped reading at an error) belongs to no one now:
+		 * skip it rather than fail every later request on its
+		 * sequence number.  Events carry no sequence number.
+		 */
+		if ((size_t)n >= sizeof(*first) && first->nlmsg_seq &&
+		    first->nlmsg_seq != seq)
+			continue;
 		ret = mnl_cb_run2(nl->buf, n, seq, nl->portid, request_data_cb,
 				  &ctx, ctl_cbs, NLMSG_MIN_TYPE);
 	} while (ret > 0);

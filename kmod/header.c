@@ -308,22 +308,50 @@ int dmc_rel_path(const char *from, const char *to, char *out, size_t size)
 	return 0;
 }
 
-int dmc_leaf_name(const char *leaf, unsigned int n, char *out, size_t size)
+/*
+ * The length of @leaf up to the end of its default-name stem (without
+ * ".dmc" and without a trailing "-<digits>"), and in *@suffix those
+ * digits' value (0 when there are none or they overflow).
+ */
+static size_t leaf_stem(const char *leaf, unsigned int *suffix)
 {
 	const char *slash = strrchr(leaf, '/');
-	const char *name = slash ? slash + 1 : leaf;
+	size_t name = slash ? slash + 1 - leaf : 0;
 	size_t stem = strlen(leaf);
-	size_t i;
-	int len;
+	unsigned long long v = 0;
+	size_t i, j;
 
-	if (stem - (name - leaf) > 4 && !strcmp(leaf + stem - 4, ".dmc"))
+	*suffix = 0;
+	if (stem - name > 4 && !strcmp(leaf + stem - 4, ".dmc"))
 		stem -= 4;
 	/* Drop a "-<digits>" suffix left by an earlier snapshot. */
 	i = stem;
-	while (i > (size_t)(name - leaf) && isdigit(leaf[i - 1]))
+	while (i > name && isdigit(leaf[i - 1]))
 		i--;
-	if (i < stem && i > (size_t)(name - leaf) + 1 && leaf[i - 1] == '-')
+	if (i < stem && i > name + 1 && leaf[i - 1] == '-') {
+		for (j = i; j < stem && v <= UINT_MAX; j++)
+			v = v * 10 + (leaf[j] - '0');
+		if (v <= UINT_MAX)
+			*suffix = v;
 		stem = i - 1;
+	}
+	return stem;
+}
+
+unsigned int dmc_leaf_suffix(const char *leaf)
+{
+	unsigned int suffix;
+
+	leaf_stem(leaf, &suffix);
+	return suffix;
+}
+
+int dmc_leaf_name(const char *leaf, unsigned int n, char *out, size_t size)
+{
+	unsigned int suffix;
+	size_t stem = leaf_stem(leaf, &suffix);
+	int len;
+
 	len = snprintf(out, size, "%.*s-%u.dmc", (int)stem, leaf, n);
 	if (len < 0 || (size_t)len >= size)
 		return -ENAMETOOLONG;

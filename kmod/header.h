@@ -165,3 +165,9 @@ int dmc_rel_path(const char *from, const char *to, char *out, size_t size);
  * and without a trailing "-<digits>".  Returns 0 or -ENAMETOOLONG.
  */
 int dmc_leaf_name(const char *leaf, unsigned int n, char *out, size_t size);
+
+/*
+ * The number @leaf's name ends in ("<stem>-<n>.dmc" gives n), 0 when it
+ * has none: new default names count on from it.
+ */
+unsigned int dmc_leaf_suffix(const char *leaf);

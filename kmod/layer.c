@@ -68,6 +68,8 @@ static DEFINE_MUTEX(dmc_layers_lock);
 
 /* Map pages written back per data fsync round. */
 #define DMC_COMMIT_BATCH	64U
+/* Default new-leaf names tried before giving up (dmc_layer_create()). */
+#define DMC_LEAF_NAME_TRIES	1000U
 
 bool dmc_layer_is_raw(const struct dmc_layer *l)
 {
@@ -954,7 +956,7 @@ int dmc_layer_create(const char *path, struct dmc_layer *parent,
 {
 	struct file *file = ERR_PTR(-EEXIST);
 	char *pb = NULL, *pp;
-	unsigned int n;
+	unsigned int n, first;
 	int r;
 
 	if (parent->raw) {
@@ -974,7 +976,16 @@ int dmc_layer_create(const char *path, struct dmc_layer *parent,
 			*why = "Cannot resolve the leaf's path";
 			return PTR_ERR(pp);
 		}
-		for (n = 1; n < 1000 && PTR_ERR(file) == -EEXIST; n++) {
+		/*
+		 * Count on from the leaf's own number (vm-7.dmc gives vm-8),
+		 * so that the first name tried is free in the usual case
+		 * however many layers the directory has seen.
+		 */
+		first = dmc_leaf_suffix(pp);
+		if (first > UINT_MAX - DMC_LEAF_NAME_TRIES)
+			first = 0;
+		for (n = first + 1; n <= first + DMC_LEAF_NAME_TRIES &&
+		     PTR_ERR(file) == -EEXIST; n++) {
 			if (dmc_leaf_name(pp, n, made, made_size)) {
 				file = ERR_PTR(-ENAMETOOLONG);
 				break;
@@ -988,7 +999,8 @@ int dmc_layer_create(const char *path, struct dmc_layer *parent,
 		r = PTR_ERR(file);
 		switch (r) {
 		case -EEXIST:
-			*why = "New leaf file already exists";
+			*why = path ? "New leaf file already exists" :
+			       "No free default name next to the leaf: name the new leaf";
 			break;
 		case -ENOSPC:
 			*why = "No space for the new leaf file";

@@ -423,6 +423,32 @@ static void merge_leaf_name(struct kunit *test)
 			-ENAMETOOLONG);
 }
 
+/* New default names count on from the number the leaf's name ends in. */
+static void merge_leaf_suffix(struct kunit *test)
+{
+	static const struct {
+		const char *leaf;
+		unsigned int want;
+	} cases[] = {
+		{ "/v/child.dmc", 0 },
+		{ "/v/child-12.dmc", 12 },
+		{ "/v/child-007.dmc", 7 },
+		{ "/v/child-3", 3 },
+		{ "/v/child-4294967295.dmc", 4294967295U },
+		{ "/v/child-4294967296.dmc", 0 },	/* overflows */
+		{ "/v/child-99999999999999999999.dmc", 0 },
+		{ "/v/-5.dmc", 0 },			/* no stem */
+		{ "/v/child-5x.dmc", 0 },
+		{ "/v-3/child.dmc", 0 },		/* the directory's */
+		{ "child-9.dmc", 9 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		KUNIT_EXPECT_EQ_MSG(test, dmc_leaf_suffix(cases[i].leaf),
+				    cases[i].want, "%s", cases[i].leaf);
+}
+
 /* Which layer a fresh live merge targets, and the layer limit (item 12). */
 static void merge_pick_target(struct kunit *test)
 {
@@ -561,6 +587,7 @@ static struct kunit_case merge_cases[] = {
 	KUNIT_CASE(merge_relink_above),
 	KUNIT_CASE(merge_rel_path),
 	KUNIT_CASE(merge_leaf_name),
+	KUNIT_CASE(merge_leaf_suffix),
 	KUNIT_CASE(merge_pick_target),
 	KUNIT_CASE(merge_pick_range),
 	KUNIT_CASE(merge_keeps_leaf),

@@ -571,14 +571,21 @@ const char *dmc_dm_kernel_reason(void)
 
 /* ---- libdevmapper: create and remove ------------------------------------ */
 
-/* Without udev, make sure /dev/mapper/NAME is there (or gone). */
+/*
+ * Without udev, make sure /dev/mapper/NAME is there (or gone).  The node
+ * operations libdevmapper queued run first; then dm_mknodes() queues the
+ * node again from the kernel's view (it makes a node whose mknod() failed,
+ * which dm_task_run() does not report), and that queue is run too.
+ */
 static void sync_nodes(const char *name)
 {
 	if (udev_running)
 		return;
 	dm_task_update_nodes();
-	if (name)
+	if (name) {
 		dm_mknodes(name);
+		dm_task_update_nodes();
+	}
 }
 
 int dmc_dm_create(const char *name, const char *uuid, uint64_t sectors,

@@ -153,14 +153,16 @@ static int request_done_cb(const struct nlmsghdr *nlh, void *data)
 /*
  * Receive one datagram into nl->buf, growing it first if the datagram is
  * larger (a GET answer grows with the number of devices), as iproute2's
- * rtnl_recvmsg() does.  Returns its length or a negative errno.
+ * rtnl_recvmsg() does.  FLAGS: 0, or MSG_DONTWAIT.  Returns its length or
+ * a negative errno.
  */
-static ssize_t nl_recv(struct nl_sock *nl)
+static ssize_t nl_recv(struct nl_sock *nl, int flags)
 {
 	ssize_t need, n;
 	char *grown;
 
-	need = recv(mnl_socket_get_fd(nl->sk), NULL, 0, MSG_PEEK | MSG_TRUNC);
+	need = recv(mnl_socket_get_fd(nl->sk), NULL, 0,
+		    MSG_PEEK | MSG_TRUNC | flags);
 	if (need < 0)
 		return -errno;
 	if ((size_t)need > nl->buf_size) {
@@ -183,9 +185,9 @@ static int nl_transact(struct nl_sock *nl, struct nlmsghdr *nlh,
 		[NLMSG_DONE] = request_done_cb,
 	};
 	struct request_ctx ctx = { .nl = nl, .cb = cb, .data = data };
+	bool dump, lost = false;
 	uint32_t seq;
 	ssize_t n;
-	bool dump;
 	int ret;
 
 	nl->errmsg[0] = '\0';
@@ -199,19 +201,27 @@ static int nl_transact(struct nl_sock *nl, struct nlmsghdr *nlh,
 	do {
 		const struct nlmsghdr *first;
 
-		n = nl_recv(nl);
+		n = nl_recv(nl, lost ? MSG_DONTWAIT : 0);
 		/*
-		 * The kernel could not allocate the ACK that follows a reply
-		 * (netlink_ack() then reports ENOBUFS on the socket): the
-		 * request was answered, so it was carried out.  (Not for a
-		 * dump, whose later parts may be what was lost.)
+		 * ENOBUFS: the kernel could not queue part of the answer,
+		 * most often the ACK that follows a reply (netlink_ack()
+		 * then sets the socket's error, which the next receive
+		 * reports ahead of a reply still queued).  The request ran
+		 * inside our sendto(), so all that will ever come is queued
+		 * now: read it without waiting.  A reply among it means the
+		 * request was carried out.  (Not for a dump, whose later
+		 * parts may be what was lost.)
 		 */
-		if (n == -ENOBUFS && ctx.answered && !ctx.err && !dump)
-			return 0;
+		ret = 1;
+		if (n == -ENOBUFS && !dump && !lost) {
+			lost = true;
+			continue;
+		}
+		if (lost && n == -EAGAIN)
+			return ctx.answered && !ctx.err ? 0 : -ENOBUFS;
 		if (n < 0)
 			return (int)n;
 		first = (const void *)nl->buf;
-		ret = 1;
 		/*
 		 * A datagram an earlier request left (its ACK, after that
 		 * request stopped reading at an error) belongs to no one now:
@@ -449,7 +459,7 @@ int nl_recv_events(struct nl_sock *nl,
 	ssize_t n;
 	int ret;
 
-	n = nl_recv(nl);
+	n = nl_recv(nl, 0);
 	if (n < 0)
 		return (int)n;
 	ret = mnl_cb_run(nl->buf, n, 0, 0, request_data_cb, &ctx);

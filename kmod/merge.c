@@ -839,6 +839,24 @@ static void free_sources(struct dmc_merge *m)
 	m->no_clone = NULL;
 }
 
+/*
+ * The per-source arrays of a merge of @k sources, allocated before the
+ * merge changes anything: a start that has written its journal or added
+ * its new leaf must not then be refused for want of memory.
+ */
+static int alloc_sources(struct dmc_merge *m, unsigned int k,
+			 const char **why)
+{
+	m->sources = kcalloc(k, sizeof(*m->sources), GFP_KERNEL);
+	m->smaps = kcalloc(k, sizeof(*m->smaps), GFP_KERNEL);
+	m->no_clone = kcalloc(k, sizeof(*m->no_clone), GFP_KERNEL);
+	if (m->sources && m->smaps && m->no_clone)
+		return 0;
+	free_sources(m);
+	*why = "Cannot allocate the merge";
+	return -ENOMEM;
+}
+
 static void merge_work(struct work_struct *work)
 {
 	struct dmc_merge *m = container_of(work, struct dmc_merge, work);
@@ -1309,6 +1327,20 @@ static int write_journal(struct dmc_layer *holder,
 }
 
 /*
+ * Clear the journal of a start that failed before anything was merged
+ * (safe then, also when a failed write of it may have reached the disk).
+ * True once the header without it is durable.
+ */
+static bool take_back_journal(struct dmc_layer *holder)
+{
+	if (!dmc_layer_edit_header(holder, edit_journal, NULL))
+		return true;
+	DMERR("%s: could not clear the journal after a failed start",
+	      dmc_layer_path(holder));
+	return false;
+}
+
+/*
  * A fresh intermediate merge of layers t+1 .. top into layer t, top
  * below the leaf: the journal, then the relink of the layer above the
  * range.  No new leaf: the device writes its leaf, which lies above the
@@ -1343,8 +1375,10 @@ static int begin_range(struct dmc_chain *dc, unsigned int t, unsigned int top,
 	j.child_path = child_path;
 	r = write_journal(journal_holder(dc, t), &j, why);
 	kfree(child_path);
-	if (r)
+	if (r) {
+		take_back_journal(journal_holder(dc, t));
 		goto unclaim;
+	}
 	/* Into a raw base, the layer above is relinked after the data. */
 	if (dmc_layer_is_raw(tl))
 		goto done;
@@ -1393,10 +1427,13 @@ static int begin_merge(struct dmc_chain *dc, unsigned int t,
 		 */
 		r = add_leaf(dc, path, leaf, dmc_layer_hdr(leaf)->generation,
 			     made, made_size, pause, why);
-		if (!r)
-			r = write_journal(journal_holder(dc, t), &j, why);
 		if (r)
 			goto unclaim;
+		r = write_journal(journal_holder(dc, t), &j, why);
+		if (r) {
+			take_back_journal(journal_holder(dc, t));
+			goto unclaim;
+		}
 		kfree(j.top_path);
 		return 0;
 	}
@@ -1412,27 +1449,18 @@ static int begin_merge(struct dmc_chain *dc, unsigned int t,
 			     &file, why);
 	if (r)
 		goto unclaim;
+	/*
+	 * Should the journal's write or the switch to the new leaf fail,
+	 * nothing was merged yet: taking the journal back is safe (also a
+	 * journal whose failed write may have reached the disk), and once
+	 * it is back the new leaf is of no use and goes.  If the journal
+	 * cannot be taken back, the new leaf stays for a restart to open.
+	 */
 	r = write_journal(tl, &j, why);
+	if (!r)
+		r = attach_leaf(dc, made, pause, why);
 	if (r) {
-		/*
-		 * Whether the journal reached the disk is not known: the new
-		 * leaf stays, for a restart to open if it did (unused if not).
-		 */
-		dmc_layer_create_end(file, made, true);
-		goto unclaim;
-	}
-	r = attach_leaf(dc, made, pause, why);
-	if (r) {
-		/*
-		 * Nothing was merged yet: taking the journal back is safe, and
-		 * once it is back the new leaf is of no use.
-		 */
-		bool cleared = !dmc_layer_edit_header(tl, edit_journal, NULL);
-
-		if (!cleared)
-			DMERR("%s: could not clear the journal after a failed start",
-			      dmc_layer_path(tl));
-		dmc_layer_create_end(file, made, !cleared);
+		dmc_layer_create_end(file, made, !take_back_journal(tl));
 		goto unclaim;
 	}
 	dmc_layer_create_end(file, made, true);
@@ -1477,15 +1505,18 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	r = find_journal(dc, &t, &k, &relink, why);
 	if (!r) {
 		resumed = true;
-		r = claim_all(dc, t, k, why);
+		r = alloc_sources(m, k, why);
 		if (r)
 			goto out;
+		r = claim_all(dc, t, k, why);
+		if (r)
+			goto out_sources;
 		if (relink && !dmc_layer_is_raw(dc->layers[t])) {
 			/* An intermediate merge stopped before its relink. */
 			r = relink_above(dc, dc->layers[t],
 					 dc->layers[t + k + 1], why);
 			if (r)
-				goto out;
+				goto out_sources;
 		}
 		strscpy(new_leaf, dc->paths[dc->nr_layers - 1], new_leaf_size);
 		keeps_leaf = dmc_merge_keeps_leaf(dc->nr_layers, t + k, true);
@@ -1499,20 +1530,23 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 			goto out;
 		}
 		keeps_leaf = dmc_merge_keeps_leaf(dc->nr_layers, top, false);
+		/* (the sources: t+1 .. top, below the new leaf if one comes) */
+		k = top - t;
+		r = alloc_sources(m, k, why);
+		if (r)
+			goto out;
 		if (keeps_leaf) {
 			/* docs/design/intermediate-live-merge.md */
 			r = begin_range(dc, t, top, why);
 			if (r)
-				goto out;
-			k = top - t;
+				goto out_sources;
 			strscpy(new_leaf, dc->paths[dc->nr_layers - 1],
 				new_leaf_size);
 		} else {
 			r = begin_merge(dc, t, p->new_leaf, new_leaf,
 					new_leaf_size, &pause, why);
 			if (r)
-				goto out;
-			k = dc->nr_layers - 2 - t;
+				goto out_sources;
 		}
 	} else {
 		goto out;
@@ -1522,16 +1556,6 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	m->holder = journal_holder(dc, t);
 	m->above = dc->layers[t + k + 1];
 	m->nr_sources = k;
-	m->sources = kcalloc(k, sizeof(*m->sources), GFP_KERNEL);
-	m->smaps = kcalloc(k, sizeof(*m->smaps), GFP_KERNEL);
-	m->no_clone = kcalloc(k, sizeof(*m->no_clone), GFP_KERNEL);
-	if (!m->sources || !m->smaps || !m->no_clone) {
-		/* The journal stays; a later MERGE resumes it. */
-		free_sources(m);
-		*why = "Cannot allocate the merge";
-		r = -ENOMEM;
-		goto out;
-	}
 	for (i = 0; i < k; i++) {
 		m->sources[i] = dc->layers[t + 1 + i];
 		m->smaps[i] = dmc_layer_map(m->sources[i]);
@@ -1563,6 +1587,9 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 	spin_unlock(&m->lock);
 	queue_work(dmc_merge_wq, &m->work);
 	r = 0;
+	goto out;
+out_sources:
+	free_sources(m);
 out:
 	if (changing)
 		dmc_chain_end_change(dc);

@@ -70,15 +70,5 @@ done
 check_eq "the device reads what was written before the fuzzing" "$want" \
 	"$(md5sum < /dev/mapper/gf)"
 check "remove the device" dmsetup remove --noudevsync gf
-bad=0
-for f in "$x"/*.dmc; do
-	"$C" layer check "$f" > "$DMC_TMP/lc.out" 2>&1
-	rc=$?
-	# 0 clean; 9 merged away (a merge the fuzzer ran retired it).
-	if [ $rc != 0 ] && [ $rc != 9 ]; then
-		bad=$((bad + 1))
-		diag "layer check $f: exit $rc: $(head -c 300 "$DMC_TMP/lc.out")"
-	fi
-done
-check_eq "every layer file passes layer check ($(ls "$x"/*.dmc | wc -l) files)" 0 "$bad"
+check_layer_files "every layer file passes layer check" "$x"/*.dmc
 done_testing

@@ -192,6 +192,26 @@ check_eq() {
 	fi
 }
 
+# check_layer_files DESC FILE...: one check that every FILE passes
+# `chainctl layer check` (exit 0) or is merged away (exit 9, a merge
+# retired it); each other one is printed with its output.  No files fail.
+check_layer_files() {
+	local desc=$1 f rc bad=0 n=0
+	shift
+	for f in "$@"; do
+		[ -e "$f" ] || continue
+		n=$((n + 1))
+		"$CHAINCTL" layer check "$f" > "$DMC_TMP/lc.out" 2>&1
+		rc=$?
+		if [ $rc != 0 ] && [ $rc != 9 ]; then
+			bad=$((bad + 1))
+			diag "layer check $f: exit $rc: $(head -c 300 "$DMC_TMP/lc.out")"
+		fi
+	done
+	[ $n -gt 0 ] || { fail "$desc" "no layer files"; return 1; }
+	check_eq "$desc ($n files)" 0 "$bad"
+}
+
 check_json() {
 	local desc=$1 json=$2
 	shift 2

@@ -6,7 +6,7 @@
  * with failslab), for N = 1, 2, 3 .. until an attempt runs with no failure
  * injected: every allocation of the operation's synchronous path fails
  * once.  After each attempt it checks what a user would see (run in the VM
- * by tests/faults/failslab.sh; the VM runner fails the run on any kernel
+ * by tests/e2e/70-failslab.sh; the VM runner fails the run on any kernel
  * report, and the scenario unloads the module afterwards).
  *
  *   failnth [-m MAX] create NAME SECTORS PARAMS
@@ -17,9 +17,10 @@
  *	SNAPSHOT (a new leaf DIR/fi-N.dmc) on live device NAME; refused:
  *	the chain and content unchanged, no file left, the device still
  *	takes writes; done: one layer more, the content unchanged
- *   failnth [-m MAX] merge NAME
- *	MERGE (depth 1) on NAME, after writing into its leaf; refused: no
- *	merge running and the content unchanged; started: the merge ends
+ *   failnth [-m MAX] merge NAME DIR
+ *	MERGE (depth 1) on NAME, whose leaf is in DIR, after writing into
+ *	its leaf; refused: no merge running, the content unchanged and no
+ *	file left in DIR (the new leaf); started: the merge ends
  *	done (or failed with its reason, and then an uninjected merge
  *	finishes it), and the content is unchanged
  *
@@ -29,6 +30,7 @@
  * an allocation failed), clean at N" and exits 1 when a rule was broken or
  * no attempt ran clean.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -130,7 +132,13 @@ static void *io_buf(size_t len)
 	return p;
 }
 
-/* CRC32C of the whole device NAME (direct I/O); -1 when it cannot be read. */
+/* Why the last device_crc() returned -1. */
+static char crc_why[320];
+
+/*
+ * CRC32C of the whole device NAME (direct I/O); -1 when it cannot be read
+ * (crc_why says why).
+ */
 static int64_t device_crc(const char *name)
 {
 	char path[256];
@@ -141,21 +149,22 @@ static int64_t device_crc(const char *name)
 	int fd;
 
 	snprintf(path, sizeof(path), "/dev/mapper/%s", name);
+	/*
+	 * (No second chance for the node: when the failed allocation was
+	 * the mknod of /dev/mapper/NAME, the create must have made it.)
+	 */
 	fd = open(path, O_RDONLY | O_DIRECT);
-	if (fd < 0 && errno == ENOENT) {
-		/*
-		 * The failed allocation was libdevmapper's mknod of the node
-		 * (user space: it reports no error): make it again.
-		 */
-		dm_mknodes(name);
-		fd = open(path, O_RDONLY | O_DIRECT);
-	}
 	if (fd < 0) {
+		snprintf(crc_why, sizeof(crc_why), "open %s: %s", path,
+			 strerror(errno));
 		free(buf);
 		return -1;
 	}
 	while ((r = read(fd, buf, len)) > 0)
 		crc = crc32c_update(crc, buf, r);
+	if (r < 0)
+		snprintf(crc_why, sizeof(crc_why), "read %s: %s", path,
+			 strerror(errno));
 	close(fd);
 	free(buf);
 	return r < 0 ? -1 : (int64_t)crc;
@@ -270,7 +279,9 @@ static void op_create(const char *name, uint64_t sectors, const char *params,
 			continue;
 		}
 		crc = device_crc(name);
-		if (crc != ref)
+		if (crc < 0)
+			rule(n, "loaded, but cannot be read (%s)", crc_why);
+		else if (crc != ref)
 			rule(n, "loaded, but reads other data (crc %lld, not %lld)",
 			     (long long)crc, (long long)ref);
 		r = dmc_dm_remove(name);
@@ -343,9 +354,26 @@ static void op_snapshot(struct nl_sock *nl, const char *name, const char *dir,
 
 /* ---- merge ----------------------------------------------------------- */
 
-static void op_merge(struct nl_sock *nl, const char *name, unsigned int max,
-		     struct tally *t)
+/* The number of entries in DIR, "." and ".." aside. */
+static unsigned int count_files(const char *dir)
 {
+	unsigned int n = 0;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		die("%s: %s", dir, strerror(errno));
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void op_merge(struct nl_sock *nl, const char *name, const char *dir,
+		     unsigned int max, struct tally *t)
+{
+	unsigned int files;
 	struct dmc_nl_merge_params p = { .depth = 1 };
 	uint64_t bytes = device_bytes(name);
 	struct dmc_nl_device before, after;
@@ -360,6 +388,7 @@ static void op_merge(struct nl_sock *nl, const char *name, unsigned int max,
 		if (get_device(nl, name, &before))
 			die("GET %s failed", name);
 		crc0 = device_crc(name);
+		files = count_files(dir);
 		t->attempts++;
 		memset(&reply, 0, sizeof(reply));
 		arm(n);
@@ -380,6 +409,9 @@ static void op_merge(struct nl_sock *nl, const char *name, unsigned int max,
 				     strerror(-r), before.nr_layers, after.nr_layers);
 			if (device_crc(name) != crc0)
 				rule(n, "refused, and the device reads other data");
+			if (count_files(dir) != files)
+				rule(n, "refused (%s), but %s went from %u to %u files",
+				     strerror(-r), dir, files, count_files(dir));
 			continue;
 		}
 		r = wait_merge(nl, name, &after);
@@ -417,7 +449,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: failnth [-m MAX] create NAME SECTORS PARAMS\n"
 		"       failnth [-m MAX] snapshot NAME DIR\n"
-		"       failnth [-m MAX] merge NAME\n");
+		"       failnth [-m MAX] merge NAME DIR\n");
 	exit(2);
 }
 
@@ -446,10 +478,10 @@ int main(int argc, char **argv)
 		if (dmc_nl_open(&nl))
 			die("dm-chain netlink family: %s", DMC_NL_NOT_LOADED_MSG);
 		op_snapshot(nl, argv[optind + 1], argv[optind + 2], max, &t);
-	} else if (!strcmp(op_name, "merge") && argc - optind == 2) {
+	} else if (!strcmp(op_name, "merge") && argc - optind == 3) {
 		if (dmc_nl_open(&nl))
 			die("dm-chain netlink family: %s", DMC_NL_NOT_LOADED_MSG);
-		op_merge(nl, argv[optind + 1], max, &t);
+		op_merge(nl, argv[optind + 1], argv[optind + 2], max, &t);
 	} else {
 		usage();
 	}

@@ -3,7 +3,8 @@
 # The kernel's fault injection (issue 16, faults): failslab fails one
 # memory allocation at a time (/proc/thread-self/fail-nth) in the
 # synchronous path of the table load (the target's constructor), of
-# SNAPSHOT and of MERGE, on XFS, until an attempt runs with no failure
+# SNAPSHOT, of MERGE (depth 1) and of an intermediate MERGE (the layer
+# under the leaf into its parent), on XFS, until an attempt runs with no failure
 # left to inject (tests/faults/failnth.c).  After each attempt: a refused
 # load leaves no device and a loaded one reads the same data; a refused
 # snapshot leaves the chain, the content and the directory as they were
@@ -72,6 +73,8 @@ check_eq "fa reads what was written" "$want" "$(md5sum < /dev/mapper/fa)"
 mkdir -p "$x/snaps"
 run_failnth "SNAPSHOT, one allocation failed at a time" snapshot fa "$x/snaps"
 run_failnth "MERGE (depth 1), one allocation failed at a time" merge fa "$x/snaps"
+run_failnth "MERGE of the layer under the leaf (intermediate), one allocation failed at a time" \
+	range fa "$x/snaps"
 want=$(md5sum < /dev/mapper/fa)
 
 # The layers as a crash would leave them: every one checks clean (or is

@@ -23,6 +23,10 @@
  *	file left in DIR (the new leaf); started: the merge ends
  *	done (or failed with its reason, and then an uninjected merge
  *	finishes it), and the content is unchanged
+ *   failnth [-m MAX] range NAME DIR
+ *	the same for an intermediate MERGE (the layer under the leaf into
+ *	its parent, --into/--from: no new leaf; one layer fewer each time
+ *	it is done, so the chain needs a layer per attempt that runs)
  *
  * -m: stop after MAX attempts (a failure: the operation never ran clean).
  * Prints one line per attempt that broke a rule ("BROKEN: ..."), then
@@ -35,6 +39,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,7 +376,7 @@ static unsigned int count_files(const char *dir)
 }
 
 static void op_merge(struct nl_sock *nl, const char *name, const char *dir,
-		     unsigned int max, struct tally *t)
+		     bool range, unsigned int max, struct tally *t)
 {
 	unsigned int files;
 	struct dmc_nl_merge_params p = { .depth = 1 };
@@ -387,6 +392,16 @@ static void op_merge(struct nl_sock *nl, const char *name, const char *dir,
 			die("writing to %s before attempt %u", name, n);
 		if (get_device(nl, name, &before))
 			die("GET %s failed", name);
+		if (range) {
+			/* The layer under the leaf into its parent. */
+			if (before.nr_layers < 3)
+				die("%s: %u layers, too few for another range merge",
+				    name, before.nr_layers);
+			p = (struct dmc_nl_merge_params){
+				.has_into = true, .into = before.nr_layers - 3,
+				.has_top = true, .top = before.nr_layers - 2,
+			};
+		}
 		crc0 = device_crc(name);
 		files = count_files(dir);
 		t->attempts++;
@@ -449,7 +464,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: failnth [-m MAX] create NAME SECTORS PARAMS\n"
 		"       failnth [-m MAX] snapshot NAME DIR\n"
-		"       failnth [-m MAX] merge NAME DIR\n");
+		"       failnth [-m MAX] merge NAME DIR\n"
+		"       failnth [-m MAX] range NAME DIR\n");
 	exit(2);
 }
 
@@ -478,10 +494,12 @@ int main(int argc, char **argv)
 		if (dmc_nl_open(&nl))
 			die("dm-chain netlink family: %s", DMC_NL_NOT_LOADED_MSG);
 		op_snapshot(nl, argv[optind + 1], argv[optind + 2], max, &t);
-	} else if (!strcmp(op_name, "merge") && argc - optind == 3) {
+	} else if ((!strcmp(op_name, "merge") || !strcmp(op_name, "range")) &&
+		   argc - optind == 3) {
 		if (dmc_nl_open(&nl))
 			die("dm-chain netlink family: %s", DMC_NL_NOT_LOADED_MSG);
-		op_merge(nl, argv[optind + 1], argv[optind + 2], max, &t);
+		op_merge(nl, argv[optind + 1], argv[optind + 2],
+			 !strcmp(op_name, "range"), max, &t);
 	} else {
 		usage();
 	}

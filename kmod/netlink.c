@@ -554,9 +554,14 @@ static int reply_change(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
 	void *hdr;
 	int r;
 
+	/*
+	 * (A reply the socket could not take is not an error either: the
+	 * change was made, and the ACK says so.)
+	 */
 	if (!build_reply(info, cmd, ctx, fill_change, dc)) {
 		nlmsg_free(spare);
-		return genlmsg_reply(ctx->msg, info);
+		genlmsg_reply(ctx->msg, info);
+		return 0;
 	}
 	ctx->msg = spare;
 	hdr = genlmsg_put_reply(spare, info, &dm_chain_genl_family, 0, cmd);
@@ -569,7 +574,8 @@ static int reply_change(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
 		return 0;
 	}
 	genlmsg_end(spare, hdr);
-	return genlmsg_reply(spare, info);
+	genlmsg_reply(spare, info);
+	return 0;
 }
 
 static int dm_chain_nl_merge_doit(struct sk_buff *skb, struct genl_info *info)
@@ -645,18 +651,47 @@ static int dm_chain_nl_merge_doit(struct sk_buff *skb, struct genl_info *info)
 	return r;
 }
 
+/*
+ * MERGE_CANCEL is answered with the device's head before the ACK: were
+ * the ACK alone lost (its allocation failed: ENOBUFS on the socket), the
+ * caller could not tell a cancel from a refusal.  The answer is allocated
+ * before the cancel, as a change's is (reply_change()).
+ */
 static int dm_chain_nl_cancel_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct reply_ctx ctx = { };
+	struct sk_buff *spare;
 	struct dmc_chain *dc;
 	const char *why = NULL;
+	void *hdr;
 	int r;
 
 	r = get_device_arg(info, &dc);
 	if (r)
 		return r;
+	spare = genlmsg_new(DMC_CHANGE_SPARE_SIZE, GFP_KERNEL);
+	if (!spare) {
+		r = -ENOMEM;
+		goto out;
+	}
 	r = dm_chain_merge_cancel(dc, &why);
-	if (r)
+	if (r) {
 		set_why(info, why);
+		nlmsg_free(spare);
+		goto out;
+	}
+	ctx.msg = spare;
+	hdr = genlmsg_put_reply(spare, info, &dm_chain_genl_family, 0,
+				DM_CHAIN_CMD_MERGE_CANCEL);
+	if (WARN_ON_ONCE(!hdr) ||
+	    WARN_ON_ONCE(dm_chain_describe_head(dc, put_device_cb, &ctx))) {
+		/* Cannot happen (sized for it); the ACK still says done. */
+		nlmsg_free(spare);
+		goto out;
+	}
+	genlmsg_end(spare, hdr);
+	genlmsg_reply(spare, info);	/* (its failure: see reply_change()) */
+out:
 	dm_chain_put(dc);
 	return r;
 }

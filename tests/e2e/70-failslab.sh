@@ -4,7 +4,7 @@
 # memory allocation at a time (/proc/thread-self/fail-nth) in the
 # synchronous path of the table load (the target's constructor), of
 # SNAPSHOT, of MERGE (depth 1) and of an intermediate MERGE (the layer
-# under the leaf into its parent), on XFS, until an attempt runs with no failure
+# under the leaf into its parent) and of MERGE_CANCEL, on XFS, until an attempt runs with no failure
 # left to inject (tests/faults/failnth.c).  After each attempt: a refused
 # load leaves no device and a loaded one reads the same data; a refused
 # snapshot leaves the chain, the content and the directory as they were
@@ -75,6 +75,7 @@ run_failnth "SNAPSHOT, one allocation failed at a time" snapshot fa "$x/snaps"
 run_failnth "MERGE (depth 1), one allocation failed at a time" merge fa "$x/snaps"
 run_failnth "MERGE of the layer under the leaf (intermediate), one allocation failed at a time" \
 	range fa "$x/snaps"
+run_failnth "MERGE_CANCEL of a running merge, one allocation failed at a time" cancel fa
 want=$(md5sum < /dev/mapper/fa)
 
 # The layers as a crash would leave them: every one checks clean (or is

@@ -27,6 +27,12 @@
  *	the same for an intermediate MERGE (the layer under the leaf into
  *	its parent, --into/--from: no new leaf; one layer fewer each time
  *	it is done, so the chain needs a layer per attempt that runs)
+ *   failnth [-m MAX] cancel NAME
+ *	MERGE_CANCEL of a running merge (a rate-limited copy, started or
+ *	resumed with nothing injected); refused: the merge still runs (an
+ *	uninjected cancel then stops it); done: the merge ends cancelled
+ *	(or done, had it finished first).  At the end a merge finishes the
+ *	journal, and the content never changes.
  *
  * -m: stop after MAX attempts (a failure: the operation never ran clean).
  * Prints one line per attempt that broke a rule ("BROKEN: ..."), then
@@ -459,13 +465,96 @@ static void op_merge(struct nl_sock *nl, const char *name, const char *dir,
 	}
 }
 
+/* ---- cancel ---------------------------------------------------------- */
+
+#define CANCEL_DATA	(4u << 20)	/* written before a fresh merge */
+
+static void op_cancel(struct nl_sock *nl, const char *name, unsigned int max,
+		      struct tally *t)
+{
+	struct dmc_nl_merge_params slow = {
+		.depth = 1, .has_mode = true, .mode = DM_CHAIN_MERGE_MODE_COPY,
+		.has_rate = true, .rate = 1,
+	}, fast = { .depth = 1 };
+	uint64_t bytes = device_bytes(name);
+	struct dmc_nl_device dev;
+	struct dmc_nl_answer reply;
+	bool refused;
+	int64_t crc0;
+	int r, fired;
+
+	for (unsigned int n = 1; n <= max; n++) {
+		/*
+		 * A running merge: resume the journal a cancel left, or
+		 * write new data into the leaf and start one.
+		 */
+		if (get_device(nl, name, &dev))
+			die("GET %s failed", name);
+		if (!dev.has_merge || dev.merge.state != DM_CHAIN_MERGE_STATE_CANCELLED)
+			for (uint64_t o = 0; o < CANCEL_DATA; o += WRITE_LEN)
+				if (device_write(name, (o + n * (uint64_t)CANCEL_DATA) % bytes, n))
+					die("writing to %s before attempt %u", name, n);
+		crc0 = device_crc(name);
+		memset(&reply, 0, sizeof(reply));
+		r = dmc_nl_merge(nl, name, &slow, &reply);
+		dmc_nl_answer_free(&reply);
+		if (r)
+			die("starting the merge before attempt %u: %s", n, strerror(-r));
+		t->attempts++;
+		arm(n);
+		r = dmc_nl_merge_cancel(nl, name);
+		fired = disarm();
+		if (r) {
+			t->refused++;
+			if (!fired)
+				rule(n, "refused (%s) with no failure injected", strerror(-r));
+			if (get_device(nl, name, &dev))
+				rule(n, "GET %s failed afterwards", name);
+			else if (dev.merge.state == DM_CHAIN_MERGE_STATE_CANCELLED)
+				rule(n, "refused (%s), but the merge was cancelled", strerror(-r));
+			else if (dev.merge.state == DM_CHAIN_MERGE_STATE_RUNNING &&
+				 dmc_nl_merge_cancel(nl, name))
+				rule(n, "an uninjected cancel after a refused one failed%s",
+				     " (the refused one had stopped the merge)");
+		}
+		refused = r != 0;
+		r = wait_merge(nl, name, &dev);
+		if (r)
+			rule(n, "the merge never ended after the cancel: %s", strerror(-r));
+		else if (dev.merge.state != DM_CHAIN_MERGE_STATE_CANCELLED &&
+			 dev.merge.state != DM_CHAIN_MERGE_STATE_DONE)
+			rule(n, "the merge ended in state %u (%s)", dev.merge.state,
+			     dev.merge.message);
+		if (device_crc(name) != crc0)
+			rule(n, "the device reads other data after the cancel");
+		if (!fired) {
+			t->clean_at = n;
+			break;
+		}
+		if (!refused)
+			t->tolerated++;
+	}
+	/* The journal a cancel left: a merge finishes it. */
+	memset(&reply, 0, sizeof(reply));
+	crc0 = device_crc(name);
+	r = dmc_nl_merge(nl, name, &fast, &reply);
+	dmc_nl_answer_free(&reply);
+	if (r || wait_merge(nl, name, &dev) ||
+	    dev.merge.state != DM_CHAIN_MERGE_STATE_DONE)
+		rule(0, "the merge issued after the cancels did not finish (%s)",
+		     r ? strerror(-r) : dev.merge.message);
+	if (device_crc(name) != crc0)
+		rule(0, "the device reads other data after the last merge");
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: failnth [-m MAX] create NAME SECTORS PARAMS\n"
 		"       failnth [-m MAX] snapshot NAME DIR\n"
 		"       failnth [-m MAX] merge NAME DIR\n"
-		"       failnth [-m MAX] range NAME DIR\n");
+		"       failnth [-m MAX] range NAME DIR\n"
+		"       failnth [-m MAX] cancel NAME\n");
 	exit(2);
 }
 
@@ -500,6 +589,10 @@ int main(int argc, char **argv)
 			die("dm-chain netlink family: %s", DMC_NL_NOT_LOADED_MSG);
 		op_merge(nl, argv[optind + 1], argv[optind + 2],
 			 !strcmp(op_name, "range"), max, &t);
+	} else if (!strcmp(op_name, "cancel") && argc - optind == 2) {
+		if (dmc_nl_open(&nl))
+			die("dm-chain netlink family: %s", DMC_NL_NOT_LOADED_MSG);
+		op_cancel(nl, argv[optind + 1], max, &t);
 	} else {
 		usage();
 	}

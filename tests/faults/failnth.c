@@ -256,6 +256,14 @@ struct tally {
 	unsigned int attempts, refused, tolerated, clean_at;
 };
 
+/* Attempt N was refused (-R): that needs a failure injected (FIRED). */
+static void refusal(struct tally *t, unsigned int n, int fired, int r)
+{
+	t->refused++;
+	if (!fired)
+		rule(n, "refused (%s) with no failure injected", strerror(-r));
+}
+
 /* ---- create ---------------------------------------------------------- */
 
 static void op_create(const char *name, uint64_t sectors, const char *params,
@@ -279,9 +287,7 @@ static void op_create(const char *name, uint64_t sectors, const char *params,
 		r = dmc_dm_create(name, NULL, sectors, params, false);
 		fired = disarm();
 		if (r) {
-			t->refused++;
-			if (!fired)
-				rule(n, "refused (%s) with no failure injected", strerror(-r));
+			refusal(t, n, fired, r);
 			if (dmc_dm_get(name, &dev) != -ENODEV) {
 				rule(n, "refused (%s), but device %s exists", strerror(-r), name);
 				dmc_dm_dev_free(&dev);
@@ -338,9 +344,7 @@ static void op_snapshot(struct nl_sock *nl, const char *name, const char *dir,
 		if (crc != crc0)
 			rule(n, "the device reads other data afterwards");
 		if (r) {
-			t->refused++;
-			if (!fired)
-				rule(n, "refused (%s) with no failure injected", strerror(-r));
+			refusal(t, n, fired, r);
 			if (after.nr_layers != before.nr_layers)
 				rule(n, "refused (%s), but the chain went from %u to %u layers",
 				     strerror(-r), before.nr_layers, after.nr_layers);
@@ -417,9 +421,7 @@ static void op_merge(struct nl_sock *nl, const char *name, const char *dir,
 		fired = disarm();
 		dmc_nl_answer_free(&reply);
 		if (r) {
-			t->refused++;
-			if (!fired)
-				rule(n, "refused (%s) with no failure injected", strerror(-r));
+			refusal(t, n, fired, r);
 			if (get_device(nl, name, &after))
 				rule(n, "GET %s failed afterwards", name);
 			else if (after.has_merge &&
@@ -505,9 +507,7 @@ static void op_cancel(struct nl_sock *nl, const char *name, unsigned int max,
 		r = dmc_nl_merge_cancel(nl, name);
 		fired = disarm();
 		if (r) {
-			t->refused++;
-			if (!fired)
-				rule(n, "refused (%s) with no failure injected", strerror(-r));
+			refusal(t, n, fired, r);
 			if (get_device(nl, name, &dev))
 				rule(n, "GET %s failed afterwards", name);
 			else if (dev.merge.state == DM_CHAIN_MERGE_STATE_CANCELLED)

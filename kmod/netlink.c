@@ -548,21 +548,17 @@ static int fill_change(struct reply_ctx *ctx, void *arg)
  */
 #define DMC_CHANGE_SPARE_SIZE	(NLMSG_GOODSIZE + PATH_MAX)
 
-static int reply_change(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
-			struct dmc_chain *dc, struct sk_buff *spare)
+/*
+ * Send in @spare the device's head and @ctx's extras (none when @ctx is
+ * empty).  Consumes @spare.  A reply the socket could not take is not an
+ * error: the change was made, and the ACK says so.
+ */
+static void reply_head(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
+		       struct dmc_chain *dc, struct sk_buff *spare)
 {
 	void *hdr;
 	int r;
 
-	/*
-	 * (A reply the socket could not take is not an error either: the
-	 * change was made, and the ACK says so.)
-	 */
-	if (!build_reply(info, cmd, ctx, fill_change, dc)) {
-		nlmsg_free(spare);
-		genlmsg_reply(ctx->msg, info);
-		return 0;
-	}
 	ctx->msg = spare;
 	hdr = genlmsg_put_reply(spare, info, &dm_chain_genl_family, 0, cmd);
 	r = hdr ? dm_chain_describe_head(dc, put_device_cb, ctx) : -EMSGSIZE;
@@ -571,10 +567,21 @@ static int reply_change(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
 	if (WARN_ON_ONCE(r)) {
 		/* Cannot happen (sized for it); the ACK still says done. */
 		nlmsg_free(spare);
-		return 0;
+		return;
 	}
 	genlmsg_end(spare, hdr);
 	genlmsg_reply(spare, info);
+}
+
+static int reply_change(struct genl_info *info, u8 cmd, struct reply_ctx *ctx,
+			struct dmc_chain *dc, struct sk_buff *spare)
+{
+	if (!build_reply(info, cmd, ctx, fill_change, dc)) {
+		nlmsg_free(spare);
+		genlmsg_reply(ctx->msg, info);	/* (see reply_head()) */
+		return 0;
+	}
+	reply_head(info, cmd, ctx, dc, spare);
 	return 0;
 }
 
@@ -663,7 +670,6 @@ static int dm_chain_nl_cancel_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *spare;
 	struct dmc_chain *dc;
 	const char *why = NULL;
-	void *hdr;
 	int r;
 
 	r = get_device_arg(info, &dc);
@@ -680,17 +686,7 @@ static int dm_chain_nl_cancel_doit(struct sk_buff *skb, struct genl_info *info)
 		nlmsg_free(spare);
 		goto out;
 	}
-	ctx.msg = spare;
-	hdr = genlmsg_put_reply(spare, info, &dm_chain_genl_family, 0,
-				DM_CHAIN_CMD_MERGE_CANCEL);
-	if (WARN_ON_ONCE(!hdr) ||
-	    WARN_ON_ONCE(dm_chain_describe_head(dc, put_device_cb, &ctx))) {
-		/* Cannot happen (sized for it); the ACK still says done. */
-		nlmsg_free(spare);
-		goto out;
-	}
-	genlmsg_end(spare, hdr);
-	genlmsg_reply(spare, info);	/* (its failure: see reply_change()) */
+	reply_head(info, DM_CHAIN_CMD_MERGE_CANCEL, &ctx, dc, spare);
 out:
 	dm_chain_put(dc);
 	return r;

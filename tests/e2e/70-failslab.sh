@@ -3,14 +3,15 @@
 # The kernel's fault injection (issue 16, faults): failslab fails one
 # memory allocation at a time (/proc/thread-self/fail-nth) in the
 # synchronous path of the table load (the target's constructor), of
-# SNAPSHOT, of MERGE (depth 1) and of an intermediate MERGE (the layer
-# under the leaf into its parent) and of MERGE_CANCEL, on XFS, until an attempt runs with no failure
-# left to inject (tests/faults/failnth.c).  After each attempt: a refused
-# load leaves no device and a loaded one reads the same data; a refused
-# snapshot leaves the chain, the content and the directory as they were
-# and the device takes writes; a refused merge runs nothing, a started
-# one ends done or says why (and an uninjected merge then finishes it);
-# the content never changes.  At the end every layer file checks clean
+# SNAPSHOT, of MERGE (depth 1), of an intermediate MERGE (the layer under
+# the leaf into its parent) and of MERGE_CANCEL, on XFS, until an attempt
+# runs with no failure left to inject (tests/faults/failnth.c).  After
+# each attempt: a refused load leaves no device and a loaded one reads the
+# same data; a refused snapshot leaves the chain, the content and the
+# directory as they were and the device takes writes; a refused merge runs
+# nothing, a started one ends done or says why (and an uninjected merge
+# then finishes it); a refused cancel leaves the merge running, a done one
+# ends it; the content never changes.  At the end every layer file checks clean
 # and the module unloads (nothing left holding it); the runner fails on
 # any kernel report.  Arguments: MAX attempts per operation (default
 # 4000).

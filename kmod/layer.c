@@ -225,6 +225,16 @@ static int load_header(struct dmc_layer *l, const char **why)
 				  l->inode->i_sb->s_maxbytes, &l->hdr, why);
 	if (r)
 		goto out;
+	/*
+	 * A swap merge is offline only: the file at its source's path may
+	 * already carry the target's identity, and only chainctl finishes
+	 * it (docs/format.md, "Swap merge").
+	 */
+	if (dmc_hdr_has_swap(&l->hdr)) {
+		*why = "Layer holds an unfinished swap merge: finish it with 'chainctl layer check -r' on this file";
+		r = -EBUSY;
+		goto out;
+	}
 	l->slot = kmemdup(slots + cur * DMC_SLOT_SIZE, DMC_SLOT_SIZE,
 			  GFP_KERNEL);
 	if (!l->slot) {

@@ -90,10 +90,23 @@ struct dmc_journal {
 	__le64 new_generation;		/* target generation after merge */
 	__u8   bottom_uuid[DMC_UUID_SIZE];
 	__u8   top_uuid[DMC_UUID_SIZE];
-	__le32 flags;			/* reserved, zero */
+	__le32 flags;			/* DMC_JOURNAL_F_*, else zero */
 	__le32 reserved;
 	char   top_path[DMC_JOURNAL_PATH_MAX];
 } __attribute__((packed));
+
+/*
+ * Journal flags (dmc_journal.flags).
+ *
+ * DMC_JOURNAL_F_SWAP: a swap merge ("merge by the smaller side", one source
+ * S into a layer T, offline only).  The target's blocks that S does not
+ * shadow are moved up into S, then S's file takes T's identity and T's
+ * place by rename.  Held by T (generation old_generation) while the data
+ * moves, and by the swapped file (T's uuid, generation new_generation)
+ * from its header rewrite until the rename is done; in that file top_path
+ * names the path it takes (T's).  Always with DMC_INCOMPAT_JOURNAL_SWAP.
+ */
+#define DMC_JOURNAL_F_SWAP		(1U << 0)
 
 /*
  * Incompatible features (dmc_header.incompat_features): a reader that does
@@ -108,6 +121,16 @@ struct dmc_journal {
  * record would orphan A, so it must refuse the holder instead.
  */
 #define DMC_INCOMPAT_JOURNAL_RELINK	(1U << 0)
+
+/*
+ * DMC_INCOMPAT_JOURNAL_SWAP: the journal this header holds is a swap
+ * merge's (DMC_JOURNAL_F_SWAP).  Set exactly with that flag, cleared with
+ * the journal.  A reader that cannot finish a swap must not load or change
+ * the layers it involves: the file at the source's path may already carry
+ * the target's identity.  The kernel module refuses such a layer;
+ * chainctl finishes the merge.
+ */
+#define DMC_INCOMPAT_JOURNAL_SWAP	(1U << 1)
 
 /*
  * The layer above a range merge's top source: its uuid, and its path

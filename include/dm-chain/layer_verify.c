@@ -264,6 +264,7 @@ static void decode(const __u8 *s, struct dmc_hdr *h)
 	h->j_new_generation = ld64(s + DMC_JOFF(new_generation));
 	copy_bytes(h->j_bottom_uuid, s + DMC_JOFF(bottom_uuid), DMC_UUID_SIZE);
 	copy_bytes(h->j_top_uuid, s + DMC_JOFF(top_uuid), DMC_UUID_SIZE);
+	h->j_flags = ld32(s + DMC_JOFF(flags));
 	if (h->incompat_features & DMC_INCOMPAT_JOURNAL_RELINK)
 		copy_bytes(h->j_relink_uuid, s + DMC_ROFF(child_uuid),
 			   DMC_UUID_SIZE);
@@ -343,18 +344,40 @@ static int verify_relink(const __u8 *s, const struct dmc_hdr *h,
 	return DMC_VERIFY_OK;
 }
 
+/*
+ * A swap merge's journal: flag and incompat bit together, one source
+ * (bottom and top the same layer), no relink record.  Without the flag
+ * the bit is refused, and the flags have no other bit.
+ */
+static int verify_swap(const struct dmc_hdr *h, enum dmc_verify_reason *why)
+{
+	if (h->j_flags & ~DMC_JOURNAL_F_SWAP)
+		return refuse(why, DMC_WHY_JOURNAL);
+	if (!(h->j_flags & DMC_JOURNAL_F_SWAP) != !dmc_hdr_has_swap(h))
+		return refuse(why, DMC_WHY_JOURNAL);
+	if (dmc_hdr_has_swap(h) &&
+	    (h->j_nr_sources != 1 || dmc_hdr_has_relink(h) ||
+	     !same_bytes(h->j_bottom_uuid, h->j_top_uuid, DMC_UUID_SIZE)))
+		return refuse(why, DMC_WHY_JOURNAL);
+	return DMC_VERIFY_OK;
+}
+
 static int verify_journal(const __u8 *s, const struct dmc_hdr *h,
 			  enum dmc_verify_reason *why)
 {
 	switch (h->j_state) {
 	case DMC_JOURNAL_NONE:
+		if (dmc_hdr_has_swap(h))
+			return refuse(why, DMC_WHY_JOURNAL);
 		return verify_relink(s, h, why);
 	case DMC_JOURNAL_MERGING:
 	case DMC_JOURNAL_RETIRING:
+		if (verify_swap(h, why))
+			return DMC_VERIFY_INVALID;
 		if (!h->j_nr_sources ||
 		    all_zero(h->j_bottom_uuid, DMC_UUID_SIZE) ||
 		    all_zero(h->j_top_uuid, DMC_UUID_SIZE) ||
-		    ld32(s + DMC_JOFF(flags)) || h->j_cursor > h->nr_blocks ||
+		    h->j_cursor > h->nr_blocks ||
 		    !s[DMC_JOFF(top_path)] ||
 		    h->j_new_generation != h->j_old_generation + 1)
 			return refuse(why, DMC_WHY_JOURNAL);

@@ -22,7 +22,8 @@
 #include <dm-chain/format.h>
 
 /* Incompatible features this version understands. */
-#define DMC_INCOMPAT_SUPPORTED	DMC_INCOMPAT_JOURNAL_RELINK
+#define DMC_INCOMPAT_SUPPORTED	(DMC_INCOMPAT_JOURNAL_RELINK | \
+				 DMC_INCOMPAT_JOURNAL_SWAP)
 
 /* A decoded, validated header (host byte order). */
 struct dmc_hdr {
@@ -51,6 +52,7 @@ struct dmc_hdr {
 	__u64 j_new_generation;
 	__u8 j_bottom_uuid[DMC_UUID_SIZE];
 	__u8 j_top_uuid[DMC_UUID_SIZE];
+	__u32 j_flags;
 	/* relink record (DMC_INCOMPAT_JOURNAL_RELINK), else zero */
 	__u8 j_relink_uuid[DMC_UUID_SIZE];
 };
@@ -59,6 +61,12 @@ struct dmc_hdr {
 static inline int dmc_hdr_has_relink(const struct dmc_hdr *h)
 {
 	return !!(h->incompat_features & DMC_INCOMPAT_JOURNAL_RELINK);
+}
+
+/* Whether @h's journal is a swap merge's (DMC_INCOMPAT_JOURNAL_SWAP). */
+static inline int dmc_hdr_has_swap(const struct dmc_hdr *h)
+{
+	return !!(h->incompat_features & DMC_INCOMPAT_JOURNAL_SWAP);
 }
 
 /* Verdicts.  The wrappers map them onto errno values. */

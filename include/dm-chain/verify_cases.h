@@ -142,7 +142,7 @@ static inline void vcm_j_state(__u8 *s) { vcm_journal(s); VC_SETJ(s, state, 5); 
 static inline void vcm_j_gens(__u8 *s) { vcm_journal(s); VC_SETJ(s, new_generation, 3); }
 static inline void vcm_j_cursor(__u8 *s) { vcm_journal(s); VC_SETJ(s, cursor, VC_NR_BLOCKS + 1); }
 static inline void vcm_j_sources(__u8 *s) { vcm_journal(s); VC_SETJ(s, nr_sources, 0); }
-static inline void vcm_j_flags(__u8 *s) { vcm_journal(s); VC_SETJ(s, flags, 1); }
+static inline void vcm_j_flags(__u8 *s) { vcm_journal(s); VC_SETJ(s, flags, 2); }
 static inline void vcm_j_top_uuid(__u8 *s) { vcm_journal(s); vc_fill(s + VC_JOFF(top_uuid), 0, DMC_UUID_SIZE); }
 static inline void vcm_j_top_path(__u8 *s) { vcm_journal(s); s[VC_JOFF(top_path)] = 0; }
 /* A range merge's journal with its relink record (layer above: uuid 4). */
@@ -150,6 +150,27 @@ static inline void vcm_relink(__u8 *s)
 {
 	vcm_journal(s);
 	VC_SET(s, incompat_features, DMC_INCOMPAT_JOURNAL_RELINK);
+	vc_fill(s + VC_ROFF(child_uuid), 4, DMC_UUID_SIZE);
+	s[VC_ROFF(child_path)] = 'a';
+}
+/* A swap merge's journal: one source, bottom and top the same layer. */
+static inline void vcm_swap(__u8 *s)
+{
+	vcm_journal(s);
+	vc_fill(s + VC_JOFF(top_uuid), 2, DMC_UUID_SIZE);
+	VC_SETJ(s, flags, DMC_JOURNAL_F_SWAP);
+	VC_SET(s, incompat_features, DMC_INCOMPAT_JOURNAL_SWAP);
+}
+static inline void vcm_swap_retiring(__u8 *s) { vcm_swap(s); VC_SETJ(s, state, DMC_JOURNAL_RETIRING); VC_SETJ(s, cursor, VC_NR_BLOCKS); }
+static inline void vcm_swap_no_bit(__u8 *s) { vcm_swap(s); VC_SET(s, incompat_features, 0); }
+static inline void vcm_swap_bit_only(__u8 *s) { vcm_swap(s); VC_SETJ(s, flags, 0); }
+static inline void vcm_swap_no_journal(__u8 *s) { vcm_swap(s); VC_SETJ(s, state, DMC_JOURNAL_NONE); }
+static inline void vcm_swap_two_sources(__u8 *s) { vcm_swap(s); VC_SETJ(s, nr_sources, 2); }
+static inline void vcm_swap_top_differs(__u8 *s) { vcm_swap(s); vc_fill(s + VC_JOFF(top_uuid), 3, DMC_UUID_SIZE); }
+static inline void vcm_swap_relink(__u8 *s)
+{
+	vcm_swap(s);
+	VC_SET(s, incompat_features, DMC_INCOMPAT_JOURNAL_SWAP | DMC_INCOMPAT_JOURNAL_RELINK);
 	vc_fill(s + VC_ROFF(child_uuid), 4, DMC_UUID_SIZE);
 	s[VC_ROFF(child_path)] = 'a';
 }
@@ -273,6 +294,14 @@ static const struct dmc_verify_case dmc_verify_cases[] = {
 	{ "journal top path empty", vcm_j_top_path, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
 	{ "journal with a relink record", vcm_relink, NULL, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
 	{ "retiring journal with a relink record", vcm_relink_retiring, NULL, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
+	{ "swap journal", vcm_swap, NULL, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
+	{ "retiring swap journal", vcm_swap_retiring, NULL, 0, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
+	{ "swap flag without its bit", vcm_swap_no_bit, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
+	{ "swap bit without the flag", vcm_swap_bit_only, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
+	{ "swap bit without a journal", vcm_swap_no_journal, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
+	{ "swap journal with two sources", vcm_swap_two_sources, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
+	{ "swap journal with top and bottom apart", vcm_swap_top_differs, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
+	{ "swap journal with a relink record", vcm_swap_relink, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
 	{ "relink record without a journal", vcm_relink_no_journal, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },
 	{ "relink record uuid zero", vcm_relink_uuid_zero, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },
 	{ "relink record names the holder", vcm_relink_uuid_own, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },

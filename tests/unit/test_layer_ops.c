@@ -27,6 +27,7 @@
 #include "layer_create.h"
 #include "layer_write.h"
 #include "merge.h"
+#include "merge_swap.h"
 
 #define BS	4096ULL
 #define NBLK	64ULL
@@ -1914,6 +1915,261 @@ static void test_depth_limit(void **state)
 }
 
 /* Writing into a layer with children makes them stale (generation). */
+/*
+ * base <- top, top covering most of base: the swap moves base's blocks
+ * 20-23 and 45-47 (data) and 50-51 (zero) up, 3 runs against top's 6.
+ */
+static void build_covering(void)
+{
+	memset(fx->ref, 0, VSIZE);
+	create("base.dmc", NULL);
+	write_blocks("base.dmc", 0, 48);
+	zero_blocks("base.dmc", 50, 2);
+	create("top.dmc", "base.dmc");
+	write_blocks("top.dmc", 0, 20);
+	write_blocks("top.dmc", 24, 20);
+	zero_blocks("top.dmc", 44, 1);
+	write_blocks("top.dmc", 55, 1);
+	write_blocks("top.dmc", 57, 1);
+	write_blocks("top.dmc", 60, 2);
+}
+
+static int merge_side(const char *leaf, enum merge_side side,
+		      enum merge_stop_point stop, struct merge_result *res,
+		      struct dmc_err *err)
+{
+	struct merge_request rq = { 0 };
+
+	dmc_err_clear(err);
+	rq.leaf = path(leaf);
+	rq.side = side;
+	rq.stop_at = stop;
+	rq.batch_runs = 2;
+	return merge_run(&rq, res, err);
+}
+
+/* base.dmc is the merged target at GEN, alone, showing the reference. */
+static void assert_swapped(uint64_t gen, const uint8_t *uuid)
+{
+	struct layer *t = open_layer("base.dmc");
+
+	assert_memory_equal(t->hdr.uuid, uuid, DMC_UUID_SIZE);
+	assert_int_equal(t->hdr.generation, gen);
+	assert_int_equal(t->hdr.parent_kind, DMC_PARENT_NONE);
+	assert_int_equal(t->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(t->hdr.incompat_features, 0);
+	assert_int_equal(dmc_map_get(t->map, 44), DMC_BLOCK_ZERO);
+	assert_int_equal(dmc_map_get(t->map, 50), DMC_BLOCK_ZERO);
+	assert_int_equal(dmc_map_get(t->map, 62), DMC_BLOCK_ABSENT);
+	layer_close(t);
+	assert_int_equal(access(path("top.dmc"), F_OK), -1);
+	assert_chain_is_ref("base.dmc");
+}
+
+static void test_swap_merge(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	uint8_t uuid[DMC_UUID_SIZE];
+	struct layer *t;
+	struct chain ch;
+	uint64_t gen;
+
+	(void)state;
+	build_covering();
+	create("sib.dmc", "base.dmc");
+	t = open_layer("base.dmc");
+	memcpy(uuid, t->hdr.uuid, DMC_UUID_SIZE);
+	gen = t->hdr.generation;
+	layer_close(t);
+	must(merge_side("top.dmc", MERGE_SIDE_AUTO, MERGE_STOP_NONE, &res, &err), &err);
+	assert_true(res.swapped);
+	assert_false(res.resumed);
+	assert_int_equal(res.nr_sources, 1);
+	assert_int_equal(res.data_blocks, 7);
+	assert_int_equal(res.data_runs, 2);
+	assert_int_equal(res.zero_blocks, 2);
+	assert_int_equal(res.new_generation, gen + 1);
+	assert_string_equal(res.target, path("base.dmc"));
+	assert_non_null(strstr(res.side_why, "source 45 blocks in 6 runs"));
+	assert_non_null(strstr(res.side_why, "unshadowed 9 blocks in 3 runs"));
+	assert_swapped(gen + 1, uuid);
+	/* A sibling made before the merge is stale, as after any merge. */
+	dmc_err_clear(&err);
+	assert_int_equal(chain_open(path("sib.dmc"), 0, &ch, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_STALE);
+	chain_close(&ch);
+	/* A child made on the result sees it. */
+	create("next.dmc", "base.dmc");
+	assert_chain_is_ref("next.dmc");
+}
+
+static void test_swap_side_choice(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *t;
+
+	(void)state;
+	/* A child covering little of its parent: the classic side. */
+	memset(fx->ref, 0, VSIZE);
+	create("base.dmc", NULL);
+	write_blocks("base.dmc", 0, 48);
+	create("top.dmc", "base.dmc");
+	write_blocks("top.dmc", 3, 2);
+	must(merge_side("top.dmc", MERGE_SIDE_AUTO, MERGE_STOP_NONE, &res, &err), &err);
+	assert_false(res.swapped);
+	assert_non_null(strstr(res.side_why, "source 2 blocks in 1 runs"));
+	t = open_layer("top.dmc");
+	assert_int_equal(t->hdr.state, DMC_STATE_MERGED_AWAY);
+	layer_close(t);
+	assert_chain_is_ref("base.dmc");
+	/* The default side is the target, whatever the cost. */
+	create("top2.dmc", "base.dmc");
+	write_blocks("top2.dmc", 0, 64);
+	must(merge_side("top2.dmc", MERGE_SIDE_TARGET, MERGE_STOP_NONE, &res, &err), &err);
+	assert_false(res.swapped);
+	assert_string_equal(res.side_why, "");
+	assert_int_equal(res.data_blocks, 64);
+	assert_chain_is_ref("base.dmc");
+	/* Forced onto a child that covers nothing: a pure rename. */
+	create("top3.dmc", "base.dmc");
+	must(merge_side("top3.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_NONE, &res, &err), &err);
+	assert_true(res.swapped);
+	assert_int_equal(res.data_blocks, 64);
+	assert_int_equal(access(path("top3.dmc"), F_OK), -1);
+	assert_chain_is_ref("base.dmc");
+}
+
+static void test_swap_refusals(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	char cmd[256];
+
+	(void)state;
+	build_chain(false);
+	/* Two sources. */
+	assert_int_equal(merge_side("c.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_NONE, &res, &err), 0);
+	assert_chain_is_ref("b.dmc");
+	create("d.dmc", "b.dmc");
+	create("e.dmc", "d.dmc");
+	write_blocks("e.dmc", 9, 1);
+	dmc_err_clear(&err);
+	{
+		struct merge_request rq = { 0 };
+
+		rq.leaf = path("e.dmc");
+		rq.depth = 2;
+		rq.side = MERGE_SIDE_SOURCE;
+		assert_int_equal(merge_run(&rq, &res, &err), -1);
+	}
+	assert_int_equal(err.kind, DMC_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "more than one source"));
+	assert_chain_is_ref("e.dmc");
+	/* Another directory: the swap renames, so it is refused. */
+	snprintf(cmd, sizeof(cmd), "mkdir '%s/sub'", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	{
+		struct layer_create_opts o = { 0 };
+
+		o.block_shift = 12;
+		o.parent = path("e.dmc");
+		dmc_err_clear(&err);
+		must(layer_create(path("sub/f.dmc"), &o, &err), &err);
+	}
+	write_blocks("sub/f.dmc", 1, 1);
+	assert_int_equal(merge_side("sub/f.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_NONE, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "one directory"));
+	/* Auto there: the classic merge, saying why. */
+	must(merge_side("sub/f.dmc", MERGE_SIDE_AUTO, MERGE_STOP_NONE, &res, &err), &err);
+	assert_false(res.swapped);
+	assert_non_null(strstr(res.side_why, "no swap: "));
+	assert_chain_is_ref("e.dmc");
+}
+
+/* Stop a swap at STOP, then finish it the FINISHER way (0 merge the
+ * source, 1 check -r the target, 2 merge the target's path). */
+static void swap_stop_and_finish(enum merge_stop_point stop, int finisher)
+{
+	struct merge_request tmpl = { 0 };
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	uint8_t uuid[DMC_UUID_SIZE];
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *t;
+	struct chain ch;
+	char cmd[256];
+	uint64_t gen;
+
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/*", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_covering();
+	t = open_layer("base.dmc");
+	memcpy(uuid, t->hdr.uuid, DMC_UUID_SIZE);
+	gen = t->hdr.generation;
+	layer_close(t);
+	assert_int_equal(merge_side("top.dmc", MERGE_SIDE_SOURCE, stop, &res, &err), 1);
+	if (stop <= MERGE_STOP_AFTER_DATA) {
+		/* T as it was, with the journal: the chain reads the same. */
+		t = open_layer("base.dmc");
+		assert_true(layer_holds_swap(t));
+		assert_int_equal(t->hdr.incompat_features, DMC_INCOMPAT_JOURNAL_SWAP);
+		assert_int_equal(t->hdr.generation, gen);
+		assert_string_equal(t->hdr.journal.top_path, "top.dmc");
+		layer_close(t);
+		assert_chain_is_ref("top.dmc");
+		layer_check(path("base.dmc"), false, &tmpl, rep);
+		assert_int_equal(rep->verdict, stop == MERGE_STOP_AFTER_DATA ?
+				 CHECK_MERGE_FINISHING : CHECK_MERGE_INTERRUPTED);
+	} else {
+		/* The swapped file, at the source's path or at T's. */
+		t = open_layer(stop == MERGE_STOP_AFTER_RENAME ? "base.dmc" : "top.dmc");
+		assert_true(layer_holds_swap(t));
+		assert_int_equal(t->hdr.generation, gen + 1);
+		assert_memory_equal(t->hdr.uuid, uuid, DMC_UUID_SIZE);
+		assert_string_equal(t->hdr.journal.top_path, "base.dmc");
+		layer_close(t);
+		/* Refused as a leaf until finished: its journal is active. */
+		dmc_err_clear(&err);
+		assert_int_equal(chain_open(path("base.dmc"), 0, &ch, &err), -1);
+		chain_close(&ch);
+	}
+	if (finisher == 0 && stop != MERGE_STOP_AFTER_RENAME) {
+		must(merge_side("top.dmc", MERGE_SIDE_TARGET, MERGE_STOP_NONE, &res, &err), &err);
+	} else if (finisher == 1) {
+		layer_check(path("base.dmc"), true, &tmpl, rep);
+		assert_int_equal(rep->verdict, CHECK_REPAIRED);
+		assert_true(rep->merge_finished);
+		res.swapped = true;
+		res.resumed = true;
+	} else {
+		must(merge_side("base.dmc", MERGE_SIDE_TARGET, MERGE_STOP_NONE, &res, &err), &err);
+	}
+	assert_true(res.swapped);
+	assert_true(res.resumed);
+	assert_swapped(gen + 1, uuid);
+	layer_check(path("base.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CLEAN);
+	free(rep);
+}
+
+static void test_swap_interrupted(void **state)
+{
+	static const enum merge_stop_point stops[] = {
+		MERGE_STOP_AFTER_JOURNAL, MERGE_STOP_AFTER_BATCH,
+		MERGE_STOP_AFTER_DATA, MERGE_STOP_AFTER_SWAP_HEADER,
+		MERGE_STOP_AFTER_RENAME,
+	};
+	size_t i;
+	int f;
+
+	(void)state;
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		for (f = 0; f < 3; f++)
+			swap_stop_and_finish(stops[i], f);
+}
+
 static void test_write_bumps_generation(void **state)
 {
 	struct dmc_err err;
@@ -1964,6 +2220,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_map_every_reader_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire_needs_every_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_bumps_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swap_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swap_side_choice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swap_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swap_interrupted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
 	};
 

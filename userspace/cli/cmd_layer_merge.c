@@ -26,6 +26,19 @@ static int parse_mode(const char *s, enum xfer_mode *mode)
 	return 0;
 }
 
+static int parse_side(const char *s, enum merge_side *side)
+{
+	if (!strcmp(s, "target"))
+		*side = MERGE_SIDE_TARGET;
+	else if (!strcmp(s, "source"))
+		*side = MERGE_SIDE_SOURCE;
+	else if (!strcmp(s, "auto"))
+		*side = MERGE_SIDE_AUTO;
+	else
+		return -1;
+	return 0;
+}
+
 static void json_xfer(struct json_writer *jw, const struct xfer_stats *x)
 {
 	unsigned int i;
@@ -85,6 +98,8 @@ void merge_report(const struct merge_result *r, bool json)
 		json_u64(&jw, "data_run_count", r->data_runs);
 		json_u64(&jw, "zero_blocks", r->zero_blocks);
 		json_xfer(&jw, &r->xfer);
+		json_string(&jw, "side", r->swapped ? "source" : "target");
+		json_string(&jw, "side_reason", r->side_why);
 		json_boolean(&jw, "deleted", r->deleted);
 		json_u64(&jw, "relinked_count", r->nr_relinked);
 		json_array_begin(&jw, "relinked_paths");
@@ -105,6 +120,12 @@ void merge_report(const struct merge_result *r, bool json)
 	       r->data_runs, r->data_runs == 1 ? "" : "s", r->zero_blocks,
 	       r->zero_blocks == 1 ? "" : "s");
 	print_xfer(&r->xfer);
+	if (r->swapped)
+		printf("  by swapping: the target's blocks moved up into the source, whose file is now %s\n",
+		       r->target);
+	if (r->side_why[0])
+		printf("  side: %s (%s)\n", r->swapped ? "source" : "target",
+		       r->side_why);
 	for (i = 0; i < r->nr_relinked && i < MERGE_RELINK_NAMED; i++)
 		printf("  relinked %s to %s (it sat on the top source)\n",
 		       r->relinked[i], r->target);
@@ -117,7 +138,8 @@ void merge_report(const struct merge_result *r, bool json)
 
 static const char merge_help[] =
 	"Usage: chainctl layer merge [--depth N | --into LAYER [--from TOP]]\n"
-	"                            [--mode auto|clone|copy] [-p] [--delete]\n"
+	"                            [--mode auto|clone|copy] [--side SIDE]\n"
+	"                            [-p] [--delete]\n"
 	"                            [--above-deleted] [-j] LEAF\n"
 	"\n"
 	"Merge the top N layers of the chain ending at LEAF (LEAF is depth 1)\n"
@@ -150,6 +172,12 @@ static const char merge_help[] =
 	"                      above TOP is relinked to LAYER, LEAF stays the leaf\n"
 	"  -m, --mode MODE     auto (clone, copy where refused), clone (fail if\n"
 	"                      refused), copy (never share extents)\n"
+	"  -s, --side SIDE     one source into a layer: target (move the source's\n"
+	"                      blocks down; the default), source (move the\n"
+	"                      target's blocks the source lacks up into it, then\n"
+	"                      the source's file becomes the target by rename;\n"
+	"                      both in one directory) or auto (the side with\n"
+	"                      less to move)\n"
 	"  -p, --progress      progress bar on a terminal\n"
 	"  -D, --delete        delete the merged layers afterwards\n"
 	"  --above-deleted     finishing a range merge: the layer above the range\n"
@@ -164,6 +192,7 @@ int layer_cmd_merge(int argc, char **argv)
 		{ "into", required_argument, NULL, 'i' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "side", required_argument, NULL, 's' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "delete", no_argument, NULL, 'D' },
 		{ "above-deleted", no_argument, NULL, 'A' },
@@ -179,7 +208,7 @@ int layer_cmd_merge(int argc, char **argv)
 	int c, ret;
 
 	optind = 0;
-	while ((c = cli_getopt("layer merge", argc, argv, "d:i:F:m:pDjh", opts)) != -1) {
+	while ((c = cli_getopt("layer merge", argc, argv, "d:i:F:m:s:pDjh", opts)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_count(optarg, &req.depth))
@@ -190,6 +219,10 @@ int layer_cmd_merge(int argc, char **argv)
 		case 'm':
 			if (parse_mode(optarg, &req.mode))
 				return layer_usage_error("merge", "bad mode '%s'", optarg);
+			break;
+		case 's':
+			if (parse_side(optarg, &req.side))
+				return layer_usage_error("merge", "bad side '%s' (target, source or auto)", optarg);
 			break;
 		case 'p': want_progress = true; break;
 		case 'D': req.delete_sources = true; break;

@@ -112,6 +112,7 @@ static void json_layer(struct json_writer *jw, const struct layer *l)
 		json_uuid(jw, "bottom_uuid", j->bottom_uuid);
 		json_uuid(jw, "top_uuid", j->top_uuid);
 		json_string(jw, "top_path", j->top_path);
+		json_boolean(jw, "swap", !!(j->flags & DMC_JOURNAL_F_SWAP));
 		if (!uuid_is_zero(j->relink_uuid)) {
 			json_uuid(jw, "relink_uuid", j->relink_uuid);
 			json_string(jw, "relink_path", j->relink_path);
@@ -123,7 +124,7 @@ static void json_layer(struct json_writer *jw, const struct layer *l)
 		static const char *const none[] = {
 			"source_count", "cursor_blocks", "old_generation",
 			"new_generation", "bottom_uuid", "top_uuid", "top_path",
-			"relink_uuid", "relink_path",
+			"swap", "relink_uuid", "relink_path",
 		};
 
 		for (k = 0; k < sizeof(none) / sizeof(none[0]); k++)
@@ -199,6 +200,10 @@ static void print_layer(const struct layer *l)
 		       layer_header_nr_blocks(h), j->nr_sources,
 		       j->nr_sources == 1 ? "" : "s", j->top_path,
 		       j->old_generation, j->new_generation);
+		if (j->flags & DMC_JOURNAL_F_SWAP)
+			printf("merge swaps:   %s\n", h->generation == j->new_generation ?
+			       "this file is the merged target; it takes the path of 'top'" :
+			       "the source 'top' becomes this layer (a swap merge, finished by chainctl only)");
 		if (!uuid_is_zero(j->relink_uuid)) {
 			uuid_to_str(j->relink_uuid, uuid);
 			printf("merge relinks: %s (layer %s), the layer above the range\n",

@@ -20,7 +20,7 @@ _chainctl_opts_layer_create='-s= --size= -b= --block= --parent= --raw-parent= -h
 _chainctl_opts_layer_info='-j --json -c --chain --raw -h --help'
 _chainctl_opts_layer_check='-r --repair --above-deleted -j --json -h --help'
 _chainctl_opts_layer_map='-j --json -h --help'
-_chainctl_opts_layer_merge='-d= --depth= -i= --into= -F= --from= -m= --mode= -p --progress -D --delete --above-deleted -j --json -h --help'
+_chainctl_opts_layer_merge='-d= --depth= -i= --into= -F= --from= -m= --mode= -s= --side= -p --progress -D --delete --above-deleted -j --json -h --help'
 _chainctl_opts_layer_flatten='-d= --depth= -m= --mode= -p --progress -j --json -h --help'
 _chainctl_opts_layer_write='--zero -h --help'
 _chainctl_opts_layer_import='-f= --format= -b= --block= -p --progress -h --help'
@@ -128,6 +128,10 @@ _chainctl_value()
 	case $opt in
 	-m | --mode)
 		_chainctl_add 'auto clone copy' "$cur"
+		;;
+	-s | --side)
+		[[ $where == layer_merge ]] &&
+			_chainctl_add 'target source auto' "$cur"
 		;;
 	-b | --block)
 		[[ $where == layer_create || $where == layer_import ]] &&

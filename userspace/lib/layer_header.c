@@ -92,7 +92,8 @@ void layer_header_encode(const struct layer_header *h, void *slot)
 	d.version = htole32(h->version);
 	d.sequence = htole64(h->sequence);
 	d.incompat_features = htole32(h->incompat_features &
-				      ~DMC_INCOMPAT_JOURNAL_RELINK);
+				      ~(DMC_INCOMPAT_JOURNAL_RELINK |
+					DMC_INCOMPAT_JOURNAL_SWAP));
 	d.compat_features = htole32(h->compat_features);
 	d.state = htole32(h->state);
 	d.block_shift = htole32(h->block_shift);
@@ -117,6 +118,8 @@ void layer_header_encode(const struct layer_header *h, void *slot)
 	memcpy(d.journal.top_uuid, j->top_uuid, DMC_UUID_SIZE);
 	d.journal.flags = htole32(j->flags);
 	strncpy(d.journal.top_path, j->top_path, DMC_JOURNAL_PATH_MAX);
+	if (j->state != DMC_JOURNAL_NONE && (j->flags & DMC_JOURNAL_F_SWAP))
+		d.incompat_features |= htole32(DMC_INCOMPAT_JOURNAL_SWAP);
 	if (j->state != DMC_JOURNAL_NONE && !uuid_is_zero(j->relink_uuid)) {
 		d.incompat_features |= htole32(DMC_INCOMPAT_JOURNAL_RELINK);
 		memcpy(d.relink.child_uuid, j->relink_uuid, DMC_UUID_SIZE);

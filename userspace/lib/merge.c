@@ -18,6 +18,7 @@
 #include "leaf_follow.h"
 #include "merge.h"
 #include "merge_plan.h"
+#include "merge_swap.h"
 #include "paths.h"
 
 /*
@@ -65,6 +66,7 @@ struct merge_ctx {
 	uint8_t top_uuid[DMC_UUID_SIZE];
 	uint8_t target_uuid[DMC_UUID_SIZE];
 	bool target_raw;
+	char *swap_holder;		/* a swap merge's journal found: finish it */
 };
 
 /*
@@ -830,6 +832,39 @@ static int delete_sources(struct merge_ctx *m, struct dmc_err *err)
 	return 0;
 }
 
+/*
+ * A new merge of one source into a layer: which side moves (swap_cost),
+ * and why.  Returns 1 to swap, 0 for the classic merge, -1 when a swap
+ * was asked for and cannot run.
+ */
+static int choose_side(struct merge_ctx *m, struct dmc_err *err)
+{
+	struct layer *s = m->chain.layers[0];
+	const char *no;
+	struct swap_cost c;
+	char *why = m->res->side_why;
+	size_t len = sizeof(m->res->side_why);
+
+	if (m->req->side == MERGE_SIDE_TARGET)
+		return 0;
+	no = m->t != 1 ? "more than one source" : m->above ? "a range merge" :
+	     swap_refusal(m->target, s);
+	if (no) {
+		if (m->req->side == MERGE_SIDE_SOURCE)
+			return dmc_err(err, DMC_ERR_USAGE,
+				       "%s: cannot merge by swapping: %s", m->req->leaf, no);
+		snprintf(why, len, "no swap: %s", no);
+		return 0;
+	}
+	swap_cost_count(s->map, m->target->map, m->chain.nr_blocks, &c);
+	snprintf(why, len,
+		 "source %llu blocks in %llu runs, target's unshadowed %llu blocks in %llu runs",
+		 (unsigned long long)c.down_blocks, (unsigned long long)c.down_runs,
+		 (unsigned long long)c.up_blocks, (unsigned long long)c.up_runs);
+	return m->req->side == MERGE_SIDE_SOURCE ||
+	       swap_cheaper(&c, m->chain.block_shift);
+}
+
 static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 {
 	int j, ret;
@@ -849,6 +884,13 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 		return -1;
 	}
 	j = find_journal(&m->chain);
+	if (j >= 0 && layer_holds_swap(m->chain.layers[j])) {
+		/* Finished after the chain is closed (merge_run()). */
+		m->swap_holder = strdup(m->chain.layers[j]->path);
+		if (!m->swap_holder)
+			return dmc_err_errno(err, ENOMEM, "%s", m->req->leaf);
+		return 0;
+	}
 	if (j >= 0) {
 		if (adopt_journal(m, (unsigned int)j, err))
 			return -1;
@@ -876,6 +918,17 @@ static int run_locked(struct merge_ctx *m, struct dmc_err *err)
 	m->res->raw_target = m->target->is_raw;
 	m->res->block_size = 1ULL << m->shift;
 	snprintf(m->res->target, sizeof(m->res->target), "%s", m->target->path);
+	if (!m->res->resumed) {
+		ret = choose_side(m, err);
+		if (ret < 0)
+			return -1;
+		if (ret) {
+			if (open_for_writing(m, err))
+				return -1;
+			return swap_merge(m->target, m->chain.layers[0], m->req,
+					  m->res, err);
+		}
+	}
 	if (open_for_writing(m, err))
 		return -1;
 	if (!m->res->resumed) {
@@ -1155,6 +1208,21 @@ out:
 	return ret;
 }
 
+/* PATH itself holds a swap merge's journal (looked at without a lock). */
+static bool leaf_holds_swap(const char *path)
+{
+	struct dmc_err ignored;
+	struct layer *l;
+	bool swap;
+
+	dmc_err_clear(&ignored);
+	if (layer_open(path, 0, &l, &ignored))
+		return false;
+	swap = layer_holds_swap(l);
+	layer_close(l);
+	return swap;
+}
+
 int merge_run(const struct merge_request *req, struct merge_result *res,
 	      struct dmc_err *err)
 {
@@ -1166,8 +1234,17 @@ int merge_run(const struct merge_request *req, struct merge_result *res,
 	memset(res, 0, sizeof(*res));
 	m.req = req;
 	m.res = res;
+	if (!req->from && leaf_holds_swap(req->leaf)) {
+		/* The swapped file, or T named as the leaf: finish it. */
+		ret = swap_finish(req->leaf, req, res, err);
+		res->seconds = now_seconds() - start;
+		return ret;
+	}
 	ret = req->from ? run_range(&m, err) : run_locked(&m, err);
 	chain_close(&m.chain);
+	if (!ret && m.swap_holder)
+		ret = swap_finish(m.swap_holder, req, res, err);
+	free(m.swap_holder);
 	free(m.above_found);
 	res->seconds = now_seconds() - start;
 	return ret;
@@ -1209,6 +1286,10 @@ int merge_resume_holder(const char *holder, const struct merge_request *tmpl,
 
 	if (layer_open(holder, 0, &h, err))
 		return -1;
+	if (layer_holds_swap(h)) {
+		layer_close(h);
+		return swap_finish(holder, tmpl, res, err);
+	}
 	if (h->is_raw || h->hdr.journal.state == DMC_JOURNAL_NONE) {
 		layer_close(h);
 		return dmc_err(err, DMC_ERR_USAGE, "%s: no unfinished merge to finish",

@@ -29,6 +29,20 @@ enum merge_stop_point {
 	MERGE_STOP_AFTER_DATA,		/* journal RETIRING written */
 	MERGE_STOP_AFTER_FIRST_MARK,	/* top source marked merged-away */
 	MERGE_STOP_BEFORE_FINISH,	/* all sources marked, target not */
+	MERGE_STOP_AFTER_SWAP_HEADER,	/* swap: the source took T's identity */
+	MERGE_STOP_AFTER_RENAME,	/* swap: ... and T's place */
+};
+
+/*
+ * Which side of a one-source merge into a layer moves (docs/format.md,
+ * "Swap merge"): the source's blocks down into the target (the classic
+ * merge), or the target's blocks the source does not shadow up into the
+ * source, whose file then takes the target's identity and place.
+ */
+enum merge_side {
+	MERGE_SIDE_TARGET = 0,	/* always move the sources down */
+	MERGE_SIDE_AUTO,	/* the side with less to move */
+	MERGE_SIDE_SOURCE,	/* swap; refused where it cannot run */
 };
 
 struct merge_request {
@@ -46,6 +60,7 @@ struct merge_request {
 	 */
 	const char *from;
 	enum xfer_mode mode;
+	enum merge_side side;
 	bool delete_sources;		/* unlink merged-away layers at the end */
 	bool resume_only;		/* only finish an interrupted merge */
 	/*
@@ -84,6 +99,13 @@ struct merge_result {
 	unsigned int nr_relinked;
 	char relinked[MERGE_RELINK_NAMED][1024];
 	double seconds;
+	/*
+	 * A swap merge ran (or was finished): the target's blocks moved up
+	 * into the source's file, which now is the target.  SIDE_WHY says
+	 * why this side was taken (both sides' work, for AUTO).
+	 */
+	bool swapped;
+	char side_why[256];
 };
 
 /* Returns 0 done, 1 stopped at req->stop_at, -1 error (ERR set). */

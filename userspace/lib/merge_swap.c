@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Swap merge: move the target's unshadowed blocks up into the source, then
+ * let the source's file become the target.  The steps and their crash
+ * states are in docs/format.md ("Swap merge"); merge.c chooses the side
+ * and hands over here.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+
+#include "merge_plan.h"
+#include "merge_swap.h"
+#include "paths.h"
+
+/* Durable commits: every second of work or GiB moved (as merge.c). */
+#define SWAP_BATCH_BYTES	(1ULL << 30)
+#define SWAP_BATCH_SECONDS	1.0
+#define SWAP_CLOCK_RUNS		64
+
+struct swap_ctx {
+	const struct merge_request *rq;
+	struct merge_result *res;
+	struct layer *t;		/* the target; NULL once it is gone */
+	struct layer *s;		/* the source, then the swapped file */
+	struct layer_journal j;		/* as T holds it */
+	uint32_t shift;
+	uint64_t nr_blocks;
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void swap_cost_count(const uint8_t *smap, const uint8_t *tmap,
+		     uint64_t nr_blocks, struct swap_cost *c)
+{
+	struct plan_source both[2] = { { smap }, { tmap } };
+	uint64_t pos = 0;
+	struct plan_run run;
+
+	memset(c, 0, sizeof(*c));
+	while (plan_next_run(both, 2, nr_blocks, &pos, 0, &run)) {
+		if (run.kind == PLAN_ABSENT)
+			continue;
+		if (run.source == 0) {
+			c->down_runs++;
+			c->down_blocks += run.count;
+		} else {
+			c->up_runs++;
+			c->up_blocks += run.count;
+		}
+	}
+}
+
+bool swap_cheaper(const struct swap_cost *c, uint32_t block_shift)
+{
+	double down = (double)c->down_runs +
+		      (double)(c->down_blocks << block_shift) / (1 << 20);
+	double up = (double)c->up_runs +
+		    (double)(c->up_blocks << block_shift) / (1 << 20);
+
+	return c->down_runs && up * 4 <= down * 3;
+}
+
+static bool same_dir(const char *a, const char *b)
+{
+	char *da = strdup(a), *db = strdup(b);
+	char *sa, *sb;
+	struct stat x, y;
+	bool same = false;
+
+	if (da && db) {
+		sa = strrchr(da, '/');
+		sb = strrchr(db, '/');
+		if (sa)
+			*(sa == da ? sa + 1 : sa) = 0;
+		if (sb)
+			*(sb == db ? sb + 1 : sb) = 0;
+		same = !stat(sa ? da : ".", &x) && !stat(sb ? db : ".", &y) &&
+		       x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+	}
+	free(da);
+	free(db);
+	return same;
+}
+
+const char *swap_refusal(const struct layer *t, const struct layer *s)
+{
+	if (t->is_raw)
+		return "the target is a raw image (it has no header to hand over)";
+	if (s->is_raw || s->hdr.parent_kind != DMC_PARENT_LAYER)
+		return "the source is not a layer on the target";
+	if (t->dev != s->dev || !same_dir(t->path, s->path))
+		return "the source and the target are not in one directory (the swap renames one over the other)";
+	return NULL;
+}
+
+/* Write the journal into T (the other slot, synced). */
+static int write_target_journal(struct swap_ctx *c, struct dmc_err *err)
+{
+	struct layer_header h = c->t->hdr;
+
+	h.journal = c->j;
+	return layer_write_header(c->t, &h, err);
+}
+
+/* S's data, then its map pages [first, end), then T's cursor. */
+static int commit(struct swap_ctx *c, uint64_t first, uint64_t end,
+		  uint64_t cursor, struct dmc_err *err)
+{
+	struct layer *s = c->s;
+
+	if (fdatasync(s->fd))
+		return dmc_err_errno(err, errno, "%s: cannot sync data", s->path);
+	if (end > first) {
+		if (layer_write_map(s, first, end - first, err))
+			return -1;
+		if (fdatasync(s->fd))
+			return dmc_err_errno(err, errno, "%s: cannot sync map", s->path);
+	}
+	c->j.cursor = cursor;
+	return write_target_journal(c, err);
+}
+
+/* Move one run of T's blocks into S at the same index. */
+static int move_up(struct swap_ctx *c, const struct plan_run *run,
+		   struct dmc_err *err)
+{
+	struct layer *s = c->s, *t = c->t;
+	struct xfer_file dst = { s->fd, s->path }, src = { t->fd, t->path };
+	uint64_t len = run->count << c->shift, b;
+	unsigned int st = run->kind == PLAN_DATA ? DMC_BLOCK_DATA : DMC_BLOCK_ZERO;
+	int r;
+
+	if (run->kind == PLAN_ZERO)
+		r = xfer_zero_range(&dst, layer_block_offset(s, run->start, c->shift),
+				    len, true, err);
+	else
+		r = xfer_range(&src, layer_block_offset(t, run->start, c->shift), &dst,
+			       layer_block_offset(s, run->start, c->shift), len,
+			       c->rq->mode, false, &c->res->xfer, err);
+	if (r)
+		return -1;
+	for (b = run->start; b < run->start + run->count; b++)
+		dmc_map_set(s->map, b, st);
+	if (run->kind == PLAN_DATA) {
+		c->res->data_blocks += run->count;
+		c->res->data_runs++;
+	} else {
+		c->res->zero_blocks += run->count;
+	}
+	return 0;
+}
+
+/*
+ * From the cursor: every run T provides where S is ABSENT moves up.  S's
+ * view never changes (a block it lacked showed T's, and now holds the
+ * same), so re-running from any cursor is idempotent.  The last commit
+ * enters RETIRING.
+ */
+static int data_phase(struct swap_ctx *c, struct dmc_err *err)
+{
+	struct plan_source both[2] = { { c->s->map }, { c->t->map } };
+	uint64_t batch = c->rq->batch_runs ? c->rq->batch_runs : UINT64_MAX;
+	uint64_t pos = c->j.cursor, runs = 0, bytes = 0;
+	uint64_t first = UINT64_MAX, end = 0;
+	double last = now_seconds();
+	struct plan_run run;
+	bool due;
+
+	while (plan_next_run(both, 2, c->nr_blocks, &pos, 0, &run)) {
+		if (run.kind == PLAN_ABSENT || run.source != 1)
+			continue;
+		due = runs && (runs >= batch || bytes >= SWAP_BATCH_BYTES ||
+			       (!c->rq->batch_runs && runs % SWAP_CLOCK_RUNS == 0 &&
+				now_seconds() - last >= SWAP_BATCH_SECONDS));
+		if (due) {
+			if (commit(c, first, end, run.start, err))
+				return -1;
+			if (c->rq->stop_at == MERGE_STOP_AFTER_BATCH)
+				return 1;
+			last = now_seconds();
+			runs = bytes = 0;
+			first = UINT64_MAX;
+			end = 0;
+		}
+		if (move_up(c, &run, err))
+			return -1;
+		if (run.start < first)
+			first = run.start;
+		end = run.start + run.count;
+		runs++;
+		bytes += run.count << c->shift;
+	}
+	c->j.state = DMC_JOURNAL_RETIRING;
+	if (commit(c, first, end, c->nr_blocks, err))
+		return -1;
+	if (c->rq->stop_at == MERGE_STOP_AFTER_BATCH ||
+	    c->rq->stop_at == MERGE_STOP_AFTER_DATA)
+		return 1;
+	return 0;
+}
+
+/*
+ * Before S takes T's identity: S's map on disk holds every block T
+ * provides (and its own), so the swapped file shows what T plus S showed.
+ */
+static int verify_up(struct swap_ctx *c, struct dmc_err *err)
+{
+	struct layer *s = c->s, *t = c->t;
+	uint8_t *disk;
+	uint64_t b;
+	int ret = 0;
+
+	disk = malloc(s->hdr.map_length);
+	if (!disk)
+		return dmc_err_errno(err, ENOMEM, "%s: map", s->path);
+	if (pread(s->fd, disk, s->hdr.map_length, (off_t)s->hdr.map_offset) !=
+	    (ssize_t)s->hdr.map_length) {
+		free(disk);
+		return dmc_err_errno(err, errno ? errno : EIO,
+				     "%s: cannot read back the map", s->path);
+	}
+	for (b = 0; b < c->nr_blocks; b++) {
+		if (dmc_map_get(t->map, b) == DMC_BLOCK_ABSENT ||
+		    dmc_map_get(disk, b) != DMC_BLOCK_ABSENT)
+			continue;
+		ret = dmc_err(err, DMC_ERR_CORRUPT,
+			      "%s: block %llu of %s is not in its map on disk: not swapping (nothing was removed)",
+			      s->path, (unsigned long long)b, t->path);
+		break;
+	}
+	free(disk);
+	return ret;
+}
+
+/*
+ * S becomes T: T's uuid and parent, the new generation, and the journal
+ * (RETIRING) whose top path now names where the file goes: T's path.
+ */
+static int write_swapped_header(struct swap_ctx *c, struct dmc_err *err)
+{
+	const struct layer_header *th = &c->t->hdr;
+	struct layer_header h = c->s->hdr;
+	char *rel;
+
+	rel = path_relative_to_file(c->s->path, c->t->path);
+	if (!rel)
+		return dmc_err_errno(err, errno, "%s: cannot resolve path", c->t->path);
+	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
+		free(rel);
+		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
+			       c->t->path);
+	}
+	memcpy(h.uuid, th->uuid, DMC_UUID_SIZE);
+	h.generation = c->j.new_generation;
+	h.state = DMC_STATE_VALID;
+	memset(h.merged_into_uuid, 0, DMC_UUID_SIZE);
+	h.parent_kind = th->parent_kind;
+	memcpy(h.parent_uuid, th->parent_uuid, DMC_UUID_SIZE);
+	h.parent_generation = th->parent_generation;
+	h.parent_raw_size = th->parent_raw_size;
+	memcpy(h.parent_path, th->parent_path, DMC_PATH_MAX);
+	h.journal = c->j;
+	memset(h.journal.top_path, 0, DMC_JOURNAL_PATH_MAX);
+	strcpy(h.journal.top_path, rel);
+	free(rel);
+	return layer_write_header(c->s, &h, err);
+}
+
+/* The swapped file at DEST (T's path), then its journal ends. */
+static int take_place(struct swap_ctx *c, const char *dest, bool renamed,
+		      struct dmc_err *err)
+{
+	struct layer_header h;
+	char *newpath;
+
+	if (!renamed) {
+		if (rename(c->s->path, dest))
+			return dmc_err_errno(err, errno, "%s: cannot rename to %s",
+					     c->s->path, dest);
+		fsync_parent_dir(dest);
+		newpath = strdup(dest);
+		if (!newpath)
+			return dmc_err_errno(err, ENOMEM, "%s", dest);
+		free(c->s->path);
+		c->s->path = newpath;
+		if (c->rq->stop_at == MERGE_STOP_AFTER_RENAME)
+			return 1;
+	}
+	h = c->s->hdr;
+	memset(&h.journal, 0, sizeof(h.journal));
+	if (layer_write_header(c->s, &h, err))
+		return -1;
+	c->res->new_generation = h.generation;
+	c->res->block_size = 1ULL << h.block_shift;
+	snprintf(c->res->target, sizeof(c->res->target), "%s", dest);
+	if (c->rq->delete_sources)
+		c->res->deleted = true;	/* the source's path is gone already */
+	return 0;
+}
+
+/* From T (old generation) and S (its source): data, swap, rename, end. */
+static int run_from_target(struct swap_ctx *c, struct dmc_err *err)
+{
+	char *dest;
+	int ret;
+
+	c->shift = c->t->hdr.block_shift;
+	c->nr_blocks = layer_header_nr_blocks(&c->t->hdr);
+	if (c->j.state == DMC_JOURNAL_MERGING) {
+		ret = data_phase(c, err);
+		if (ret)
+			return ret;
+	}
+	if (verify_up(c, err))
+		return -1;
+	if (write_swapped_header(c, err))
+		return -1;
+	if (c->rq->stop_at == MERGE_STOP_AFTER_SWAP_HEADER)
+		return 1;
+	dest = strdup(c->t->path);
+	if (!dest)
+		return dmc_err_errno(err, ENOMEM, "%s", c->t->path);
+	ret = take_place(c, dest, false, err);
+	free(dest);
+	return ret;
+}
+
+static void fill_result(struct swap_ctx *c, const struct layer *t)
+{
+	c->res->swapped = true;
+	c->res->nr_sources = 1;
+	c->res->block_size = 1ULL << t->hdr.block_shift;
+	c->res->new_generation = c->j.new_generation;
+	snprintf(c->res->target, sizeof(c->res->target), "%s", t->path);
+}
+
+int swap_merge(struct layer *t, struct layer *s, const struct merge_request *rq,
+	       struct merge_result *res, struct dmc_err *err)
+{
+	struct swap_ctx c = { .rq = rq, .res = res, .t = t, .s = s };
+	char *rel;
+
+	rel = path_relative_to_file(t->path, s->path);
+	if (!rel)
+		return dmc_err_errno(err, errno, "%s: cannot resolve path", s->path);
+	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
+		free(rel);
+		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
+			       s->path);
+	}
+	c.j.state = DMC_JOURNAL_MERGING;
+	c.j.nr_sources = 1;
+	c.j.old_generation = t->hdr.generation;
+	c.j.new_generation = t->hdr.generation + 1;
+	c.j.flags = DMC_JOURNAL_F_SWAP;
+	memcpy(c.j.bottom_uuid, s->hdr.uuid, DMC_UUID_SIZE);
+	memcpy(c.j.top_uuid, s->hdr.uuid, DMC_UUID_SIZE);
+	strcpy(c.j.top_path, rel);
+	free(rel);
+	fill_result(&c, t);
+	if (write_target_journal(&c, err))
+		return -1;
+	if (rq->stop_at == MERGE_STOP_AFTER_JOURNAL)
+		return 1;
+	return run_from_target(&c, err);
+}
+
+/* F is the swapped file (generation new): rename it to T's path if not yet. */
+static int finish_swapped(struct swap_ctx *c, struct dmc_err *err)
+{
+	struct layer *f = c->s, *old = NULL;
+	struct stat st;
+	char *dest;
+	bool renamed;
+	int ret;
+
+	dest = path_resolve_hint(f->path, f->hdr.journal.top_path);
+	if (!dest)
+		return dmc_err_errno(err, ENOMEM, "%s", f->path);
+	/* Looked at before opening: F's own lock would refuse a second one. */
+	renamed = !stat(dest, &st) && st.st_dev == f->dev && st.st_ino == f->ino;
+	if (renamed) {
+		ret = take_place(c, dest, true, err);
+		goto out;
+	}
+	if (layer_open(dest, LAYER_RDWR | LAYER_LOCK_EX, &old, err) == 0) {
+		if (memcmp(old->hdr.uuid, f->hdr.uuid, DMC_UUID_SIZE) ||
+			   old->hdr.generation != c->j.old_generation ||
+			   !layer_holds_swap(old)) {
+			ret = dmc_err(err, DMC_ERR_JOURNAL,
+				      "%s: swapped image of %s, but %s is another layer now: not replacing it",
+				      f->path, dest, dest);
+			goto out;
+		}
+	} else if (err->kind != DMC_ERR_IO || err->errnum != ENOENT) {
+		ret = -1;	/* busy, unreadable: leave both be */
+		goto out;
+	}
+	/* No file at DEST: T was deleted by hand; F holds all of it. */
+	dmc_err_clear(err);
+	ret = take_place(c, dest, false, err);
+out:
+	if (old)
+		layer_close(old);
+	free(dest);
+	return ret;
+}
+
+int swap_finish(const char *path, const struct merge_request *rq,
+		struct merge_result *res, struct dmc_err *err)
+{
+	struct swap_ctx c = { .rq = rq, .res = res };
+	struct layer *f, *s = NULL;
+	char *spath = NULL;
+	int ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	res->resumed = true;
+	if (layer_open(path, LAYER_RDWR | LAYER_LOCK_EX | LAYER_LOAD_MAP, &f, err))
+		return -1;
+	if (!layer_holds_swap(f)) {
+		layer_close(f);
+		return dmc_err(err, DMC_ERR_USAGE, "%s: holds no swap merge", path);
+	}
+	c.j = f->hdr.journal;
+	if (f->hdr.generation == c.j.new_generation) {
+		/* The swapped file: its data is complete. */
+		c.s = f;
+		fill_result(&c, f);
+		ret = finish_swapped(&c, err);
+		layer_close(f);
+		return ret;
+	}
+	if (f->hdr.generation != c.j.old_generation) {
+		layer_close(f);
+		return dmc_err(err, DMC_ERR_CORRUPT,
+			       "%s: swap merge journal from generation %llu, but the layer is at %llu",
+			       path, (unsigned long long)c.j.old_generation,
+			       (unsigned long long)f->hdr.generation);
+	}
+	c.t = f;
+	fill_result(&c, f);
+	spath = path_resolve_hint(f->path, c.j.top_path);
+	if (!spath) {
+		ret = dmc_err_errno(err, ENOMEM, "%s", path);
+		goto out;
+	}
+	if (layer_open(spath, LAYER_RDWR | LAYER_LOCK_EX | LAYER_LOAD_MAP, &s, err)) {
+		if (err->kind == DMC_ERR_IO && err->errnum == ENOENT)
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s: the source of its unfinished swap merge, %s, is missing; the target alone does not hold the merged data",
+				 path, spath);
+		goto out;
+	}
+	c.s = s;
+	if (!memcmp(s->hdr.uuid, c.j.bottom_uuid, DMC_UUID_SIZE) &&
+	    s->hdr.parent_kind == DMC_PARENT_LAYER &&
+	    !memcmp(s->hdr.parent_uuid, f->hdr.uuid, DMC_UUID_SIZE) &&
+	    s->hdr.parent_generation == c.j.old_generation &&
+	    s->hdr.state == DMC_STATE_VALID) {
+		ret = run_from_target(&c, err);
+	} else if (!memcmp(s->hdr.uuid, f->hdr.uuid, DMC_UUID_SIZE) &&
+		   s->hdr.generation == c.j.new_generation && layer_holds_swap(s)) {
+		/* Swapped, not yet renamed. */
+		ret = take_place(&c, f->path, false, err);
+	} else {
+		ret = dmc_err(err, DMC_ERR_JOURNAL,
+			      "%s: %s is neither the source of its swap merge nor the swapped image; not touching either",
+			      path, spath);
+	}
+out:
+	if (s)
+		layer_close(s);
+	layer_close(f);
+	free(spath);
+	return ret;
+}

@@ -611,6 +611,125 @@ else
 	say "merge benchmarks skipped (--only $ONLY)"
 fi
 
+# ----------------------------------------------------------------- swap --
+# Merge by the smaller side (issue 19).  A layer base of VSIZE with every
+# block written (1 MiB runs) and a child covering 90 % of it in 64 KiB
+# runs (benchdata's evenly spread runs: about one block in ten is left to
+# the base).  Contenders on XFS: the bare FICLONERANGE loop over the
+# child's runs, `chainctl layer merge --side target` (the classic merge:
+# the child's blocks down) and `--side auto` (which swaps: the base's
+# uncovered blocks up, then the child's file renamed over the base); on
+# ext4 (copies) the same two chainctl sides.  Every merge starts from
+# fresh copies of both files (a swap renames the child over the base),
+# caches dropped, and is verified: the child's runs and the base's
+# content between them, read from the file at the base's path.
+SWAP_CONTENDERS=(
+	"bare-clone xfs" "chainctl-target xfs" "chainctl-swap xfs"
+	"chainctl-copy-target ext4" "chainctl-copy-swap ext4"
+)
+# swap_setup FS...: FS/swap/pristine/{base,child}.dmc (made on XFS,
+# copied); the child records its parent as base.dmc, next to it.
+swap_setup() {
+	local d=$MNT/xfs/swap/pristine fs bytes
+	bytes=$(numfmt --from=iec "$VSIZE")
+	mkdir -p "$d"
+	WL_COUNT[swap90]=$(( bytes / 65536 * 9 / 10 ))
+	WL_LEN[swap90]=65536
+	"$BD" runs $VSIZE $(( bytes >> 20 )) 1M 201 > "$DMC_TMP/swapbase.runs" || die "swap: base runs"
+	"$BD" runs $VSIZE "${WL_COUNT[swap90]}" 64K 202 > "$DMC_TMP/swap90.runs" || die "swap: child runs"
+	# The base's content left between the child's runs.
+	awk -v end="$bytes" '{ if ($1 > p) print p, $1 - p; p = $1 + $2 }
+		END { if (end > p) print p, end - p }' "$DMC_TMP/swap90.runs" > "$DMC_TMP/swapgaps.runs"
+	"$CHAINCTL" layer create -b 64K -s $VSIZE "$d/base.dmc" > /dev/null || die "swap: base"
+	"$BD" fill-layer "$d/base.dmc" "$DMC_TMP/swapbase.runs" 211 || die "swap: fill base"
+	"$CHAINCTL" layer create --parent "$d/base.dmc" "$d/child.dmc" > /dev/null ||
+		die "swap: child"
+	"$BD" fill-layer "$d/child.dmc" "$DMC_TMP/swap90.runs" 212 || die "swap: fill child"
+	"$CHAINCTL" layer check "$d/child.dmc" > /dev/null || die "swap: child does not check"
+	for fs in "$@"; do
+		[ "$fs" = xfs ] && continue
+		mkdir -p "$MNT/$fs/swap/pristine"
+		cp --sparse=always "$d/base.dmc" "$d/child.dmc" "$MNT/$fs/swap/pristine/" ||
+			die "swap: cp to $fs"
+	done
+	sync
+	say "  swap: base $VSIZE all written, child ${WL_COUNT[swap90]} runs of 64 KiB ($(wc -l < "$DMC_TMP/swapgaps.runs") gaps)"
+}
+# swap_reset D: real copies of the pristine pair at D/base.dmc and
+# D/child.dmc (the child's parent path names base.dmc), caches dropped.
+swap_reset() {
+	local d=$1
+	rm -f "$d/base.dmc" "$d/child.dmc"
+	cp --sparse=always --reflink=never "$d/pristine/base.dmc" "$d/pristine/child.dmc" "$d/" ||
+		die "swap reset $d"
+	drop_caches
+}
+# swap_contender REP NAME FS
+swap_contender() {
+	local rep=$1 name=$2 fs=$3 d=$MNT/$3/swap t0 secs out= tool=null cloned=null copied=null
+	local side=null why= ok=true
+	swap_reset "$d"
+	t0=$(hostnow)
+	case "$name" in
+	bare-clone) out=$("$CL" clone "$d/child.dmc" "$(layer_field "$d/child.dmc" data_offset)" \
+			"$d/base.dmc" "$(layer_field "$d/base.dmc" data_offset)" "$DMC_TMP/swap90.runs") ;;
+	chainctl-target|chainctl-copy-target)
+		out=$("$CHAINCTL" layer merge -j --side target \
+			$([ "$fs" = ext4 ] && echo --mode copy) "$d/child.dmc") ;;
+	chainctl-swap|chainctl-copy-swap)
+		out=$("$CHAINCTL" layer merge -j --side auto \
+			$([ "$fs" = ext4 ] && echo --mode copy) "$d/child.dmc") ;;
+	*) die "unknown swap contender $name" ;;
+	esac 2> "$DMC_TMP/err" || die "swap: $name on $fs (repeat $rep) failed: $out $(cat "$DMC_TMP/err")"
+	secs=$(host_secs_since "$t0")
+	case "$name" in
+	bare-clone) tool=$(sed 's/.*seconds=//' <<< "$out") ;;
+	*)	tool=$(jq -r .elapsed_seconds <<< "$out")
+		cloned=$(jq -r .cloned_bytes <<< "$out")
+		copied=$(jq -r .copied_bytes <<< "$out")
+		side=$(jq -r .side <<< "$out")
+		why=$(jq -r .side_reason <<< "$out") ;;
+	esac
+	if ! "$BD" verify "$d/base.dmc" layer "$DMC_TMP/swap90.runs" 212 > /dev/null ||
+	   ! "$BD" verify "$d/base.dmc" layer "$DMC_TMP/swapgaps.runs" 211 > /dev/null; then
+		ok=false
+		why="the merged base does not hold the child's runs and the base between them"
+		say "  FAILED: $name on $fs: $why"
+	elif [[ "$name" = *swap ]] && [ "$side" != source ]; then
+		ok=false
+		why="--side auto did not swap: $why"
+		say "  FAILED: $name on $fs: $why"
+	fi
+	emitj --arg rep "$rep" --arg name "$name" --arg fs "$fs" --arg secs "$secs" \
+		--arg tool "$tool" --arg cl "$cloned" --arg cp "$copied" --argjson ok "$ok" \
+		--arg why "$why" --arg side "$side" --arg runs "${WL_COUNT[swap90]}" \
+		'{section: "merge", workload: "swap90", rep: ($rep | num), contender: $name,
+		  fs: $fs, runs: ($runs | num), run_len: 65536,
+		  changed_bytes: (($runs | num) * 65536),
+		  seconds: ($secs | num), tool_seconds: ($tool | num),
+		  bytes_cloned: ($cl | num), bytes_copied: ($cp | num),
+		  side: (if $side == "null" then null else $side end),
+		  side_reason: (if $why == "" or ($ok | not) then null else $why end),
+		  verified: $ok, error: (if $ok then null else $why end)}'
+	say "  swap rep $rep  $(printf '%-22s %-5s %9s s' "$name" "$fs" "$secs")$([ $ok = true ] || echo '  FAILED')"
+	rm -f "$d/base.dmc" "$d/child.dmc"
+	$ok
+}
+if want swap; then
+	say "swap merge: setting up"
+	swap_setup xfs ext4
+	for rep in $(seq 1 "$REPEATS"); do
+		mapfile -t order < <(rotated "$rep" "${SWAP_CONTENDERS[@]}")
+		for c in "${order[@]}"; do
+			# shellcheck disable=SC2086
+			swap_contender "$rep" $c || merge_fail=1
+		done
+	done
+	rm -rf "$MNT/xfs/swap" "$MNT/ext4/swap"
+else
+	say "swap merge benchmark skipped (--only $ONLY)"
+fi
+
 # ----------------------------------------------------------------- live --
 # Live merge (issue 6).  A live merge goes into a layer, never into a raw
 # base, so the chain here is a layer base (VSIZE, 64 KiB blocks, the same

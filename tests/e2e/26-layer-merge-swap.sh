@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Swap merges ("merge by the smaller side", docs/format.md "Swap merge"): a
+# leaf covering 95 % of its parent merged offline with --side auto moves
+# the parent's few uncovered blocks up (cloned on XFS, copied on ext4) and
+# its file takes the parent's place; the kernel loads the result.  Then a
+# swap interrupted by a full filesystem: the kernel refuses the layers
+# while the journal is there, check says resumable (6), and the plain
+# merge command finishes it once space is back.  Last, the refusals.
+# vm-disks: 2x4G
+# vm-timeout: 900
+. "$DMC_ROOT/tests/e2e/lib.sh"
+. "$DMC_ROOT/tests/e2e/layer/helpers.sh"
+
+xfs=$DMC_TMP/xfs
+ext=$DMC_TMP/ext4
+fs_make xfs "${DMC_DISK_LIST[0]}" "$xfs" || { fail "mkfs.xfs"; done_testing; }
+fs_make ext4 "${DMC_DISK_LIST[1]}" "$ext" || { fail "mkfs.ext4"; done_testing; }
+POOL=$ext/pool
+pool_make "$POOL" 16
+POOL_BLOCKS=256
+RANDOM=26
+need_module || done_testing
+
+# covering_chain DIR: base.dmc (64 MiB, every block written) and top.dmc on
+# it writing 19 blocks of every 20: 50 runs, 950 blocks.  Left to the base:
+# 49 single blocks and the last 25, 74 blocks in 50 runs.
+covering_chain() {
+	local d=$1 i
+	mkdir -p "$d"
+	truncate -s 64M "$d/ref.img"
+	"$CHAINCTL" layer create -s 64M "$d/base.dmc" || return 1
+	for ((i = 0; i < 4; i++)); do
+		layer_put "$d/base.dmc" "$d/ref.img" $((i * 256)) 256 || return 1
+	done
+	"$CHAINCTL" layer create --parent "$d/base.dmc" "$d/top.dmc" || return 1
+	for ((i = 0; i < 50; i++)); do
+		layer_put "$d/top.dmc" "$d/ref.img" $((i * 20)) 19 || return 1
+	done
+}
+
+# swap_merged FS DIR OUT GEN UUID: the report and the files after a swap.
+swap_merged() {
+	local fs=$1 d=$2 out=$3 gen=$4 uuid=$5 moved
+	check_json "$fs: the swap side was chosen, with both sides' work" "$out" \
+		'.side == "source" and (.side_reason | test("source 950 blocks in 50 runs, target.s unshadowed 74 blocks in 50 runs"))'
+	moved=$(jq '.cloned_bytes + .copied_bytes' <<< "$out")
+	check_eq "$fs: only the target's 74 uncovered blocks moved" $((74 * BS)) "$moved"
+	check_eq "$fs: the source's path is gone (its file is the target now)" no \
+		"$([ -e "$d/top.dmc" ] && echo yes || echo no)"
+	check "$fs: the target reads as the chain did" same_as_ref "$d/base.dmc" "$d/ref.img"
+	check_json "$fs: the target kept its uuid and moved on one generation" \
+		"$("$CHAINCTL" layer info -j "$d/base.dmc")" \
+		--arg u "$uuid" --argjson g "$((gen + 1))" \
+		'.uuid == $u and .generation == $g and .journal.state == "none" and .parent.kind == "none"'
+	check_layer_files "$fs: the target checks clean" "$d/base.dmc"
+}
+
+layer_field() { "$CHAINCTL" layer info -j "$1" | jq -r ".$2"; }
+
+# --- XFS: clone up, rename over -------------------------------------------------
+d=$xfs/swap
+covering_chain "$d" || fail "xfs: build the chain"
+gen=$(layer_field "$d/base.dmc" generation)
+uuid=$(layer_field "$d/base.dmc" uuid)
+out=$("$CHAINCTL" layer merge -j --side auto "$d/top.dmc" 2>&1) || fail "xfs: swap merge" "$out"
+swap_merged xfs "$d" "$out" "$gen" "$uuid"
+json_valid "xfs: the report is valid against its schema" layer-merge "$out"
+check_json "xfs: the uncovered blocks were cloned, nothing copied" "$out" \
+	'.copied_bytes == 0 and .clone_call_count == 50'
+if "$CHAINCTL" device create dmc-e2e-swap "$d/base.dmc" --read-only > /dev/null 2>&1; then
+	check "xfs: the kernel loads the merged target and reads the same" \
+		cmp /dev/mapper/dmc-e2e-swap "$d/ref.img"
+	"$CHAINCTL" device remove dmc-e2e-swap
+else
+	fail "xfs: the kernel loads the merged target"
+fi
+rm -rf "$d"
+
+# --- ext4: copy up ------------------------------------------------------------
+d=$ext/swap
+covering_chain "$d" || fail "ext4: build the chain"
+gen=$(layer_field "$d/base.dmc" generation)
+uuid=$(layer_field "$d/base.dmc" uuid)
+out=$("$CHAINCTL" layer merge -j --side auto "$d/top.dmc" 2>&1) || fail "ext4: swap merge" "$out"
+swap_merged ext4 "$d" "$out" "$gen" "$uuid"
+check_json "ext4: the uncovered blocks were copied (no reflink)" "$out" \
+	'.cloned_bytes == 0 and (.clone_refused[0].reason | test("EOPNOTSUPP"))'
+rm -rf "$d"
+
+# --- interrupted by a full filesystem -------------------------------------------
+# A 400 MiB XFS (its smallest is 300 MiB): the chain, then a filler up to
+# the last byte, so the copy of the first uncovered block fails.
+img=$ext/small.img
+small=$DMC_TMP/small
+truncate -s 400M "$img"
+loopdev=$(losetup -f --show "$img") && cleanup_add losetup -d "$loopdev"
+fs_make xfs "$loopdev" "$small" || fail "small xfs"
+d=$small/swap
+covering_chain "$d" || fail "full: build the chain"
+mv "$d/ref.img" "$ext/full-ref.img"
+gen=$(layer_field "$d/base.dmc" generation)
+uuid=$(layer_field "$d/base.dmc" uuid)
+head -c 400M /dev/zero > "$small/filler" 2> /dev/null
+check_fail_msg "full: the swap fails with a clear message" "No space left on device" \
+	"$CHAINCTL" layer merge --side source --mode copy "$d/top.dmc"
+check_eq "full: the target holds a swap journal" true "$(layer_field "$d/base.dmc" journal.swap)"
+check_fail_code "full: check says the merge is interrupted and resumable (6)" 6 \
+	"chainctl layer merge .*top.dmc" "$CHAINCTL" layer check "$d/base.dmc"
+check "full: the chain still reads the same" same_as_ref "$d/top.dmc" "$ext/full-ref.img"
+check_fail_msg "full: the kernel refuses the chain while the swap is unfinished" \
+	"unfinished swap merge" "$CHAINCTL" device create dmc-e2e-swap "$d/top.dmc" --read-only
+check_fail_msg "full: no device left behind" "Device does not exist" \
+	dmsetup info dmc-e2e-swap
+check_kernel_log "full: the kernel said why" "unfinished swap merge"
+rm -f "$small/filler"
+out=$("$CHAINCTL" layer merge -j "$d/top.dmc" 2>&1) || fail "full: re-run after freeing space" "$out"
+check_json "full: the re-run finished the swap" "$out" '.resumed and .side == "source"'
+mv "$ext/full-ref.img" "$d/ref.img"
+check_eq "full: the source's path is gone" no "$([ -e "$d/top.dmc" ] && echo yes || echo no)"
+check "full: the target reads as the chain did" same_as_ref "$d/base.dmc" "$d/ref.img"
+check_json "full: the target moved on one generation, journal ended" \
+	"$("$CHAINCTL" layer info -j "$d/base.dmc")" --arg u "$uuid" --argjson g "$((gen + 1))" \
+	'.uuid == $u and .generation == $g and .journal.state == "none"'
+check_layer_files "full: the target checks clean" "$d/base.dmc"
+rm -rf "$d"
+
+# --- refusals ------------------------------------------------------------------
+d=$xfs/bad
+mkdir -p "$d/sub"
+"$CHAINCTL" layer create -s 16M "$d/base.dmc"
+"$CHAINCTL" layer create --parent "$d/base.dmc" "$d/sub/top.dmc"
+check_fail_code "--side source across directories: refused, names why" 1 \
+	"one directory" "$CHAINCTL" layer merge --side source "$d/sub/top.dmc"
+check_eq "--side source across directories: the target untouched" none \
+	"$(layer_field "$d/base.dmc" journal.state)"
+head -c 1M /dev/urandom > "$d/raw.img"
+truncate -s 16M "$d/raw.img"
+"$CHAINCTL" layer create --parent "$d/raw.img" "$d/onraw.dmc"
+check_fail_code "--side source into a raw image: refused" 1 \
+	"raw image" "$CHAINCTL" layer merge --side source "$d/onraw.dmc"
+check_fail_code "--side with a bad value: usage error (2)" 2 \
+	"bad side" "$CHAINCTL" layer merge --side middle "$d/onraw.dmc"
+rm -rf "$d"
+
+done_testing

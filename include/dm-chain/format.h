@@ -101,10 +101,11 @@ struct dmc_journal {
  * DMC_JOURNAL_F_SWAP: a swap merge ("merge by the smaller side", one source
  * S into a layer T, offline only).  The target's blocks that S does not
  * shadow are moved up into S, then S's file takes T's identity and T's
- * place by rename.  Held by T (generation old_generation) while the data
- * moves, and by the swapped file (T's uuid, generation new_generation)
- * from its header rewrite until the rename is done; in that file top_path
- * names the path it takes (T's).  Always with DMC_INCOMPAT_JOURNAL_SWAP.
+ * place by rename, and a merged-away marker takes S's path.  Held by T
+ * (generation old_generation) while the data moves, and by the swapped
+ * file (T's uuid, generation new_generation) from its header rewrite until
+ * the marker is in place.  Always with DMC_INCOMPAT_JOURNAL_SWAP and its
+ * record (struct dmc_swap).
  */
 #define DMC_JOURNAL_F_SWAP		(1U << 0)
 
@@ -141,6 +142,16 @@ struct dmc_relink {
 	char   child_path[DMC_JOURNAL_PATH_MAX];
 } __attribute__((packed));
 
+/*
+ * A swap merge's record (with DMC_INCOMPAT_JOURNAL_SWAP): the target's
+ * path relative to the directory of the file holding the journal (or
+ * absolute), where the swapped file goes.  The journal's top_path names
+ * the source, where the merged-away marker goes.
+ */
+struct dmc_swap {
+	char   target_path[DMC_JOURNAL_PATH_MAX];
+} __attribute__((packed));
+
 struct dmc_header {
 	__le64 magic;			/* DMC_MAGIC */
 	__le32 checksum;		/* CRC32C of the slot, this field 0 */
@@ -166,8 +177,10 @@ struct dmc_header {
 	char   parent_path[DMC_PATH_MAX];	/* relative to this file's dir */
 	struct dmc_journal journal;
 	struct dmc_relink relink;	/* DMC_INCOMPAT_JOURNAL_RELINK */
+	struct dmc_swap swap;		/* DMC_INCOMPAT_JOURNAL_SWAP */
 	__u8   reserved[DMC_SLOT_SIZE - 152 - DMC_PATH_MAX -
-			sizeof(struct dmc_journal) - sizeof(struct dmc_relink)];
+			sizeof(struct dmc_journal) - sizeof(struct dmc_relink) -
+			sizeof(struct dmc_swap)];
 } __attribute__((packed));
 
 /* Helpers on host-order values: same arithmetic on both sides. */

@@ -9,6 +9,8 @@
 #define DMC_HOFF(f)	__builtin_offsetof(struct dmc_header, f)
 #define DMC_JOFF(f)	(DMC_HOFF(journal) + \
 			 __builtin_offsetof(struct dmc_journal, f))
+#define DMC_SOFF(f)	(DMC_HOFF(swap) + \
+			 __builtin_offsetof(struct dmc_swap, f))
 #define DMC_ROFF(f)	(DMC_HOFF(relink) + \
 			 __builtin_offsetof(struct dmc_relink, f))
 
@@ -19,6 +21,7 @@ _Static_assert(DMC_HOFF(parent_path) == 152, "header layout");
 _Static_assert(DMC_HOFF(journal) == 1176, "header layout");
 _Static_assert(DMC_HOFF(relink) == 1760, "header layout");
 _Static_assert(sizeof(struct dmc_relink) == 528, "relink record layout");
+_Static_assert(DMC_HOFF(swap) == 2288, "header layout");
 
 static const char *const dmc_reasons[DMC_WHY_MAX] = {
 	[DMC_WHY_NONE] = "Layer header is valid",
@@ -346,19 +349,25 @@ static int verify_relink(const __u8 *s, const struct dmc_hdr *h,
 
 /*
  * A swap merge's journal: flag and incompat bit together, one source
- * (bottom and top the same layer), no relink record.  Without the flag
- * the bit is refused, and the flags have no other bit.
+ * (bottom and top the same layer), no relink record, and the record's
+ * target path.  Without the flag the bit is refused, and the flags have
+ * no other bit.
  */
-static int verify_swap(const struct dmc_hdr *h, enum dmc_verify_reason *why)
+static int verify_swap(const __u8 *s, const struct dmc_hdr *h,
+		       enum dmc_verify_reason *why)
 {
 	if (h->j_flags & ~DMC_JOURNAL_F_SWAP)
 		return refuse(why, DMC_WHY_JOURNAL);
 	if (!(h->j_flags & DMC_JOURNAL_F_SWAP) != !dmc_hdr_has_swap(h))
 		return refuse(why, DMC_WHY_JOURNAL);
-	if (dmc_hdr_has_swap(h) &&
-	    (h->j_nr_sources != 1 || dmc_hdr_has_relink(h) ||
-	     !same_bytes(h->j_bottom_uuid, h->j_top_uuid, DMC_UUID_SIZE)))
+	if (!dmc_hdr_has_swap(h))
+		return DMC_VERIFY_OK;
+	if (h->j_nr_sources != 1 || dmc_hdr_has_relink(h) ||
+	    !same_bytes(h->j_bottom_uuid, h->j_top_uuid, DMC_UUID_SIZE) ||
+	    !s[DMC_SOFF(target_path)])
 		return refuse(why, DMC_WHY_JOURNAL);
+	if (!has_nul(s + DMC_SOFF(target_path), DMC_JOURNAL_PATH_MAX))
+		return refuse(why, DMC_WHY_PATH_NUL);
 	return DMC_VERIFY_OK;
 }
 
@@ -372,7 +381,7 @@ static int verify_journal(const __u8 *s, const struct dmc_hdr *h,
 		return verify_relink(s, h, why);
 	case DMC_JOURNAL_MERGING:
 	case DMC_JOURNAL_RETIRING:
-		if (verify_swap(h, why))
+		if (verify_swap(s, h, why))
 			return DMC_VERIFY_INVALID;
 		if (!h->j_nr_sources ||
 		    all_zero(h->j_bottom_uuid, DMC_UUID_SIZE) ||

@@ -16,6 +16,7 @@
 #define VC_OFF(f)	__builtin_offsetof(struct dmc_header, f)
 #define VC_JOFF(f)	(VC_OFF(journal) + __builtin_offsetof(struct dmc_journal, f))
 #define VC_ROFF(f)	(VC_OFF(relink) + __builtin_offsetof(struct dmc_relink, f))
+#define VC_SOFF(f)	(VC_OFF(swap) + __builtin_offsetof(struct dmc_swap, f))
 #define VC_SIZE		(1ULL << 30)
 #define VC_SHIFT	16U
 #define VC_NR_BLOCKS	16384ULL
@@ -160,7 +161,10 @@ static inline void vcm_swap(__u8 *s)
 	vc_fill(s + VC_JOFF(top_uuid), 2, DMC_UUID_SIZE);
 	VC_SETJ(s, flags, DMC_JOURNAL_F_SWAP);
 	VC_SET(s, incompat_features, DMC_INCOMPAT_JOURNAL_SWAP);
+	s[VC_SOFF(target_path)] = 'b';
 }
+static inline void vcm_swap_no_target(__u8 *s) { vcm_swap(s); s[VC_SOFF(target_path)] = 0; }
+static inline void vcm_swap_target_nul(__u8 *s) { vcm_swap(s); vc_fill(s + VC_SOFF(target_path), 'b', DMC_JOURNAL_PATH_MAX); }
 static inline void vcm_swap_retiring(__u8 *s) { vcm_swap(s); VC_SETJ(s, state, DMC_JOURNAL_RETIRING); VC_SETJ(s, cursor, VC_NR_BLOCKS); }
 static inline void vcm_swap_no_bit(__u8 *s) { vcm_swap(s); VC_SET(s, incompat_features, 0); }
 static inline void vcm_swap_bit_only(__u8 *s) { vcm_swap(s); VC_SETJ(s, flags, 0); }
@@ -301,6 +305,8 @@ static const struct dmc_verify_case dmc_verify_cases[] = {
 	{ "swap bit without a journal", vcm_swap_no_journal, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
 	{ "swap journal with two sources", vcm_swap_two_sources, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
 	{ "swap journal with top and bottom apart", vcm_swap_top_differs, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
+	{ "swap journal without a target path", vcm_swap_no_target, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
+	{ "swap target path not terminated", vcm_swap_target_nul, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_PATH_NUL, 0 },
 	{ "swap journal with a relink record", vcm_swap_relink, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_JOURNAL, 0 },
 	{ "relink record without a journal", vcm_relink_no_journal, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },
 	{ "relink record uuid zero", vcm_relink_uuid_zero, NULL, 0, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_RELINK, 0 },

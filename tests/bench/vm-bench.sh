@@ -77,7 +77,7 @@ while [ $# -gt 0 ]; do
 done
 for p in ${ONLY//,/ }; do
 	case "$p" in
-	merge|live|gentle|size-sweep|length-sweep|sweep|device|depth) ;;
+	merge|swap|live|gentle|size-sweep|length-sweep|sweep|device|depth) ;;
 	*) die "vm-bench.sh: --only: unknown part $p" ;;
 	esac
 done

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Swap merges ("merge by the smaller side", docs/format.md "Swap merge"): a
-# leaf covering 95 % of its parent merged offline with --side auto moves
-# the parent's few uncovered blocks up (cloned on XFS, copied on ext4) and
-# its file takes the parent's place; the kernel loads the result.  Then a
+# leaf covering 93 % of its parent merged offline with --side auto moves
+# the parent's few uncovered blocks up (cloned on XFS, copied on ext4), its
+# file takes the parent's place and a merged-away marker the leaf's; the
+# kernel loads the result.  Then a
 # swap interrupted by a full filesystem: the kernel refuses the layers
 # while the journal is there, check says resumable (6), and the plain
 # merge command finishes it once space is back.  Last, the refusals.
@@ -46,8 +47,11 @@ swap_merged() {
 		'.side == "source" and (.side_reason | test("source 950 blocks in 50 runs, target.s unshadowed 74 blocks in 50 runs"))'
 	moved=$(jq '.cloned_bytes + .copied_bytes' <<< "$out")
 	check_eq "$fs: only the target's 74 uncovered blocks moved" $((74 * BS)) "$moved"
-	check_eq "$fs: the source's path is gone (its file is the target now)" no \
-		"$([ -e "$d/top.dmc" ] && echo yes || echo no)"
+	check_json "$fs: at the source's path a marker: merged away into the target" \
+		"$("$CHAINCTL" layer info -j "$d/top.dmc")" --arg u "$uuid" \
+		'.state == "merged-away" and .merged_into_uuid == $u and .data_blocks == 0'
+	check_fail_code "$fs: the merge issued again: done (9)" 9 "merged away into" \
+		"$CHAINCTL" layer merge --side auto "$d/top.dmc"
 	check "$fs: the target reads as the chain did" same_as_ref "$d/base.dmc" "$d/ref.img"
 	check_json "$fs: the target kept its uuid and moved on one generation" \
 		"$("$CHAINCTL" layer info -j "$d/base.dmc")" \
@@ -117,7 +121,8 @@ rm -f "$small/filler"
 out=$("$CHAINCTL" layer merge -j "$d/top.dmc" 2>&1) || fail "full: re-run after freeing space" "$out"
 check_json "full: the re-run finished the swap" "$out" '.resumed and .side == "source"'
 mv "$ext/full-ref.img" "$d/ref.img"
-check_eq "full: the source's path is gone" no "$([ -e "$d/top.dmc" ] && echo yes || echo no)"
+check_fail_code "full: check on the source's path: merged away (9)" 9 "merged away into" \
+	"$CHAINCTL" layer check "$d/top.dmc"
 check "full: the target reads as the chain did" same_as_ref "$d/base.dmc" "$d/ref.img"
 check_json "full: the target moved on one generation, journal ended" \
 	"$("$CHAINCTL" layer info -j "$d/base.dmc")" --arg u "$uuid" --argjson g "$((gen + 1))" \

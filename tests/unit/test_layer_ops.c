@@ -1962,7 +1962,14 @@ static void assert_swapped(uint64_t gen, const uint8_t *uuid)
 	assert_int_equal(dmc_map_get(t->map, 50), DMC_BLOCK_ZERO);
 	assert_int_equal(dmc_map_get(t->map, 62), DMC_BLOCK_ABSENT);
 	layer_close(t);
-	assert_int_equal(access(path("top.dmc"), F_OK), -1);
+	/* At the source's path: a marker, merged away into the target. */
+	t = open_layer("top.dmc");
+	assert_int_equal(t->hdr.state, DMC_STATE_MERGED_AWAY);
+	assert_memory_equal(t->hdr.merged_into_uuid, uuid, DMC_UUID_SIZE);
+	assert_int_equal(t->hdr.journal.state, DMC_JOURNAL_NONE);
+	assert_int_equal(dmc_map_get(t->map, 0), DMC_BLOCK_ABSENT);
+	layer_close(t);
+	assert_int_equal(access(path(".top.dmc.swap-marker"), F_OK), -1);
 	assert_chain_is_ref("base.dmc");
 }
 
@@ -1994,6 +2001,9 @@ static void test_swap_merge(void **state)
 	assert_non_null(strstr(res.side_why, "source 45 blocks in 6 runs"));
 	assert_non_null(strstr(res.side_why, "unshadowed 9 blocks in 3 runs"));
 	assert_swapped(gen + 1, uuid);
+	/* Issued again: done, as after a classic merge (exit 9). */
+	assert_int_equal(merge_side("top.dmc", MERGE_SIDE_AUTO, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_MERGED);
 	/* A sibling made before the merge is stale, as after any merge. */
 	dmc_err_clear(&err);
 	assert_int_equal(chain_open(path("sib.dmc"), 0, &ch, &err), -1);
@@ -2037,7 +2047,26 @@ static void test_swap_side_choice(void **state)
 	must(merge_side("top3.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_NONE, &res, &err), &err);
 	assert_true(res.swapped);
 	assert_int_equal(res.data_blocks, 64);
-	assert_int_equal(access(path("top3.dmc"), F_OK), -1);
+	t = open_layer("top3.dmc");
+	assert_int_equal(t->hdr.state, DMC_STATE_MERGED_AWAY);
+	layer_close(t);
+	assert_chain_is_ref("base.dmc");
+	/* With --delete the marker is not left. */
+	create("top4.dmc", "base.dmc");
+	write_blocks("top4.dmc", 0, 60);
+	{
+		struct merge_request rq = { 0 };
+
+		dmc_err_clear(&err);
+		rq.leaf = path("top4.dmc");
+		rq.side = MERGE_SIDE_SOURCE;
+		rq.delete_sources = true;
+		must(merge_run(&rq, &res, &err), &err);
+	}
+	assert_true(res.swapped);
+	assert_true(res.deleted);
+	assert_int_equal(access(path("top4.dmc"), F_OK), -1);
+	assert_int_equal(access(path(".top4.dmc.swap-marker"), F_OK), -1);
 	assert_chain_is_ref("base.dmc");
 }
 
@@ -2117,6 +2146,7 @@ static void swap_stop_and_finish(enum merge_stop_point stop, int finisher)
 		assert_int_equal(t->hdr.incompat_features, DMC_INCOMPAT_JOURNAL_SWAP);
 		assert_int_equal(t->hdr.generation, gen);
 		assert_string_equal(t->hdr.journal.top_path, "top.dmc");
+		assert_string_equal(t->hdr.journal.swap_target_path, "base.dmc");
 		layer_close(t);
 		assert_chain_is_ref("top.dmc");
 		layer_check(path("base.dmc"), false, &tmpl, rep);
@@ -2128,8 +2158,14 @@ static void swap_stop_and_finish(enum merge_stop_point stop, int finisher)
 		assert_true(layer_holds_swap(t));
 		assert_int_equal(t->hdr.generation, gen + 1);
 		assert_memory_equal(t->hdr.uuid, uuid, DMC_UUID_SIZE);
-		assert_string_equal(t->hdr.journal.top_path, "base.dmc");
+		assert_string_equal(t->hdr.journal.top_path, "top.dmc");
+		assert_string_equal(t->hdr.journal.swap_target_path, "base.dmc");
+		assert_int_equal(t->hdr.state, DMC_STATE_VALID);
 		layer_close(t);
+		/* The marker waits under its own name. */
+		assert_int_equal(access(path(".top.dmc.swap-marker"), F_OK), 0);
+		assert_int_equal(access(path("top.dmc"), F_OK),
+				 stop == MERGE_STOP_AFTER_RENAME ? -1 : 0);
 		/* Refused as a leaf until finished: its journal is active. */
 		dmc_err_clear(&err);
 		assert_int_equal(chain_open(path("base.dmc"), 0, &ch, &err), -1);

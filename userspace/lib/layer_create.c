@@ -208,3 +208,20 @@ out:
 	close(fd);
 	return ret;
 }
+
+int layer_create_with_header(const char *path, const struct layer_header *h,
+			     struct dmc_err *err)
+{
+	int fd, ret;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return dmc_err_errno(err, errno, "%s: cannot create", path);
+	ret = write_new_file(fd, path, h, true, err);
+	close(fd);
+	if (ret)
+		unlink(path);
+	else
+		fsync_parent_dir(path);
+	return ret;
+}

@@ -41,4 +41,13 @@ int layer_create_pending(const char *path, const struct layer_create_opts *opts,
 int layer_create_commit(const char *path, const struct layer_header *hdr,
 			const uint8_t *map, struct dmc_err *err);
 
+/*
+ * Create PATH (which must not exist) as a file with header H in both
+ * slots, full size, an empty map (every block ABSENT), synced with its
+ * directory.  For a file whose header is already decided (the marker a
+ * swap merge leaves at its source's path).  On error nothing is left.
+ */
+int layer_create_with_header(const char *path, const struct layer_header *h,
+			     struct dmc_err *err);
+
 #endif

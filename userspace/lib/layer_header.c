@@ -118,8 +118,11 @@ void layer_header_encode(const struct layer_header *h, void *slot)
 	memcpy(d.journal.top_uuid, j->top_uuid, DMC_UUID_SIZE);
 	d.journal.flags = htole32(j->flags);
 	strncpy(d.journal.top_path, j->top_path, DMC_JOURNAL_PATH_MAX);
-	if (j->state != DMC_JOURNAL_NONE && (j->flags & DMC_JOURNAL_F_SWAP))
+	if (j->state != DMC_JOURNAL_NONE && (j->flags & DMC_JOURNAL_F_SWAP)) {
 		d.incompat_features |= htole32(DMC_INCOMPAT_JOURNAL_SWAP);
+		strncpy(d.swap.target_path, j->swap_target_path,
+			DMC_JOURNAL_PATH_MAX);
+	}
 	if (j->state != DMC_JOURNAL_NONE && !uuid_is_zero(j->relink_uuid)) {
 		d.incompat_features |= htole32(DMC_INCOMPAT_JOURNAL_RELINK);
 		memcpy(d.relink.child_uuid, j->relink_uuid, DMC_UUID_SIZE);
@@ -175,6 +178,9 @@ static void from_shared(const struct dmc_hdr *dh, const struct dmc_header *d,
 	memcpy(j->top_uuid, dh->j_top_uuid, DMC_UUID_SIZE);
 	j->flags = le32toh(d->journal.flags);
 	memcpy(j->top_path, d->journal.top_path, DMC_JOURNAL_PATH_MAX);
+	if (dmc_hdr_has_swap(dh))
+		memcpy(j->swap_target_path, d->swap.target_path,
+		       DMC_JOURNAL_PATH_MAX);
 	if (dmc_hdr_has_relink(dh)) {
 		memcpy(j->relink_uuid, dh->j_relink_uuid, DMC_UUID_SIZE);
 		memcpy(j->relink_path, d->relink.child_path,

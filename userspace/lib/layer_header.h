@@ -37,6 +37,11 @@ struct layer_journal {
 	 */
 	uint8_t relink_uuid[DMC_UUID_SIZE];
 	char relink_path[DMC_JOURNAL_PATH_MAX];
+	/*
+	 * A swap merge's record (struct dmc_swap, with DMC_JOURNAL_F_SWAP in
+	 * flags): the target's path relative to the holder's directory.
+	 */
+	char swap_target_path[DMC_JOURNAL_PATH_MAX];
 };
 
 struct layer_header {

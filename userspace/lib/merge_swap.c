@@ -14,6 +14,7 @@
 
 #include <sys/stat.h>
 
+#include "layer_create.h"
 #include "merge_plan.h"
 #include "merge_swap.h"
 #include "paths.h"
@@ -174,11 +175,19 @@ static int data_phase(struct swap_ctx *c, struct dmc_err *err)
 	uint64_t batch = c->rq->batch_runs ? c->rq->batch_runs : UINT64_MAX;
 	uint64_t pos = c->j.cursor, runs = 0, bytes = 0;
 	uint64_t first = UINT64_MAX, end = 0;
+	uint64_t total = 0, done = 0, max_run;
 	double last = now_seconds();
 	struct plan_run run;
 	bool due;
 
-	while (plan_next_run(both, 2, c->nr_blocks, &pos, 0, &run)) {
+	max_run = plan_max_run(c->rq->progress, c->shift);
+	if (c->rq->progress) {	/* the work left, for the bar */
+		while (plan_next_run(both, 2, c->nr_blocks, &pos, 0, &run))
+			if (run.kind != PLAN_ABSENT && run.source == 1)
+				total += run.count;
+		pos = c->j.cursor;
+	}
+	while (plan_next_run(both, 2, c->nr_blocks, &pos, max_run, &run)) {
 		if (run.kind == PLAN_ABSENT || run.source != 1)
 			continue;
 		due = runs && (runs >= batch || bytes >= SWAP_BATCH_BYTES ||
@@ -201,6 +210,9 @@ static int data_phase(struct swap_ctx *c, struct dmc_err *err)
 		end = run.start + run.count;
 		runs++;
 		bytes += run.count << c->shift;
+		done += run.count;
+		if (c->rq->progress)
+			c->rq->progress(done, total, c->rq->progress_arg);
 	}
 	c->j.state = DMC_JOURNAL_RETIRING;
 	if (commit(c, first, end, c->nr_blocks, err))
@@ -244,24 +256,94 @@ static int verify_up(struct swap_ctx *c, struct dmc_err *err)
 	return ret;
 }
 
+/* PATH relative to the directory of FILE into OUT (a journal path field). */
+static int rel_path(const char *file, const char *path, char *out,
+		    struct dmc_err *err)
+{
+	char *rel = path_relative_to_file(file, path);
+
+	if (!rel)
+		return dmc_err_errno(err, errno, "%s: cannot resolve path", path);
+	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
+		free(rel);
+		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
+			       path);
+	}
+	memset(out, 0, DMC_JOURNAL_PATH_MAX);
+	strcpy(out, rel);
+	free(rel);
+	return 0;
+}
+
+/*
+ * The merged-away marker is made before S's file changes identity, under
+ * a name of its own next to S ("." S ".swap-marker"), and linked in at
+ * S's path once S's file is gone from there.
+ */
+static char *marker_tmp(const char *spath)
+{
+	const char *base = strrchr(spath, '/');
+	size_t dir = base ? (size_t)(base - spath + 1) : 0;
+	char *out;
+
+	base = base ? base + 1 : spath;
+	if (asprintf(&out, "%.*s.%s.swap-marker", (int)dir, spath, base) < 0)
+		return NULL;
+	return out;
+}
+
+/* S's header, merged away into T, in a new file with no data. */
+static int make_marker(struct swap_ctx *c, struct dmc_err *err)
+{
+	struct layer_header h = c->s->hdr;
+	char *tmp = marker_tmp(c->s->path);
+	int ret;
+
+	if (!tmp)
+		return dmc_err_errno(err, ENOMEM, "%s", c->s->path);
+	h.state = DMC_STATE_MERGED_AWAY;
+	memcpy(h.merged_into_uuid, c->t->hdr.uuid, DMC_UUID_SIZE);
+	memset(&h.journal, 0, sizeof(h.journal));
+	if (unlink(tmp) && errno != ENOENT)	/* an earlier attempt's */
+		ret = dmc_err_errno(err, errno, "%s: cannot replace", tmp);
+	else
+		ret = layer_create_with_header(tmp, &h, err);
+	free(tmp);
+	return ret;
+}
+
+/*
+ * The marker to S's path (link: never over a file that is there), or
+ * removed with --delete.  A marker deleted meanwhile leaves S's path empty.
+ */
+static int place_marker(struct swap_ctx *c, const char *spath, struct dmc_err *err)
+{
+	char *tmp = marker_tmp(spath);
+	int ret = 0;
+
+	if (!tmp)
+		return dmc_err_errno(err, ENOMEM, "%s", spath);
+	if (!c->rq->delete_sources && link(tmp, spath) && errno != ENOENT &&
+	    errno != EEXIST)
+		ret = dmc_err_errno(err, errno, "%s: cannot put the merged-away marker there",
+				    spath);
+	if (!ret && unlink(tmp) && errno != ENOENT)
+		ret = dmc_err_errno(err, errno, "%s: cannot remove", tmp);
+	if (!ret)
+		fsync_parent_dir(spath);
+	free(tmp);
+	return ret;
+}
+
 /*
  * S becomes T: T's uuid and parent, the new generation, and the journal
- * (RETIRING) whose top path now names where the file goes: T's path.
+ * (RETIRING) with its record of where the file goes: T's path.
  */
 static int write_swapped_header(struct swap_ctx *c, struct dmc_err *err)
 {
 	const struct layer_header *th = &c->t->hdr;
 	struct layer_header h = c->s->hdr;
-	char *rel;
 
-	rel = path_relative_to_file(c->s->path, c->t->path);
-	if (!rel)
-		return dmc_err_errno(err, errno, "%s: cannot resolve path", c->t->path);
-	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
-		free(rel);
-		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
-			       c->t->path);
-	}
 	memcpy(h.uuid, th->uuid, DMC_UUID_SIZE);
 	h.generation = c->j.new_generation;
 	h.state = DMC_STATE_VALID;
@@ -272,15 +354,18 @@ static int write_swapped_header(struct swap_ctx *c, struct dmc_err *err)
 	h.parent_raw_size = th->parent_raw_size;
 	memcpy(h.parent_path, th->parent_path, DMC_PATH_MAX);
 	h.journal = c->j;
-	memset(h.journal.top_path, 0, DMC_JOURNAL_PATH_MAX);
-	strcpy(h.journal.top_path, rel);
-	free(rel);
+	if (rel_path(c->s->path, c->s->path, h.journal.top_path, err) ||
+	    rel_path(c->s->path, c->t->path, h.journal.swap_target_path, err))
+		return -1;
 	return layer_write_header(c->s, &h, err);
 }
 
-/* The swapped file at DEST (T's path), then its journal ends. */
-static int take_place(struct swap_ctx *c, const char *dest, bool renamed,
-		      struct dmc_err *err)
+/*
+ * The swapped file (c->s) to DEST, T's path, unless it is there already;
+ * the marker to SPATH; then its journal ends.
+ */
+static int take_place(struct swap_ctx *c, const char *dest, const char *spath,
+		      bool renamed, struct dmc_err *err)
 {
 	struct layer_header h;
 	char *newpath;
@@ -298,22 +383,22 @@ static int take_place(struct swap_ctx *c, const char *dest, bool renamed,
 		if (c->rq->stop_at == MERGE_STOP_AFTER_RENAME)
 			return 1;
 	}
+	if (place_marker(c, spath, err))
+		return -1;
 	h = c->s->hdr;
 	memset(&h.journal, 0, sizeof(h.journal));
 	if (layer_write_header(c->s, &h, err))
 		return -1;
 	c->res->new_generation = h.generation;
-	c->res->block_size = 1ULL << h.block_shift;
+	c->res->deleted = c->rq->delete_sources;
 	snprintf(c->res->target, sizeof(c->res->target), "%s", dest);
-	if (c->rq->delete_sources)
-		c->res->deleted = true;	/* the source's path is gone already */
 	return 0;
 }
 
 /* From T (old generation) and S (its source): data, swap, rename, end. */
 static int run_from_target(struct swap_ctx *c, struct dmc_err *err)
 {
-	char *dest;
+	char *dest, *spath;
 	int ret;
 
 	c->shift = c->t->hdr.block_shift;
@@ -323,17 +408,16 @@ static int run_from_target(struct swap_ctx *c, struct dmc_err *err)
 		if (ret)
 			return ret;
 	}
-	if (verify_up(c, err))
-		return -1;
-	if (write_swapped_header(c, err))
+	if (verify_up(c, err) || make_marker(c, err) || write_swapped_header(c, err))
 		return -1;
 	if (c->rq->stop_at == MERGE_STOP_AFTER_SWAP_HEADER)
 		return 1;
 	dest = strdup(c->t->path);
-	if (!dest)
-		return dmc_err_errno(err, ENOMEM, "%s", c->t->path);
-	ret = take_place(c, dest, false, err);
+	spath = strdup(c->s->path);
+	ret = dest && spath ? take_place(c, dest, spath, false, err) :
+			      dmc_err_errno(err, ENOMEM, "%s", c->t->path);
 	free(dest);
+	free(spath);
 	return ret;
 }
 
@@ -350,16 +434,10 @@ int swap_merge(struct layer *t, struct layer *s, const struct merge_request *rq,
 	       struct merge_result *res, struct dmc_err *err)
 {
 	struct swap_ctx c = { .rq = rq, .res = res, .t = t, .s = s };
-	char *rel;
 
-	rel = path_relative_to_file(t->path, s->path);
-	if (!rel)
-		return dmc_err_errno(err, errno, "%s: cannot resolve path", s->path);
-	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
-		free(rel);
-		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
-			       s->path);
-	}
+	if (rel_path(t->path, s->path, c.j.top_path, err) ||
+	    rel_path(t->path, t->path, c.j.swap_target_path, err))
+		return -1;
 	c.j.state = DMC_JOURNAL_MERGING;
 	c.j.nr_sources = 1;
 	c.j.old_generation = t->hdr.generation;
@@ -367,8 +445,6 @@ int swap_merge(struct layer *t, struct layer *s, const struct merge_request *rq,
 	c.j.flags = DMC_JOURNAL_F_SWAP;
 	memcpy(c.j.bottom_uuid, s->hdr.uuid, DMC_UUID_SIZE);
 	memcpy(c.j.top_uuid, s->hdr.uuid, DMC_UUID_SIZE);
-	strcpy(c.j.top_path, rel);
-	free(rel);
 	fill_result(&c, t);
 	if (write_target_journal(&c, err))
 		return -1;
@@ -377,44 +453,47 @@ int swap_merge(struct layer *t, struct layer *s, const struct merge_request *rq,
 	return run_from_target(&c, err);
 }
 
-/* F is the swapped file (generation new): rename it to T's path if not yet. */
+/*
+ * F is the swapped file (generation new): to T's path if not there yet,
+ * checking that what is there is T as it was; the marker; the end.
+ */
 static int finish_swapped(struct swap_ctx *c, struct dmc_err *err)
 {
 	struct layer *f = c->s, *old = NULL;
+	char *dest, *spath;
 	struct stat st;
-	char *dest;
 	bool renamed;
 	int ret;
 
-	dest = path_resolve_hint(f->path, f->hdr.journal.top_path);
-	if (!dest)
-		return dmc_err_errno(err, ENOMEM, "%s", f->path);
-	/* Looked at before opening: F's own lock would refuse a second one. */
-	renamed = !stat(dest, &st) && st.st_dev == f->dev && st.st_ino == f->ino;
-	if (renamed) {
-		ret = take_place(c, dest, true, err);
+	dest = path_resolve_hint(f->path, f->hdr.journal.swap_target_path);
+	spath = path_resolve_hint(f->path, f->hdr.journal.top_path);
+	if (!dest || !spath) {
+		ret = dmc_err_errno(err, ENOMEM, "%s", f->path);
 		goto out;
 	}
-	if (layer_open(dest, LAYER_RDWR | LAYER_LOCK_EX, &old, err) == 0) {
+	/* Looked at before opening: F's own lock would refuse a second one. */
+	renamed = !stat(dest, &st) && st.st_dev == f->dev && st.st_ino == f->ino;
+	if (!renamed && layer_open(dest, LAYER_RDWR | LAYER_LOCK_EX, &old, err) == 0) {
 		if (memcmp(old->hdr.uuid, f->hdr.uuid, DMC_UUID_SIZE) ||
-			   old->hdr.generation != c->j.old_generation ||
-			   !layer_holds_swap(old)) {
+		    old->hdr.generation != c->j.old_generation ||
+		    !layer_holds_swap(old)) {
 			ret = dmc_err(err, DMC_ERR_JOURNAL,
-				      "%s: swapped image of %s, but %s is another layer now: not replacing it",
+				      "%s: the swapped image of %s, but %s is another layer now: not replacing it",
 				      f->path, dest, dest);
 			goto out;
 		}
-	} else if (err->kind != DMC_ERR_IO || err->errnum != ENOENT) {
+	} else if (!renamed && (err->kind != DMC_ERR_IO || err->errnum != ENOENT)) {
 		ret = -1;	/* busy, unreadable: leave both be */
 		goto out;
 	}
 	/* No file at DEST: T was deleted by hand; F holds all of it. */
 	dmc_err_clear(err);
-	ret = take_place(c, dest, false, err);
+	ret = take_place(c, dest, spath, renamed, err);
 out:
 	if (old)
 		layer_close(old);
 	free(dest);
+	free(spath);
 	return ret;
 }
 
@@ -474,7 +553,7 @@ int swap_finish(const char *path, const struct merge_request *rq,
 	} else if (!memcmp(s->hdr.uuid, f->hdr.uuid, DMC_UUID_SIZE) &&
 		   s->hdr.generation == c.j.new_generation && layer_holds_swap(s)) {
 		/* Swapped, not yet renamed. */
-		ret = take_place(&c, f->path, false, err);
+		ret = take_place(&c, f->path, spath, false, err);
 	} else {
 		ret = dmc_err(err, DMC_ERR_JOURNAL,
 			      "%s: %s is neither the source of its swap merge nor the swapped image; not touching either",

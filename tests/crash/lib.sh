@@ -32,6 +32,9 @@
 #                while the next segment writes; waited for before the next
 #       offline  the device removed, `chainctl layer merge` of the leaf into
 #                the base, a new leaf created and the device opened on it
+#       swap     the same with `--side source`: the base's blocks the leaf
+#                lacks move up, the leaf's file becomes the base by rename
+#                and a merged-away marker takes the leaf's path
 #       cancel   odd operations start a live merge at 1 MiB/s and cancel
 #                it a second later; even ones resume it (and wait)
 #   Marks (one word each: dm-log-writes splits a message at spaces):
@@ -166,12 +169,13 @@ _crash_record() {
 				_crash_mark merge-done || return 1
 			fi
 			;;
-		offline)
+		offline|swap)
 			_crash_dm_remove $CRASH_DEV || return 1
 			_crash_mark "next-leaf=base" || return 1
 			_crash_mark merge-start || return 1
-			"$CHAINCTL" layer merge --depth 1 --mode "$mode" "$dir/$leaf" > /dev/null ||
-				return 1
+			"$CHAINCTL" layer merge --depth 1 --mode "$mode" \
+				--side "$([ "$kind" = swap ] && echo source || echo target)" \
+				"$dir/$leaf" > /dev/null || return 1
 			_crash_mark "leaf=base" || return 1
 			_crash_mark merge-done || return 1
 			leaf=o$n
@@ -274,22 +278,34 @@ _crash_point() {
 	local kind=$1 leaf=$CRASH_MNT/c/$2 next=$CRASH_MNT/c/$3 synced=$4 merging=$5
 	local reissue=$6 seed=$7 dir=$CRASH_MNT/c out target p
 	_crash_snap_up || { echo "snapshot of the replay disk: cannot mount"; return 1; }
-	if [ "$kind" = offline ] && ((merging)); then
+	if { [ "$kind" = offline ] || [ "$kind" = swap ]; } && ((merging)); then
 		# The leaf may hold an unfinished merge, or be merged away
 		# already: the device refuses it until the merge is issued
-		# again (always, here).
+		# again (always, here).  A swap leaves the leaf's path empty
+		# between its rename and its marker.
 		for p in "$leaf" "$dir/base"; do
+			[ "$kind" = swap ] && [ "$p" = "$leaf" ] && [ ! -e "$p" ] && continue
 			out=$("$CHAINCTL" layer check "$p" 2>&1)
 			case $? in
 			0|6|7|9) ;;
 			*) echo "layer check $p during an offline merge: $out"; return 1 ;;
 			esac
 		done
-		out=$("$CHAINCTL" layer merge --depth 1 "$leaf" 2>&1)
-		case $? in
-		0|9) ;;
-		*) echo "re-issued layer merge: $out"; return 1 ;;
-		esac
+		if [ "$kind" = swap ] &&
+		   [ "$("$CHAINCTL" layer info -j "$dir/base" | jq -r .journal.state)" != none ]; then
+			out=$("$CHAINCTL" layer check -r "$dir/base" 2>&1)
+			case $? in
+			1) ;;
+			*) echo "check -r of the swap's target: $out"; return 1 ;;
+			esac
+		else
+			out=$("$CHAINCTL" layer merge --depth 1 \
+				--side "$([ "$kind" = swap ] && echo source || echo target)" "$leaf" 2>&1)
+			case $? in
+			0|9) ;;
+			*) echo "re-issued layer merge: $out"; return 1 ;;
+			esac
+		fi
 		leaf=$dir/base
 		_crash_layers_check "$leaf" 0 || return 1
 	else
@@ -299,7 +315,7 @@ _crash_point() {
 	out=$("$CHAINCTL" device create $CRASH_DEV "$leaf" 2>&1) ||
 		{ echo "device create on $leaf: $out"; return 1; }
 	out=$(_crash_content "$synced" "$seed") || { echo "$out"; return 1; }
-	if ((reissue)) && [ "$kind" != offline ]; then
+	if ((reissue)) && [ "$kind" != offline ] && [ "$kind" != swap ]; then
 		out=$("$CHAINCTL" device merge $CRASH_DEV --depth 1 --new-leaf "$dir/chk-leaf" 2>&1) ||
 			{ echo "re-issued device merge: $out"; return 1; }
 		out=$(_crash_content "$synced" "$seed") ||
@@ -400,7 +416,7 @@ crash_scenario() {
 		elif ((after_op)); then
 			reissue=1; why="$why after-op"; after_op=0
 		fi
-		[ "$kind" = offline ] && ((merging)) && reissue=1
+		{ [ "$kind" = offline ] || [ "$kind" = swap ]; } && ((merging)) && reissue=1
 		if ((reissue)); then
 			reissued=$((reissued + 1))
 		fi

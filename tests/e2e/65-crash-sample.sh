@@ -3,7 +3,7 @@
 # A sample of the crash-consistency replay (tests/crash, docs/testing/
 # crash.md): dm-log-writes under the filesystem that holds the layers
 # records every write of a workload through a chain device (fsync'd
-# rounds, snapshots, live merges, offline merges); the log is replayed
+# rounds, snapshots, live merges, offline and swap merges); the log is replayed
 # onto another disk to every flush and FUA point, and at each point the
 # layers check clean, the chain opens and holds every synced round and
 # nothing older, and at sampled points a re-issued merge finishes with the
@@ -19,13 +19,14 @@ need_module || done_testing
 cd "$DMC_TMP" || exit 1
 # arguments (tests/crash/run): "FS:KIND ..." SEGMENTS ROUNDS SAMPLE SEED CUTS
 # make check's sample: a live merge by clone running under the writes,
-# and an offline merge by copy; about 100 points, 4 to 6 minutes.
+# an offline merge by copy, and a swap merge (--side source) by clone;
+# about 150 points, 6 to 9 minutes.
 # DMC_FULL=1 adds plain writes with snapshots on ext4 and a cancelled
 # live merge on XFS.
 if [ "${DMC_FULL:-0}" = 1 ]; then
-	cases=${1:-xfs:live ext4:offline ext4:writes xfs:cancel}
+	cases=${1:-xfs:live ext4:offline xfs:swap ext4:writes xfs:cancel ext4:swap}
 else
-	cases=${1:-xfs:live ext4:offline}
+	cases=${1:-xfs:live ext4:offline xfs:swap}
 fi
 segs=${2:-2}
 rounds=${3:-1}

@@ -200,10 +200,11 @@ static void print_layer(const struct layer *l)
 		       layer_header_nr_blocks(h), j->nr_sources,
 		       j->nr_sources == 1 ? "" : "s", j->top_path,
 		       j->old_generation, j->new_generation);
-		if (j->flags & DMC_JOURNAL_F_SWAP)
-			printf("merge swaps:   %s\n", h->generation == j->new_generation ?
-			       "this file is the merged target; it takes the path of 'top'" :
-			       "the source 'top' becomes this layer (a swap merge, finished by chainctl only)");
+		if ((j->flags & DMC_JOURNAL_F_SWAP) && h->generation == j->new_generation)
+			printf("merge swaps:   this file is the merged target; it takes the path %s (a swap merge, finished by chainctl only)\n",
+			       j->swap_target_path);
+		else if (j->flags & DMC_JOURNAL_F_SWAP)
+			printf("merge swaps:   the source 'top' becomes this layer (a swap merge, finished by chainctl only)\n");
 		if (!uuid_is_zero(j->relink_uuid)) {
 			uuid_to_str(j->relink_uuid, uuid);
 			printf("merge relinks: %s (layer %s), the layer above the range\n",

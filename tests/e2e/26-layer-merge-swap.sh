@@ -40,9 +40,17 @@ covering_chain() {
 	done
 }
 
-# swap_merged FS DIR OUT GEN UUID: the report and the files after a swap.
-swap_merged() {
-	local fs=$1 d=$2 out=$3 gen=$4 uuid=$5 moved
+layer_field() { "$CHAINCTL" layer info -j "$1" | jq -r ".$2"; }
+
+# swap_on FS DIR: a covering chain in DIR merged with --side auto; the
+# report (kept in OUT) and the files after it.
+swap_on() {
+	local fs=$1 d=$2 gen uuid moved
+	covering_chain "$d" || fail "$fs: build the chain"
+	gen=$(layer_field "$d/base.dmc" generation)
+	uuid=$(layer_field "$d/base.dmc" uuid)
+	out=$("$CHAINCTL" layer merge -j --side auto "$d/top.dmc" 2>&1) ||
+		fail "$fs: swap merge" "$out"
 	check_json "$fs: the swap side was chosen, with both sides' work" "$out" \
 		'.side == "source" and (.side_reason | test("source 950 blocks in 50 runs, target.s unshadowed 74 blocks in 50 runs"))'
 	moved=$(jq '.cloned_bytes + .copied_bytes' <<< "$out")
@@ -60,15 +68,9 @@ swap_merged() {
 	check_layer_files "$fs: the target checks clean" "$d/base.dmc"
 }
 
-layer_field() { "$CHAINCTL" layer info -j "$1" | jq -r ".$2"; }
-
 # --- XFS: clone up, rename over -------------------------------------------------
 d=$xfs/swap
-covering_chain "$d" || fail "xfs: build the chain"
-gen=$(layer_field "$d/base.dmc" generation)
-uuid=$(layer_field "$d/base.dmc" uuid)
-out=$("$CHAINCTL" layer merge -j --side auto "$d/top.dmc" 2>&1) || fail "xfs: swap merge" "$out"
-swap_merged xfs "$d" "$out" "$gen" "$uuid"
+swap_on xfs "$d"
 json_valid "xfs: the report is valid against its schema" layer-merge "$out"
 check_json "xfs: the uncovered blocks were cloned, nothing copied" "$out" \
 	'.copied_bytes == 0 and .clone_call_count == 50'
@@ -83,11 +85,7 @@ rm -rf "$d"
 
 # --- ext4: copy up ------------------------------------------------------------
 d=$ext/swap
-covering_chain "$d" || fail "ext4: build the chain"
-gen=$(layer_field "$d/base.dmc" generation)
-uuid=$(layer_field "$d/base.dmc" uuid)
-out=$("$CHAINCTL" layer merge -j --side auto "$d/top.dmc" 2>&1) || fail "ext4: swap merge" "$out"
-swap_merged ext4 "$d" "$out" "$gen" "$uuid"
+swap_on ext4 "$d"
 check_json "ext4: the uncovered blocks were copied (no reflink)" "$out" \
 	'.cloned_bytes == 0 and (.clone_refused[0].reason | test("EOPNOTSUPP"))'
 rm -rf "$d"

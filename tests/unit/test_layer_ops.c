@@ -2206,6 +2206,95 @@ static void test_swap_interrupted(void **state)
 			swap_stop_and_finish(stops[i], f);
 }
 
+/* A target in the middle of the chain keeps its parent through a swap. */
+static void test_swap_mid_chain(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *t, *b;
+
+	(void)state;
+	memset(fx->ref, 0, VSIZE);
+	create("root.dmc", NULL);
+	write_blocks("root.dmc", 0, 64);
+	create("base.dmc", "root.dmc");
+	write_blocks("base.dmc", 10, 20);
+	create("top.dmc", "base.dmc");
+	write_blocks("top.dmc", 12, 17);
+	must(merge_side("top.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_NONE, &res, &err), &err);
+	assert_true(res.swapped);
+	assert_int_equal(res.data_blocks, 3);	/* 10, 11 and 29 */
+	t = open_layer("base.dmc");
+	b = open_layer("root.dmc");
+	assert_int_equal(t->hdr.parent_kind, DMC_PARENT_LAYER);
+	assert_memory_equal(t->hdr.parent_uuid, b->hdr.uuid, DMC_UUID_SIZE);
+	assert_int_equal(t->hdr.parent_generation, b->hdr.generation);
+	assert_string_equal(t->hdr.parent_path, "root.dmc");
+	/* Blocks below the range stay with the root: absent in the target. */
+	assert_int_equal(dmc_map_get(t->map, 0), DMC_BLOCK_ABSENT);
+	assert_int_equal(dmc_map_get(t->map, 30), DMC_BLOCK_ABSENT);
+	layer_close(t);
+	layer_close(b);
+	assert_chain_is_ref("base.dmc");
+}
+
+/* Finishing when a file was removed by hand in the middle of a swap. */
+static void test_swap_files_gone(void **state)
+{
+	struct merge_request tmpl = { 0 };
+	uint8_t uuid[DMC_UUID_SIZE];
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *t;
+	char cmd[256];
+	uint64_t gen;
+
+	(void)state;
+	/* The source gone during the data phase: T alone is not the merge. */
+	build_covering();
+	assert_int_equal(merge_side("top.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_AFTER_BATCH,
+				    &res, &err), 1);
+	assert_int_equal(unlink(path("top.dmc")), 0);
+	dmc_err_clear(&err);
+	assert_int_equal(merge_resume_holder(path("base.dmc"), &tmpl, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "is missing"));
+	assert_non_null(strstr(err.msg, "does not hold the merged data"));
+	t = open_layer("base.dmc");
+	assert_true(layer_holds_swap(t));
+	layer_close(t);
+
+	/* T gone after the swapped header: the swapped file holds all of it. */
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/* '%s'/.??*", fx->dir, fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_covering();
+	t = open_layer("base.dmc");
+	memcpy(uuid, t->hdr.uuid, DMC_UUID_SIZE);
+	gen = t->hdr.generation;
+	layer_close(t);
+	assert_int_equal(merge_side("top.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_AFTER_SWAP_HEADER,
+				    &res, &err), 1);
+	assert_int_equal(unlink(path("base.dmc")), 0);
+	dmc_err_clear(&err);
+	must(merge_resume_holder(path("top.dmc"), &tmpl, &res, &err), &err);
+	assert_true(res.swapped);
+	assert_swapped(gen + 1, uuid);
+
+	/* Another layer at T's path: the swapped file does not replace it. */
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/* '%s'/.??*", fx->dir, fx->dir);
+	assert_int_equal(system(cmd), 0);
+	build_covering();
+	assert_int_equal(merge_side("top.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_AFTER_SWAP_HEADER,
+				    &res, &err), 1);
+	assert_int_equal(unlink(path("base.dmc")), 0);
+	create("base.dmc", NULL);
+	dmc_err_clear(&err);
+	assert_int_equal(merge_resume_holder(path("top.dmc"), &tmpl, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "another layer now"));
+	t = open_layer("top.dmc");
+	assert_true(layer_holds_swap(t));
+	layer_close(t);
+}
+
 static void test_write_bumps_generation(void **state)
 {
 	struct dmc_err err;
@@ -2260,6 +2349,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_swap_side_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_interrupted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swap_mid_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swap_files_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
 	};
 

@@ -331,6 +331,20 @@ int layer_write_map(struct layer *l, uint64_t first, uint64_t count,
 	return 0;
 }
 
+int layer_commit_blocks(struct layer *l, uint64_t first, uint64_t count,
+			struct dmc_err *err)
+{
+	if (fdatasync(l->fd))
+		return dmc_err_errno(err, errno, "%s: cannot sync data", l->path);
+	if (l->is_raw || !count)
+		return 0;
+	if (layer_write_map(l, first, count, err))
+		return -1;
+	if (fdatasync(l->fd))
+		return dmc_err_errno(err, errno, "%s: cannot sync map", l->path);
+	return 0;
+}
+
 int layer_write_header(struct layer *l, const struct layer_header *h,
 		       struct dmc_err *err)
 {

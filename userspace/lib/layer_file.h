@@ -81,6 +81,15 @@ int layer_write_map(struct layer *l, uint64_t first, uint64_t count,
 		    struct dmc_err *err);
 
 /*
+ * The write-ordering rule (docs/format.md): L's data synced, then the map
+ * pages of blocks [first, first + count) written and synced (nothing to
+ * write when COUNT is 0; a raw image has no map).  The header, when it
+ * changes, comes after.
+ */
+int layer_commit_blocks(struct layer *l, uint64_t first, uint64_t count,
+			struct dmc_err *err);
+
+/*
  * Make H the current header: sequence = current + 1, written into the
  * other slot, then fdatasync.  On success l->hdr = *h (with the new
  * sequence) and l->cur_slot flips.

@@ -96,18 +96,10 @@ int layer_write_range(const char *path, uint64_t offset, const void *buf,
 		xfer_zero_range(&f, l->hdr.data_offset + offset,
 				count << l->hdr.block_shift, true, err);
 	}
-	if (fdatasync(l->fd)) {
-		dmc_err_errno(err, errno, "%s: cannot sync", path);
-		goto out;
-	}
 	for (b = first; b < first + count; b++)
 		dmc_map_set(l->map, b, buf ? DMC_BLOCK_DATA : DMC_BLOCK_ZERO);
-	if (layer_write_map(l, first, count, err))
+	if (layer_commit_blocks(l, first, count, err))
 		goto out;
-	if (fdatasync(l->fd)) {
-		dmc_err_errno(err, errno, "%s: cannot sync", path);
-		goto out;
-	}
 	h = l->hdr;
 	h.generation++;
 	ret = layer_write_header(l, &h, err);

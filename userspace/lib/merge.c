@@ -338,16 +338,10 @@ static int open_for_writing(struct merge_ctx *m, struct dmc_err *err)
 static int commit(struct merge_ctx *m, uint64_t dirty_first, uint64_t dirty_end,
 		  uint64_t cursor, struct dmc_err *err)
 {
-	struct layer *t = m->target;
-
-	if (fdatasync(t->fd))
-		return dmc_err_errno(err, errno, "%s: cannot sync data", t->path);
-	if (!t->is_raw && dirty_end > dirty_first) {
-		if (layer_write_map(t, dirty_first, dirty_end - dirty_first, err))
-			return -1;
-		if (fdatasync(t->fd))
-			return dmc_err_errno(err, errno, "%s: cannot sync map", t->path);
-	}
+	if (layer_commit_blocks(m->target, dirty_first,
+				dirty_end > dirty_first ? dirty_end - dirty_first : 0,
+				err))
+		return -1;
 	m->journal.cursor = cursor;
 	return write_journal(m, err);
 }

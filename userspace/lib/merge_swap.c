@@ -119,16 +119,8 @@ static int write_target_journal(struct swap_ctx *c, struct dmc_err *err)
 static int commit(struct swap_ctx *c, uint64_t first, uint64_t end,
 		  uint64_t cursor, struct dmc_err *err)
 {
-	struct layer *s = c->s;
-
-	if (fdatasync(s->fd))
-		return dmc_err_errno(err, errno, "%s: cannot sync data", s->path);
-	if (end > first) {
-		if (layer_write_map(s, first, end - first, err))
-			return -1;
-		if (fdatasync(s->fd))
-			return dmc_err_errno(err, errno, "%s: cannot sync map", s->path);
-	}
+	if (layer_commit_blocks(c->s, first, end > first ? end - first : 0, err))
+		return -1;
 	c->j.cursor = cursor;
 	return write_target_journal(c, err);
 }

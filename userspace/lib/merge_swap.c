@@ -27,7 +27,8 @@
 struct swap_ctx {
 	const struct merge_request *rq;
 	struct merge_result *res;
-	struct layer *t;		/* the target; NULL once it is gone */
+	struct layer *t;		/* T as it was; NULL when finishing
+					 * from the swapped file */
 	struct layer *s;		/* the source, then the swapped file */
 	struct layer_journal j;		/* as T holds it */
 	uint32_t shift;
@@ -316,7 +317,9 @@ static int place_marker(struct swap_ctx *c, const char *spath, struct dmc_err *e
 	if (!tmp)
 		return dmc_err_errno(err, ENOMEM, "%s", spath);
 	if (!c->rq->delete_sources && link(tmp, spath) && errno != ENOENT &&
-	    errno != EEXIST)
+	    errno != EEXIST &&
+	    /* No hard links here: a rename, unless something is there. */
+	    (access(spath, F_OK) == 0 || errno != ENOENT || rename(tmp, spath)))
 		ret = dmc_err_errno(err, errno, "%s: cannot put the merged-away marker there",
 				    spath);
 	if (!ret && unlink(tmp) && errno != ENOENT)

@@ -638,8 +638,9 @@ swap_setup() {
 	"$BD" runs $VSIZE $(( bytes >> 20 )) 1M 201 > "$DMC_TMP/swapbase.runs" || die "swap: base runs"
 	"$BD" runs $VSIZE "${WL_COUNT[swap90]}" 64K 202 > "$DMC_TMP/swap90.runs" || die "swap: child runs"
 	# The base's content left between the child's runs.
-	awk -v end="$bytes" '{ if ($1 > p) print p, $1 - p; p = $1 + $2 }
-		END { if (end > p) print p, end - p }' "$DMC_TMP/swap90.runs" > "$DMC_TMP/swapgaps.runs"
+	# (printf: awk may print numbers past 2^31 as 4.29497e+09)
+	awk -v end="$bytes" '{ if ($1 > p) printf "%.0f %.0f\n", p, $1 - p; p = $1 + $2 }
+		END { if (end > p) printf "%.0f %.0f\n", p, end - p }' "$DMC_TMP/swap90.runs" > "$DMC_TMP/swapgaps.runs"
 	"$CHAINCTL" layer create -b 64K -s $VSIZE "$d/base.dmc" > /dev/null || die "swap: base"
 	"$BD" fill-layer "$d/base.dmc" "$DMC_TMP/swapbase.runs" 211 || die "swap: fill base"
 	"$CHAINCTL" layer create --parent "$d/base.dmc" "$d/child.dmc" > /dev/null ||

@@ -274,18 +274,8 @@ static bool single_retire(const struct merge_ctx *m)
 static int journal_path(const struct merge_ctx *m, const char *path, char *out,
 			struct dmc_err *err)
 {
-	char *rel = path_relative_to_file(m->holder->path, path);
-
-	if (!rel)
-		return dmc_err_errno(err, errno, "%s: cannot resolve path", path);
-	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
-		free(rel);
-		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
-			       path);
-	}
-	strcpy(out, rel);
-	free(rel);
-	return 0;
+	return path_relative_field(m->holder->path, path, out,
+				   DMC_JOURNAL_PATH_MAX, err);
 }
 
 static int begin_journal(struct merge_ctx *m, struct dmc_err *err)

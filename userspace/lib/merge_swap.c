@@ -253,19 +253,7 @@ static int verify_up(struct swap_ctx *c, struct dmc_err *err)
 static int rel_path(const char *file, const char *path, char *out,
 		    struct dmc_err *err)
 {
-	char *rel = path_relative_to_file(file, path);
-
-	if (!rel)
-		return dmc_err_errno(err, errno, "%s: cannot resolve path", path);
-	if (strlen(rel) >= DMC_JOURNAL_PATH_MAX) {
-		free(rel);
-		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
-			       path);
-	}
-	memset(out, 0, DMC_JOURNAL_PATH_MAX);
-	strcpy(out, rel);
-	free(rel);
-	return 0;
+	return path_relative_field(file, path, out, DMC_JOURNAL_PATH_MAX, err);
 }
 
 /*

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmc_err.h"
 #include "paths.h"
 
 char *path_relative(const char *from_dir, const char *to)
@@ -75,4 +76,22 @@ char *path_resolve_hint(const char *file, const char *hint)
 		out = NULL;
 	free(copy);
 	return out;
+}
+
+int path_relative_field(const char *file, const char *target, char *out,
+			size_t size, struct dmc_err *err)
+{
+	char *rel = path_relative_to_file(file, target);
+
+	if (!rel)
+		return dmc_err_errno(err, errno, "%s: cannot resolve path", target);
+	if (strlen(rel) >= size) {
+		free(rel);
+		return dmc_err(err, DMC_ERR_USAGE, "%s: path too long for the journal",
+			       target);
+	}
+	memset(out, 0, size);
+	strcpy(out, rel);
+	free(rel);
+	return 0;
 }

@@ -16,6 +16,15 @@
 char *path_relative_to_file(const char *file, const char *target);
 
 /*
+ * TARGET relative to the directory of FILE into the SIZE-byte header
+ * field OUT (zero padded): a journal's or a record's path.  Fails
+ * (DMC_ERR_USAGE) when it does not fit.
+ */
+struct dmc_err;
+int path_relative_field(const char *file, const char *target, char *out,
+			size_t size, struct dmc_err *err);
+
+/*
  * Pure part of the above: the relative path from absolute directory FROM to
  * absolute path TO, both canonical (no "." / ".." / "//").  Malloc'd.
  */

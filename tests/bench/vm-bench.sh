@@ -627,8 +627,9 @@ SWAP_CONTENDERS=(
 	"bare-clone xfs" "chainctl-target xfs" "chainctl-swap xfs"
 	"chainctl-copy-target ext4" "chainctl-copy-swap ext4"
 )
-# swap_setup FS...: FS/swap/pristine/{base,child}.dmc (made on XFS,
-# copied); the child records its parent as base.dmc, next to it.
+# swap_setup FS...: xfs/swap/pristine/{base,child}.dmc and a work
+# directory FS/swap on each; the child records its parent as base.dmc,
+# next to it.
 swap_setup() {
 	local d=$MNT/xfs/swap/pristine fs bytes
 	bytes=$(numfmt --from=iec "$VSIZE")
@@ -647,11 +648,10 @@ swap_setup() {
 		die "swap: child"
 	"$BD" fill-layer "$d/child.dmc" "$DMC_TMP/swap90.runs" 212 || die "swap: fill child"
 	"$CHAINCTL" layer check "$d/child.dmc" > /dev/null || die "swap: child does not check"
+	# The pristine pair stays on the XFS disk (the ext4 one cannot hold
+	# two pairs and a merge's growth); resets copy it across.
 	for fs in "$@"; do
-		[ "$fs" = xfs ] && continue
-		mkdir -p "$MNT/$fs/swap/pristine"
-		cp --sparse=always "$d/base.dmc" "$d/child.dmc" "$MNT/$fs/swap/pristine/" ||
-			die "swap: cp to $fs"
+		mkdir -p "$MNT/$fs/swap"
 	done
 	sync
 	say "  swap: base $VSIZE all written, child ${WL_COUNT[swap90]} runs of 64 KiB ($(wc -l < "$DMC_TMP/swapgaps.runs") gaps)"
@@ -659,9 +659,9 @@ swap_setup() {
 # swap_reset D: real copies of the pristine pair at D/base.dmc and
 # D/child.dmc (the child's parent path names base.dmc), caches dropped.
 swap_reset() {
-	local d=$1
+	local d=$1 p=$MNT/xfs/swap/pristine
 	rm -f "$d/base.dmc" "$d/child.dmc"
-	cp --sparse=always --reflink=never "$d/pristine/base.dmc" "$d/pristine/child.dmc" "$d/" ||
+	cp --sparse=always --reflink=never "$p/base.dmc" "$p/child.dmc" "$d/" ||
 		die "swap reset $d"
 	drop_caches
 }

@@ -2014,6 +2014,15 @@ static void test_swap_merge(void **state)
 	assert_chain_is_ref("next.dmc");
 }
 
+/* merge_progress_fn: keep the last (done, total). */
+static void record_progress(uint64_t done, uint64_t total, void *arg)
+{
+	uint64_t *seen = arg;
+
+	seen[0] = done;
+	seen[1] = total;
+}
+
 static void test_swap_side_choice(void **state)
 {
 	struct merge_result res;
@@ -2042,9 +2051,22 @@ static void test_swap_side_choice(void **state)
 	assert_string_equal(res.side_why, "");
 	assert_int_equal(res.data_blocks, 64);
 	assert_chain_is_ref("base.dmc");
-	/* Forced onto a child that covers nothing: a pure rename. */
+	/* Forced onto a child that covers nothing: a pure rename; the bar
+	 * follows the blocks moved up. */
 	create("top3.dmc", "base.dmc");
-	must(merge_side("top3.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_NONE, &res, &err), &err);
+	{
+		struct merge_request rq = { 0 };
+		uint64_t seen[2] = { 0, 0 };
+
+		dmc_err_clear(&err);
+		rq.leaf = path("top3.dmc");
+		rq.side = MERGE_SIDE_SOURCE;
+		rq.progress = record_progress;
+		rq.progress_arg = seen;
+		must(merge_run(&rq, &res, &err), &err);
+		assert_int_equal(seen[0], 64);
+		assert_int_equal(seen[1], 64);
+	}
 	assert_true(res.swapped);
 	assert_int_equal(res.data_blocks, 64);
 	t = open_layer("top3.dmc");

@@ -313,6 +313,25 @@ int layer_load_map(struct layer *l, struct dmc_err *err)
 	return 0;
 }
 
+uint8_t *layer_read_disk_map(struct layer *l, struct dmc_err *err)
+{
+	uint8_t *disk = malloc(l->hdr.map_length);
+	int r;
+
+	if (!disk) {
+		dmc_err_errno(err, ENOMEM, "%s: map", l->path);
+		return NULL;
+	}
+	r = pread_full(l->fd, disk, l->hdr.map_length, l->hdr.map_offset);
+	if (r) {
+		dmc_err_errno(err, r < 0 ? errno : EIO,
+			      "%s: cannot read back the map", l->path);
+		free(disk);
+		return NULL;
+	}
+	return disk;
+}
+
 int layer_write_map(struct layer *l, uint64_t first, uint64_t count,
 		    struct dmc_err *err)
 {

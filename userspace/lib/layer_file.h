@@ -76,6 +76,13 @@ int layer_lock(struct layer *l, bool exclusive, struct dmc_err *err);
 
 int layer_load_map(struct layer *l, struct dmc_err *err);
 
+/*
+ * L's map as it is on disk now (not the loaded copy), in a new buffer of
+ * map_length bytes the caller frees; NULL with ERR set on failure.  For
+ * checking that a commit made it to the file before acting on it.
+ */
+uint8_t *layer_read_disk_map(struct layer *l, struct dmc_err *err);
+
 /* Write the map pages that hold blocks [first, first + count). */
 int layer_write_map(struct layer *l, uint64_t first, uint64_t count,
 		    struct dmc_err *err);

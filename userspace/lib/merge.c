@@ -471,22 +471,6 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 	return 0;
 }
 
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Before the first source is marked merged-away: the data phase is
  * complete, and every block the sources show (top first, as the plan
@@ -513,14 +497,9 @@ static int verify_moved(struct merge_ctx *m, struct dmc_err *err)
 			       (unsigned long long)m->nr_blocks);
 	if (t->is_raw)
 		return 0;
-	disk = malloc(t->hdr.map_length);
+	disk = layer_read_disk_map(t, err);
 	if (!disk)
-		return dmc_err_errno(err, ENOMEM, "%s: map", t->path);
-	if (pread_all(t->fd, disk, t->hdr.map_length, t->hdr.map_offset)) {
-		free(disk);
-		return dmc_err_errno(err, errno ? errno : EIO,
-				     "%s: cannot read back the map", t->path);
-	}
+		return -1;
 	for (i = 0; i < m->t; i++)
 		src[i].map = m->chain.layers[i]->map;
 	while (!ret && plan_next_run(src, m->t, m->nr_blocks, &pos, 0, &run)) {
@@ -840,7 +819,7 @@ static int choose_side(struct merge_ctx *m, struct dmc_err *err)
 		snprintf(why, len, "no swap: %s", no);
 		return 0;
 	}
-	swap_cost_count(s->map, m->target->map, m->chain.nr_blocks, &c);
+	swap_cost_count(s->map, m->target->map, m->chain.nr_blocks, 0, &c);
 	snprintf(why, len,
 		 "source %llu blocks in %llu runs, target's unshadowed %llu blocks in %llu runs",
 		 (unsigned long long)c.down_blocks, (unsigned long long)c.down_runs,

@@ -44,10 +44,10 @@ static double now_seconds(void)
 }
 
 void swap_cost_count(const uint8_t *smap, const uint8_t *tmap,
-		     uint64_t nr_blocks, struct swap_cost *c)
+		     uint64_t nr_blocks, uint64_t from, struct swap_cost *c)
 {
 	struct plan_source both[2] = { { smap }, { tmap } };
-	uint64_t pos = 0;
+	uint64_t pos = from;
 	struct plan_run run;
 
 	memset(c, 0, sizeof(*c));
@@ -168,18 +168,15 @@ static int data_phase(struct swap_ctx *c, struct dmc_err *err)
 	uint64_t batch = c->rq->batch_runs ? c->rq->batch_runs : UINT64_MAX;
 	uint64_t pos = c->j.cursor, runs = 0, bytes = 0;
 	uint64_t first = UINT64_MAX, end = 0;
-	uint64_t total = 0, done = 0, max_run;
+	uint64_t done = 0, max_run;
 	double last = now_seconds();
+	struct swap_cost left = { 0 };
 	struct plan_run run;
 	bool due;
 
 	max_run = plan_max_run(c->rq->progress, c->shift);
-	if (c->rq->progress) {	/* the work left, for the bar */
-		while (plan_next_run(both, 2, c->nr_blocks, &pos, 0, &run))
-			if (run.kind != PLAN_ABSENT && run.source == 1)
-				total += run.count;
-		pos = c->j.cursor;
-	}
+	if (c->rq->progress)	/* the work left, for the bar */
+		swap_cost_count(c->s->map, c->t->map, c->nr_blocks, pos, &left);
 	while (plan_next_run(both, 2, c->nr_blocks, &pos, max_run, &run)) {
 		if (run.kind == PLAN_ABSENT || run.source != 1)
 			continue;
@@ -205,7 +202,7 @@ static int data_phase(struct swap_ctx *c, struct dmc_err *err)
 		bytes += run.count << c->shift;
 		done += run.count;
 		if (c->rq->progress)
-			c->rq->progress(done, total, c->rq->progress_arg);
+			c->rq->progress(done, left.up_blocks, c->rq->progress_arg);
 	}
 	c->j.state = DMC_JOURNAL_RETIRING;
 	if (commit(c, first, end, c->nr_blocks, err))
@@ -227,15 +224,9 @@ static int verify_up(struct swap_ctx *c, struct dmc_err *err)
 	uint64_t b;
 	int ret = 0;
 
-	disk = malloc(s->hdr.map_length);
+	disk = layer_read_disk_map(s, err);
 	if (!disk)
-		return dmc_err_errno(err, ENOMEM, "%s: map", s->path);
-	if (pread(s->fd, disk, s->hdr.map_length, (off_t)s->hdr.map_offset) !=
-	    (ssize_t)s->hdr.map_length) {
-		free(disk);
-		return dmc_err_errno(err, errno ? errno : EIO,
-				     "%s: cannot read back the map", s->path);
-	}
+		return -1;
 	for (b = 0; b < c->nr_blocks; b++) {
 		if (dmc_map_get(t->map, b) == DMC_BLOCK_ABSENT ||
 		    dmc_map_get(disk, b) != DMC_BLOCK_ABSENT)
@@ -456,21 +447,23 @@ static int finish_swapped(struct swap_ctx *c, struct dmc_err *err)
 	}
 	/* Looked at before opening: F's own lock would refuse a second one. */
 	renamed = !stat(dest, &st) && st.st_dev == f->dev && st.st_ino == f->ino;
-	if (!renamed && layer_open(dest, LAYER_RDWR | LAYER_LOCK_EX, &old, err) == 0) {
-		if (memcmp(old->hdr.uuid, f->hdr.uuid, DMC_UUID_SIZE) ||
-		    old->hdr.generation != c->j.old_generation ||
-		    !layer_holds_swap(old)) {
-			ret = dmc_err(err, DMC_ERR_JOURNAL,
-				      "%s: the swapped image of %s, but %s is another layer now: not replacing it",
-				      f->path, dest, dest);
+	if (!renamed) {
+		if (layer_open(dest, LAYER_RDWR | LAYER_LOCK_EX, &old, err) == 0) {
+			if (memcmp(old->hdr.uuid, f->hdr.uuid, DMC_UUID_SIZE) ||
+			    old->hdr.generation != c->j.old_generation ||
+			    !layer_holds_swap(old)) {
+				ret = dmc_err(err, DMC_ERR_JOURNAL,
+					      "%s: the swapped image of %s, but %s is another layer now: not replacing it",
+					      f->path, dest, dest);
+				goto out;
+			}
+		} else if (err->kind != DMC_ERR_IO || err->errnum != ENOENT) {
+			ret = -1;	/* busy, unreadable: leave both be */
 			goto out;
 		}
-	} else if (!renamed && (err->kind != DMC_ERR_IO || err->errnum != ENOENT)) {
-		ret = -1;	/* busy, unreadable: leave both be */
-		goto out;
+		/* Else no file at DEST: T was deleted by hand; F holds all of it. */
+		dmc_err_clear(err);
 	}
-	/* No file at DEST: T was deleted by hand; F holds all of it. */
-	dmc_err_clear(err);
 	ret = take_place(c, dest, spath, renamed, err);
 out:
 	if (old)

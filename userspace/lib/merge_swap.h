@@ -20,14 +20,14 @@
 #include "layer_file.h"
 #include "merge.h"
 
-/* The work of each side, from the two maps. */
+/* The work of each side, from the two maps, over [from, nr_blocks). */
 struct swap_cost {
 	uint64_t down_runs, down_blocks;	/* S's blocks into T (classic) */
 	uint64_t up_runs, up_blocks;		/* T's blocks S lacks, into S */
 };
 
 void swap_cost_count(const uint8_t *smap, const uint8_t *tmap,
-		     uint64_t nr_blocks, struct swap_cost *c);
+		     uint64_t nr_blocks, uint64_t from, struct swap_cost *c);
 
 /*
  * Whether moving up is clearly cheaper: a run (a system call and an

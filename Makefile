@@ -223,6 +223,7 @@ clean:
 	[ ! -f tests/unit/Makefile ] || $(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/fuzz clean
 	$(MAKE) -C tests/crash clean
+	$(MAKE) -C tests/tools clean
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 	       .*.cmd Module.symvers modules.order kmod/Module.symvers tests/logs
 	rm -rf $(DEB_DIR)

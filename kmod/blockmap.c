@@ -26,7 +26,13 @@ int dmc_bm_init(struct dmc_blockmap *bm, u64 nr_blocks)
 		return -EFBIG;
 	bm->nr_blocks = nr_blocks;
 	bm->bytes = bytes;
-	bm->bits = kvzalloc(bytes, GFP_KERNEL);
+	/*
+	 * A deep chain of a big disk needs maps of many MiB each: fail the
+	 * table load (its reason names the map) rather than wake the OOM
+	 * killer or warn, when memory is not there.
+	 */
+	bm->bits = kvzalloc(bytes, GFP_KERNEL | __GFP_RETRY_MAYFAIL |
+			    __GFP_NOWARN);
 	if (!bm->bits)
 		return -ENOMEM;
 	bm->dirty = bitmap_zalloc(dmc_bm_nr_pages(bm), GFP_KERNEL);

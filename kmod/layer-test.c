@@ -431,7 +431,7 @@ static int open_chain(struct kunit *test, const char *line,
 		r = dmc_layer_begin_write(l[args.nr_layers - 1]);
 	while (n--)
 		dmc_layer_put(l[n]);
-	kfree(args.paths);
+	kvfree(args.paths);
 	return r;
 }
 

@@ -45,6 +45,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/stringify.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
@@ -801,8 +802,8 @@ static int retire(struct dmc_merge *m, const char **why)
 	/* The sources leave the live chain. */
 	mutex_lock(&dc->ctl_lock);
 	nr = dc->nr_layers - m->nr_sources;
-	layers = kcalloc(nr, sizeof(*layers), GFP_KERNEL);
-	paths = kcalloc(nr, sizeof(*paths), GFP_KERNEL);
+	layers = kvcalloc(nr, sizeof(*layers), GFP_KERNEL);
+	paths = kvcalloc(nr, sizeof(*paths), GFP_KERNEL);
 	r = -ENOMEM;
 	if (layers && paths) {
 		for (i = 0, j = 0; i < dc->nr_layers; i++) {
@@ -818,8 +819,8 @@ static int retire(struct dmc_merge *m, const char **why)
 	}
 	mutex_unlock(&dc->ctl_lock);
 	if (r) {
-		kfree(layers);
-		kfree(paths);
+		kvfree(layers);
+		kvfree(paths);
 		*why = "Removing the merged layers from the device failed";
 		return r;
 	}
@@ -831,9 +832,9 @@ static int retire(struct dmc_merge *m, const char **why)
 
 static void free_sources(struct dmc_merge *m)
 {
-	kfree(m->sources);
-	kfree(m->smaps);
-	kfree(m->no_clone);
+	kvfree(m->sources);
+	kvfree(m->smaps);
+	kvfree(m->no_clone);
 	m->sources = NULL;
 	m->smaps = NULL;
 	m->no_clone = NULL;
@@ -847,9 +848,9 @@ static void free_sources(struct dmc_merge *m)
 static int alloc_sources(struct dmc_merge *m, unsigned int k,
 			 const char **why)
 {
-	m->sources = kcalloc(k, sizeof(*m->sources), GFP_KERNEL);
-	m->smaps = kcalloc(k, sizeof(*m->smaps), GFP_KERNEL);
-	m->no_clone = kcalloc(k, sizeof(*m->no_clone), GFP_KERNEL);
+	m->sources = kvcalloc(k, sizeof(*m->sources), GFP_KERNEL);
+	m->smaps = kvcalloc(k, sizeof(*m->smaps), GFP_KERNEL);
+	m->no_clone = kvcalloc(k, sizeof(*m->no_clone), GFP_KERNEL);
 	if (m->sources && m->smaps && m->no_clone)
 		return 0;
 	free_sources(m);
@@ -1070,8 +1071,8 @@ static int attach_leaf(struct dmc_chain *dc, const char *made, u64 *pause,
 	}
 	r = -ENOMEM;
 	*why = "Cannot allocate the new layer list";
-	layers = kcalloc(nr, sizeof(*layers), GFP_KERNEL);
-	paths = kcalloc(nr, sizeof(*paths), GFP_KERNEL);
+	layers = kvcalloc(nr, sizeof(*layers), GFP_KERNEL);
+	paths = kvcalloc(nr, sizeof(*paths), GFP_KERNEL);
 	if (!layers || !paths)
 		goto free;
 	memcpy(layers, dc->layers, (nr - 1) * sizeof(*layers));
@@ -1086,8 +1087,8 @@ static int attach_leaf(struct dmc_chain *dc, const char *made, u64 *pause,
 	*why = "Switching to the new leaf failed";
 	kfree(paths[nr - 1]);
 free:
-	kfree(layers);
-	kfree(paths);
+	kvfree(layers);
+	kvfree(paths);
 put:
 	dmc_layer_put(nl);
 	return r;
@@ -1168,7 +1169,7 @@ int dmc_merge_pick_target(unsigned int nr_layers,
 	}
 	/* The new leaf comes first; the sources leave only at the end. */
 	if (*top == nr_layers - 1 && nr_layers >= DMC_MAX_LAYERS) {
-		*why = "Chain is at its maximum depth (256 layers) and a live merge first adds a new leaf; merge offline (chainctl layer merge) or snapshot less";
+		*why = "Chain is at its maximum depth (" __stringify(DMC_MAX_LAYERS) " layers) and a live merge first adds a new leaf; merge offline (chainctl layer merge) or snapshot less";
 		return -E2BIG;
 	}
 	return 0;

@@ -49,7 +49,10 @@ static const struct table_case table_cases[] = {
 	  "Feature given twice" },
 	{ "no arguments", "", -EINVAL, "Missing number of layers" },
 	{ "zero layers", "0", -EINVAL, "Invalid number of layers" },
-	{ "too many layers", "257 /a", -EINVAL, "Invalid number of layers" },
+	{ "too many layers", "4097 /a", -EINVAL,
+	  "Invalid number of layers (1 .. 4096)" },
+	/* The count passes at the limit; the paths are then missing. */
+	{ "the most layers", "4096 /a", -EINVAL, "Fewer layer paths" },
 	{ "not a number", "one /a", -EINVAL, "Invalid number of layers" },
 	{ "negative", "-1 /a", -EINVAL, "Invalid number of layers" },
 	{ "missing paths", "3 /a /b", -EINVAL, "Fewer layer paths" },

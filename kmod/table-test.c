@@ -55,7 +55,7 @@ static void table_parse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, args.nr_layers, c->nr_layers);
 	KUNIT_EXPECT_EQ(test, args.features, c->features);
 	KUNIT_EXPECT_STREQ(test, args.paths[args.nr_layers - 1], c->leaf);
-	kfree(args.paths);
+	kvfree(args.paths);
 }
 
 static struct kunit_case table_test_cases[] = {

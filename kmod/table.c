@@ -7,6 +7,7 @@
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/stringify.h>
 
 #include "table.h"
 
@@ -14,7 +15,7 @@ static int parse_nr_layers(struct dm_arg_set *as, struct dmc_table_args *args,
 			   char **error)
 {
 	static const struct dm_arg _arg = {
-		1, DMC_MAX_LAYERS, "Invalid number of layers (1 .. 256)"
+		1, DMC_MAX_LAYERS, "Invalid number of layers (1 .. " __stringify(DMC_MAX_LAYERS) ")"
 	};
 
 	return dm_read_arg(&_arg, as, &args->nr_layers, error);
@@ -46,7 +47,7 @@ static int parse_paths(struct dm_arg_set *as, struct dmc_table_args *args,
 		*error = "Fewer layer paths than the number of layers";
 		return -EINVAL;
 	}
-	args->paths = kcalloc(args->nr_layers, sizeof(*args->paths),
+	args->paths = kvcalloc(args->nr_layers, sizeof(*args->paths),
 			      GFP_KERNEL);
 	if (!args->paths) {
 		*error = "Cannot allocate layer path array";
@@ -119,7 +120,7 @@ static int parse_features(struct dm_arg_set *as, struct dmc_table_args *args,
  *
  *   <nr_layers> <layer path>{nr_layers} [<nr_features> <feature>*]
  *
- *   nr_layers    1 .. 256; the paths follow base first, leaf last
+ *   nr_layers    1 .. DMC_MAX_LAYERS (4096); the paths follow base first, leaf last
  *   layer path   absolute path of a layer file (a dm-chain header is
  *                required), or of a raw image declared by raw_base; no
  *                whitespace, control characters or backslashes (the TABLE
@@ -147,7 +148,7 @@ int dmc_parse_table(unsigned int argc, char **argv,
 	if (!r)
 		r = parse_features(&as, args, error);
 	if (r) {
-		kfree(args->paths);
+		kvfree(args->paths);
 		args->paths = NULL;
 	}
 	return r;

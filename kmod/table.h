@@ -8,7 +8,7 @@
 
 #include <linux/types.h>
 
-#define DMC_MAX_LAYERS		256U
+#include <dm-chain/format.h>	/* DMC_MAX_LAYERS */
 
 /* Feature flags of the table line. */
 #define DMC_FEATURE_READ_ONLY	(1U << 0)	/* "read_only" */
@@ -24,7 +24,7 @@ struct dmc_table_args {
 
 /*
  * Parse argc/argv of the table line.  Returns 0, or -EINVAL with a static
- * message in *error.  @args->paths is kcalloc'ed: free with kfree().
+ * message in *error.  @args->paths is kvcalloc'ed: free with kvfree().
  */
 int dmc_parse_table(unsigned int argc, char **argv,
 		    struct dmc_table_args *args, char **error);

@@ -80,7 +80,7 @@ static int describe(struct dmc_chain *dc, bool with_layers,
 	copy_name(dc, name);
 	down_read(&dc->chain_lock);
 	if (with_layers) {
-		layers = kcalloc(dc->nr_layers, sizeof(*layers), GFP_KERNEL);
+		layers = kvcalloc(dc->nr_layers, sizeof(*layers), GFP_KERNEL);
 		if (!layers) {
 			up_read(&dc->chain_lock);
 			return -ENOMEM;
@@ -107,7 +107,7 @@ static int describe(struct dmc_chain *dc, bool with_layers,
 	info.merge = ops && ops->status(dc, &ms) ? &ms : NULL;
 	r = fn(&info, ctx);
 	up_read(&dc->chain_lock);
-	kfree(layers);
+	kvfree(layers);
 	return r;
 }
 
@@ -259,7 +259,7 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 	ktime_t t0;
 	int r = 0;
 
-	maps = kcalloc(nr, sizeof(*maps), GFP_KERNEL);
+	maps = kvcalloc(nr, sizeof(*maps), GFP_KERNEL);
 	if (!maps)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++)
@@ -282,7 +282,7 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 		dmc_gate_open(&dc->gate, 0);
 		memalloc_noio_restore(noio);
 		up_write(&dc->chain_lock);
-		kfree(maps);
+		kvfree(maps);
 		return r;
 	}
 	old_layers = dc->layers;
@@ -308,9 +308,9 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 		if (j == nr)
 			kfree(old_paths[i]);
 	}
-	kfree(old_layers);
-	kfree(old_paths);
-	kfree(old_maps);
+	kvfree(old_layers);
+	kvfree(old_paths);
+	kvfree(old_maps);
 	return 0;
 }
 
@@ -327,9 +327,9 @@ static void free_chain(struct dmc_chain *dc)
 			kfree(dc->paths[i]);
 	}
 	dmc_bm_destroy(&dc->raw_map);
-	kfree(dc->layers);
-	kfree(dc->maps);
-	kfree(dc->paths);
+	kvfree(dc->layers);
+	kvfree(dc->maps);
+	kvfree(dc->paths);
 	kfree(dc);
 }
 
@@ -509,13 +509,13 @@ static bool live_leap(struct dmc_chain *dc, unsigned int i)
 	unsigned int j;
 	bool r;
 
-	hdrs = kcalloc(i + 1, sizeof(*hdrs), GFP_KERNEL);
+	hdrs = kvcalloc(i + 1, sizeof(*hdrs), GFP_KERNEL);
 	if (!hdrs)
 		return false;
 	for (j = 0; j <= i; j++)
 		hdrs[j] = dmc_layer_hdr(dc->layers[j]);
 	r = dmc_live_leap(hdrs, i);
-	kfree(hdrs);
+	kvfree(hdrs);
 	return r;
 }
 
@@ -657,7 +657,7 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	dc = kzalloc(sizeof(*dc), GFP_KERNEL);
 	if (!dc) {
-		kfree(args.paths);
+		kvfree(args.paths);
 		ti->error = "Cannot allocate chain context";
 		return -ENOMEM;
 	}
@@ -676,9 +676,9 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dmc_cells_init(&dc->cells);
 	dmc_submit_init(dc);
 
-	dc->layers = kcalloc(dc->nr_layers, sizeof(*dc->layers), GFP_KERNEL);
-	dc->maps = kcalloc(dc->nr_layers, sizeof(*dc->maps), GFP_KERNEL);
-	dc->paths = kcalloc(dc->nr_layers, sizeof(*dc->paths), GFP_KERNEL);
+	dc->layers = kvcalloc(dc->nr_layers, sizeof(*dc->layers), GFP_KERNEL);
+	dc->maps = kvcalloc(dc->nr_layers, sizeof(*dc->maps), GFP_KERNEL);
+	dc->paths = kvcalloc(dc->nr_layers, sizeof(*dc->paths), GFP_KERNEL);
 	if (!dc->layers || !dc->maps || !dc->paths) {
 		ti->error = "Cannot allocate layer arrays";
 		r = -ENOMEM;
@@ -749,14 +749,14 @@ static int chain_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->num_write_zeroes_bios = 1;
 	}
 
-	kfree(args.paths);
+	kvfree(args.paths);
 	return 0;
 
 bad:
 	mutex_lock(&dmc_devices_lock);
 	list_del_init(&dc->list);
 	mutex_unlock(&dmc_devices_lock);
-	kfree(args.paths);
+	kvfree(args.paths);
 	free_chain(dc);
 	return r;
 }

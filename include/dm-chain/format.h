@@ -45,6 +45,14 @@
 #define DMC_PATH_MAX		1024U		/* parent path hint, NUL padded */
 #define DMC_JOURNAL_PATH_MAX	512U		/* merge top path hint */
 
+/*
+ * The most layers a chain may have, base and leaf included: the "chain"
+ * target's table line takes at most this many paths, and readers stop
+ * following parent links there (a longer chain is taken for a loop).
+ * A plain number, so that messages can spell it with __stringify().
+ */
+#define DMC_MAX_LAYERS		4096
+
 /* Layer state (dmc_header.state). */
 enum dmc_layer_state {
 	DMC_STATE_VALID		= 1,

@@ -106,7 +106,8 @@ head -c 8192 /dev/zero >> "$DMC_TMP/badhdr"
 refused "no arguments" "Missing number of layers" "0 8 chain"
 refused "zero layers" "Invalid number of layers" "0 8 chain 0"
 refused "not a number" "Invalid number of layers" "0 8 chain x $raw"
-refused "too many layers" "Invalid number of layers" "0 8 chain 257 $raw"
+refused "one layer over the limit" "Invalid number of layers \\(1 \\.\\. 4096\\)" \
+	"0 8 chain 4097 $raw"
 refused "fewer paths than layers" "Fewer layer paths" "0 $sectors chain 2 $raw"
 refused "relative path" "must be absolute" "0 $sectors chain 1 raw.img"
 refused "missing file" "Layer file does not exist" \

@@ -1,9 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Live control at its limits (issue 15 items 12, 15 part, 6, and 13's dump):
-#  - a 256-layer device (long layer paths): a GET dump lists all its layers,
-#    split over several messages; chainctl shows them; a live merge is
-#    refused before it adds a 257th layer, and nothing is created;
+#  - a device of DMC_MAX_LAYERS layers (4096, include/dm-chain/format.h;
+#    long layer paths): it loads and reads back what its base and leaf
+#    hold; a GET dump lists all its layers, split over several messages;
+#    chainctl shows them; a live merge is refused before it adds one layer
+#    more, and nothing is created; chainctl refuses a chain of one more;
+#    a deep chain of a big disk whose maps do not fit in memory is
+#    refused at load, with its reason, and nothing is OOM-killed;
 #  - the documented errors of docs/netlink.md, each through chainctl (or the
 #    bare client for what chainctl never sends), with its errno and text;
 #  - table reloads racing snapshots: each side either works or is refused
@@ -25,43 +29,84 @@ size=$((16 * 1024 * 1024))
 x=$DMC_TMP/x
 check "xfs" fs_make xfs "${DMC_DISK_LIST[0]}" "$x" || done_testing
 
-# --- 256 layers
+# --- the most layers a chain may have
+max=$(awk '$1 == "#define" && $2 == "DMC_MAX_LAYERS" {print $3}' \
+	"$DMC_ROOT/include/dm-chain/format.h")
+check_eq "the limit, from the shared header" 4096 "$max"
 long=$x/$(printf 'd%.0s' {1..100})
 mkdir -p "$long"
-check "base" "$C" layer create -s $size "$long/l000.dmc" || done_testing
-ok=1
-for ((i = 1; i < 256; i++)); do
-	"$C" layer create --parent "$long/l$(printf %03d $((i - 1))).dmc" \
-		"$long/l$(printf %03d $i).dmc" || { ok=0; break; }
-done
-check_eq "255 children" 1 "$ok"
-check "256-layer device" "$C" device create dmc-deep "$long/l255.dmc" || done_testing
+lname() { printf '%s/l%04d.dmc' "$long" "$1"; }
+check "base" "$C" layer create -s $size "$(lname 0)" || done_testing
+# blk WORD: one 64 KiB block starting with WORD 100 times.
+blk() { printf "$1 %.0s" {1..100}; head -c $((65536 - 100 * (${#1} + 1))) /dev/zero; }
+check "base data" "$C" layer write "$(lname 0)" 0 65536 < <(blk base) ||
+	done_testing
+# The children in one process (tests/tools/mkchain, the library call of
+# chainctl layer create): 4095 chainctl starts alone take minutes here.
+t0=$(date +%s)
+top=$(lname $((max - 1)))
+check_eq "$((max - 1)) children" "$top" \
+	"$("$DMC_ROOT/tests/tools/mkchain" "$(lname 0)" $((max - 1)) "$long/l%04u.dmc")"
+diag "$((max - 1)) children made in $(($(date +%s) - t0)) s"
+check "a child in the middle checks" "$C" layer check "$(lname 2048)"
+check "leaf data" "$C" layer write "$top" 65536 65536 < <(blk leaf) ||
+	done_testing
+t0=$(date +%s%N)
+check "$max-layer device" "$C" device create dmc-deep "$top" || done_testing
 cleanup_add dmsetup remove --noudevsync dmc-deep
+diag "device create took $((($(date +%s%N) - t0) / 1000000)) ms"
+check_eq "the base's block reads through $max layers" \
+	"$(printf 'base %.0s' {1..100})" "$(head -c 500 /dev/mapper/dmc-deep)"
+check_eq "the leaf's block reads back" "$(printf 'leaf %.0s' {1..100})" \
+	"$(dd if=/dev/mapper/dmc-deep bs=64k skip=1 count=1 status=none | head -c 500)"
 check "data on it" dd if=/dev/urandom of=/dev/mapper/dmc-deep bs=64k count=16 \
-	oflag=direct status=none
+	seek=4 oflag=direct status=none
 
 out=$($GENL dump)
-diag "$out"
-check "GET dump: all 256 layers" grep -q "^dmc-deep nr_layers=256 listed=256 " <<<"$out"
+diag "$(grep '^dmc-deep ' <<<"$out")"
+check "GET dump: all $max layers" grep -q "^dmc-deep nr_layers=$max listed=$max " <<<"$out"
 parts=$(sed -n 's/^dmc-deep .*parts=\([0-9]*\).*/\1/p' <<<"$out")
 check "GET dump split the device over several messages" test "${parts:-0}" -gt 1
-check_json "chainctl device status: 256 layers" "$(live_get dmc-deep)" \
-	'.layers | length == 256'
+check_json "chainctl device status: $max layers" "$(live_get dmc-deep)" \
+	".layers | length == $max"
 check_json "chainctl device list (dump) lists it" "$("$C" device list -j)" \
 	'[.devices[] | select(.name == "dmc-deep")] | length == 1'
 
-check_fail_msg "live merge at 256 layers refused" \
-	"maximum depth \(256 layers\).*live merge first adds a new leaf" \
+check_fail_msg "live merge at $max layers refused" \
+	"maximum depth \($max layers\).*live merge first adds a new leaf" \
 	"$C" device merge dmc-deep
-check_fail_msg "live merge --into 0 at 256 layers refused" "maximum depth" \
+check_fail_msg "live merge --into 0 at $max layers refused" "maximum depth" \
 	"$C" device merge dmc-deep --into 0
-check_eq "still 256 layers" 256 "$(live_nr_layers dmc-deep)"
-check_eq "no new layer file" 256 "$(ls "$long" | wc -l)"
+check_eq "still $max layers" "$max" "$(live_nr_layers dmc-deep)"
+check_eq "no new layer file" "$max" "$(ls "$long" | wc -l)"
 check_json "no merge was started" "$(live_get dmc-deep)" \
 	'.merge == null or .merge.state == "none"'
-check_fail_msg "snapshot at 256 layers refused (E2BIG)" \
+check_fail_msg "snapshot at $max layers refused (E2BIG)" \
 	"Chain is at its maximum depth" "$C" device snapshot dmc-deep
 check "remove the deep device" dmsetup remove --noudevsync dmc-deep
+# A deep chain of a big disk: 48 layers of 1 TiB at 4 KiB blocks want
+# 3 GiB of maps (64 MiB each) in a 2 GiB guest.  The table load stops
+# while half of the memory available is left, with its reason; nothing
+# is killed, and the machine goes on.
+big=$x/big
+mkdir -p "$big"
+check "a 1 TiB base, 4 KiB blocks" "$C" layer create -s 1T -b 4K "$big/b00" ||
+	done_testing
+check "47 children" "$DMC_ROOT/tests/tools/mkchain" "$big/b00" 47 "$big/b%02u"
+dmesg -C
+check_fail_msg "48 maps of 64 MiB in 2 GiB: refused" \
+	"Not enough memory for the layer's block map" \
+	"$C" device create dmc-big "$big/b47"
+check "the kernel log names the layer and the map size" \
+	bash -c "dmesg | grep -q 'b[0-9]*: its block map (64 MiB) would take more than half'"
+check "no OOM kill" bash -c "! dmesg | grep -qi 'out of memory\|oom-kill'"
+check "no device left" bash -c "! dmsetup info dmc-big > /dev/null 2>&1"
+rm -rf "$big"
+
+check "one layer more" "$C" layer create --parent "$top" "$(lname "$max")"
+check_fail_msg "chainctl refuses a chain of $((max + 1)) layers" \
+	"deeper than $max layers" "$C" device create dmc-deep "$(lname "$max")"
+rm -f "$(lname "$max")"
 
 # --- documented errors
 s=$x/s

@@ -166,7 +166,7 @@ static void test_build_rejects_empty(void **state)
 static void test_build_rejects_too_many(void **state)
 {
 	const char **paths;
-	unsigned int i, n = DMC_DM_MAX_LAYERS + 1;
+	unsigned int i, n = DMC_MAX_LAYERS + 1;
 	char *line;
 
 	(void)state;

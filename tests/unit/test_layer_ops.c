@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -1886,32 +1887,43 @@ static void test_raw_parent_with_header_stays_raw(void **state)
 	chain_close(&ch);
 }
 
-/* A chain of 256 layers opens (the target's limit); one more is refused. */
+/*
+ * A chain of DMC_MAX_LAYERS layers opens (the target's limit, more files
+ * than the default soft limit of open files); one more is refused.
+ */
 static void test_depth_limit(void **state)
 {
 	char name[32], parent[32];
+	struct rlimit saved, low;
 	struct dmc_err err;
 	struct chain ch;
 	unsigned int i;
 
 	(void)state;
+	/* As a login shell leaves it: chain_open() must make room. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = 1024;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 	create("d0.dmc", NULL);
-	for (i = 1; i <= DMC_MAX_CHAIN_DEPTH; i++) {
+	for (i = 1; i <= DMC_MAX_LAYERS; i++) {
 		snprintf(name, sizeof(name), "d%u.dmc", i);
 		snprintf(parent, sizeof(parent), "d%u.dmc", i - 1);
 		create(name, parent);
 	}
-	snprintf(name, sizeof(name), "d%u.dmc", DMC_MAX_CHAIN_DEPTH - 1);
+	snprintf(name, sizeof(name), "d%d.dmc", DMC_MAX_LAYERS - 1);
 	dmc_err_clear(&err);
 	must(chain_open(path(name), CHAIN_LOAD_MAPS, &ch, &err), &err);
-	assert_int_equal(ch.nr, DMC_MAX_CHAIN_DEPTH);
+	assert_int_equal(ch.nr, DMC_MAX_LAYERS);
 	chain_close(&ch);
-	snprintf(name, sizeof(name), "d%u.dmc", DMC_MAX_CHAIN_DEPTH);
+	snprintf(name, sizeof(name), "d%d.dmc", DMC_MAX_LAYERS);
 	dmc_err_clear(&err);
 	assert_int_equal(chain_open(path(name), 0, &ch, &err), -1);
 	assert_int_equal(err.kind, DMC_ERR_CORRUPT);
-	assert_non_null(strstr(err.msg, "deeper than 256 layers"));
+	snprintf(name, sizeof(name), "deeper than %d layers", DMC_MAX_LAYERS);
+	assert_non_null(strstr(err.msg, name));
 	chain_close(&ch);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
 }
 
 /* Writing into a layer with children makes them stale (generation). */

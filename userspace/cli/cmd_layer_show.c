@@ -390,7 +390,7 @@ int layer_cmd_map(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct plan_source src[DMC_MAX_CHAIN_DEPTH];
+	struct plan_source src[DMC_MAX_LAYERS];
 	struct json_writer jw;
 	bool json = g_opts.json;
 	struct plan_run run;

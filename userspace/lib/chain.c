@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "chain.h"
@@ -13,6 +14,30 @@ bool layer_is_merge_target(const struct layer *l)
 {
 	return !l->is_raw && l->hdr.journal.state != DMC_JOURNAL_NONE &&
 	       memcmp(l->hdr.journal.bottom_uuid, l->hdr.uuid, DMC_UUID_SIZE);
+}
+
+/*
+ * An open chain holds every layer's file open, and a chain may have
+ * DMC_MAX_LAYERS layers: more than the usual soft limit of 1024 open
+ * files (and the kernel's default hard limit of 4096, with the few a
+ * command needs beside).  Raise the soft limit, and the hard one where
+ * the caller may (CAP_SYS_RESOURCE); else as far as the hard limit goes.
+ * A limit that stays too low shows as EMFILE in open_parent().
+ */
+static void make_room_for_layers(void)
+{
+	static const rlim_t want = DMC_MAX_LAYERS + 256;
+	struct rlimit rl, more;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	more.rlim_cur = want;
+	more.rlim_max = rl.rlim_max >= want ? rl.rlim_max : want;
+	if (!setrlimit(RLIMIT_NOFILE, &more))
+		return;
+	more.rlim_cur = rl.rlim_max;
+	more.rlim_max = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &more);
 }
 
 static int check_raw_link(const struct layer *child, const struct layer *parent,
@@ -199,10 +224,10 @@ static int open_parent(struct chain *c, struct layer *child, unsigned int flags,
 	unsigned int i;
 	int ret;
 
-	if (c->nr >= DMC_MAX_CHAIN_DEPTH)
+	if (c->nr >= DMC_MAX_LAYERS)
 		return dmc_err(err, DMC_ERR_CORRUPT,
-			       "%s: chain deeper than %u layers (a loop?)",
-			       c->layers[0]->path, DMC_MAX_CHAIN_DEPTH);
+			       "%s: chain deeper than %d layers (a loop?)",
+			       c->layers[0]->path, DMC_MAX_LAYERS);
 	path = path_resolve_hint(child->path, child->hdr.parent_path);
 	if (!path)
 		return dmc_err_errno(err, ENOMEM, "%s", child->path);
@@ -217,6 +242,10 @@ static int open_parent(struct chain *c, struct layer *child, unsigned int flags,
 		snprintf(err->msg, sizeof(err->msg),
 			 "%s: parent %s is missing (path hint '%s')",
 			 child->path, path, child->hdr.parent_path);
+	if (ret && err->kind == DMC_ERR_IO && err->errnum == EMFILE)
+		snprintf(err->msg, sizeof(err->msg),
+			 "%s: cannot open layer %u of the chain: too many open files (a chain holds each layer open; raise the limit, ulimit -n)",
+			 path, c->nr + 1);
 	free(path);
 	if (ret)
 		return ret;
@@ -242,6 +271,7 @@ int chain_open(const char *leaf, unsigned int flags, struct chain *c,
 	struct layer *l;
 
 	memset(c, 0, sizeof(*c));
+	make_room_for_layers();
 	if (flags & CHAIN_LOAD_MAPS)
 		lflags |= LAYER_LOAD_MAP;
 	if (layer_open(leaf, lflags, &l, err))

@@ -12,15 +12,14 @@
 
 #include <stdbool.h>
 
+#include <dm-chain/format.h>	/* DMC_MAX_LAYERS */
+
 #include "dmc_err.h"
 #include "layer_file.h"
 
-/* The most layers a chain may have: the target's limit (DMC_MAX_LAYERS). */
-#define DMC_MAX_CHAIN_DEPTH 256
-
 struct chain {
 	unsigned int nr;
-	struct layer *layers[DMC_MAX_CHAIN_DEPTH];
+	struct layer *layers[DMC_MAX_LAYERS];
 	uint32_t block_shift;
 	uint64_t virtual_size;
 	uint64_t nr_blocks;

@@ -62,9 +62,9 @@ int dmc_table_build(const char *const *paths, unsigned int nr_paths,
 		set_err(err, errlen, "a chain needs at least one layer");
 		return -EINVAL;
 	}
-	if (nr_paths > DMC_DM_MAX_LAYERS) {
-		set_err(err, errlen, "%u layers: at most %u are supported",
-			nr_paths, DMC_DM_MAX_LAYERS);
+	if (nr_paths > DMC_MAX_LAYERS) {
+		set_err(err, errlen, "%u layers: at most %d are supported",
+			nr_paths, DMC_MAX_LAYERS);
 		return -E2BIG;
 	}
 

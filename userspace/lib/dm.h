@@ -19,12 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <dm-chain/format.h>	/* DMC_MAX_LAYERS: the most a table line names */
+
 #define DMC_DM_TARGET		"chain"
 #define DMC_DM_FEATURE_RO	"read_only"
 #define DMC_DM_FEATURE_RAW	"raw_base"
 #define DMC_DM_UUID_PREFIX	"DMCHAIN-"
-/* Most layers a table line may name: the target's DMC_MAX_LAYERS. */
-#define DMC_DM_MAX_LAYERS	256U
 
 /* ---- table line (pure) -------------------------------------------------- */
 

@@ -23,7 +23,7 @@ static int fill(const struct flatten_request *rq, struct chain *c,
 		unsigned int first, int out_fd, struct flatten_result *res,
 		struct dmc_err *err)
 {
-	struct plan_source src[DMC_MAX_CHAIN_DEPTH];
+	struct plan_source src[DMC_MAX_LAYERS];
 	struct xfer_file dst = { out_fd, rq->out }, s;
 	unsigned int nr = c->nr - first, i;
 	uint32_t shift = c->block_shift;

@@ -80,10 +80,10 @@ static int read_chain(const struct import_request *rq, const char *abs,
 			       rq->source, why);
 	}
 	free(out);
-	if (c->nr > DMC_MAX_CHAIN_DEPTH)
+	if (c->nr > DMC_MAX_LAYERS)
 		return dmc_err(err, DMC_ERR_USAGE,
-			       "%s: a chain of %u images; a dm-chain chain holds at most %u layers",
-			       rq->source, c->nr, DMC_MAX_CHAIN_DEPTH);
+			       "%s: a chain of %u images; a dm-chain chain holds at most %d layers",
+			       rq->source, c->nr, DMC_MAX_LAYERS);
 	for (i = 0; i < c->nr; i++) {
 		const struct qimg_image *im = &c->images[i];
 

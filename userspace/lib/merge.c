@@ -383,7 +383,7 @@ static int apply_run(struct merge_ctx *m, const struct plan_run *run,
 
 static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 {
-	struct plan_source src[DMC_MAX_CHAIN_DEPTH];
+	struct plan_source src[DMC_MAX_LAYERS];
 	uint64_t batch = m->req->batch_runs ? m->req->batch_runs : UINT64_MAX;
 	uint64_t pos = m->journal.cursor, runs = 0, bytes = 0;
 	uint64_t dirty_first = UINT64_MAX, dirty_end = 0;
@@ -481,7 +481,7 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
  */
 static int verify_moved(struct merge_ctx *m, struct dmc_err *err)
 {
-	struct plan_source src[DMC_MAX_CHAIN_DEPTH];
+	struct plan_source src[DMC_MAX_LAYERS];
 	struct layer *t = m->target;
 	uint64_t pos = 0, b;
 	struct plan_run run;

@@ -24,6 +24,10 @@
  *       entries set to DATA (include/dm-chain/format.h), then fsync.  The
  *       header is not touched (the map is not covered by its checksum).
  *       Runs must be block aligned.
+ *   fill-strides FORMAT FIRST LAST STRIDE NBLOCKS BSIZE SEED
+ *       fill-layer for layers FIRST .. LAST, in one process: layer k (the
+ *       path printf FORMAT gives with k) gets blocks k, k + STRIDE, ...
+ *       below NBLOCKS (of BSIZE bytes), seed SEED + k.
  *   verify FILE BASE RUNLIST SEED
  *       compare the runs at BASE + OFFSET in FILE with the expected bytes;
  *       exit 1 on any difference.  BASE "layer" means the file's
@@ -289,19 +293,19 @@ static void cmd_fill_raw(char **argv, int argc)
 	free(runs);
 }
 
-static void cmd_fill_layer(char **argv)
+/* fill-layer's work: RUNS into the layer file at PATH, seed SEED. */
+static void fill_layer(const char *path, const struct run *runs, size_t nr,
+		       uint64_t seed)
 {
-	size_t nr, i;
-	struct run *runs = read_runs(argv[1], &nr);
-	uint64_t seed = parse_u64(argv[2], "SEED");
 	uint64_t data_off, map_off, map_len, bs, vsize, b;
 	struct dmc_header h;
 	unsigned char *map;
+	size_t i;
 	int fd;
 
-	fd = open(argv[0], O_RDWR);
+	fd = open(path, O_RDWR);
 	if (fd < 0)
-		die(argv[0]);
+		die(path);
 	if (read_header(fd, &h))
 		fail("fill-layer: no valid dm-chain header (not a layer file?)");
 	data_off = le64toh(h.data_offset);
@@ -330,6 +334,46 @@ static void cmd_fill_layer(char **argv)
 		die("fsync");
 	close(fd);
 	free(map);
+}
+
+static void cmd_fill_layer(char **argv)
+{
+	size_t nr;
+	struct run *runs = read_runs(argv[1], &nr);
+
+	fill_layer(argv[0], runs, nr, parse_u64(argv[2], "SEED"));
+	free(runs);
+}
+
+/*
+ * fill-strides: layer k of FIRST .. LAST (its path FORMAT with k) gets
+ * blocks k, k + STRIDE, ... below NBLOCKS of BSIZE bytes, seed SEED + k:
+ * what `stride_runs` and fill-layer do for each, in one process.
+ */
+static void cmd_fill_strides(char **argv)
+{
+	uint64_t first = parse_u64(argv[1], "FIRST"), last = parse_u64(argv[2], "LAST");
+	uint64_t stride = parse_u64(argv[3], "STRIDE"), nblk = parse_u64(argv[4], "NBLOCKS");
+	uint64_t bsize = parse_u64(argv[5], "BSIZE"), seed = parse_u64(argv[6], "SEED");
+	char path[4096];
+	struct run *runs;
+	uint64_t k, b;
+	size_t nr;
+
+	if (!stride || !bsize)
+		fail("fill-strides: STRIDE and BSIZE must not be 0");
+	runs = malloc((nblk / stride + 1) * sizeof(*runs));
+	if (!runs)
+		fail("out of memory");
+	for (k = first; k <= last; k++) {
+		if ((size_t)snprintf(path, sizeof(path), argv[0], (unsigned int)k) >= sizeof(path))
+			fail("fill-strides: path too long");
+		for (nr = 0, b = k; b < nblk; b += stride, nr++) {
+			runs[nr].off = b * bsize;
+			runs[nr].len = bsize;
+		}
+		fill_layer(path, runs, nr, seed + k);
+	}
 	free(runs);
 }
 
@@ -516,6 +560,7 @@ static void usage(void)
 	fputs("usage: benchdata runs VSIZE COUNT LEN SEED\n"
 	      "       benchdata fill-raw FILE RUNLIST SEED [direct]\n"
 	      "       benchdata fill-layer LAYER RUNLIST SEED\n"
+	      "       benchdata fill-strides FORMAT FIRST LAST STRIDE NBLOCKS BSIZE SEED\n"
 	      "       benchdata verify FILE BASE|layer RUNLIST SEED\n"
 	      "       benchdata digest FILE\n"
 	      "       benchdata layer-info LAYER\n"
@@ -537,6 +582,8 @@ int main(int argc, char **argv)
 		cmd_fill_raw(argv + 2, argc - 2);
 	else if (!strcmp(argv[1], "fill-layer") && argc == 5)
 		cmd_fill_layer(argv + 2);
+	else if (!strcmp(argv[1], "fill-strides") && argc == 9)
+		cmd_fill_strides(argv + 2);
 	else if (!strcmp(argv[1], "verify") && argc == 6)
 		cmd_verify(argv + 2);
 	else if (!strcmp(argv[1], "digest") && argc == 3)

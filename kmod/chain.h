@@ -20,6 +20,7 @@
 #include <linux/workqueue.h>
 
 #include "blockmap.h"
+#include "view.h"
 
 struct dm_target;
 struct dmc_chain;
@@ -113,6 +114,13 @@ struct dmc_chain {
 	unsigned int nr_layers;
 	struct dmc_layer **layers;	/* base first; the last is the leaf */
 	const struct dmc_blockmap **maps;	/* layers' maps, same order */
+	/*
+	 * The read index of the lower layers (view.h), or NULL: reads then
+	 * walk every map.  Swapped with the list; built at the table's
+	 * first resume (chain_preresume()) and at each list switch.
+	 */
+	struct dmc_view *view;
+	bool view_tried;		/* the first resume built it or not */
 	struct dmc_blockmap raw_map;	/* map of a raw base, if any */
 	char **paths;			/* as given in the table line */
 	unsigned int features;		/* DMC_FEATURE_* as given */

@@ -407,8 +407,8 @@ static int map_read(struct dmc_chain *dc, struct dmc_io *io, u64 pos,
 	u64 n, end;
 	int src;
 
-	n = dmc_resolve_run(dc->maps, dc->nr_layers, first, last - first + 1,
-			    &src);
+	n = dmc_view_resolve_run(dc->view, dc->maps, dc->nr_layers, first,
+				 last - first + 1, &src);
 	end = min((first + n) << shift, pos + len);
 	if (end < pos + len)
 		dm_accept_partial_bio(io->bio, (end - pos) >> SECTOR_SHIFT);
@@ -862,7 +862,7 @@ static blk_status_t fill_block(struct dmc_chain *dc, u64 block, u64 pos,
 	if (state == DMC_BLOCK_DATA)
 		return BLK_STS_AGAIN;	/* written whole meanwhile */
 	src = state == DMC_BLOCK_ZERO ? DMC_SRC_ZERO :
-	      dmc_resolve(dc->maps, dc->nr_layers - 1, block);
+	      dmc_view_resolve(dc->view, dc->maps, dc->nr_layers - 1, block);
 	if (!bio && !always && src == DMC_SRC_ZERO)
 		return BLK_STS_OK;	/* zeroing what reads as zeros */
 	r = alloc_block_buf(&buf, blen);

@@ -268,7 +268,8 @@ static int load_map(struct dmc_layer *l, const char **why)
 	if (!map_fits_in_memory(dmc_map_length(l->hdr.nr_blocks))) {
 		DMERR("%s: its block map (%llu MiB) would take more than half of the memory available",
 		      l->path, dmc_map_length(l->hdr.nr_blocks) >> 20);
-		*why = "Not enough memory for the layer's block map (each layer's map is held whole: a deep chain of a big disk needs depth times size / block size / 4 bytes)";
+		*why =
+			"Not enough memory for the layer's block map (each layer's map is held whole: a deep chain of a big disk needs depth times size / block size / 4 bytes)";
 		return -ENOMEM;
 	}
 	r = dmc_bm_init(&l->map, l->hdr.nr_blocks);

@@ -15,7 +15,8 @@ static int parse_nr_layers(struct dm_arg_set *as, struct dmc_table_args *args,
 			   char **error)
 {
 	static const struct dm_arg _arg = {
-		1, DMC_MAX_LAYERS, "Invalid number of layers (1 .. " __stringify(DMC_MAX_LAYERS) ")"
+		1, DMC_MAX_LAYERS,
+		"Invalid number of layers (1 .. " __stringify(DMC_MAX_LAYERS) ")"
 	};
 
 	return dm_read_arg(&_arg, as, &args->nr_layers, error);
@@ -48,7 +49,7 @@ static int parse_paths(struct dm_arg_set *as, struct dmc_table_args *args,
 		return -EINVAL;
 	}
 	args->paths = kvcalloc(args->nr_layers, sizeof(*args->paths),
-			      GFP_KERNEL);
+			       GFP_KERNEL);
 	if (!args->paths) {
 		*error = "Cannot allocate layer path array";
 		return -ENOMEM;
@@ -120,7 +121,8 @@ static int parse_features(struct dm_arg_set *as, struct dmc_table_args *args,
  *
  *   <nr_layers> <layer path>{nr_layers} [<nr_features> <feature>*]
  *
- *   nr_layers    1 .. DMC_MAX_LAYERS (4096); the paths follow base first, leaf last
+ *   nr_layers    1 .. DMC_MAX_LAYERS (4096); the paths follow base
+ *                first, leaf last
  *   layer path   absolute path of a layer file (a dm-chain header is
  *                required), or of a raw image declared by raw_base; no
  *                whitespace, control characters or backslashes (the TABLE

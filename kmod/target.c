@@ -37,6 +37,33 @@ static const struct dmc_merge_ops *merge_ops(struct dmc_chain *dc)
 	return READ_ONCE(dc->merge_ops);
 }
 
+/*
+ * From how many indexed layers a device keeps a read index (view.h): two
+ * bytes a block, as much memory as eight layers' maps, for reads that no
+ * longer walk the layers.  0: never.
+ */
+static unsigned int read_index_layers = 8;
+module_param(read_index_layers, uint, 0644);
+MODULE_PARM_DESC(read_index_layers,
+		 "lower layers from which a device keeps a read index (0: never)");
+
+/*
+ * The read index of layers [0, @covered) of @maps, or NULL when there are
+ * too few of them for it to pay (or no memory).  Under PF_MEMALLOC_NOIO
+ * where the device may hold I/O.
+ */
+static struct dmc_view *build_view(struct dmc_chain *dc,
+				   const struct dmc_blockmap *const *maps,
+				   unsigned int covered)
+{
+	unsigned int min = READ_ONCE(read_index_layers);
+
+	if (!min || covered < min)
+		return NULL;
+	return dmc_view_build(maps, covered,
+			      dmc_nr_blocks(dc->dev_size, dc->block_shift));
+}
+
 /* Largest discard / write-zeroes bio handed to us, in sectors (2 GiB). */
 #define DMC_MAX_DISCARD_SECTORS	(1U << 22)
 
@@ -254,6 +281,7 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 {
 	const struct dmc_blockmap **maps, **old_maps;
 	struct dmc_layer **old_layers, *old_leaf;
+	struct dmc_view *view, *old_view;
 	unsigned int old_nr, i, j, noio;
 	char **old_paths;
 	ktime_t t0;
@@ -265,6 +293,14 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 	for (i = 0; i < nr; i++)
 		maps[i] = dmc_layer_is_raw(layers[i]) ? &dc->raw_map :
 			  dmc_layer_map(layers[i]);
+	/*
+	 * The index leaves out the leaf and the layer below it: a snapshot's
+	 * old leaf takes writes until the gate closes.  The rest does not
+	 * change the view (a running merge's target is shadowed).
+	 */
+	noio = memalloc_noio_save();
+	view = nr > 2 ? build_view(dc, maps, nr - 2) : NULL;
+	memalloc_noio_restore(noio);
 
 	down_write(&dc->chain_lock);
 	old_leaf = dmc_leaf(dc);
@@ -283,15 +319,18 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 		memalloc_noio_restore(noio);
 		up_write(&dc->chain_lock);
 		kvfree(maps);
+		dmc_view_free(view);
 		return r;
 	}
 	old_layers = dc->layers;
 	old_paths = dc->paths;
 	old_maps = dc->maps;
+	old_view = dc->view;
 	old_nr = dc->nr_layers;
 	dc->layers = layers;
 	dc->paths = paths;
 	dc->maps = maps;
+	dc->view = view;
 	dc->nr_layers = nr;
 	dmc_gate_open(&dc->gate, 0);
 	*pause_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
@@ -311,6 +350,7 @@ int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 	kvfree(old_layers);
 	kvfree(old_paths);
 	kvfree(old_maps);
+	dmc_view_free(old_view);
 	return 0;
 }
 
@@ -327,6 +367,7 @@ static void free_chain(struct dmc_chain *dc)
 			kfree(dc->paths[i]);
 	}
 	dmc_bm_destroy(&dc->raw_map);
+	dmc_view_free(dc->view);
 	kvfree(dc->layers);
 	kvfree(dc->maps);
 	kvfree(dc->paths);
@@ -778,6 +819,26 @@ static void chain_dtr(struct dm_target *ti)
 	free_chain(dc);
 }
 
+/*
+ * The read index is built at the table's first resume, not in the
+ * constructor: a layer this table reads may be the leaf of the table it
+ * replaces, which takes writes until it is suspended, just before this.
+ */
+static int chain_preresume(struct dm_target *ti)
+{
+	struct dmc_chain *dc = ti->private;
+	unsigned int noio;
+
+	if (dc->view_tried)
+		return 0;
+	dc->view_tried = true;
+	noio = memalloc_noio_save();
+	dc->view = build_view(dc, dc->maps, dc->read_only ? dc->nr_layers :
+							    dc->nr_layers - 1);
+	memalloc_noio_restore(noio);
+	return 0;
+}
+
 static void chain_resume(struct dm_target *ti)
 {
 	struct dmc_chain *dc = ti->private;
@@ -971,6 +1032,7 @@ static struct target_type chain_target = {
 	.dtr = chain_dtr,
 	.map = chain_map,
 	.postsuspend = chain_postsuspend,
+	.preresume = chain_preresume,
 	.resume = chain_resume,
 	.status = chain_status,
 	.message = chain_message,

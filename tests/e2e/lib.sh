@@ -324,11 +324,17 @@ readme_quickstart() {
 	' "$DMC_ROOT/README.md"
 }
 
+# need_module: dm-chain.ko loaded.  Scenarios load it with
+# read_index_layers=1 (DMC_READ_INDEX_LAYERS overrides): every chain with
+# a layer below its leaf then reads through the read index (kmod/view.h),
+# which the module's default keeps for chains of 8 lower layers and more,
+# so its builds at resume, snapshot and merge run everywhere; the KUnit
+# suite checks its answers against the walk.
 need_module() {
 	if grep -q '^dm_chain ' /proc/modules; then
 		return 0
 	fi
-	if insmod "$DMC_KO"; then
+	if insmod "$DMC_KO" read_index_layers="${DMC_READ_INDEX_LAYERS:-1}"; then
 		return 0
 	fi
 	fail "insmod $DMC_KO"

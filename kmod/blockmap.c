@@ -208,13 +208,12 @@ void dmc_bm_redirty(struct dmc_blockmap *bm, unsigned long idx)
 	spin_unlock_irqrestore(&bm->lock, flags);
 }
 
-/* What a merge moves for one block: see dmc_source_run(). */
-static int source_of(const struct dmc_blockmap *const *maps, unsigned int nr,
-		     u64 block)
+int dmc_walk(const struct dmc_blockmap *const *maps, unsigned int lo,
+	     unsigned int nr, u64 block)
 {
 	int i;
 
-	for (i = (int)nr - 1; i >= 0; i--) {
+	for (i = (int)nr - 1; i >= (int)lo; i--) {
 		switch (dmc_bm_get(maps[i], block)) {
 		case DMC_BLOCK_DATA:
 			return i;
@@ -230,7 +229,7 @@ static int source_of(const struct dmc_blockmap *const *maps, unsigned int nr,
 int dmc_resolve(const struct dmc_blockmap *const *maps, unsigned int nr,
 		u64 block)
 {
-	int src = source_of(maps, nr, block);
+	int src = dmc_walk(maps, 0, nr, block);
 
 	/* Below the base, absent blocks read as zeros. */
 	return src == DMC_SRC_ABSENT ? DMC_SRC_ZERO : src;
@@ -288,10 +287,10 @@ u64 dmc_source_run(const struct dmc_blockmap *const *maps, unsigned int nr,
 {
 	u64 n = 1;
 
-	*src = source_of(maps, nr, start);
+	*src = dmc_walk(maps, 0, nr, start);
 	if (nr == 1)
 		return dmc_bm_run(maps[0], start, max);
-	while (n < max && source_of(maps, nr, start + n) == *src)
+	while (n < max && dmc_walk(maps, 0, nr, start + n) == *src)
 		n++;
 	return n;
 }

@@ -107,6 +107,7 @@ void dmc_bm_redirty(struct dmc_blockmap *bm, unsigned long idx);
  * DMC_SRC_ZERO when a ZERO entry or the bottom is reached first.
  */
 #define DMC_SRC_ZERO	(-1)
+#define DMC_SRC_ABSENT	(-2)	/* no layer holds it (see dmc_walk()) */
 
 int dmc_resolve(const struct dmc_blockmap *const *maps, unsigned int nr,
 		u64 block);
@@ -119,14 +120,21 @@ u64 dmc_resolve_run(const struct dmc_blockmap *const *maps, unsigned int nr,
 		    u64 start, u64 max, int *src);
 
 /*
+ * The walk behind both (and dmc_source_run(), and the read index's
+ * layers above what it covers): the topmost of layers [@lo, @nr) whose entry for
+ * @block is not ABSENT; its index when the entry is DATA, DMC_SRC_ZERO
+ * when it is ZERO, DMC_SRC_ABSENT when every entry is ABSENT.
+ */
+int dmc_walk(const struct dmc_blockmap *const *maps, unsigned int lo,
+	     unsigned int nr, u64 block);
+
+/*
  * Merge planning over the maps of a merge's sources (bottom first): the
  * number of blocks from @start (at most @max, >= 1) that the merge moves
  * the same way, and how in *src: the index of the topmost source holding
  * DATA, DMC_SRC_ZERO when the topmost non-absent entry is ZERO, or
  * DMC_SRC_ABSENT when every source lacks the block (nothing to move).
  */
-#define DMC_SRC_ABSENT	(-2)
-
 u64 dmc_source_run(const struct dmc_blockmap *const *maps, unsigned int nr,
 		   u64 start, u64 max, int *src);
 

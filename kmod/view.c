@@ -97,18 +97,10 @@ int dmc_view_resolve(const struct dmc_view *v,
 		     u64 block)
 {
 	unsigned int lo = v ? v->covered : 0;
-	int i;
+	int src = dmc_walk(maps, lo, nr, block);
 
-	for (i = (int)nr - 1; i >= (int)lo; i--) {
-		switch (dmc_bm_get(maps[i], block)) {
-		case DMC_BLOCK_DATA:
-			return i;
-		case DMC_BLOCK_ZERO:
-			return DMC_SRC_ZERO;
-		default:
-			break;
-		}
-	}
+	if (src != DMC_SRC_ABSENT)
+		return src;
 	if (!lo || block >= v->nr_blocks || v->src[block] == DMC_VIEW_ZERO)
 		return DMC_SRC_ZERO;
 	return v->src[block];

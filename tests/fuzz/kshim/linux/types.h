@@ -10,4 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/* __u64, __le64 ... for include/dm-chain/format.h: the host's uapi types. */
+#include_next <linux/types.h>
 #endif

@@ -37,7 +37,7 @@
 #    1 MiB runs workload b).
 #  device (issue 4), when the chain target works: fio on a 1-layer chain vs
 #    a loop device (direct I/O) on the same file and dm-linear over it;
-#    4 KiB random read at depth 1, 8, 64 and 256 (the most layers a chain
+#    4 KiB random read at depth 1, 8, 64, 256, 1024 and 4096 (the most layers a chain
 #    may have); kernel memory per layer.
 #
 # --scale N divides every amount of changed data by N (same disk, same run

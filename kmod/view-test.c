@@ -182,10 +182,38 @@ static void view_merge_target_shadowed(struct kunit *test)
 	free_chain(c);
 }
 
+/*
+ * A map shorter than the index (never in a valid chain, whose layers
+ * share one size): its blocks past the end are ABSENT, as dmc_bm_get()
+ * reads them, and painting stays inside the map.
+ */
+static void view_short_map(struct kunit *test)
+{
+	struct view_chain *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct dmc_view *v;
+	struct rnd_state rs;
+	u64 b;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	prandom_seed_state(&rs, 3);
+	make_chain(test, &rs, c, 3, 40, false, 0);
+	dmc_bm_set_range(&c->bms[0], 0, 40, DMC_BLOCK_DATA);
+	v = dmc_view_build(c->maps, 3, 100);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	for (b = 0; b < 100; b++)
+		KUNIT_EXPECT_EQ(test, dmc_view_resolve(v, c->maps, 3, b),
+				dmc_resolve(c->maps, 3, b));
+	KUNIT_EXPECT_EQ(test, dmc_view_resolve(v, c->maps, 3, 70),
+			DMC_SRC_ZERO);
+	dmc_view_free(v);
+	free_chain(c);
+}
+
 static struct kunit_case view_test_cases[] = {
 	KUNIT_CASE(view_matches_walk),
 	KUNIT_CASE(view_null_walks),
 	KUNIT_CASE(view_merge_target_shadowed),
+	KUNIT_CASE(view_short_map),
 	{}
 };
 

@@ -20,8 +20,10 @@
 static void paint(struct dmc_view *v, const struct dmc_blockmap *bm, u16 i)
 {
 	const __le64 *words = (const __le64 *)bm->bits;
-	u64 nr_words = DIV_ROUND_UP(v->nr_blocks, 32), w, b;
+	/* A chain's maps are all this long; past a map's end is ABSENT. */
+	u64 nr_words = DIV_ROUND_UP(min(bm->nr_blocks, v->nr_blocks), 32);
 	unsigned int k;
+	u64 w, b;
 
 	if (!bm->bits) {
 		/* A raw image: every block it covers is DATA. */
@@ -36,7 +38,7 @@ static void paint(struct dmc_view *v, const struct dmc_blockmap *bm, u16 i)
 			cond_resched();
 		for (k = 0; x; k++, x >>= 2) {
 			b = w * 32 + k;
-			if (b >= v->nr_blocks)
+			if (b >= v->nr_blocks || b >= bm->nr_blocks)
 				break;
 			switch (x & 3U) {
 			case DMC_BLOCK_DATA:

@@ -16,6 +16,11 @@
 
 #include "blockmap.h"
 
+bool dmc_mem_allows(u64 bytes, unsigned int share)
+{
+	return bytes <= (u64)si_mem_available() * PAGE_SIZE / share;
+}
+
 int dmc_bm_init(struct dmc_blockmap *bm, u64 nr_blocks)
 {
 	u64 bytes = dmc_map_length(nr_blocks);
@@ -26,13 +31,8 @@ int dmc_bm_init(struct dmc_blockmap *bm, u64 nr_blocks)
 		return -EFBIG;
 	bm->nr_blocks = nr_blocks;
 	bm->bytes = bytes;
-	/*
-	 * A deep chain of a big disk needs maps of many MiB each: fail the
-	 * table load (its reason names the map) rather than wake the OOM
-	 * killer or warn, when memory is not there.
-	 */
-	bm->bits = kvzalloc(bytes, GFP_KERNEL | __GFP_RETRY_MAYFAIL |
-			    __GFP_NOWARN);
+	/* A deep chain of a big disk needs maps of many MiB each. */
+	bm->bits = kvzalloc(bytes, DMC_BIG_GFP);
 	if (!bm->bits)
 		return -ENOMEM;
 	bm->dirty = bitmap_zalloc(dmc_bm_nr_pages(bm), GFP_KERNEL);

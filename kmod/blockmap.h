@@ -9,6 +9,7 @@
 #ifndef DM_CHAIN_BLOCKMAP_H
 #define DM_CHAIN_BLOCKMAP_H
 
+#include <linux/gfp.h>
 #include <linux/types.h>
 #include <linux/spinlock.h>
 #include <linux/compiler.h>
@@ -35,6 +36,15 @@ struct dmc_blockmap {
 	u64 counts[4];			/* blocks per enum dmc_block_state */
 	spinlock_t lock;
 };
+
+/*
+ * The arrays that grow with the disk and the chain's depth (the layers'
+ * maps, the read index of view.h): their allocations fail rather than
+ * wake the OOM killer or warn, and each is made only while it takes at
+ * most 1/@share of the memory available (dmc_mem_allows()).
+ */
+#define DMC_BIG_GFP	(GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+bool dmc_mem_allows(u64 bytes, unsigned int share);
 
 int dmc_bm_init(struct dmc_blockmap *bm, u64 nr_blocks);
 void dmc_bm_init_raw(struct dmc_blockmap *bm, u64 nr_blocks, u64 raw_blocks);

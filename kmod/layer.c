@@ -248,24 +248,18 @@ out:
 	return r;
 }
 
-/*
- * Whether a map of @bytes leaves half of the memory available now: every
- * layer's map is held whole (4 MiB per 1 TiB of virtual size at 64 KiB
- * blocks, 64 MiB at 4 KiB), so a deep chain of a big disk can ask for
- * more than the machine has; its table load is then refused before the
- * allocations squeeze everything else out.
- */
-static bool map_fits_in_memory(u64 bytes)
-{
-	return bytes <= (u64)si_mem_available() * PAGE_SIZE / 2;
-}
-
 static int load_map(struct dmc_layer *l, const char **why)
 {
 	u64 bad;
 	int r;
 
-	if (!map_fits_in_memory(dmc_map_length(l->hdr.nr_blocks))) {
+	/*
+	 * Every layer's map is held whole (4 MiB per 1 TiB of virtual size
+	 * at 64 KiB blocks, 64 MiB at 4 KiB), so a deep chain of a big disk
+	 * can ask for more than the machine has: its table load is refused
+	 * while half of the memory available is left.
+	 */
+	if (!dmc_mem_allows(dmc_map_length(l->hdr.nr_blocks), 2)) {
 		DMERR("%s: its block map (%llu MiB) would take more than half of the memory available",
 		      l->path, dmc_map_length(l->hdr.nr_blocks) >> 20);
 		*why =

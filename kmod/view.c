@@ -57,7 +57,6 @@ static void paint(struct dmc_view *v, const struct dmc_blockmap *bm, u16 i)
 struct dmc_view *dmc_view_build(const struct dmc_blockmap *const *maps,
 				unsigned int covered, u64 nr_blocks)
 {
-	const gfp_t gfp = GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
 	struct dmc_view *v;
 	unsigned int i;
 
@@ -65,13 +64,12 @@ struct dmc_view *dmc_view_build(const struct dmc_blockmap *const *maps,
 	    nr_blocks > SIZE_MAX / sizeof(*v->src))
 		return NULL;
 	/* An optimisation: never at the price of a quarter of the memory. */
-	if (nr_blocks * sizeof(*v->src) >
-	    (u64)si_mem_available() * PAGE_SIZE / 4)
+	if (!dmc_mem_allows(nr_blocks * sizeof(*v->src), 4))
 		return NULL;
-	v = kzalloc(sizeof(*v), gfp);
+	v = kzalloc(sizeof(*v), DMC_BIG_GFP);
 	if (!v)
 		return NULL;
-	v->src = kvmalloc_array(nr_blocks, sizeof(*v->src), gfp);
+	v->src = kvmalloc_array(nr_blocks, sizeof(*v->src), DMC_BIG_GFP);
 	if (!v->src) {
 		kfree(v);
 		return NULL;

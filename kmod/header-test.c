@@ -350,6 +350,55 @@ static void header_verify_map_table(struct kunit *test)
 					    &bad), r ? -EILSEQ : 0);
 }
 
+static void verify_xlist_case_desc(const struct dmc_verify_xlist_case *c,
+				   char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(verify_xlist, dmc_verify_xlist_cases, verify_xlist_case_desc);
+
+/* The extent list's place (the host suite runs the same table). */
+static void header_verify_xlist_table(struct kunit *test)
+{
+	const struct dmc_verify_xlist_case *c = test->param_value;
+	u8 *slot = kunit_kzalloc(test, DMC_SLOT_SIZE, GFP_KERNEL);
+	enum dmc_verify_reason why;
+
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	KUNIT_EXPECT_EQ(test, (int)dmc_verify_xlist_case_run(c, slot, &why),
+			(int)c->verdict);
+	KUNIT_EXPECT_EQ_MSG(test, why, c->why, "reason: %s",
+			    dmc_verify_reason_str(why));
+}
+
+static void verify_run_case_desc(const struct dmc_verify_run_case *c,
+				 char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(verify_run, dmc_verify_run_cases, verify_run_case_desc);
+
+/* The extent list's records, read whole and one by one. */
+static void header_verify_run_table(struct kunit *test)
+{
+	const struct dmc_verify_run_case *c = test->param_value;
+	enum dmc_verify_reason why;
+	int one, r;
+	u64 bad;
+
+	for (one = 0; one < 2; one++) {
+		r = dmc_verify_run_case_run(c, one, &bad, &why);
+		KUNIT_EXPECT_EQ_MSG(test, r, c->result, "%s: %s",
+				    one ? "one by one" : "whole",
+				    dmc_verify_reason_str(why));
+		KUNIT_EXPECT_EQ(test, why, c->why);
+		if (why == DMC_WHY_XLIST_RECORD)
+			KUNIT_EXPECT_EQ(test, bad, c->bad);
+	}
+}
+
 /* Linkage rules. */
 struct link_case {
 	const char *name;
@@ -551,6 +600,8 @@ static struct kunit_case header_cases[] = {
 	KUNIT_CASE(header_decode_max_bytes),
 	KUNIT_CASE_PARAM(header_verify_table, verify_gen_params),
 	KUNIT_CASE_PARAM(header_verify_map_table, verify_map_gen_params),
+	KUNIT_CASE_PARAM(header_verify_xlist_table, verify_xlist_gen_params),
+	KUNIT_CASE_PARAM(header_verify_run_table, verify_run_gen_params),
 	KUNIT_CASE_PARAM(header_link, link_gen_params),
 	KUNIT_CASE(header_next_slot),
 	KUNIT_CASE(header_journal_relink),

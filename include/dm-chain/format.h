@@ -13,6 +13,7 @@
  *   data_offset    block i at data_offset + i * block_size (identity
  *                  placement; data_offset is a multiple of 1 MiB and of
  *                  the block size), sparse where blocks are absent or zero
+ *   past the data  optional: the extent list (DMC_COMPAT_EXTENT_LIST)
  *
  * Both header slots hold a struct dmc_header; the valid slot (magic, version
  * and checksum correct) with the higher sequence number is current.  Writers
@@ -160,6 +161,51 @@ struct dmc_swap {
 	char   target_path[DMC_JOURNAL_PATH_MAX];
 } __attribute__((packed));
 
+/*
+ * Compatible features (dmc_header.compat_features): a reader that does not
+ * know a set bit ignores it.
+ *
+ * DMC_COMPAT_EXTENT_LIST: the header's extent_list fields locate a frozen
+ * list of the layer's runs (struct dmc_extent records), written when the
+ * layer got a child.  The block map stays authoritative: the list is a
+ * faster copy of it that a reader may use only while it still describes
+ * the layer (uuid and generation equal to the header's, no merge journal
+ * in this header, state VALID), and must check before use
+ * (dmc_verify_extent_list_*() in layer_verify.h).  Anyone who changes a
+ * layer's map without moving its generation and without a journal in its
+ * header clears the bit first.
+ */
+#define DMC_COMPAT_EXTENT_LIST		(1U << 0)
+
+/*
+ * Where the extent list is (with DMC_COMPAT_EXTENT_LIST): count records of
+ * 16 bytes from byte offset (a multiple of DMC_SLOT_SIZE, at or past the
+ * end of the data area), their CRC32C (seed ~0, final xor ~0), and the
+ * layer uuid and generation the list describes.
+ */
+struct dmc_extent_list {
+	__le64 offset;
+	__le64 count;
+	__le64 generation;
+	__u8   uuid[DMC_UUID_SIZE];
+	__le32 checksum;
+	__le32 reserved;
+} __attribute__((packed));
+
+/*
+ * One run of the extent list: blocks [first, first + length) are in state
+ * (DMC_BLOCK_DATA or DMC_BLOCK_ZERO); length_state = length << 2 | state.
+ * Records are sorted, do not overlap, end at or before nr_blocks, and two
+ * that touch differ in state (the one list a map gives); blocks in no
+ * record are ABSENT.
+ */
+struct dmc_extent {
+	__le64 first;
+	__le64 length_state;
+} __attribute__((packed));
+#define DMC_EXTENT_SIZE		16U
+#define DMC_EXTENT_STATE_BITS	2U
+
 struct dmc_header {
 	__le64 magic;			/* DMC_MAGIC */
 	__le32 checksum;		/* CRC32C of the slot, this field 0 */
@@ -186,9 +232,11 @@ struct dmc_header {
 	struct dmc_journal journal;
 	struct dmc_relink relink;	/* DMC_INCOMPAT_JOURNAL_RELINK */
 	struct dmc_swap swap;		/* DMC_INCOMPAT_JOURNAL_SWAP */
+	struct dmc_extent_list extent_list;	/* DMC_COMPAT_EXTENT_LIST */
 	__u8   reserved[DMC_SLOT_SIZE - 152 - DMC_PATH_MAX -
 			sizeof(struct dmc_journal) - sizeof(struct dmc_relink) -
-			sizeof(struct dmc_swap)];
+			sizeof(struct dmc_swap) -
+			sizeof(struct dmc_extent_list)];
 } __attribute__((packed));
 
 /* Helpers on host-order values: same arithmetic on both sides. */

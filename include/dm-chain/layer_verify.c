@@ -22,6 +22,12 @@ _Static_assert(DMC_HOFF(journal) == 1176, "header layout");
 _Static_assert(DMC_HOFF(relink) == 1760, "header layout");
 _Static_assert(sizeof(struct dmc_relink) == 528, "relink record layout");
 _Static_assert(DMC_HOFF(swap) == 2288, "header layout");
+_Static_assert(DMC_HOFF(extent_list) == 2800, "header layout");
+_Static_assert(sizeof(struct dmc_extent_list) == 48, "extent list layout");
+_Static_assert(sizeof(struct dmc_extent) == DMC_EXTENT_SIZE, "extent layout");
+
+#define DMC_XOFF(f)	(DMC_HOFF(extent_list) + \
+			 __builtin_offsetof(struct dmc_extent_list, f))
 
 static const char *const dmc_reasons[DMC_WHY_MAX] = {
 	[DMC_WHY_NONE] = "Layer header is valid",
@@ -48,6 +54,9 @@ static const char *const dmc_reasons[DMC_WHY_MAX] = {
 	[DMC_WHY_RELINK] = "Layer merge journal's relink record is malformed",
 	[DMC_WHY_MAP_ENTRY] = "Layer block map holds an invalid entry",
 	[DMC_WHY_MAP_TAIL] = "Layer block map has entries past its last block",
+	[DMC_WHY_XLIST_PLACE] = "Layer extent list lies outside its file or inside its data area",
+	[DMC_WHY_XLIST_RECORD] = "Layer extent list has an unsorted, overlapping, empty or out-of-range run",
+	[DMC_WHY_XLIST_CHECKSUM] = "Layer extent list checksum is wrong or the list is short",
 };
 
 const char *dmc_verify_reason_str(enum dmc_verify_reason r)
@@ -271,6 +280,13 @@ static void decode(const __u8 *s, struct dmc_hdr *h)
 	if (h->incompat_features & DMC_INCOMPAT_JOURNAL_RELINK)
 		copy_bytes(h->j_relink_uuid, s + DMC_ROFF(child_uuid),
 			   DMC_UUID_SIZE);
+	if (h->compat_features & DMC_COMPAT_EXTENT_LIST) {
+		h->x_offset = ld64(s + DMC_XOFF(offset));
+		h->x_count = ld64(s + DMC_XOFF(count));
+		h->x_generation = ld64(s + DMC_XOFF(generation));
+		copy_bytes(h->x_uuid, s + DMC_XOFF(uuid), DMC_UUID_SIZE);
+		h->x_checksum = ld32(s + DMC_XOFF(checksum));
+	}
 }
 
 static int refuse(enum dmc_verify_reason *why, enum dmc_verify_reason r)
@@ -527,4 +543,145 @@ int dmc_verify_map_tail(const __u8 *map, __u64 map_length, __u64 nr_blocks,
 		}
 	}
 	return DMC_VERIFY_OK;
+}
+
+enum dmc_xlist_verdict dmc_verify_extent_list_place(const struct dmc_hdr *h,
+						     __u64 file_size,
+						     __u64 max_bytes,
+						     enum dmc_verify_reason *why)
+{
+	__u64 data_end = h->data_offset + (h->nr_blocks << h->block_shift);
+	__u64 len;
+
+	*why = DMC_WHY_NONE;
+	if (!(h->compat_features & DMC_COMPAT_EXTENT_LIST))
+		return DMC_XLIST_NONE;
+	if (h->state != DMC_STATE_VALID || h->j_state != DMC_JOURNAL_NONE ||
+	    h->x_generation != h->generation ||
+	    !same_bytes(h->x_uuid, h->uuid, DMC_UUID_SIZE))
+		return DMC_XLIST_STALE;
+	if (!max_bytes || max_bytes > DMC_S64_MAX)
+		max_bytes = DMC_S64_MAX;
+	/* Runs do not overlap and hold a block each: at most nr_blocks. */
+	len = h->x_count * DMC_EXTENT_SIZE;	/* nr_blocks < 2^39 */
+	if (h->x_count > h->nr_blocks || h->x_offset % DMC_SLOT_SIZE ||
+	    h->x_offset < data_end || h->x_offset > max_bytes ||
+	    len > max_bytes - h->x_offset || h->x_offset > file_size ||
+	    len > file_size - h->x_offset) {
+		*why = DMC_WHY_XLIST_PLACE;
+		return DMC_XLIST_BAD;
+	}
+	return DMC_XLIST_CURRENT;
+}
+
+void dmc_extent_get(const void *rec, __u64 *first, __u64 *length,
+		    __u32 *state)
+{
+	const __u8 *p = rec;
+	__u64 ls = ld64(p + 8);
+
+	*first = ld64(p);
+	*length = ls >> DMC_EXTENT_STATE_BITS;
+	*state = (__u32)(ls & ((1U << DMC_EXTENT_STATE_BITS) - 1));
+}
+
+static void st64(__u8 *p, __u64 v)
+{
+	st32(p, (__u32)v);
+	st32(p + 4, (__u32)(v >> 32));
+}
+
+void dmc_extent_put(void *rec, __u64 first, __u64 length, __u32 state)
+{
+	__u8 *p = rec;
+
+	st64(p, first);
+	st64(p + 8, length << DMC_EXTENT_STATE_BITS | state);
+}
+
+void dmc_extent_walk_begin(struct dmc_extent_walk *w, const struct dmc_hdr *h)
+{
+	w->nr_blocks = h->nr_blocks;
+	w->seen = 0;
+	w->next = 0;
+	w->last_state = 0;
+	w->crc = ~0U;
+}
+
+int dmc_extent_walk_feed(struct dmc_extent_walk *w, const void *recs,
+			 __u64 n, __u64 *bad, enum dmc_verify_reason *why)
+{
+	const __u8 *p = recs;
+	__u64 i, first, length;
+	__u32 state;
+
+	for (i = 0; i < n; i++, p += DMC_EXTENT_SIZE) {
+		dmc_extent_get(p, &first, &length, &state);
+		if ((state != DMC_BLOCK_DATA && state != DMC_BLOCK_ZERO) ||
+		    !length || first < w->next || first >= w->nr_blocks ||
+		    length > w->nr_blocks - first ||
+		    (first == w->next && state == w->last_state)) {
+			*bad = w->seen + i;
+			*why = DMC_WHY_XLIST_RECORD;
+			return DMC_VERIFY_INVALID;
+		}
+		w->next = first + length;
+		w->last_state = state;
+	}
+	w->crc = dmc_crc32c(w->crc, recs, (size_t)(n * DMC_EXTENT_SIZE));
+	w->seen += n;
+	return DMC_VERIFY_OK;
+}
+
+int dmc_extent_walk_end(const struct dmc_extent_walk *w,
+			const struct dmc_hdr *h, enum dmc_verify_reason *why)
+{
+	if (w->seen != h->x_count || ~w->crc != h->x_checksum) {
+		*why = DMC_WHY_XLIST_CHECKSUM;
+		return DMC_VERIFY_INVALID;
+	}
+	return DMC_VERIFY_OK;
+}
+
+int dmc_map_next_run(const __u8 *map, __u64 nr_blocks, __u64 *pos,
+		     __u64 *first, __u64 *length, __u32 *state)
+{
+	__u64 b = *pos, e;
+	__u32 st;
+	__u8 whole;
+
+	/* Skip ABSENT blocks, four at a time on a byte boundary. */
+	while (b < nr_blocks) {
+		if (!(b % DMC_BLOCKS_PER_MAP_BYTE) &&
+		    !map[b / DMC_BLOCKS_PER_MAP_BYTE]) {
+			b += DMC_BLOCKS_PER_MAP_BYTE;
+			continue;
+		}
+		if (dmc_map_get(map, b) != DMC_BLOCK_ABSENT)
+			break;
+		b++;
+	}
+	if (b >= nr_blocks) {
+		*pos = nr_blocks;
+		return 0;
+	}
+	st = dmc_map_get(map, b);
+	whole = (__u8)(st * 0x55U);	/* a byte of four such entries */
+	e = b + 1;
+	while (e < nr_blocks) {
+		if (!(e % DMC_BLOCKS_PER_MAP_BYTE) &&
+		    nr_blocks - e >= DMC_BLOCKS_PER_MAP_BYTE &&
+		    map[e / DMC_BLOCKS_PER_MAP_BYTE] == whole) {
+			e += DMC_BLOCKS_PER_MAP_BYTE;
+			continue;
+		}
+		if (dmc_map_get(map, e) != st)
+			break;
+		e++;
+	}
+	*first = b;
+	*length = e - b;
+	*state = st;
+	*pos = e;
+	return 1;
 }

@@ -14,6 +14,8 @@
  *                       the function to fuzz.
  *   dmc_verify_header() one slot's fields (after dmc_verify_slot()).
  *   dmc_verify_map()    block map entries (value 3 is corrupt).
+ *   dmc_verify_extent_list_place(), dmc_extent_walk_*()
+ *                       the extent list's place and records.
  */
 #ifndef _DM_CHAIN_LAYER_VERIFY_H
 #define _DM_CHAIN_LAYER_VERIFY_H
@@ -55,6 +57,12 @@ struct dmc_hdr {
 	__u32 j_flags;
 	/* relink record (DMC_INCOMPAT_JOURNAL_RELINK), else zero */
 	__u8 j_relink_uuid[DMC_UUID_SIZE];
+	/* extent list (DMC_COMPAT_EXTENT_LIST), else zero */
+	__u64 x_offset;
+	__u64 x_count;
+	__u64 x_generation;
+	__u8 x_uuid[DMC_UUID_SIZE];
+	__u32 x_checksum;
 };
 
 /* Whether @h's journal carries a relink record. */
@@ -112,6 +120,9 @@ enum dmc_verify_reason {
 	DMC_WHY_RELINK,
 	DMC_WHY_MAP_ENTRY,
 	DMC_WHY_MAP_TAIL,
+	DMC_WHY_XLIST_PLACE,
+	DMC_WHY_XLIST_RECORD,
+	DMC_WHY_XLIST_CHECKSUM,
 	DMC_WHY_MAX
 };
 
@@ -183,5 +194,72 @@ int dmc_verify_map(const __u8 *map, __u64 first, __u64 end, __u64 *counts,
  */
 int dmc_verify_map_tail(const __u8 *map, __u64 map_length, __u64 nr_blocks,
 			__u64 *bad);
+
+/*
+ * The extent list (DMC_COMPAT_EXTENT_LIST, docs/format.md "Extent list").
+ * A header's list is one of:
+ */
+enum dmc_xlist_verdict {
+	DMC_XLIST_NONE = 0,	/* none: the bit is clear */
+	DMC_XLIST_STALE,	/* describes another uuid or generation, or
+				 * the layer is merged away or holds a merge
+				 * journal: read the map instead */
+	DMC_XLIST_BAD,		/* would describe the layer, but lies outside
+				 * the file or inside its data area (*why) */
+	DMC_XLIST_CURRENT,	/* in place: read it and check its records */
+};
+
+/*
+ * What @h (a header dmc_verify_header() accepted, of a file of @file_size
+ * bytes, @max_bytes as there) says about its list.  A list that is not
+ * CURRENT is never read, and never a reason to refuse the layer: the map
+ * is authoritative.
+ */
+enum dmc_xlist_verdict dmc_verify_extent_list_place(const struct dmc_hdr *h,
+						     __u64 file_size,
+						     __u64 max_bytes,
+						     enum dmc_verify_reason *why);
+
+/*
+ * Checking a CURRENT list's records as they are read, in pieces of any
+ * size: _begin(), then _feed() for each piece in order, then _end().
+ * Records must be sorted, must not overlap, must end at or before the
+ * last block, must be DATA or ZERO, and two that touch must differ in
+ * state; the checksum is over all of them.
+ */
+struct dmc_extent_walk {
+	__u64 nr_blocks;
+	__u64 seen;		/* records fed */
+	__u64 next;		/* first block the next record may start at */
+	__u32 last_state;	/* of the record ending at next, or 0 */
+	__u32 crc;
+};
+
+void dmc_extent_walk_begin(struct dmc_extent_walk *w, const struct dmc_hdr *h);
+
+/*
+ * Check @n records at @recs.  Returns DMC_VERIFY_OK, or DMC_VERIFY_INVALID
+ * with *why and *bad (the index in the whole list of the first bad record).
+ */
+int dmc_extent_walk_feed(struct dmc_extent_walk *w, const void *recs,
+			 __u64 n, __u64 *bad, enum dmc_verify_reason *why);
+
+/* All @h->x_count records fed and the checksum right: DMC_VERIFY_OK. */
+int dmc_extent_walk_end(const struct dmc_extent_walk *w,
+			const struct dmc_hdr *h, enum dmc_verify_reason *why);
+
+/* One record, decoded and encoded (DMC_EXTENT_SIZE bytes). */
+void dmc_extent_get(const void *rec, __u64 *first, __u64 *length,
+		    __u32 *state);
+void dmc_extent_put(void *rec, __u64 first, __u64 length, __u32 state);
+
+/*
+ * The runs of a block map, in list order: from block *@pos, the next run
+ * of DATA or ZERO blocks below @nr_blocks.  Returns 1 with the run, and
+ * *@pos moved past it, or 0 when no run is left.  What writers of the list
+ * build it with, and what a check compares the list with.
+ */
+int dmc_map_next_run(const __u8 *map, __u64 nr_blocks, __u64 *pos,
+		     __u64 *first, __u64 *length, __u32 *state);
 
 #endif /* _DM_CHAIN_LAYER_VERIFY_H */

@@ -383,4 +383,184 @@ static const struct dmc_verify_map_case dmc_verify_map_cases[] = {
 #define DMC_VERIFY_NR_MAP_CASES \
 	(sizeof(dmc_verify_map_cases) / sizeof(dmc_verify_map_cases[0]))
 
+/* ---- the extent list (DMC_COMPAT_EXTENT_LIST) ---- */
+#define VC_XOFF(f)	(VC_OFF(extent_list) + \
+			 __builtin_offsetof(struct dmc_extent_list, f))
+
+/* A list of @count records right after the layout, describing the base. */
+static inline void vc_xlist(__u8 *s, __u64 offset, __u64 count)
+{
+	VC_SET(s, compat_features, DMC_COMPAT_EXTENT_LIST);
+	vc_put(s + VC_XOFF(offset), 8, offset);
+	vc_put(s + VC_XOFF(count), 8, count);
+	vc_put(s + VC_XOFF(generation), 8, 1);
+	vc_fill(s + VC_XOFF(uuid), 1, DMC_UUID_SIZE);
+}
+static inline void vcx_present(__u8 *s) { vc_xlist(s, VC_FILE_SIZE, 3); }
+static inline void vcx_empty(__u8 *s) { vc_xlist(s, VC_FILE_SIZE, 0); }
+static inline void vcx_later(__u8 *s) { vc_xlist(s, VC_FILE_SIZE + 4096, 3); }
+static inline void vcx_no_bit(__u8 *s) { vcx_present(s); VC_SET(s, compat_features, 0); }
+static inline void vcx_generation(__u8 *s) { vcx_present(s); vc_put(s + VC_XOFF(generation), 8, 2); }
+static inline void vcx_uuid(__u8 *s) { vcx_present(s); s[VC_XOFF(uuid) + 15] = 2; }
+static inline void vcx_journal(__u8 *s) { vcx_present(s); vcm_journal(s); }
+static inline void vcx_merged(__u8 *s) { vcx_present(s); vcm_merged(s); }
+static inline void vcx_in_data(__u8 *s) { vc_xlist(s, VC_FILE_SIZE - 4096, 3); }
+static inline void vcx_in_map(__u8 *s) { vc_xlist(s, DMC_MAP_OFFSET, 3); }
+static inline void vcx_unaligned(__u8 *s) { vc_xlist(s, VC_FILE_SIZE + 16, 3); }
+static inline void vcx_too_many(__u8 *s) { vc_xlist(s, VC_FILE_SIZE, VC_NR_BLOCKS + 1); }
+static inline void vcx_count_wraps(__u8 *s) { vc_xlist(s, VC_FILE_SIZE, 1ULL << 60); }
+static inline void vcx_offset_huge(__u8 *s) { vc_xlist(s, 0ULL - 4096, 3); }
+
+struct dmc_verify_xlist_case {
+	const char *name;
+	void (*mutate)(__u8 *slot);
+	__u64 file_size;		/* 0: the layout and 3 records */
+	__u64 max_bytes;
+	enum dmc_xlist_verdict verdict;
+	enum dmc_verify_reason why;
+};
+
+#define VC_XFILE	(VC_FILE_SIZE + 3 * DMC_EXTENT_SIZE)
+
+static const struct dmc_verify_xlist_case dmc_verify_xlist_cases[] = {
+	{ "no list", NULL, 0, 0, DMC_XLIST_NONE, DMC_WHY_NONE },
+	{ "list right after the data area", vcx_present, 0, 0, DMC_XLIST_CURRENT, DMC_WHY_NONE },
+	{ "empty list", vcx_empty, VC_FILE_SIZE, 0, DMC_XLIST_CURRENT, DMC_WHY_NONE },
+	{ "list one page later", vcx_later, VC_XFILE + 4096, 0, DMC_XLIST_CURRENT, DMC_WHY_NONE },
+	{ "list fields without the bit", vcx_no_bit, 0, 0, DMC_XLIST_NONE, DMC_WHY_NONE },
+	{ "list of another generation", vcx_generation, 0, 0, DMC_XLIST_STALE, DMC_WHY_NONE },
+	{ "list of another uuid", vcx_uuid, 0, 0, DMC_XLIST_STALE, DMC_WHY_NONE },
+	{ "list under a merge journal", vcx_journal, 0, 0, DMC_XLIST_STALE, DMC_WHY_NONE },
+	{ "list of a merged-away layer", vcx_merged, 0, 0, DMC_XLIST_STALE, DMC_WHY_NONE },
+	{ "list inside the data area", vcx_in_data, 0, 0, DMC_XLIST_BAD, DMC_WHY_XLIST_PLACE },
+	{ "list over the map", vcx_in_map, 0, 0, DMC_XLIST_BAD, DMC_WHY_XLIST_PLACE },
+	{ "list not page aligned", vcx_unaligned, VC_XFILE + 16, 0, DMC_XLIST_BAD, DMC_WHY_XLIST_PLACE },
+	{ "list past the file's end", vcx_present, VC_XFILE - 1, 0, DMC_XLIST_BAD, DMC_WHY_XLIST_PLACE },
+	{ "more runs than blocks", vcx_too_many, ~0ULL, 0, DMC_XLIST_BAD, DMC_WHY_XLIST_PLACE },
+	{ "count whose bytes wrap", vcx_count_wraps, ~0ULL, 0, DMC_XLIST_BAD, DMC_WHY_XLIST_PLACE },
+	{ "offset near 2^64", vcx_offset_huge, ~0ULL, 0, DMC_XLIST_BAD, DMC_WHY_XLIST_PLACE },
+	{ "list past the caller's limit", vcx_present, 0, VC_XFILE - 1, DMC_XLIST_BAD, DMC_WHY_XLIST_PLACE },
+	{ "limit exactly the list's end", vcx_present, 0, VC_XFILE, DMC_XLIST_CURRENT, DMC_WHY_NONE },
+};
+
+#define DMC_VERIFY_NR_XLIST_CASES \
+	(sizeof(dmc_verify_xlist_cases) / sizeof(dmc_verify_xlist_cases[0]))
+
+/* Run place case @c on @slot (DMC_SLOT_SIZE bytes). */
+static inline enum dmc_xlist_verdict
+dmc_verify_xlist_case_run(const struct dmc_verify_xlist_case *c, __u8 *slot,
+			  enum dmc_verify_reason *why)
+{
+	__u64 size = c->file_size ? c->file_size : VC_XFILE;
+	struct dmc_hdr h;
+
+	vc_make_base(slot);
+	if (c->mutate)
+		c->mutate(slot);
+	dmc_verify_seal(slot);
+	if (dmc_verify_header(slot, size, c->max_bytes, &h, why) != DMC_VERIFY_OK)
+		return (enum dmc_xlist_verdict)-1;
+	return dmc_verify_extent_list_place(&h, size, c->max_bytes, why);
+}
+
+/* Records of a list, checked against a base of VC_NR_BLOCKS blocks. */
+struct dmc_verify_run_case {
+	const char *name;
+	unsigned int nr;		/* records given */
+	__u64 run[4][3];		/* first, length, state */
+	__u64 count;			/* the header's count; 0: nr */
+	int bad_checksum;
+	int result;			/* of the whole check */
+	enum dmc_verify_reason why;
+	__u64 bad;			/* the bad record, for RECORD */
+};
+
+#define VC_D	DMC_BLOCK_DATA
+#define VC_Z	DMC_BLOCK_ZERO
+#define VC_N	VC_NR_BLOCKS
+
+static const struct dmc_verify_run_case dmc_verify_run_cases[] = {
+	{ "three runs", 3, { { 0, 1, VC_D }, { 5, 2, VC_Z }, { 7, 1, VC_D } }, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
+	{ "no runs", 0, { { 0 } }, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
+	{ "every block", 1, { { 0, VC_N, VC_D } }, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
+	{ "touching runs of two states", 2, { { 0, 1, VC_D }, { 1, 1, VC_Z } }, 0, 0, DMC_VERIFY_OK, DMC_WHY_NONE, 0 },
+	{ "touching runs of one state", 2, { { 0, 1, VC_D }, { 1, 1, VC_D } }, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_RECORD, 1 },
+	{ "overlapping runs", 2, { { 0, 4, VC_D }, { 3, 1, VC_Z } }, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_RECORD, 1 },
+	{ "unsorted runs", 3, { { 0, 1, VC_D }, { 9, 1, VC_D }, { 4, 1, VC_D } }, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_RECORD, 2 },
+	{ "empty run", 1, { { 3, 0, VC_D } }, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_RECORD, 0 },
+	{ "absent run", 1, { { 3, 1, DMC_BLOCK_ABSENT } }, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_RECORD, 0 },
+	{ "run of state 3", 1, { { 3, 1, DMC_BLOCK_INVALID } }, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_RECORD, 0 },
+	{ "run past the last block", 1, { { VC_N - 1, 2, VC_D } }, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_RECORD, 0 },
+	{ "run starting past the last block", 1, { { VC_N, 1, VC_D } }, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_RECORD, 0 },
+	{ "run whose end wraps", 1, { { 1, (1ULL << 62) - 1, VC_D } }, 0, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_RECORD, 0 },
+	{ "wrong checksum", 2, { { 0, 1, VC_D }, { 5, 1, VC_Z } }, 0, 1, DMC_VERIFY_INVALID, DMC_WHY_XLIST_CHECKSUM, 0 },
+	{ "fewer runs than the header's count", 2, { { 0, 1, VC_D }, { 5, 1, VC_Z } }, 3, 0, DMC_VERIFY_INVALID, DMC_WHY_XLIST_CHECKSUM, 0 },
+};
+
+#define DMC_VERIFY_NR_RUN_CASES \
+	(sizeof(dmc_verify_run_cases) / sizeof(dmc_verify_run_cases[0]))
+
+/*
+ * Run record case @c, feeding one record at a time when @one_by_one (the
+ * verdict must not depend on how the list is read).  Returns the verdict.
+ */
+static inline int dmc_verify_run_case_run(const struct dmc_verify_run_case *c,
+					  int one_by_one, __u64 *bad,
+					  enum dmc_verify_reason *why)
+{
+	__u8 recs[4 * DMC_EXTENT_SIZE];
+	struct dmc_extent_walk w;
+	struct dmc_hdr h;
+	unsigned int i;
+	__u32 crc;
+
+	vc_fill((__u8 *)&h, 0, sizeof(h));
+	h.nr_blocks = VC_NR_BLOCKS;
+	h.x_count = c->count ? c->count : c->nr;
+	for (i = 0; i < c->nr; i++)
+		dmc_extent_put(recs + i * DMC_EXTENT_SIZE, c->run[i][0],
+			       c->run[i][1], (__u32)c->run[i][2]);
+	crc = ~dmc_crc32c(~0U, recs, c->nr * DMC_EXTENT_SIZE);
+	h.x_checksum = c->bad_checksum ? crc ^ 1 : crc;
+	*bad = 0;
+	*why = DMC_WHY_NONE;
+	dmc_extent_walk_begin(&w, &h);
+	if (one_by_one) {
+		for (i = 0; i < c->nr; i++)
+			if (dmc_extent_walk_feed(&w, recs + i * DMC_EXTENT_SIZE,
+						 1, bad, why))
+				return DMC_VERIFY_INVALID;
+	} else if (dmc_extent_walk_feed(&w, recs, c->nr, bad, why)) {
+		return DMC_VERIFY_INVALID;
+	}
+	return dmc_extent_walk_end(&w, &h, why);
+}
+
+/*
+ * dmc_map_next_run() against a block-by-block reading of @map (@nr
+ * blocks): the runs must cover exactly the blocks that are not ABSENT,
+ * each of one state, maximal, in order.  Returns 0 or the first block
+ * where they differ plus one.
+ */
+static inline __u64 dmc_verify_runs_match_map(const __u8 *map, __u64 nr)
+{
+	__u64 pos = 0, b = 0, first, length, i;
+	__u32 state;
+
+	while (dmc_map_next_run(map, nr, &pos, &first, &length, &state)) {
+		for (; b < first; b++)
+			if (dmc_map_get(map, b) != DMC_BLOCK_ABSENT)
+				return b + 1;
+		for (i = 0; i < length; i++, b++)
+			if (dmc_map_get(map, b) != state)
+				return b + 1;
+		if (b < nr && dmc_map_get(map, b) == state)
+			return b + 1;	/* not maximal */
+	}
+	for (; b < nr; b++)
+		if (dmc_map_get(map, b) != DMC_BLOCK_ABSENT)
+			return b + 1;
+	return 0;
+}
+
 #endif /* _DM_CHAIN_VERIFY_CASES_H */

@@ -86,6 +86,31 @@ static void layer_seeds(void)
 	put_le64(f, VC_FILE_SIZE);
 	put_le64(f, 0);
 	seed_close(f);
+
+	/*
+	 * Every extent list case, its header in slot 0, followed by the
+	 * records of the first run case (where the harness reads records).
+	 */
+	for (i = 0; i < DMC_VERIFY_NR_XLIST_CASES; i++) {
+		const struct dmc_verify_xlist_case *c = &dmc_verify_xlist_cases[i];
+		const struct dmc_verify_run_case *rc = &dmc_verify_run_cases[0];
+		__u8 rec[DMC_EXTENT_SIZE];
+		unsigned int k;
+
+		memset(buf, 0, sizeof(buf));
+		dmc_verify_xlist_case_run(c, buf, &why);
+		snprintf(name, sizeof(name), "xlist-%03zu", i);
+		f = seed_open("layer_verify", name);
+		fwrite(buf, 1, 2 * DMC_SLOT_SIZE, f);
+		for (k = 0; k < rc->nr; k++) {
+			dmc_extent_put(rec, rc->run[k][0], rc->run[k][1],
+				       (__u32)rc->run[k][2]);
+			fwrite(rec, 1, sizeof(rec), f);
+		}
+		put_le64(f, c->file_size ? c->file_size : VC_XFILE);
+		put_le64(f, c->max_bytes);
+		seed_close(f);
+	}
 }
 
 /* ---- netlink answers ---------------------------------------------------- */

@@ -241,6 +241,107 @@ static void test_verify_map_table(void **state)
 	}
 }
 
+/* The extent list's place (shared table, as in KUnit). */
+static void test_verify_xlist_table(void **state)
+{
+	static uint8_t buf[DMC_SLOT_SIZE];
+	enum dmc_verify_reason why;
+	unsigned int failed = 0;
+	size_t i;
+	int v;
+
+	(void)state;
+	for (i = 0; i < DMC_VERIFY_NR_XLIST_CASES; i++) {
+		const struct dmc_verify_xlist_case *c = &dmc_verify_xlist_cases[i];
+
+		v = (int)dmc_verify_xlist_case_run(c, buf, &why);
+		if (v != (int)c->verdict || why != c->why) {
+			print_error("xlist case '%s': verdict %d '%s'; want %d '%s'\n",
+				    c->name, v, dmc_verify_reason_str(why),
+				    c->verdict, dmc_verify_reason_str(c->why));
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+}
+
+/* The extent list's records, whole and one by one (shared table). */
+static void test_verify_run_table(void **state)
+{
+	enum dmc_verify_reason why;
+	unsigned int failed = 0;
+	__u64 bad;
+	size_t i;
+	int one, r;
+
+	(void)state;
+	for (i = 0; i < DMC_VERIFY_NR_RUN_CASES; i++) {
+		const struct dmc_verify_run_case *c = &dmc_verify_run_cases[i];
+
+		for (one = 0; one < 2; one++) {
+			r = dmc_verify_run_case_run(c, one, &bad, &why);
+			if (r != c->result || why != c->why ||
+			    (why == DMC_WHY_XLIST_RECORD && bad != c->bad)) {
+				print_error("run case '%s' (%s): %d '%s' record %llu\n",
+					    c->name, one ? "one by one" : "whole", r,
+					    dmc_verify_reason_str(why),
+					    (unsigned long long)bad);
+				failed++;
+			}
+		}
+	}
+	assert_int_equal(failed, 0);
+}
+
+/*
+ * dmc_map_next_run() on random maps (runs of random states and lengths,
+ * crossing byte boundaries, ending at odd block counts), and the list it
+ * makes passes the record checks.
+ */
+static void test_map_runs_random(void **state)
+{
+	static uint8_t map[1024];
+	enum dmc_verify_reason why;
+	struct dmc_extent_walk w;
+	struct dmc_hdr h;
+	uint8_t rec[DMC_EXTENT_SIZE];
+	__u64 nr, b, pos, first, length, bad, runs;
+	__u32 st;
+	unsigned int iter, k;
+
+	(void)state;
+	srand(19);
+	for (iter = 0; iter < 2000; iter++) {
+		nr = 1 + (uint64_t)rand() % (sizeof(map) * 4);
+		memset(map, 0, sizeof(map));
+		for (b = 0; b < nr;) {
+			unsigned int len = 1 + (unsigned int)rand() % (iter % 3 ? 9 : 70);
+
+			st = (unsigned int)rand() % 3;
+			for (k = 0; k < len && b < nr; k++, b++)
+				dmc_map_set(map, b, st);
+		}
+		assert_int_equal(dmc_verify_runs_match_map(map, nr), 0);
+		memset(&h, 0, sizeof(h));
+		h.nr_blocks = nr;
+		dmc_extent_walk_begin(&w, &h);
+		pos = 0;
+		runs = 0;
+		while (dmc_map_next_run(map, nr, &pos, &first, &length, &st)) {
+			dmc_extent_put(rec, first, length, st);
+			assert_int_equal(dmc_extent_walk_feed(&w, rec, 1, &bad, &why),
+					 DMC_VERIFY_OK);
+			runs++;
+		}
+		h.x_count = runs;
+		h.x_checksum = ~w.crc;
+		assert_int_equal(dmc_extent_walk_end(&w, &h, &why), DMC_VERIFY_OK);
+	}
+	/* A run that is not maximal is caught by the oracle. */
+	memset(map, 0x55, 4);
+	assert_int_equal(dmc_verify_runs_match_map(map, 16), 0);
+}
+
 /* The file-size and limit rules as chainctl applies them to a slot. */
 static void test_header_check_file(void **state)
 {
@@ -523,6 +624,9 @@ int main(void)
 		cmocka_unit_test(test_header_validate),
 		cmocka_unit_test(test_verify_table),
 		cmocka_unit_test(test_verify_map_table),
+		cmocka_unit_test(test_verify_xlist_table),
+		cmocka_unit_test(test_verify_run_table),
+		cmocka_unit_test(test_map_runs_random),
 		cmocka_unit_test(test_header_check_file),
 		cmocka_unit_test(test_geometry),
 		cmocka_unit_test(test_slot_pick),

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "chain.h"
+#include "extent_list.h"
 #include "flatten.h"
 #include "layer_check.h"
 #include "layer_create.h"
@@ -2329,6 +2330,142 @@ static void test_swap_files_gone(void **state)
 	layer_close(t);
 }
 
+/* NAME's list state, and (when present) whether it checks out. */
+static enum dmc_xlist_verdict list_of(const char *name, bool *ok)
+{
+	struct extent_list_check xc;
+	struct dmc_err err;
+	struct layer *l = open_layer(name);
+
+	dmc_err_clear(&err);
+	must(layer_check_extent_list(l, &xc, &err), &err);
+	layer_close(l);
+	*ok = xc.ok;
+	return xc.state;
+}
+
+static void assert_list_present(const char *name)
+{
+	bool ok;
+
+	assert_int_equal(list_of(name, &ok), DMC_XLIST_CURRENT);
+	if (!ok)
+		fail_msg("%s: extent list does not check out", name);
+}
+
+/*
+ * The extent list (docs/format.md): a layer gets one when it gets a child,
+ * goes stale when written, is checked against the map and rewritten from
+ * it by check -r, and a range merge gives the target its new one.
+ */
+static void test_extent_list(void **state)
+{
+	struct check_report *rep = calloc(1, sizeof(*rep));
+	struct merge_request tmpl = { 0 };
+	struct layer_header h;
+	struct merge_result res;
+	struct dmc_err err;
+	struct layer *l;
+	uint8_t rec[DMC_EXTENT_SIZE];
+	__u64 first, length;
+	__u32 st;
+	bool ok;
+	int fd;
+
+	(void)state;
+	build_chain(false);
+	assert_list_present("base.dmc");
+	assert_list_present("a.dmc");
+	assert_list_present("b.dmc");
+	assert_int_equal(list_of("c.dmc", &ok), DMC_XLIST_NONE);
+	layer_check(path("b.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CLEAN);
+
+	/* A second child does not rewrite a present list. */
+	l = open_layer("b.dmc");
+	h = l->hdr;
+	layer_close(l);
+	create("b2.dmc", "b.dmc");
+	l = open_layer("b.dmc");
+	assert_int_equal(l->hdr.sequence, h.sequence);
+	layer_close(l);
+	unlink(path("b2.dmc"));
+
+	/* One record of b's list changed: its checksum catches it. */
+	l = open_layer("b.dmc");
+	corrupt_bytes("b.dmc", l->hdr.xlist.offset + 3, 1);
+	layer_close(l);
+	assert_int_equal(list_of("b.dmc", &ok), DMC_XLIST_CURRENT);
+	assert_false(ok);
+	layer_check(path("b.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_NEEDS_REPAIR);
+	assert_non_null(strstr(rep->findings[0].msg, "extent list"));
+	layer_check(path("b.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_REPAIRED);
+	assert_list_present("b.dmc");
+
+	/*
+	 * A well-formed list with the right checksum that says something
+	 * else than the map: only the comparison with the map catches it.
+	 */
+	l = open_layer("a.dmc");
+	dmc_err_clear(&err);
+	must(layer_make_writable(l, &err), &err);
+	assert_int_equal(pread(l->fd, rec, sizeof(rec), (off_t)l->hdr.xlist.offset),
+			 (ssize_t)sizeof(rec));
+	dmc_extent_get(rec, &first, &length, &st);
+	dmc_extent_put(rec, first, length, st == DMC_BLOCK_DATA ? DMC_BLOCK_ZERO :
+							      DMC_BLOCK_DATA);
+	assert_int_equal(pwrite(l->fd, rec, sizeof(rec), (off_t)l->hdr.xlist.offset),
+			 (ssize_t)sizeof(rec));
+	h = l->hdr;
+	{
+		uint8_t *all = malloc(h.xlist.count * DMC_EXTENT_SIZE);
+
+		assert_int_equal(pread(l->fd, all, h.xlist.count * DMC_EXTENT_SIZE,
+				       (off_t)h.xlist.offset),
+				 (ssize_t)(h.xlist.count * DMC_EXTENT_SIZE));
+		h.xlist.checksum = ~dmc_crc32c(~0U, all, h.xlist.count * DMC_EXTENT_SIZE);
+		free(all);
+	}
+	must(layer_write_header(l, &h, &err), &err);
+	layer_close(l);
+	assert_int_equal(list_of("a.dmc", &ok), DMC_XLIST_CURRENT);
+	assert_false(ok);
+	layer_check(path("a.dmc"), true, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_REPAIRED);
+	assert_non_null(strstr(rep->findings[0].msg, "differs from the block map"));
+	assert_list_present("a.dmc");
+
+	/* A range merge (b into a, c relinked) leaves a with its new list. */
+	must(range_merge("c.dmc", "a.dmc", "b.dmc", MERGE_STOP_NONE, &res, &err), &err);
+	assert_list_present("a.dmc");
+	assert_chain_is_ref("c.dmc");
+
+	/*
+	 * Writing a layer drops its list before the map changes (the
+	 * generation moves only after it).
+	 */
+	write_blocks("base.dmc", 60, 1);
+	assert_int_equal(list_of("base.dmc", &ok), DMC_XLIST_NONE);
+	layer_check(path("base.dmc"), false, &tmpl, rep);
+	assert_int_equal(rep->verdict, CHECK_CLEAN);
+
+	/*
+	 * A parent someone else holds (a live device's LOCK_SH) gets no list,
+	 * and its child is made all the same.
+	 */
+	fd = open(path("c.dmc"), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_SH), 0);
+	create("d.dmc", "c.dmc");
+	assert_int_equal(list_of("c.dmc", &ok), DMC_XLIST_NONE);
+	close(fd);
+	create("e.dmc", "c.dmc");
+	assert_list_present("c.dmc");
+	free(rep);
+}
+
 static void test_write_bumps_generation(void **state)
 {
 	struct dmc_err err;
@@ -2379,6 +2516,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_map_every_reader_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire_needs_every_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_bumps_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extent_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_side_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_refusals, setup, teardown),

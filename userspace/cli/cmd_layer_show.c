@@ -8,6 +8,7 @@
 #include "chain.h"
 #include "chainctl.h"
 #include "cmd_layer.h"
+#include "extent_list.h"
 #include "json.h"
 #include "merge_plan.h"
 #include "sizes.h"
@@ -38,6 +39,43 @@ static void json_uuid(struct json_writer *jw, const char *key, const uint8_t *u)
 	json_string(jw, key, s);
 }
 
+/* The extent list as the header places it (its records are not read). */
+static void json_extent_list(struct json_writer *jw, const struct layer *l)
+{
+	enum dmc_verify_reason why;
+	enum dmc_xlist_verdict v = extent_list_state(l, &why);
+
+	json_object_begin(jw, "extent_list");
+	json_string(jw, "state", extent_list_state_str(v));
+	if (v == DMC_XLIST_CURRENT)
+		json_u64(jw, "runs", l->hdr.xlist.count);
+	else
+		json_null(jw, "runs");
+	if (v == DMC_XLIST_STALE)
+		json_u64(jw, "generation", l->hdr.xlist.generation);
+	else
+		json_null(jw, "generation");
+	json_object_end(jw);
+}
+
+static void print_extent_list(const struct layer *l)
+{
+	enum dmc_verify_reason why;
+	enum dmc_xlist_verdict v = extent_list_state(l, &why);
+
+	printf("extent list:   %s", extent_list_state_str(v));
+	if (v == DMC_XLIST_CURRENT)
+		printf(", %" PRIu64 " run%s at %" PRIu64, l->hdr.xlist.count,
+		       l->hdr.xlist.count == 1 ? "" : "s", l->hdr.xlist.offset);
+	else if (v == DMC_XLIST_STALE)
+		printf(" (written at generation %" PRIu64 "; the map is read instead)",
+		       l->hdr.xlist.generation);
+	else if (v == DMC_XLIST_BAD)
+		printf(": %s (the map is read instead; 'chainctl layer check -r' rewrites it)",
+		       dmc_verify_reason_str(why));
+	printf("\n");
+}
+
 /*
  * A layer's members.  Raw images and dm-chain layers have the same
  * members: what one of them does not have is null (docs/json.md).
@@ -51,7 +89,7 @@ static void json_layer(struct json_writer *jw, const struct layer *l)
 		"block_size_bytes", "generation", "virtual_size_blocks",
 		"data_blocks", "zero_blocks", "parent", "journal",
 		"header_slot", "sequence", "slots", "map_offset_bytes",
-		"map_length_bytes", "data_offset_bytes",
+		"map_length_bytes", "data_offset_bytes", "extent_list",
 	};
 	const struct layer_header *h = &l->hdr;
 	const struct layer_journal *j = &h->journal;
@@ -140,6 +178,7 @@ static void json_layer(struct json_writer *jw, const struct layer *l)
 	json_u64(jw, "map_offset_bytes", h->map_offset);
 	json_u64(jw, "map_length_bytes", h->map_length);
 	json_u64(jw, "data_offset_bytes", h->data_offset);
+	json_extent_list(jw, l);
 	json_null(jw, "content");
 }
 
@@ -216,6 +255,7 @@ static void print_layer(const struct layer *l)
 	       slot_status_str(l->slot_status[1]));
 	printf("layout:        map at %" PRIu64 " (%" PRIu64 " bytes), data at %"
 	       PRIu64 "\n", h->map_offset, h->map_length, h->data_offset);
+	print_extent_list(l);
 }
 
 static int info_chain(const char *path, bool json)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "extent_list.h"
 #include "layer_check.h"
 #include "paths.h"
 
@@ -69,6 +70,45 @@ static void check_map(const char *path, const struct layer *l,
 		add(rep, FINDING_CORRUPT,
 		    "%s: map: entry past the last block set (block %llu)", path,
 		    (unsigned long long)bad);
+}
+
+/*
+ * The extent list, when the header says it describes this layer: its
+ * records valid and equal to the map.  A wrong list is repairable (the map
+ * is authoritative: -r writes the list again from it).
+ */
+static struct check_finding *check_extent_list(const char *path,
+					       const struct layer *l,
+					       struct check_report *rep)
+{
+	struct extent_list_check xc;
+	struct dmc_err err;
+
+	dmc_err_clear(&err);
+	if (layer_check_extent_list(l, &xc, &err)) {
+		add_err(rep, &err);
+		return NULL;
+	}
+	if (xc.ok)
+		return NULL;
+	add(rep, FINDING_REPAIRABLE,
+	    "%s: extent list: %s ('chainctl layer check -r' writes it again from the map)",
+	    path, xc.problem);
+	return &rep->findings[rep->nr_findings - 1];
+}
+
+/* Write the list again from the map; F is its finding. */
+static void repair_extent_list(struct layer *l, struct check_finding *f,
+			       struct check_report *rep)
+{
+	struct dmc_err err;
+
+	dmc_err_clear(&err);
+	if (layer_make_writable(l, &err) || layer_write_extent_list(l, &err)) {
+		add_err(rep, &err);
+		return;
+	}
+	f->kind = FINDING_REPAIRED;
 }
 
 static bool layer_in_use(const char *path);
@@ -254,7 +294,7 @@ static struct check_finding *check_journal(const char *path,
 void layer_check(const char *path, bool repair, const struct merge_request *tmpl,
 		 struct check_report *rep)
 {
-	struct check_finding *torn = NULL, *journal = NULL;
+	struct check_finding *torn = NULL, *journal = NULL, *xlist = NULL;
 	struct dmc_err err;
 	struct layer *l = NULL;
 
@@ -281,6 +321,8 @@ void layer_check(const char *path, bool repair, const struct merge_request *tmpl
 	}
 	if (l->hdr.journal.state != DMC_JOURNAL_NONE)
 		journal = check_journal(path, l, rep);
+	else if (l->hdr.state == DMC_STATE_VALID)
+		xlist = check_extent_list(path, l, rep);
 	/* Nothing is repaired under a merge someone is running. */
 	if (repair && rep->merge_state != CHECK_MERGE_RUNNING &&
 	    (verdict_of(rep) == CHECK_NEEDS_REPAIR ||
@@ -288,6 +330,8 @@ void layer_check(const char *path, bool repair, const struct merge_request *tmpl
 	     (journal && verdict_of(rep) == CHECK_MERGE_FINISHING))) {
 		if (torn)
 			repair_slot(l, torn, rep);
+		if (xlist && verdict_of(rep) != CHECK_FAILED)
+			repair_extent_list(l, xlist, rep);
 		layer_close(l);
 		l = NULL;
 		if (journal && verdict_of(rep) != CHECK_FAILED) {

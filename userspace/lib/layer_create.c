@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "extent_list.h"
 #include "layer_create.h"
 #include "layer_file.h"
 #include "paths.h"
@@ -120,6 +121,19 @@ static int write_new_file(int fd, const char *path, const struct layer_header *h
 	return 0;
 }
 
+/*
+ * P has a child now, so its map is final: give it its extent list, if it
+ * is free to write (not a live device's, not read-only).  Best effort:
+ * without a list, readers use the map.
+ */
+static void freeze_parent(struct layer *p)
+{
+	struct dmc_err ignored;
+
+	dmc_err_clear(&ignored);
+	(void)layer_freeze(p, &ignored);
+}
+
 static int create(const char *path, const struct layer_create_opts *o,
 		  bool header, struct layer_header *out, struct dmc_err *err)
 {
@@ -154,6 +168,8 @@ static int create(const char *path, const struct layer_create_opts *o,
 		fsync_parent_dir(path);
 	if (!ret && out)
 		*out = h;
+	if (!ret && parent)
+		freeze_parent(parent);
 out:
 	layer_close(parent);
 	return ret;

@@ -83,6 +83,22 @@ static uint64_t max_file_bytes(int fd)
 	return (uint64_t)INT64_MAX;
 }
 
+int layer_pread(const struct layer *l, void *buf, size_t len, uint64_t off)
+{
+	return pread_full(l->fd, buf, len, off);
+}
+
+int layer_pwrite(const struct layer *l, const void *buf, size_t len,
+		 uint64_t off)
+{
+	return pwrite_full(l->fd, buf, len, off);
+}
+
+uint64_t layer_max_bytes(const struct layer *l)
+{
+	return max_file_bytes(l->fd);
+}
+
 /* Read both slots and pick the current one; sets is_raw when no magic. */
 static int read_header(struct layer *l, struct dmc_err *err)
 {

@@ -104,6 +104,17 @@ int layer_commit_blocks(struct layer *l, uint64_t first, uint64_t count,
 int layer_write_header(struct layer *l, const struct layer_header *h,
 		       struct dmc_err *err);
 
+/*
+ * Whole reads and writes at OFF of L's file: layer_pread() returns 0, 1
+ * when the file ends first, or -1 (errno); layer_pwrite() 0 or -1.
+ */
+int layer_pread(const struct layer *l, void *buf, size_t len, uint64_t off);
+int layer_pwrite(const struct layer *l, const void *buf, size_t len,
+		 uint64_t off);
+
+/* The largest file L's filesystem can address (its s_maxbytes). */
+uint64_t layer_max_bytes(const struct layer *l);
+
 /* Byte offset of block B in this file (raw images: B << shift). */
 static inline uint64_t layer_block_offset(const struct layer *l, uint64_t b,
 					  uint32_t block_shift)

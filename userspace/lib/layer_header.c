@@ -129,6 +129,13 @@ void layer_header_encode(const struct layer_header *h, void *slot)
 		strncpy(d.relink.child_path, j->relink_path,
 			DMC_JOURNAL_PATH_MAX);
 	}
+	if (h->compat_features & DMC_COMPAT_EXTENT_LIST) {
+		d.extent_list.offset = htole64(h->xlist.offset);
+		d.extent_list.count = htole64(h->xlist.count);
+		d.extent_list.generation = htole64(h->xlist.generation);
+		memcpy(d.extent_list.uuid, h->xlist.uuid, DMC_UUID_SIZE);
+		d.extent_list.checksum = htole32(h->xlist.checksum);
+	}
 	memcpy(slot, &d, sizeof(d));
 	dmc_verify_seal(slot);
 }
@@ -186,6 +193,11 @@ static void from_shared(const struct dmc_hdr *dh, const struct dmc_header *d,
 		memcpy(j->relink_path, d->relink.child_path,
 		       DMC_JOURNAL_PATH_MAX);
 	}
+	h->xlist.offset = dh->x_offset;
+	h->xlist.count = dh->x_count;
+	h->xlist.generation = dh->x_generation;
+	memcpy(h->xlist.uuid, dh->x_uuid, DMC_UUID_SIZE);
+	h->xlist.checksum = dh->x_checksum;
 }
 
 enum slot_status layer_header_decode(const void *slot, struct layer_header *h)

@@ -44,6 +44,18 @@ struct layer_journal {
 	char swap_target_path[DMC_JOURNAL_PATH_MAX];
 };
 
+/*
+ * Where the extent list is and what it describes (struct dmc_extent_list),
+ * read and written only with DMC_COMPAT_EXTENT_LIST in compat_features.
+ */
+struct layer_xlist {
+	uint64_t offset;
+	uint64_t count;
+	uint64_t generation;
+	uint8_t uuid[DMC_UUID_SIZE];
+	uint32_t checksum;
+};
+
 struct layer_header {
 	uint32_t version;
 	uint64_t sequence;
@@ -64,6 +76,7 @@ struct layer_header {
 	uint8_t merged_into_uuid[DMC_UUID_SIZE];
 	char parent_path[DMC_PATH_MAX];
 	struct layer_journal journal;
+	struct layer_xlist xlist;	/* DMC_COMPAT_EXTENT_LIST */
 };
 
 /* What a slot holds, from decoding it. */

@@ -6,6 +6,7 @@
 
 #include "chain.h"
 #include "extent_copy.h"
+#include "extent_list.h"
 #include "layer_file.h"
 #include "layer_write.h"
 
@@ -83,7 +84,8 @@ int layer_write_range(const char *path, uint64_t offset, const void *buf,
 	if (check_chain_below(path, err) ||
 	    layer_open(path, LAYER_RDWR | LAYER_LOCK_EX | LAYER_LOAD_MAP, &l, err))
 		return -1;
-	if (check_range(l, offset, len, err))
+	/* The map changes before the generation moves: drop the list first. */
+	if (check_range(l, offset, len, err) || layer_drop_extent_list(l, err))
 		goto out;
 	first = offset >> l->hdr.block_shift;
 	count = dmc_nr_blocks(len, l->hdr.block_shift);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "chain.h"
+#include "extent_list.h"
 #include "layer_file.h"
 #include "leaf_follow.h"
 #include "merge.h"
@@ -744,6 +745,24 @@ static int adopt_relink(struct merge_ctx *m, struct dmc_err *err)
 	return 0;
 }
 
+/*
+ * A range merge leaves the target under the layer above it, frozen: its
+ * last header write (H) also gives it the extent list of its new map.
+ * Best effort: without a list, readers use the map.
+ */
+static void stage_target_list(struct merge_ctx *m, struct layer_header *h)
+{
+	struct layer_header staged = *h;
+	struct dmc_err ignored;
+
+	dmc_err_clear(&ignored);
+	staged.compat_features &= ~DMC_COMPAT_EXTENT_LIST;
+	memset(&staged.xlist, 0, sizeof(staged.xlist));
+	if (layer_load_map(m->target, &ignored) == 0 &&
+	    extent_list_stage(m->target, &staged, &ignored) == 0)
+		*h = staged;
+}
+
 /* Sources become MERGED_AWAY, top first; then the target moves on. */
 static int retire_phase(struct merge_ctx *m, struct dmc_err *err)
 {
@@ -775,6 +794,8 @@ static int retire_phase(struct merge_ctx *m, struct dmc_err *err)
 		h = m->target->hdr;
 		h.generation = m->journal.new_generation;
 		memset(&h.journal, 0, sizeof(h.journal));
+		if (m->above)
+			stage_target_list(m, &h);
 		if (layer_write_header(m->target, &h, err))
 			return -1;
 	}

@@ -14,6 +14,7 @@
 
 #include <sys/stat.h>
 
+#include "extent_list.h"
 #include "layer_create.h"
 #include "merge_plan.h"
 #include "merge_swap.h"
@@ -328,6 +329,8 @@ static int write_swapped_header(struct swap_ctx *c, struct dmc_err *err)
 	h.parent_raw_size = th->parent_raw_size;
 	memcpy(h.parent_path, th->parent_path, DMC_PATH_MAX);
 	h.journal = c->j;
+	h.compat_features &= ~DMC_COMPAT_EXTENT_LIST;	/* S's, if any */
+	memset(&h.xlist, 0, sizeof(h.xlist));
 	if (rel_path(c->s->path, c->s->path, h.journal.top_path, err) ||
 	    rel_path(c->s->path, c->t->path, h.journal.swap_target_path, err))
 		return -1;
@@ -377,6 +380,10 @@ static int run_from_target(struct swap_ctx *c, struct dmc_err *err)
 
 	c->shift = c->t->hdr.block_shift;
 	c->nr_blocks = layer_header_nr_blocks(&c->t->hdr);
+	/* S's map gains T's blocks with no journal in S: drop its list. */
+	if (c->j.state == DMC_JOURNAL_MERGING &&
+	    layer_drop_extent_list(c->s, err))
+		return -1;
 	if (c->j.state == DMC_JOURNAL_MERGING) {
 		ret = data_phase(c, err);
 		if (ret)

@@ -5,6 +5,7 @@
  */
 #include <kunit/test.h>
 #include <linux/bitmap.h>
+#include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -363,12 +364,88 @@ static void blockmap_dirty_walk(struct kunit *test)
 	dmc_bm_destroy(&bm);
 }
 
+/*
+ * A map held by its runs (a read-only layer with an extent list) answers
+ * as the 2-bit map it came from: every entry, runs from random blocks of
+ * random lengths, the counts, the memory it holds, and after
+ * dmc_bm_expand() its 2-bit entries are the original's.
+ */
+static void blockmap_runs_match_bits(struct kunit *test)
+{
+	struct dmc_blockmap bm, rm;
+	u64 nr, b, len, k, start, max, c1[4], c2[4];
+	struct rnd_state rs;
+	unsigned int round;
+
+	prandom_seed_state(&rs, 42);
+	for (round = 0; round < 40; round++) {
+		nr = 1 + prandom_u32_state(&rs) % (round % 5 ? 500 : 40000);
+		KUNIT_ASSERT_EQ(test, dmc_bm_init(&bm, nr), 0);
+		for (b = 0; b < nr; b += len) {
+			u32 r = prandom_u32_state(&rs);
+
+			len = 1 + r % (round % 2 ? 9 : 300);
+			dmc_bm_set_range(&bm, b, len, (r >> 12) % 3);
+		}
+		KUNIT_ASSERT_EQ(test, dmc_bm_init_runs_from(&rm, &bm), 0);
+		KUNIT_EXPECT_NULL(test, rm.bits);
+		for (b = 0; b < nr + 5; b++)
+			KUNIT_EXPECT_EQ_MSG(test, dmc_bm_get(&rm, b),
+					    dmc_bm_get(&bm, b), "block %llu", b);
+		for (k = 0; k < 200; k++) {
+			start = prandom_u32_state(&rs) % (nr + 3);
+			max = 1 + prandom_u32_state(&rs) % 400;
+			KUNIT_EXPECT_EQ_MSG(test, dmc_bm_run(&rm, start, max),
+					    dmc_bm_run(&bm, start, max),
+					    "run from %llu, at most %llu", start,
+					    max);
+		}
+		dmc_bm_counts(&bm, c1);
+		dmc_bm_counts(&rm, c2);
+		KUNIT_EXPECT_EQ(test, c2[DMC_BLOCK_ABSENT], c1[DMC_BLOCK_ABSENT]);
+		KUNIT_EXPECT_EQ(test, c2[DMC_BLOCK_DATA], c1[DMC_BLOCK_DATA]);
+		KUNIT_EXPECT_EQ(test, c2[DMC_BLOCK_ZERO], c1[DMC_BLOCK_ZERO]);
+		KUNIT_EXPECT_EQ(test, dmc_bm_mem_bytes(&rm),
+				max_t(u64, rm.nr_runs, 1) * sizeof(struct dmc_run));
+		KUNIT_EXPECT_FALSE(test, dmc_bm_any_dirty(&rm));
+		KUNIT_ASSERT_EQ(test, dmc_bm_expand(&rm), 0);
+		KUNIT_ASSERT_NOT_NULL(test, rm.bits);
+		KUNIT_EXPECT_EQ(test, memcmp(rm.bits, bm.bits, bm.bytes), 0);
+		KUNIT_EXPECT_FALSE(test, dmc_bm_any_dirty(&rm));
+		/* Now it takes writes, as the 2-bit map does. */
+		KUNIT_EXPECT_EQ(test, dmc_bm_set_range(&rm, 0, 1, DMC_BLOCK_ZERO),
+				dmc_bm_set_range(&bm, 0, 1, DMC_BLOCK_ZERO));
+		KUNIT_EXPECT_EQ(test, dmc_bm_get(&rm, 0), DMC_BLOCK_ZERO);
+		dmc_bm_destroy(&rm);
+		dmc_bm_destroy(&bm);
+	}
+}
+
+/* An empty list: one run array, no runs, every block ABSENT. */
+static void blockmap_runs_empty(struct kunit *test)
+{
+	struct dmc_blockmap bm, rm;
+	u64 counts[4];
+
+	KUNIT_ASSERT_EQ(test, dmc_bm_init(&bm, 100), 0);
+	KUNIT_ASSERT_EQ(test, dmc_bm_init_runs_from(&rm, &bm), 0);
+	KUNIT_EXPECT_EQ(test, rm.nr_runs, 0ULL);
+	KUNIT_EXPECT_EQ(test, dmc_bm_get(&rm, 0), DMC_BLOCK_ABSENT);
+	KUNIT_EXPECT_EQ(test, dmc_bm_run(&rm, 10, 50), 50ULL);
+	dmc_bm_counts(&rm, counts);
+	KUNIT_EXPECT_EQ(test, counts[DMC_BLOCK_ABSENT], 100ULL);
+	dmc_bm_destroy(&rm);
+	dmc_bm_destroy(&bm);
+}
+
 static struct kunit_case blockmap_cases[] = {
 	KUNIT_CASE(blockmap_get_set_counts),
 	KUNIT_CASE(blockmap_raw),
 	KUNIT_CASE(blockmap_scan),
 	KUNIT_CASE(blockmap_dirty_pages),
 	KUNIT_CASE(blockmap_dirty_walk),
+	KUNIT_CASE(blockmap_runs_match_bits),
+	KUNIT_CASE(blockmap_runs_empty),
 	{}
 };
 

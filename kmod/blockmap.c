@@ -59,8 +59,147 @@ void dmc_bm_destroy(struct dmc_blockmap *bm)
 {
 	kvfree(bm->bits);
 	bitmap_free(bm->dirty);
+	kvfree(bm->runs);
 	bm->bits = NULL;
 	bm->dirty = NULL;
+	bm->runs = NULL;
+	bm->nr_runs = 0;
+}
+
+int dmc_bm_init_runs(struct dmc_blockmap *bm, u64 nr_blocks, u64 nr_runs)
+{
+	memset(bm, 0, sizeof(*bm));
+	spin_lock_init(&bm->lock);
+	if (!nr_blocks || nr_runs > nr_blocks)
+		return -EINVAL;
+	bm->nr_blocks = nr_blocks;
+	bm->nr_runs = nr_runs;
+	bm->counts[DMC_BLOCK_ABSENT] = nr_blocks;
+	if (!nr_runs)
+		nr_runs = 1;	/* an empty list: a run array all the same */
+	bm->runs = kvmalloc_array(nr_runs, sizeof(*bm->runs), DMC_BIG_GFP);
+	return bm->runs ? 0 : -ENOMEM;
+}
+
+static inline u64 run_len(const struct dmc_run *r)
+{
+	return r->length_state >> DMC_EXTENT_STATE_BITS;
+}
+
+static inline unsigned int run_state(const struct dmc_run *r)
+{
+	return r->length_state & ((1U << DMC_EXTENT_STATE_BITS) - 1);
+}
+
+void dmc_bm_runs_done(struct dmc_blockmap *bm)
+{
+	u64 i, first, length;
+	u32 state;
+
+	bm->counts[DMC_BLOCK_DATA] = 0;
+	bm->counts[DMC_BLOCK_ZERO] = 0;
+	for (i = 0; i < bm->nr_runs; i++) {
+		dmc_extent_get(&bm->runs[i], &first, &length, &state);
+		bm->runs[i].first = first;
+		bm->runs[i].length_state = length << DMC_EXTENT_STATE_BITS | state;
+		bm->counts[state & 3U] += length;
+		if (!(i % (1U << 16)))
+			cond_resched();
+	}
+	bm->counts[DMC_BLOCK_ABSENT] = bm->nr_blocks -
+		bm->counts[DMC_BLOCK_DATA] - bm->counts[DMC_BLOCK_ZERO];
+}
+
+int dmc_bm_init_runs_from(struct dmc_blockmap *bm,
+			  const struct dmc_blockmap *src)
+{
+	u64 pos = 0, n = 0, first, length;
+	u32 state;
+	int r;
+
+	while (dmc_map_next_run(src->bits, src->nr_blocks, &pos, &first,
+				&length, &state))
+		n++;
+	r = dmc_bm_init_runs(bm, src->nr_blocks, n);
+	if (r)
+		return r;
+	pos = 0;
+	n = 0;
+	while (n < bm->nr_runs &&
+	       dmc_map_next_run(src->bits, src->nr_blocks, &pos, &first,
+				&length, &state))
+		dmc_extent_put(&bm->runs[n++], first, length, state);
+	dmc_bm_runs_done(bm);
+	return 0;
+}
+
+/* The last run starting at or before @block, or -1. */
+static s64 run_at(const struct dmc_blockmap *bm, u64 block)
+{
+	s64 lo = 0, hi = (s64)bm->nr_runs - 1, found = -1;
+
+	while (lo <= hi) {
+		s64 mid = lo + (hi - lo) / 2;
+
+		if (bm->runs[mid].first <= block) {
+			found = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	return found;
+}
+
+unsigned int dmc_bm_runs_get(const struct dmc_blockmap *bm, u64 block)
+{
+	s64 i = run_at(bm, block);
+
+	if (i < 0 || block - bm->runs[i].first >= run_len(&bm->runs[i]))
+		return DMC_BLOCK_ABSENT;
+	return run_state(&bm->runs[i]);
+}
+
+int dmc_bm_expand(struct dmc_blockmap *bm)
+{
+	unsigned long flags, *dirty;
+	u64 bytes = dmc_map_length(bm->nr_blocks), i, b, end;
+	u8 *bits;
+
+	if (bm->bits || !bm->runs)
+		return 0;
+	if (bytes > (u64)INT_MAX || !dmc_mem_allows(bytes, 2))
+		return -ENOMEM;
+	bits = kvzalloc(bytes, DMC_BIG_GFP);
+	dirty = bitmap_zalloc(bytes / DMC_MAP_PAGE_SIZE, GFP_KERNEL);
+	if (!bits || !dirty) {
+		kvfree(bits);
+		bitmap_free(dirty);
+		return -ENOMEM;
+	}
+	for (i = 0; i < bm->nr_runs; i++) {
+		end = bm->runs[i].first + run_len(&bm->runs[i]);
+		for (b = bm->runs[i].first; b < end; b++)
+			dmc_map_set(bits, b, run_state(&bm->runs[i]));
+		if (!(i % (1U << 12)))
+			cond_resched();
+	}
+	spin_lock_irqsave(&bm->lock, flags);
+	bm->bytes = bytes;
+	bm->dirty = dirty;
+	smp_store_release(&bm->bits, bits);
+	spin_unlock_irqrestore(&bm->lock, flags);
+	return 0;
+}
+
+u64 dmc_bm_mem_bytes(const struct dmc_blockmap *bm)
+{
+	u64 n = bm->runs ? max_t(u64, bm->nr_runs, 1) * sizeof(*bm->runs) : 0;
+
+	if (bm->bits)
+		n += bm->bytes + BITS_TO_LONGS(dmc_bm_nr_pages(bm)) *
+			sizeof(long);
+	return n;
 }
 
 /* Blocks checked between two chances to reschedule in a map scan. */
@@ -95,6 +234,9 @@ u64 dmc_bm_set_range(struct dmc_blockmap *bm, u64 start, u64 count,
 	unsigned long flags;
 	u64 end, b, changed = 0;
 
+	/* A map held by runs is read-only until dmc_bm_expand(). */
+	if (WARN_ON_ONCE(!bm->bits && bm->runs))
+		return 0;
 	if (!bm->bits || start >= bm->nr_blocks)
 		return 0;
 	end = min(start + count, bm->nr_blocks);
@@ -119,10 +261,30 @@ u64 dmc_bm_set_range(struct dmc_blockmap *bm, u64 start, u64 count,
 	return changed;
 }
 
+/* dmc_bm_run() of a map held by runs: one bisection. */
+static u64 runs_run(const struct dmc_blockmap *bm, u64 start, u64 max)
+{
+	s64 i = run_at(bm, start);
+	u64 end;
+
+	if (i >= 0 && start - bm->runs[i].first < run_len(&bm->runs[i]))
+		end = bm->runs[i].first + run_len(&bm->runs[i]);
+	else if (i + 1 < (s64)bm->nr_runs)
+		end = bm->runs[i + 1].first;	/* ABSENT up to the next */
+	else
+		end = U64_MAX;			/* ABSENT to the end and past */
+	/* Touching runs differ in state (the list's rule): the run ends. */
+	return min(max, end - start);
+}
+
 u64 dmc_bm_run(const struct dmc_blockmap *bm, u64 start, u64 max)
 {
-	unsigned int st = dmc_bm_get(bm, start);
+	unsigned int st;
 	u64 n = 1;
+
+	if (!smp_load_acquire(&bm->bits) && bm->runs)
+		return max ? max_t(u64, runs_run(bm, start, max), 1) : 1;
+	st = dmc_bm_get(bm, start);
 
 	while (n < max && dmc_bm_get(bm, start + n) == st)
 		n++;

@@ -13,6 +13,7 @@
 #include <linux/types.h>
 #include <linux/spinlock.h>
 #include <linux/compiler.h>
+#include <asm/barrier.h>
 #include <dm-chain/format.h>
 
 /* One map page: the unit in which a map is written back (DMC_SLOT_SIZE). */
@@ -20,19 +21,39 @@
 #define DMC_BLOCKS_PER_MAP_PAGE	(DMC_MAP_PAGE_SIZE * DMC_BLOCKS_PER_MAP_BYTE)
 
 /*
- * A layer's block map.  A raw image has no bits: its blocks below
- * @raw_blocks are DATA, the rest ABSENT.
+ * One run of a map held by its runs: blocks [first, first + length) in
+ * state (DATA or ZERO); length_state = length << 2 | state, as the extent
+ * list's records (docs/format.md, "Extent list"), in host byte order.
+ */
+struct dmc_run {
+	u64 first;
+	u64 length_state;
+};
+
+/*
+ * A layer's block map, in one of three forms:
+ * - 2-bit entries (@bits), what a writable layer has: its leaf, or the
+ *   target of a live merge;
+ * - runs (@runs, sorted, not overlapping, @nr_runs of them), what a
+ *   read-only layer with an extent list has: memory follows its runs,
+ *   not its size.  dmc_bm_expand() gives it @bits when it must change;
+ *   @bits then rules and @runs stay until the map is destroyed;
+ * - neither: a raw image, whose blocks below @raw_blocks are DATA, the
+ *   rest ABSENT.
  *
  * @lock guards @bits writes, @dirty and @counts.  Readers of single entries
  * (dmc_bm_get) take no lock: an entry is read with one byte load and only
- * ever holds a whole old or a whole new value.
+ * ever holds a whole old or a whole new value, and @bits is published
+ * (release) only once filled.
  */
 struct dmc_blockmap {
 	u64 nr_blocks;
 	u64 raw_blocks;
-	u8 *bits;			/* NULL for a raw image */
+	u8 *bits;			/* NULL: runs or a raw image */
 	size_t bytes;			/* size of @bits, map pages */
 	unsigned long *dirty;		/* one bit per map page */
+	struct dmc_run *runs;		/* NULL: bits or a raw image */
+	u64 nr_runs;
 	u64 counts[4];			/* blocks per enum dmc_block_state */
 	spinlock_t lock;
 };
@@ -57,15 +78,59 @@ void dmc_bm_destroy(struct dmc_blockmap *bm);
  */
 int dmc_bm_scan(struct dmc_blockmap *bm, u64 *bad);
 
+/*
+ * A map held by its runs: room for @nr_runs runs in bm->runs, which the
+ * caller fills (sorted, not overlapping, within @nr_blocks: an extent
+ * list the shared validator accepted) and then hands to dmc_bm_runs_done().
+ */
+int dmc_bm_init_runs(struct dmc_blockmap *bm, u64 nr_blocks, u64 nr_runs);
+
+/*
+ * bm->runs were read as the list's little-endian records: put them in
+ * host order and count the states.
+ */
+void dmc_bm_runs_done(struct dmc_blockmap *bm);
+
+/*
+ * The same map as @src, held by its runs (for tests, and for building
+ * runs from 2-bit entries).  @src has bits.
+ */
+int dmc_bm_init_runs_from(struct dmc_blockmap *bm,
+			  const struct dmc_blockmap *src);
+
+/*
+ * Give a map held by runs its 2-bit entries (and dirty page bits), for a
+ * writer: a live merge's target.  Lock-free readers see the runs or the
+ * filled entries, never a half-built map.  0 when it has bits already, or
+ * is raw; -ENOMEM.  May sleep.
+ */
+int dmc_bm_expand(struct dmc_blockmap *bm);
+
+/* The state of @block in a map held by runs (bisection). */
+unsigned int dmc_bm_runs_get(const struct dmc_blockmap *bm, u64 block);
+
 static inline unsigned int dmc_bm_get(const struct dmc_blockmap *bm,
 				      u64 block)
 {
-	if (!bm->bits)
-		return block < bm->raw_blocks ? DMC_BLOCK_DATA :
-						DMC_BLOCK_ABSENT;
-	if (block >= bm->nr_blocks)
-		return DMC_BLOCK_ABSENT;
-	return (READ_ONCE(bm->bits[block / 4]) >> (2 * (block % 4))) & 3U;
+	const u8 *bits = smp_load_acquire(&bm->bits);
+
+	if (bits) {
+		if (block >= bm->nr_blocks)
+			return DMC_BLOCK_ABSENT;
+		return (READ_ONCE(bits[block / 4]) >> (2 * (block % 4))) & 3U;
+	}
+	if (bm->runs)
+		return dmc_bm_runs_get(bm, block);
+	return block < bm->raw_blocks ? DMC_BLOCK_DATA : DMC_BLOCK_ABSENT;
+}
+
+/* Bytes of memory the map holds (its entries or runs, dirty bits). */
+u64 dmc_bm_mem_bytes(const struct dmc_blockmap *bm);
+
+/* Whether the map is held by its runs now (not expanded, not raw). */
+static inline bool dmc_bm_by_runs(const struct dmc_blockmap *bm)
+{
+	return bm->runs && !smp_load_acquire(&bm->bits);
 }
 
 /*

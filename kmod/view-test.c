@@ -2,7 +2,9 @@
 /*
  * KUnit: the read index (dm_chain_view).  Its answers must be the walk's
  * (dmc_resolve(), dmc_resolve_run()) for every block of random chains,
- * whatever part of the chain it covers, with and without a raw base.
+ * whatever part of the chain it covers, with and without a raw base, and
+ * with some layers held by their runs (read-only layers with an extent
+ * list) against the walk over 2-bit maps.
  */
 #include <kunit/test.h>
 #include <linux/prandom.h>
@@ -13,9 +15,16 @@
 
 #define VIEW_MAX_LAYERS	12
 
+/*
+ * @maps: every layer with 2-bit entries (the oracle's); @vmaps: what the
+ * index is built from and read with, some layers held by their runs
+ * (rbms[i], as read-only layers with an extent list are).
+ */
 struct view_chain {
 	struct dmc_blockmap bms[VIEW_MAX_LAYERS];
+	struct dmc_blockmap rbms[VIEW_MAX_LAYERS];
 	const struct dmc_blockmap *maps[VIEW_MAX_LAYERS];
+	const struct dmc_blockmap *vmaps[VIEW_MAX_LAYERS];
 	unsigned int nr;
 	u64 nr_blocks;
 };
@@ -38,6 +47,8 @@ static void make_chain(struct kunit *test, struct rnd_state *rs,
 		struct dmc_blockmap *bm = &c->bms[i];
 
 		c->maps[i] = bm;
+		c->vmaps[i] = bm;
+		memset(&c->rbms[i], 0, sizeof(c->rbms[i]));
 		if (!i && raw) {
 			dmc_bm_init_raw(bm, nr_blocks, raw_blocks);
 			continue;
@@ -56,19 +67,36 @@ static void make_chain(struct kunit *test, struct rnd_state *rs,
 	}
 }
 
+/* Hold about half of @c's layers (not raw ones) by their runs too. */
+static void hold_some_by_runs(struct kunit *test, struct rnd_state *rs,
+			      struct view_chain *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr; i++) {
+		if (!c->bms[i].bits || prandom_u32_state(rs) % 2)
+			continue;
+		KUNIT_ASSERT_EQ(test, dmc_bm_init_runs_from(&c->rbms[i],
+							    &c->bms[i]), 0);
+		c->vmaps[i] = &c->rbms[i];
+	}
+}
+
 static void free_chain(struct view_chain *c)
 {
 	unsigned int i;
 
-	for (i = 0; i < c->nr; i++)
+	for (i = 0; i < c->nr; i++) {
 		dmc_bm_destroy(&c->bms[i]);
+		dmc_bm_destroy(&c->rbms[i]);
+	}
 }
 
 /* Every block and some runs of @c, indexed up to @covered, as the walk. */
 static void expect_walk(struct kunit *test, struct rnd_state *rs,
 			struct view_chain *c, unsigned int covered)
 {
-	struct dmc_view *v = dmc_view_build(c->maps, covered, c->nr_blocks);
+	struct dmc_view *v = dmc_view_build(c->vmaps, covered, c->nr_blocks);
 	unsigned int lists[2] = { c->nr, c->nr - 1 }, nr, k, l;
 	u64 b;
 
@@ -81,7 +109,7 @@ static void expect_walk(struct kunit *test, struct rnd_state *rs,
 			continue;
 		for (b = 0; b < c->nr_blocks; b++)
 			KUNIT_EXPECT_EQ_MSG(test,
-				dmc_view_resolve(v, c->maps, nr, b),
+				dmc_view_resolve(v, c->vmaps, nr, b),
 				dmc_resolve(c->maps, nr, b),
 				"block %llu of %u layers, %u covered", b, nr,
 				covered);
@@ -93,7 +121,7 @@ static void expect_walk(struct kunit *test, struct rnd_state *rs,
 
 			max = min(max, c->nr_blocks - start);
 			want = dmc_resolve_run(c->maps, nr, start, max, &want_src);
-			got = dmc_view_resolve_run(v, c->maps, nr, start, max,
+			got = dmc_view_resolve_run(v, c->vmaps, nr, start, max,
 						   &got_src);
 			KUNIT_EXPECT_EQ(test, got, want);
 			KUNIT_EXPECT_EQ(test, got_src, want_src);
@@ -119,6 +147,8 @@ static void view_matches_walk(struct kunit *test)
 
 		make_chain(test, &rs, c, nr, nr_blocks, raw,
 			   prandom_u32_state(&rs) % (nr_blocks + 40));
+		if (round % 2)
+			hold_some_by_runs(test, &rs, c);
 		for (covered = 0; covered <= nr; covered++)
 			expect_walk(test, &rs, c, covered);
 		free_chain(c);
@@ -183,6 +213,48 @@ static void view_merge_target_shadowed(struct kunit *test)
 }
 
 /*
+ * A live merge's target held by its runs gets its 2-bit map while the
+ * index stands (dmc_bm_expand()), then gains its source's blocks: the
+ * answers do not change at either step.
+ */
+static void view_runs_target_expanded(struct kunit *test)
+{
+	struct view_chain *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct dmc_view *v;
+	int *before = kunit_kcalloc(test, 300, sizeof(*before), GFP_KERNEL);
+	struct rnd_state rs;
+	u64 b;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+	prandom_seed_state(&rs, 13);
+	make_chain(test, &rs, c, 4, 300, false, 0);
+	KUNIT_ASSERT_EQ(test, dmc_bm_init_runs_from(&c->rbms[1], &c->bms[1]), 0);
+	c->vmaps[1] = &c->rbms[1];
+	v = dmc_view_build(c->vmaps, 3, 300);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	for (b = 0; b < 300; b++) {
+		before[b] = dmc_view_resolve(v, c->vmaps, 4, b);
+		KUNIT_EXPECT_EQ(test, before[b], dmc_resolve(c->maps, 4, b));
+	}
+	KUNIT_ASSERT_EQ(test, dmc_bm_expand(&c->rbms[1]), 0);
+	KUNIT_ASSERT_NOT_NULL(test, c->rbms[1].bits);
+	for (b = 0; b < 300; b++) {
+		unsigned int st = dmc_bm_get(c->vmaps[2], b);
+
+		KUNIT_EXPECT_EQ(test, dmc_bm_get(&c->rbms[1], b),
+				dmc_bm_get(&c->bms[1], b));
+		if (st != DMC_BLOCK_ABSENT)
+			dmc_bm_set_range(&c->rbms[1], b, 1, st);
+	}
+	for (b = 0; b < 300; b++)
+		KUNIT_EXPECT_EQ(test, dmc_view_resolve(v, c->vmaps, 4, b),
+				before[b]);
+	dmc_view_free(v);
+	free_chain(c);
+}
+
+/*
  * A map shorter than the index (never in a valid chain, whose layers
  * share one size): its blocks past the end are ABSENT, as dmc_bm_get()
  * reads them, and painting stays inside the map.
@@ -213,6 +285,7 @@ static struct kunit_case view_test_cases[] = {
 	KUNIT_CASE(view_matches_walk),
 	KUNIT_CASE(view_null_walks),
 	KUNIT_CASE(view_merge_target_shadowed),
+	KUNIT_CASE(view_runs_target_expanded),
 	KUNIT_CASE(view_short_map),
 	{}
 };

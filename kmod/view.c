@@ -16,16 +16,44 @@
 /* Map words (32 blocks each) painted between two chances to reschedule. */
 #define DMC_VIEW_PAINT_CHUNK	(1UL << 16)
 
-/* Paint layer @i's map over @v: 32 entries per 64-bit word of the map. */
+/* Paint a map held by its runs: one fill per run. */
+static void paint_runs(struct dmc_view *v, const struct dmc_blockmap *bm,
+		       u16 i)
+{
+	u64 k, first, length;
+	u32 state;
+
+	for (k = 0; k < bm->nr_runs; k++) {
+		first = bm->runs[k].first;
+		length = bm->runs[k].length_state >> DMC_EXTENT_STATE_BITS;
+		state = bm->runs[k].length_state & 3U;
+		if (first >= v->nr_blocks)
+			break;
+		length = min(length, v->nr_blocks - first);
+		memset16(v->src + first,
+			 state == DMC_BLOCK_DATA ? i : DMC_VIEW_ZERO, length);
+		if (!(k % DMC_VIEW_PAINT_CHUNK))
+			cond_resched();
+	}
+}
+
+/*
+ * Paint layer @i's map over @v: 32 entries per 64-bit word of the map, or
+ * one fill per run of a map held by runs.
+ */
 static void paint(struct dmc_view *v, const struct dmc_blockmap *bm, u16 i)
 {
-	const __le64 *words = (const __le64 *)bm->bits;
+	const __le64 *words = (const __le64 *)smp_load_acquire(&bm->bits);
 	/* A chain's maps are all this long; past a map's end is ABSENT. */
 	u64 nr_words = DIV_ROUND_UP(min(bm->nr_blocks, v->nr_blocks), 32);
 	unsigned int k;
 	u64 w, b;
 
-	if (!bm->bits) {
+	if (!words && bm->runs) {
+		paint_runs(v, bm, i);
+		return;
+	}
+	if (!words) {
 		/* A raw image: every block it covers is DATA. */
 		memset16(v->src, i, min(bm->raw_blocks, v->nr_blocks));
 		return;
@@ -90,6 +118,11 @@ void dmc_view_free(struct dmc_view *v)
 		return;
 	kvfree(v->src);
 	kfree(v);
+}
+
+u64 dmc_view_mem_bytes(const struct dmc_view *v)
+{
+	return v ? sizeof(*v) + v->nr_blocks * sizeof(*v->src) : 0;
 }
 
 int dmc_view_resolve(const struct dmc_view *v,

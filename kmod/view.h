@@ -37,6 +37,9 @@ struct dmc_view *dmc_view_build(const struct dmc_blockmap *const *maps,
 				unsigned int covered, u64 nr_blocks);
 void dmc_view_free(struct dmc_view *v);
 
+/* Bytes of memory @v holds (0 for NULL). */
+u64 dmc_view_mem_bytes(const struct dmc_view *v);
+
 /*
  * dmc_resolve() and dmc_resolve_run() over the list @maps of @nr layers
  * (base first) whose layers [0, v->covered) @v indexes: the layers

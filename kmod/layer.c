@@ -122,6 +122,18 @@ const struct dmc_hdr *dmc_layer_hdr(const struct dmc_layer *l)
 	return l->raw ? NULL : &l->hdr;
 }
 
+int dmc_layer_prepare_target(struct dmc_layer *l, const char **why)
+{
+	int r = l->raw ? 0 : dmc_bm_expand(&l->map);
+
+	if (r) {
+		DMERR("%s: no memory for its block map (%llu MiB) as a merge target",
+		      l->path, dmc_map_length(l->hdr.nr_blocks) >> 20);
+		*why = "Not enough memory for the merge target's block map (a layer held by its extent list needs its whole map to be merged into)";
+	}
+	return r;
+}
+
 struct dmc_blockmap *dmc_layer_map(struct dmc_layer *l)
 {
 	return l->raw ? NULL : &l->map;
@@ -248,10 +260,76 @@ out:
 	return r;
 }
 
+/* Records checked between two chances to reschedule. */
+#define DMC_RUNS_CHECK_CHUNK	(1ULL << 16)
+
+/*
+ * A read-only layer whose extent list describes it is held by its runs
+ * (docs/format.md, "Extent list"): memory and load time follow the runs,
+ * not the virtual size.  On any doubt about the list (misplaced, a bad
+ * record, a wrong checksum, a read error, no memory) the map is read
+ * instead, as for a layer without one.  Returns 0 when the runs are in.
+ */
+static int load_runs(struct dmc_layer *l)
+{
+	u64 count = l->hdr.x_count, done, n, bad = 0;
+	enum dmc_verify_reason why = DMC_WHY_NONE;
+	struct dmc_extent_walk w;
+	int r;
+
+	switch (dmc_verify_extent_list_place(&l->hdr, i_size_read(l->inode),
+					     l->inode->i_sb->s_maxbytes, &why)) {
+	case DMC_XLIST_CURRENT:
+		break;
+	case DMC_XLIST_BAD:
+		DMWARN("%s: %s; reading its block map instead", l->path,
+		       dmc_verify_reason_str(why));
+		return -EINVAL;
+	default:
+		return -ENOENT;
+	}
+	if (!dmc_mem_allows(count * sizeof(struct dmc_run), 2))
+		return -ENOMEM;
+	r = dmc_bm_init_runs(&l->map, l->hdr.nr_blocks, count);
+	if (r)
+		goto fail;
+	r = count ? read_exact(l->file, l->map.runs, count * DMC_EXTENT_SIZE,
+			       l->hdr.x_offset) : 0;
+	if (r) {
+		DMWARN("%s: cannot read its extent list (%d); reading its block map instead",
+		       l->path, r);
+		goto fail;
+	}
+	dmc_extent_walk_begin(&w, &l->hdr);
+	for (done = 0; done < count; done += n) {
+		n = min(count - done, DMC_RUNS_CHECK_CHUNK);
+		r = dmc_extent_walk_feed(&w, &l->map.runs[done], n, &bad, &why);
+		if (r)
+			break;
+		cond_resched();
+	}
+	if (!r)
+		r = dmc_extent_walk_end(&w, &l->hdr, &why);
+	if (r) {
+		DMWARN("%s: %s (run %llu); reading its block map instead",
+		       l->path, dmc_verify_reason_str(why), bad);
+		r = -EINVAL;
+		goto fail;
+	}
+	dmc_bm_runs_done(&l->map);
+	return 0;
+fail:
+	dmc_bm_destroy(&l->map);
+	return r;
+}
+
 static int load_map(struct dmc_layer *l, const char **why)
 {
 	u64 bad;
 	int r;
+
+	if (!l->writable && !load_runs(l))
+		return 0;
 
 	/*
 	 * Every layer's map is held whole (4 MiB per 1 TiB of virtual size

@@ -72,6 +72,13 @@ const struct dmc_hdr *dmc_layer_hdr(const struct dmc_layer *l);
 struct dmc_blockmap *dmc_layer_map(struct dmc_layer *l);
 
 /*
+ * Before a live merge writes into @l: a read-only layer held by its runs
+ * gets its whole 2-bit map (dmc_bm_expand()).  0, or -ENOMEM with *why.
+ * Blocks.
+ */
+int dmc_layer_prepare_target(struct dmc_layer *l, const char **why);
+
+/*
  * Prepare a writable layer for writes: bump its generation by writing the
  * other header slot and fsync.  Called by every table that makes the
  * layer its writable leaf, also on a shared handle: a child may have been

@@ -1510,6 +1510,8 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 		if (r)
 			goto out;
 		r = claim_all(dc, t, k, why);
+		if (!r)
+			r = dmc_layer_prepare_target(dc->layers[t], why);
 		if (r)
 			goto out_sources;
 		if (relink && !dmc_layer_is_raw(dc->layers[t])) {
@@ -1536,6 +1538,10 @@ int dm_chain_merge_start(struct dmc_chain *dc,
 		r = alloc_sources(m, k, why);
 		if (r)
 			goto out;
+		/* Before the journal: the target's map must take writes. */
+		r = dmc_layer_prepare_target(dc->layers[t], why);
+		if (r)
+			goto out_sources;
 		if (keeps_leaf) {
 			/* docs/design/intermediate-live-merge.md */
 			r = begin_range(dc, t, top, why);

@@ -142,6 +142,10 @@ static int put_layer(struct sk_buff *msg, const struct dm_chain_layer_info *l)
 		    DM_CHAIN_LAYER_A_PAD) ||
 	    put_u64(msg, DM_CHAIN_LAYER_A_ZERO_BLOCKS, l->zero_blocks,
 		    DM_CHAIN_LAYER_A_PAD) ||
+	    put_u64(msg, DM_CHAIN_LAYER_A_MAP_BYTES, l->map_bytes,
+		    DM_CHAIN_LAYER_A_PAD) ||
+	    (l->by_runs && put_u64(msg, DM_CHAIN_LAYER_A_RUNS, l->runs,
+				   DM_CHAIN_LAYER_A_PAD)) ||
 	    (l->writable && nla_put_flag(msg, DM_CHAIN_LAYER_A_WRITABLE))) {
 		nla_nest_cancel(msg, nest);
 		return -EMSGSIZE;
@@ -158,6 +162,8 @@ static int put_dev_head(struct sk_buff *msg,
 	    nla_put_u32(msg, DM_CHAIN_DEV_A_MINOR, MINOR(info->dev)) ||
 	    nla_put_u32(msg, DM_CHAIN_DEV_A_NR_LAYERS, info->nr_layers) ||
 	    nla_put_u32(msg, DM_CHAIN_DEV_A_BLOCK_SIZE, info->block_size) ||
+	    put_u64(msg, DM_CHAIN_DEV_A_INDEX_BYTES, info->index_bytes,
+		    DM_CHAIN_DEV_A_PAD) ||
 	    (info->read_only && nla_put_flag(msg, DM_CHAIN_DEV_A_READ_ONLY)))
 		return -EMSGSIZE;
 	return 0;

@@ -122,8 +122,12 @@ static int describe(struct dmc_chain *dc, bool with_layers,
 		layers[i].generation = h ? h->generation : 0;
 		layers[i].data_blocks = counts[DMC_BLOCK_DATA];
 		layers[i].zero_blocks = counts[DMC_BLOCK_ZERO];
+		layers[i].map_bytes = dmc_bm_mem_bytes(dc->maps[i]);
+		layers[i].by_runs = dmc_bm_by_runs(dc->maps[i]);
+		layers[i].runs = dc->maps[i]->nr_runs;
 		layers[i].writable = !dc->read_only && i == dc->nr_layers - 1;
 	}
+	info.index_bytes = dmc_view_mem_bytes(dc->view);
 	info.name = name;
 	info.dev = disk_devt(dm_disk(chain_md(dc)));
 	info.nr_layers = dc->nr_layers;

@@ -21,6 +21,9 @@ struct dm_chain_layer_info {
 	u64 generation;
 	u64 data_blocks;
 	u64 zero_blocks;
+	u64 map_bytes;		/* memory holding its map */
+	u64 runs;		/* when held by runs (by_runs) */
+	bool by_runs;
 	bool writable;		/* the device's leaf */
 };
 
@@ -60,6 +63,7 @@ struct dm_chain_dev_info {
 	unsigned int nr_layers;
 	bool read_only;
 	unsigned int block_size;
+	u64 index_bytes;	/* the read index's memory, 0: none */
 	const struct dm_chain_layer_info *layers;	/* base first */
 	const struct dm_chain_merge_status *merge;	/* NULL: none yet */
 };

@@ -71,6 +71,9 @@ enum dm_chain_dev_attr {
 					 * the current or last merge */
 	DM_CHAIN_DEV_A_FIRST_LAYER,	/* u32, GET dumps: this part of the
 					 * device goes on from this layer */
+	DM_CHAIN_DEV_A_INDEX_BYTES,	/* u64: kernel memory of the read
+					 * index (0: none) */
+	DM_CHAIN_DEV_A_PAD,
 
 	__DM_CHAIN_DEV_A_MAX,
 	DM_CHAIN_DEV_A_MAX = __DM_CHAIN_DEV_A_MAX - 1
@@ -86,6 +89,11 @@ enum dm_chain_layer_attr {
 	DM_CHAIN_LAYER_A_WRITABLE,	/* flag: the device writes here */
 	DM_CHAIN_LAYER_A_RAW,		/* flag: a raw image */
 	DM_CHAIN_LAYER_A_PAD,
+	DM_CHAIN_LAYER_A_MAP_BYTES,	/* u64: kernel memory holding the
+					 * layer's map (0: a raw image) */
+	DM_CHAIN_LAYER_A_RUNS,		/* u64, only when the map is held by
+					 * its runs (its extent list): how
+					 * many */
 
 	__DM_CHAIN_LAYER_A_MAX,
 	DM_CHAIN_LAYER_A_MAX = __DM_CHAIN_LAYER_A_MAX - 1

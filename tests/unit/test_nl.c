@@ -268,6 +268,14 @@ static void put_layer(struct nlmsghdr *nlh, const char *path,
 		    DM_CHAIN_LAYER_A_PAD, force_pad);
 	put_u64_pad(nlh, DM_CHAIN_LAYER_A_ZERO_BLOCKS, zero,
 		    DM_CHAIN_LAYER_A_PAD, force_pad);
+	/* A layer's map: read-only ones held by runs, one per data block. */
+	if (uuid)
+		put_u64_pad(nlh, DM_CHAIN_LAYER_A_MAP_BYTES,
+			    writable ? 4104 : data * 16, DM_CHAIN_LAYER_A_PAD,
+			    force_pad);
+	if (uuid && !writable)
+		put_u64_pad(nlh, DM_CHAIN_LAYER_A_RUNS, data,
+			    DM_CHAIN_LAYER_A_PAD, force_pad);
 	if (writable)
 		mnl_attr_put(nlh, DM_CHAIN_LAYER_A_WRITABLE, 0, NULL);
 	if (!uuid)
@@ -316,6 +324,8 @@ static struct nlattr *put_chain_device(struct nlmsghdr *nlh, const char *name,
 	mnl_attr_put_u32(nlh, DM_CHAIN_DEV_A_MINOR, 4);
 	mnl_attr_put_u32(nlh, DM_CHAIN_DEV_A_NR_LAYERS, 4);
 	mnl_attr_put_u32(nlh, DM_CHAIN_DEV_A_BLOCK_SIZE, 65536);
+	put_u64_pad(nlh, DM_CHAIN_DEV_A_INDEX_BYTES, 32768, DM_CHAIN_DEV_A_PAD,
+		    true);
 	put_layer(nlh, "/d/base.img", NULL, 0, 0, 0, false, false);
 	put_layer(nlh, "/d/vm.dmc", uuid_a, 3, 100, 5, false, true);
 	put_layer(nlh, "/d/vm-1.dmc", uuid_a, 1, 7, 0, false, false);
@@ -372,6 +382,17 @@ static void test_get_layers_and_merge(void **state)
 	assert_int_equal(d->layers[1].generation, 3);
 	assert_int_equal(d->layers[1].data_blocks, 100);
 	assert_int_equal(d->layers[1].zero_blocks, 5);
+	assert_true(d->layers[1].has_map_bytes);
+	assert_int_equal(d->layers[1].map_bytes, 1600);
+	assert_true(d->layers[1].by_runs);
+	assert_int_equal(d->layers[1].runs, 100);
+	assert_false(d->layers[0].has_map_bytes);
+	assert_false(d->layers[0].by_runs);
+	assert_true(d->layers[3].has_map_bytes);
+	assert_int_equal(d->layers[3].map_bytes, 4104);
+	assert_false(d->layers[3].by_runs);
+	assert_true(d->has_index_bytes);
+	assert_int_equal(d->index_bytes, 32768);
 
 	assert_string_equal(d->layers[3].path, "/d/vm-2.dmc");
 	assert_true(d->layers[3].writable);

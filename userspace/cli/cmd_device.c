@@ -556,6 +556,9 @@ static void json_status_layers(struct json_writer *jw,
 		json_u64_or_null(jw, "generation", ml, ml ? ml->generation : 0);
 		json_u64_or_null(jw, "data_blocks", ml, ml ? ml->data_blocks : 0);
 		json_u64_or_null(jw, "zero_blocks", ml, ml ? ml->zero_blocks : 0);
+		json_u64_or_null(jw, "map_bytes", ml && ml->has_map_bytes,
+				 ml ? ml->map_bytes : 0);
+		json_u64_or_null(jw, "runs", ml && ml->by_runs, ml ? ml->runs : 0);
 		json_object_end(jw);
 	}
 	json_array_end(jw);
@@ -594,6 +597,8 @@ static void json_device(struct json_writer *jw, const struct dev_view *v,
 	json_u64(jw, "event_count", d->event_nr);
 	json_u64_or_null(jw, "block_size_bytes", v->nl && v->nl->has_block_size,
 			 v->nl ? v->nl->block_size : 0);
+	json_u64_or_null(jw, "index_bytes", v->nl && v->nl->has_index_bytes,
+			 v->nl ? v->nl->index_bytes : 0);
 	json_status_layers(jw, v);
 	if (v->nl && v->nl->has_merge) {
 		json_object_begin(jw, "merge");
@@ -667,6 +672,29 @@ static int device_list(int argc, char **argv)
 /* ---- status ------------------------------------------------------------- */
 
 /* The module's layers, leaf first as the chain stacks, with their index. */
+/*
+ * The kernel memory the device's maps and read index take, and how many
+ * read-only layers are held by their extent lists' runs.
+ */
+static void print_module_memory(const struct dmc_nl_device *d)
+{
+	uint64_t maps = 0;
+	unsigned int i, by_runs = 0, maps_known = 0;
+	char a[32], b[32];
+
+	for (i = 0; i < d->nr_listed; i++) {
+		maps += d->layers[i].map_bytes;
+		maps_known += d->layers[i].has_map_bytes;
+		by_runs += d->layers[i].by_runs;
+	}
+	if (!maps_known || !d->has_index_bytes)
+		return;		/* an older module */
+	printf("memory: maps %s (%u of %u layers held by their extent lists), read index %s\n",
+	       format_size(maps, a, sizeof(a)), by_runs, d->nr_listed,
+	       d->index_bytes ? format_size(d->index_bytes, b, sizeof(b)) :
+				"none");
+}
+
 static void print_module_layers(const struct dmc_nl_device *d)
 {
 	char uuid[37], bs[32];
@@ -691,6 +719,7 @@ static void print_module_layers(const struct dmc_nl_device *d)
 		       i == 0 ? "  (base)" : "",
 		       l->writable ? " (writable)" : "");
 	}
+	print_module_memory(d);
 }
 
 /* "merge:" line of status for the device's current or last merge. */

@@ -677,6 +677,14 @@ static int layer_attr_cb(const struct nlattr *attr, void *data)
 	case DM_CHAIN_LAYER_A_ZERO_BLOCKS:
 		ret = get_u64(attr, &l->zero_blocks);
 		break;
+	case DM_CHAIN_LAYER_A_MAP_BYTES:
+		ret = get_u64(attr, &l->map_bytes);
+		l->has_map_bytes = !ret;
+		break;
+	case DM_CHAIN_LAYER_A_RUNS:
+		ret = get_u64(attr, &l->runs);
+		l->by_runs = !ret;
+		break;
 	case DM_CHAIN_LAYER_A_WRITABLE:
 		ret = get_flag(attr, &l->writable);
 		break;
@@ -750,6 +758,10 @@ static int dev_attr_cb(const struct nlattr *attr, void *data)
 	case DM_CHAIN_DEV_A_BLOCK_SIZE:
 		ret = get_u32(attr, &dev->block_size);
 		dev->has_block_size = true;
+		break;
+	case DM_CHAIN_DEV_A_INDEX_BYTES:
+		ret = get_u64(attr, &dev->index_bytes);
+		dev->has_index_bytes = !ret;
 		break;
 	case DM_CHAIN_DEV_A_LAYER:
 		ret = append_layer(dev, attr);

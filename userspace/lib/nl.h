@@ -107,6 +107,10 @@ struct dmc_nl_layer {
 	uint64_t generation;
 	uint64_t data_blocks;
 	uint64_t zero_blocks;
+	bool has_map_bytes;		/* a module that reports it */
+	uint64_t map_bytes;		/* kernel memory of its map */
+	bool by_runs;			/* held by its extent list's runs */
+	uint64_t runs;
 	bool writable;
 	bool raw;
 };
@@ -143,6 +147,8 @@ struct dmc_nl_device {
 	bool has_nr_layers;
 	bool has_block_size;
 	uint32_t block_size;		/* bytes */
+	bool has_index_bytes;		/* a module that reports it */
+	uint64_t index_bytes;		/* kernel memory of the read index */
 	unsigned int nr_listed;		/* entries in layers */
 	struct dmc_nl_layer *layers;	/* base first; malloc'd */
 	bool has_merge;

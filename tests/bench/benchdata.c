@@ -22,8 +22,10 @@
  *       write the runs into a dm-chain layer file offline, as the target
  *       would: data at data_offset + OFFSET, then the block map's 2-bit
  *       entries set to DATA (include/dm-chain/format.h), then fsync.  The
- *       header is not touched (the map is not covered by its checksum).
- *       Runs must be block aligned.
+ *       header is not touched (the map is not covered by its checksum),
+ *       except that an extent list it names is first dropped from it (a
+ *       new header slot without DMC_COMPAT_EXTENT_LIST): the list must
+ *       never disagree with the map.  Runs must be block aligned.
  *   fill-strides FORMAT FIRST LAST STRIDE NBLOCKS BSIZE SEED
  *       fill-layer for layers FIRST .. LAST, in one process: layer k (the
  *       path printf FORMAT gives with k) gets blocks k, k + STRIDE, ...
@@ -61,6 +63,7 @@
 #include <unistd.h>
 
 #include <dm-chain/format.h>
+#include <dm-chain/layer_verify.h>
 
 #define BUF_SIZE	(4U << 20)
 #define CHUNK		(64U << 10)
@@ -227,7 +230,16 @@ static void write_runs(int fd, uint64_t base, const struct run *runs, size_t nr,
 }
 
 /* The current header slot of a dm-chain layer file (higher sequence). */
+static int read_header_slot(int fd, struct dmc_header *out, int *slot);
+
 static int read_header(int fd, struct dmc_header *out)
+{
+	int slot;
+
+	return read_header_slot(fd, out, &slot);
+}
+
+static int read_header_slot(int fd, struct dmc_header *out, int *slot)
 {
 	struct dmc_header h[DMC_NR_SLOTS];
 	int best = -1;
@@ -246,7 +258,29 @@ static int read_header(int fd, struct dmc_header *out)
 	if (best < 0)
 		return -1;
 	*out = h[best];
+	*slot = best;
 	return 0;
+}
+
+/*
+ * The map of the layer open at FD is about to change without a new
+ * generation: a list it has would then say something else, so its header
+ * (H, current slot SLOT) goes to the other slot without it, synced, as
+ * chainctl's layer_drop_extent_list() does.
+ */
+static void drop_extent_list(int fd, struct dmc_header *h, int slot)
+{
+	if (!(le32toh(h->compat_features) & DMC_COMPAT_EXTENT_LIST))
+		return;
+	h->compat_features = htole32(le32toh(h->compat_features) &
+				     ~DMC_COMPAT_EXTENT_LIST);
+	memset(&h->extent_list, 0, sizeof(h->extent_list));
+	h->sequence = htole64(le64toh(h->sequence) + 1);
+	dmc_verify_seal(h);
+	pwrite_all(fd, (const unsigned char *)h, sizeof(*h),
+		   (uint64_t)(slot ^ 1) * DMC_SLOT_SIZE);
+	if (fdatasync(fd))
+		die("fdatasync");
 }
 
 static void cmd_runs(char **argv)
@@ -301,12 +335,12 @@ static void fill_layer(const char *path, const struct run *runs, size_t nr,
 	struct dmc_header h;
 	unsigned char *map;
 	size_t i;
-	int fd;
+	int fd, slot;
 
 	fd = open(path, O_RDWR);
 	if (fd < 0)
 		die(path);
-	if (read_header(fd, &h))
+	if (read_header_slot(fd, &h, &slot))
 		fail("fill-layer: no valid dm-chain header (not a layer file?)");
 	data_off = le64toh(h.data_offset);
 	map_off = le64toh(h.map_offset);
@@ -322,6 +356,7 @@ static void fill_layer(const char *path, const struct run *runs, size_t nr,
 		fail("out of memory");
 	if (pread_full(fd, map, map_len, map_off) != map_len)
 		fail("fill-layer: short map");
+	drop_extent_list(fd, &h, slot);
 	/* Data first, durable, then the map (the format's write order). */
 	write_runs(fd, data_off, runs, nr, seed);
 	if (fdatasync(fd))

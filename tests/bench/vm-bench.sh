@@ -100,6 +100,10 @@ SWEEP_LENS="64K 128K 256K 512K 1M 2M"
 SIZE_CONTENDERS="chainctl-clone live-clone chainctl-copy qemu-commit snapshot-merge bare-clone"
 LENGTH_CONTENDERS="chainctl-clone bare-clone chainctl-copy qemu-commit"
 DEPTHS="1 8 64 256 1024 4096"	# 4096: DMC_MAX_LAYERS, the deepest chain there is
+# The big chain (issue 19's memory and load goals): 1 TiB of 64 KiB
+# blocks, BIG_DEPTH layers of BIG_EXTENTS scattered extents each.
+BIG_SIZE=1T BIG_DEPTH=1024 BIG_EXTENTS=3000
+[ -z "$QUICK" ] || BIG_DEPTH=64
 # --scale N: 1/N of the changed data (same disk, same run lengths), for
 # hosts too slow or too busy for the full sizes; recorded in the results.
 WA_COUNT=$((WA_COUNT / SCALE)); WB_COUNT=$((WB_COUNT / SCALE))
@@ -1543,6 +1547,74 @@ if ! want fsync; then
 elif ! fsync_section; then
 	say "fsync benchmark NOT RUN: $FSYNC_WHY"
 	emitj --arg why "$FSYNC_WHY" '{section: "fsync-not-run", why: $why}'
+fi
+
+# ------------------------------------------------------------- bigchain --
+# A deep chain of a big disk (issue 19): BIG_SIZE at 64 KiB blocks,
+# BIG_DEPTH layers, every layer but the leaf holding BIG_EXTENTS extents
+# of one block scattered over the disk (mkchain --scatter: their maps and
+# the extent lists they get when their child is made are written, their
+# data area is left a hole), loaded read-only.  Each repeat, caches
+# dropped: chainctl device create's time (chain walk and table load and
+# resume), what the module reports of its maps' and read index's memory
+# (device status -j), the meminfo delta (Slab + VmallocUsed + Percpu);
+# then the same table again through dmsetup, its load and its resume
+# timed apart (the kernel's part).  Host clock.  Samples: "bigchain".
+bigchain_section() {
+	local d=$MNT/xfs/big D=$BIG_DEPTH t0 leaf rep m0 m1 js create load resume table
+	mkdir -p "$d"
+	load_module || { BIG_WHY="dm-chain module not loaded: $MODULE_WHY"; return 1; }
+	"$CHAINCTL" layer create -s "$BIG_SIZE" -b 64K "$d/b0.dmc" > /dev/null || die "bigchain: b0"
+	say "bigchain: $D layers of $BIG_SIZE, $BIG_EXTENTS scattered 64 KiB extents in each but the leaf"
+	t0=$(hostnow)
+	leaf=$("$MKCHAIN" --scatter "$BIG_EXTENTS" 19 "$d/b0.dmc" $((D - 1)) "$d/b%u.dmc" \
+		2> "$DMC_TMP/err") || { BIG_WHY="mkchain: $(tail -n 2 "$DMC_TMP/err")"; return 1; }
+	say "  built in $(host_secs_since "$t0") s ($(du -sh "$d" | cut -f1) on disk)"
+	for rep in $(seq 1 "$REPEATS"); do
+		drop_caches; m0=$(kmem_kb)
+		t0=$(hostnow)
+		chain_create bbig "$leaf" --read-only ||
+			{ BIG_WHY="chain device of $D layers: $CHAIN_WHY"; return 1; }
+		create=$(host_secs_since "$t0")
+		sync; m1=$(kmem_kb)
+		js=$("$CHAINCTL" device status -j bbig) || js='{}'
+		table=$(dmsetup table bbig)
+		chain_remove bbig
+		drop_caches
+		dmsetup create --noudevsync --notable bbig > /dev/null || die "bigchain: dmsetup create"
+		t0=$(hostnow)
+		dmsetup load bbig --table "$table" > /dev/null 2> "$DMC_TMP/err" ||
+			{ BIG_WHY="dmsetup load: $(tail -n 2 "$DMC_TMP/err")"; dmsetup remove bbig; return 1; }
+		load=$(host_secs_since "$t0")
+		t0=$(hostnow)
+		dmsetup resume --noudevsync bbig > /dev/null || die "bigchain: dmsetup resume"
+		resume=$(host_secs_since "$t0")
+		dmsetup remove bbig > /dev/null 2>&1 || chain_remove bbig
+		emitj --arg rep "$rep" --arg depth "$D" --arg ext "$BIG_EXTENTS" \
+			--arg size "$(numfmt --from=iec "$BIG_SIZE")" --arg create "$create" \
+			--arg load "$load" --arg resume "$resume" --arg m0 "$m0" --arg m1 "$m1" \
+			--argjson st "$js" \
+			'{section: "bigchain", rep: ($rep | num), depth: ($depth | num),
+			  extents_per_layer: ($ext | num), size_bytes: ($size | num),
+			  create_s: ($create | num), load_s: ($load | num), resume_s: ($resume | num),
+			  map_bytes: ([$st.layers[]?.map_bytes // 0] | add),
+			  index_bytes: $st.index_bytes,
+			  layers_by_runs: ([$st.layers[]? | select(.runs != null)] | length),
+			  runs: ([$st.layers[]?.runs // 0] | add),
+			  kmem_delta_kib: (try (($m1 | num) - ($m0 | num)) catch null)}'
+		say "  rep $rep: device create $create s (table load $load s, resume $resume s), maps $(jq '[.layers[]?.map_bytes // 0] | add / 1048576 | floor' <<< "$js") MiB, index $(jq '(.index_bytes // 0) / 1048576 | floor' <<< "$js") MiB"
+	done
+	rm -rf "$d"
+}
+# kmem_kb: kernel memory in KiB that a table's allocations show in.
+kmem_kb() { awk '/^(Slab|VmallocUsed|Percpu):/ {s += $2} END {print s}' /proc/meminfo; }
+BIG_WHY=
+if ! want bigchain; then
+	say "bigchain benchmark skipped (--only $ONLY)"
+elif ! bigchain_section; then
+	say "bigchain benchmark NOT RUN: $BIG_WHY"
+	emitj --arg why "$BIG_WHY" '{section: "bigchain-not-run", why: $why}'
+	chain_remove bbig > /dev/null 2>&1 || true
 fi
 
 DEVICE_WHY=

@@ -362,7 +362,9 @@ KUNIT_ARRAY_PARAM(verify_xlist, dmc_verify_xlist_cases, verify_xlist_case_desc);
 static void header_verify_xlist_table(struct kunit *test)
 {
 	const struct dmc_verify_xlist_case *c = test->param_value;
-	u8 *slot = kunit_kzalloc(test, DMC_SLOT_SIZE, GFP_KERNEL);
+	/* Both slots' room: vc_make_base() clears two (a 4 KiB buffer here
+	 * once zeroed the slab object after it). */
+	u8 *slot = kunit_kzalloc(test, 2 * DMC_SLOT_SIZE, GFP_KERNEL);
 	enum dmc_verify_reason why;
 
 	KUNIT_ASSERT_NOT_NULL(test, slot);

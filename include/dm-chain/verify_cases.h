@@ -446,7 +446,11 @@ static const struct dmc_verify_xlist_case dmc_verify_xlist_cases[] = {
 #define DMC_VERIFY_NR_XLIST_CASES \
 	(sizeof(dmc_verify_xlist_cases) / sizeof(dmc_verify_xlist_cases[0]))
 
-/* Run place case @c on @slot (DMC_SLOT_SIZE bytes). */
+/*
+ * Run place case @c on @slot, which must hold 2 * DMC_SLOT_SIZE bytes (the
+ * base is made in both slots' room, as for every case); its slot 0 is the
+ * header checked.
+ */
 static inline enum dmc_xlist_verdict
 dmc_verify_xlist_case_run(const struct dmc_verify_xlist_case *c, __u8 *slot,
 			  enum dmc_verify_reason *why)

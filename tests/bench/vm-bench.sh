@@ -77,7 +77,7 @@ while [ $# -gt 0 ]; do
 done
 for p in ${ONLY//,/ }; do
 	case "$p" in
-	merge|swap|live|gentle|size-sweep|length-sweep|sweep|device|depth|fsync) ;;
+	merge|swap|live|gentle|size-sweep|length-sweep|sweep|device|depth|fsync|bigchain) ;;
 	*) die "vm-bench.sh: --only: unknown part $p" ;;
 	esac
 done

@@ -169,23 +169,52 @@ static int put_dev_head(struct sk_buff *msg,
 	return 0;
 }
 
+/*
+ * An attribute's length is 16 bits: a device nest stops taking layers
+ * once it holds this many bytes, room left for the merge status, and the
+ * device goes on in another nest (a part, as in a dump).
+ */
+#define DMC_NEST_LAYER_BYTES	(U16_MAX - 4096)
+
+/*
+ * One device in a "do" answer: its head, layers and merge status in one
+ * DM_CHAIN_A_DEVICE nest, or in several consecutive ones when its layers
+ * would overflow a nest's length (a few hundred layers): each part
+ * carries the head, later parts DM_CHAIN_DEV_A_FIRST_LAYER, the last the
+ * merge status, as the parts of a dump do (docs/netlink.md).
+ */
 static int put_dev_nest(struct sk_buff *msg, const struct dm_chain_dev_info *info)
 {
-	struct nlattr *nest = nla_nest_start(msg, DM_CHAIN_A_DEVICE);
-	unsigned int i;
+	unsigned int nr = info->layers ? info->nr_layers : 0, i = 0, first;
+	struct nlattr *nest;
+	unsigned char *mark;
 
-	if (!nest)
-		return -EMSGSIZE;
-	if (put_dev_head(msg, info))
-		goto cancel;
-	/* (no layers: the head alone, see reply_change()) */
-	for (i = 0; info->layers && i < info->nr_layers; i++)
-		if (put_layer(msg, &info->layers[i]))
+	do {
+		first = i;
+		nest = nla_nest_start(msg, DM_CHAIN_A_DEVICE);
+		if (!nest)
+			return -EMSGSIZE;
+		if (put_dev_head(msg, info) ||
+		    (first && nla_put_u32(msg, DM_CHAIN_DEV_A_FIRST_LAYER, first)))
 			goto cancel;
-	if (info->merge &&
-	    put_merge_status(msg, DM_CHAIN_DEV_A_MERGE, info->merge))
-		goto cancel;
-	nla_nest_end(msg, nest);
+		/* (no layers: the head alone, see reply_change()) */
+		for (; i < nr; i++) {
+			mark = skb_tail_pointer(msg);
+			if (put_layer(msg, &info->layers[i]))
+				goto cancel;
+			if (skb_tail_pointer(msg) - (unsigned char *)nest >
+			    DMC_NEST_LAYER_BYTES) {
+				nlmsg_trim(msg, mark);
+				break;
+			}
+		}
+		if (i == first && i < nr)
+			goto cancel;	/* not one layer: cannot happen */
+		if (i == nr && info->merge &&
+		    put_merge_status(msg, DM_CHAIN_DEV_A_MERGE, info->merge))
+			goto cancel;
+		nla_nest_end(msg, nest);
+	} while (i < nr);
 	return 0;
 cancel:
 	nla_nest_cancel(msg, nest);

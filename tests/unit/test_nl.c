@@ -499,6 +499,30 @@ static void test_get_dump_parts(void **state)
 	dmc_nl_info_free(&info);
 }
 
+/*
+ * A "do" answer of a device too large for one nest: its parts are
+ * consecutive nests of one message, read as a dump's.
+ */
+static void test_get_do_parts(void **state)
+{
+	struct dmc_nl_info info = { 0 };
+	const struct dmc_nl_device *d;
+	struct nlmsghdr *nlh;
+
+	(void)state;
+	nlh = reply_start();
+	put_dump_part(nlh, "big", 5, 0, 3, false);
+	put_dump_part(nlh, "big", 5, 3, 2, true);
+	assert_int_equal(dmc_nl_parse_get(nlh, &info), 0);
+	assert_int_equal(info.nr_devices, 1);
+	d = &info.devices[0];
+	assert_int_equal(d->nr_listed, 5);
+	assert_string_equal(d->layers[3].path, "/d/l3.dmc");
+	assert_true(d->layers[4].writable);
+	assert_true(d->has_merge);
+	dmc_nl_info_free(&info);
+}
+
 /* A later part that does not continue the last device: ask again. */
 static void test_get_dump_part_mismatch(void **state)
 {
@@ -1409,6 +1433,7 @@ int main(void)
 		cmocka_unit_test(test_get_layers_and_merge),
 		cmocka_unit_test(test_get_rejects_bad_layer),
 		cmocka_unit_test(test_get_dump_parts),
+		cmocka_unit_test(test_get_do_parts),
 		cmocka_unit_test(test_get_dump_part_mismatch),
 		cmocka_unit_test(test_get_attr_overruns_nest),
 		cmocka_unit_test(test_get_rejects_bad_merge_nest),

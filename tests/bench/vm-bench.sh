@@ -1577,7 +1577,10 @@ bigchain_section() {
 			{ BIG_WHY="chain device of $D layers: $CHAIN_WHY"; return 1; }
 		create=$(host_secs_since "$t0")
 		sync; m1=$(kmem_kb)
-		js=$("$CHAINCTL" device status -j bbig) || js='{}'
+		# (a file: at 1024 layers the document is past an argument's limit)
+		"$CHAINCTL" device status -j bbig > "$DMC_TMP/big-status.json" ||
+			echo '{}' > "$DMC_TMP/big-status.json"
+		js=$DMC_TMP/big-status.json
 		table=$(dmsetup table bbig)
 		chain_remove bbig
 		drop_caches
@@ -1593,8 +1596,8 @@ bigchain_section() {
 		emitj --arg rep "$rep" --arg depth "$D" --arg ext "$BIG_EXTENTS" \
 			--arg size "$(numfmt --from=iec "$BIG_SIZE")" --arg create "$create" \
 			--arg load "$load" --arg resume "$resume" --arg m0 "$m0" --arg m1 "$m1" \
-			--argjson st "$js" \
-			'{section: "bigchain", rep: ($rep | num), depth: ($depth | num),
+			--slurpfile sts "$js" \
+			'$sts[0] as $st | {section: "bigchain", rep: ($rep | num), depth: ($depth | num),
 			  extents_per_layer: ($ext | num), size_bytes: ($size | num),
 			  create_s: ($create | num), load_s: ($load | num), resume_s: ($resume | num),
 			  map_bytes: ([$st.layers[]?.map_bytes // 0] | add),
@@ -1602,7 +1605,7 @@ bigchain_section() {
 			  layers_by_runs: ([$st.layers[]? | select(.runs != null)] | length),
 			  runs: ([$st.layers[]?.runs // 0] | add),
 			  kmem_delta_kib: (try (($m1 | num) - ($m0 | num)) catch null)}'
-		say "  rep $rep: device create $create s (table load $load s, resume $resume s), maps $(jq '[.layers[]?.map_bytes // 0] | add / 1048576 | floor' <<< "$js") MiB, index $(jq '(.index_bytes // 0) / 1048576 | floor' <<< "$js") MiB"
+		say "  rep $rep: device create $create s (table load $load s, resume $resume s), maps $(jq '[.layers[]?.map_bytes // 0] | add / 1048576 | floor' "$js") MiB, index $(jq '(.index_bytes // 0) / 1048576 | floor' "$js") MiB"
 	done
 	rm -rf "$d"
 }

@@ -258,6 +258,8 @@ want() {
 # and live sections', s<SIZE> and l<LEN> the sweeps' points.
 declare -A WL_COUNT WL_LEN
 # layer_field LAYER KEY: data_offset, block_size or virtual_size of LAYER.
+# kmem_kb: kernel memory in KiB that a table's allocations show in.
+kmem_kb() { awk '/^(Slab|VmallocUsed|Percpu):/ {s += $2} END {print s}' /proc/meminfo; }
 layer_field() {
 	"$BD" layer-info "$1" | sed -n "s/.*\b$2=\([0-9]*\).*/\1/p"
 }
@@ -1354,7 +1356,6 @@ depth_compare() {
 	local -A leaf=([1]="$d/dev.img") layers=([1]="$d/dev.img")
 	bsz=$(layer_field "$d/dev.img" block_size)
 	nblk=$(( $(numfmt --from=iec "$FIO_SIZE") / bsz ))
-	mem_kb() { awk '/^(Slab|VmallocUsed|Percpu):/ {s += $2} END {print s}' /proc/meminfo; }
 	# stride_runs K STRIDE: a run list of blocks K, K + STRIDE, ... (one
 	# block each) in $DMC_TMP/c.runs.
 	stride_runs() {
@@ -1380,13 +1381,13 @@ depth_compare() {
 		done
 		say "  built in $(host_secs_since "$t0") s"
 		leaf[$D]=$prev
-		drop_caches; m0=$(mem_kb)
+		drop_caches; m0=$(kmem_kb)
 		if ! deep_create "$D"; then
 			depth_not_run "$D" "chain device of $D layers: $CHAIN_WHY"
 			unset "leaf[$D]"
 			continue
 		fi
-		sync; m1=$(mem_kb)
+		sync; m1=$(kmem_kb)
 		# Blocks of the base (k = 0) and of the top child (k = D - 1) read
 		# back what was written there.
 		bad=
@@ -1609,8 +1610,6 @@ bigchain_section() {
 	done
 	rm -rf "$d"
 }
-# kmem_kb: kernel memory in KiB that a table's allocations show in.
-kmem_kb() { awk '/^(Slab|VmallocUsed|Percpu):/ {s += $2} END {print s}' /proc/meminfo; }
 BIG_WHY=
 if ! want bigchain; then
 	say "bigchain benchmark skipped (--only $ONLY)"

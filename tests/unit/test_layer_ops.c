@@ -2463,6 +2463,14 @@ static void test_extent_list(void **state)
 	close(fd);
 	create("e.dmc", "c.dmc");
 	assert_list_present("c.dmc");
+
+	/* A parent read-only by its mode is not written, even by root. */
+	create("golden.dmc", NULL);
+	write_blocks("golden.dmc", 3, 1);
+	assert_int_equal(chmod(path("golden.dmc"), 0444), 0);
+	create("g.dmc", "golden.dmc");
+	assert_int_equal(list_of("golden.dmc", &ok), DMC_XLIST_NONE);
+	assert_int_equal(chmod(path("golden.dmc"), 0644), 0);
 	free(rep);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "extent_list.h"
@@ -140,9 +141,14 @@ int layer_write_extent_list(struct layer *l, struct dmc_err *err)
 int layer_freeze(struct layer *l, struct dmc_err *err)
 {
 	enum dmc_verify_reason why;
+	struct stat st;
 
 	if (l->is_raw || extent_list_state(l, &why) == DMC_XLIST_CURRENT)
 		return 0;
+	/* Read-only by its mode (a golden image): root could, we do not. */
+	if (fstat(l->fd, &st) || !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))
+		return dmc_err(err, DMC_ERR_USAGE,
+			       "%s: read-only file: no extent list written", l->path);
 	if (layer_make_writable(l, err) || layer_load_map(l, err) ||
 	    layer_write_extent_list(l, err))
 		return -1;

@@ -59,7 +59,8 @@ int layer_drop_extent_list(struct layer *l, struct dmc_err *err);
 /*
  * L is getting a child: give it a list if it has no present one and it
  * can be taken for writing now (not locked by a live device or another
- * chainctl, a writable file).  Best effort: the list is an optimisation,
+ * chainctl; a file whose mode lets someone write it, so that a golden
+ * image made read-only by its mode is left as it is, even by root).  Best effort: the list is an optimisation,
  * so every failure leaves L as it was and is only reported by the return:
  * 1 written, 0 not needed, -1 not written (ERR says why).
  */

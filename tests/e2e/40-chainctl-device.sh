@@ -86,7 +86,7 @@ check_json "status -j: one layers array, the table's and the module's word merge
 	'.layer_count == 1 and .merge == null and
 	 .layers == [{"depth": 1, "path": $p, "raw": true, "writable": true,
 	              "uuid": null, "generation": null, "data_blocks": null,
-	              "zero_blocks": null}]'
+	              "zero_blocks": null, "map_bytes": null, "runs": null}]'
 
 # --- refusals -----------------------------------------------------------------
 check_fail_msg "duplicate name refused" "already exists" \

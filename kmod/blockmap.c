@@ -81,16 +81,6 @@ int dmc_bm_init_runs(struct dmc_blockmap *bm, u64 nr_blocks, u64 nr_runs)
 	return bm->runs ? 0 : -ENOMEM;
 }
 
-static inline u64 run_len(const struct dmc_run *r)
-{
-	return r->length_state >> DMC_EXTENT_STATE_BITS;
-}
-
-static inline unsigned int run_state(const struct dmc_run *r)
-{
-	return r->length_state & ((1U << DMC_EXTENT_STATE_BITS) - 1);
-}
-
 void dmc_bm_runs_done(struct dmc_blockmap *bm)
 {
 	u64 i, first, length;
@@ -155,9 +145,9 @@ unsigned int dmc_bm_runs_get(const struct dmc_blockmap *bm, u64 block)
 {
 	s64 i = run_at(bm, block);
 
-	if (i < 0 || block - bm->runs[i].first >= run_len(&bm->runs[i]))
+	if (i < 0 || block - bm->runs[i].first >= dmc_run_len(&bm->runs[i]))
 		return DMC_BLOCK_ABSENT;
-	return run_state(&bm->runs[i]);
+	return dmc_run_state(&bm->runs[i]);
 }
 
 int dmc_bm_expand(struct dmc_blockmap *bm)
@@ -178,9 +168,9 @@ int dmc_bm_expand(struct dmc_blockmap *bm)
 		return -ENOMEM;
 	}
 	for (i = 0; i < bm->nr_runs; i++) {
-		end = bm->runs[i].first + run_len(&bm->runs[i]);
+		end = bm->runs[i].first + dmc_run_len(&bm->runs[i]);
 		for (b = bm->runs[i].first; b < end; b++)
-			dmc_map_set(bits, b, run_state(&bm->runs[i]));
+			dmc_map_set(bits, b, dmc_run_state(&bm->runs[i]));
 		if (!(i % (1U << 12)))
 			cond_resched();
 	}
@@ -267,8 +257,8 @@ static u64 runs_run(const struct dmc_blockmap *bm, u64 start, u64 max)
 	s64 i = run_at(bm, start);
 	u64 end;
 
-	if (i >= 0 && start - bm->runs[i].first < run_len(&bm->runs[i]))
-		end = bm->runs[i].first + run_len(&bm->runs[i]);
+	if (i >= 0 && start - bm->runs[i].first < dmc_run_len(&bm->runs[i]))
+		end = bm->runs[i].first + dmc_run_len(&bm->runs[i]);
 	else if (i + 1 < (s64)bm->nr_runs)
 		end = bm->runs[i + 1].first;	/* ABSENT up to the next */
 	else
@@ -282,7 +272,7 @@ u64 dmc_bm_run(const struct dmc_blockmap *bm, u64 start, u64 max)
 	unsigned int st;
 	u64 n = 1;
 
-	if (!smp_load_acquire(&bm->bits) && bm->runs)
+	if (dmc_bm_by_runs(bm))
 		return max ? max_t(u64, runs_run(bm, start, max), 1) : 1;
 	st = dmc_bm_get(bm, start);
 

@@ -30,6 +30,16 @@ struct dmc_run {
 	u64 length_state;
 };
 
+static inline u64 dmc_run_len(const struct dmc_run *r)
+{
+	return r->length_state >> DMC_EXTENT_STATE_BITS;
+}
+
+static inline unsigned int dmc_run_state(const struct dmc_run *r)
+{
+	return r->length_state & ((1U << DMC_EXTENT_STATE_BITS) - 1);
+}
+
 /*
  * A layer's block map, in one of three forms:
  * - 2-bit entries (@bits), what a writable layer has: its leaf, or the

@@ -20,18 +20,17 @@
 static void paint_runs(struct dmc_view *v, const struct dmc_blockmap *bm,
 		       u16 i)
 {
-	u64 k, first, length;
-	u32 state;
+	const struct dmc_run *r;
+	u64 k, length;
 
 	for (k = 0; k < bm->nr_runs; k++) {
-		first = bm->runs[k].first;
-		length = bm->runs[k].length_state >> DMC_EXTENT_STATE_BITS;
-		state = bm->runs[k].length_state & 3U;
-		if (first >= v->nr_blocks)
+		r = &bm->runs[k];
+		if (r->first >= v->nr_blocks)
 			break;
-		length = min(length, v->nr_blocks - first);
-		memset16(v->src + first,
-			 state == DMC_BLOCK_DATA ? i : DMC_VIEW_ZERO, length);
+		length = min(dmc_run_len(r), v->nr_blocks - r->first);
+		memset16(v->src + r->first,
+			 dmc_run_state(r) == DMC_BLOCK_DATA ? i : DMC_VIEW_ZERO,
+			 length);
 		if (!(k % DMC_VIEW_PAINT_CHUNK))
 			cond_resched();
 	}

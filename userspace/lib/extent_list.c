@@ -13,14 +13,24 @@
 /* Records read and compared per step of a check. */
 #define XLIST_CHUNK	4096U
 
-/* L's current header as the shared validator decodes it. */
-static int shared_hdr(const struct layer *l, struct dmc_hdr *dh,
-		      enum dmc_verify_reason *why)
+/*
+ * What L's current header says of its list, and (when it has one) the
+ * header as the shared validator decodes it in *DH, for reading the list.
+ */
+static enum dmc_xlist_verdict state_of(const struct layer *l,
+				       struct dmc_hdr *dh,
+				       enum dmc_verify_reason *why)
 {
 	static unsigned char slot[DMC_SLOT_SIZE];
 
+	*why = DMC_WHY_NONE;
+	if (l->is_raw || !(l->hdr.compat_features & DMC_COMPAT_EXTENT_LIST))
+		return DMC_XLIST_NONE;
 	layer_header_encode(&l->hdr, slot);
-	return dmc_verify_header(slot, l->file_size, layer_max_bytes(l), dh, why);
+	if (dmc_verify_header(slot, l->file_size, layer_max_bytes(l), dh, why))
+		return DMC_XLIST_STALE;	/* not reached: the file opened */
+	return dmc_verify_extent_list_place(dh, l->file_size,
+					    layer_max_bytes(l), why);
 }
 
 enum dmc_xlist_verdict extent_list_state(const struct layer *l,
@@ -28,13 +38,7 @@ enum dmc_xlist_verdict extent_list_state(const struct layer *l,
 {
 	struct dmc_hdr dh;
 
-	*why = DMC_WHY_NONE;
-	if (l->is_raw || !(l->hdr.compat_features & DMC_COMPAT_EXTENT_LIST))
-		return DMC_XLIST_NONE;
-	if (shared_hdr(l, &dh, why))
-		return DMC_XLIST_STALE;	/* not reached: the file opened */
-	return dmc_verify_extent_list_place(&dh, l->file_size,
-					    layer_max_bytes(l), why);
+	return state_of(l, &dh, why);
 }
 
 const char *extent_list_state_str(enum dmc_xlist_verdict v)
@@ -201,14 +205,13 @@ int layer_check_extent_list(const struct layer *l, struct extent_list_check *c,
 	int r = 0;
 
 	memset(c, 0, sizeof(*c));
-	c->state = extent_list_state(l, &why);
+	c->state = state_of(l, &dh, &why);
 	c->ok = true;
 	if (c->state == DMC_XLIST_BAD)
 		return list_problem(c, "%s", dmc_verify_reason_str(why));
 	if (c->state != DMC_XLIST_CURRENT)
 		return 0;
 	c->count = l->hdr.xlist.count;
-	shared_hdr(l, &dh, &why);
 	buf = malloc((size_t)XLIST_CHUNK * DMC_EXTENT_SIZE);
 	if (!buf)
 		return dmc_err_errno(err, ENOMEM, "%s: extent list", l->path);

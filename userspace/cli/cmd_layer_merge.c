@@ -45,6 +45,8 @@ static void json_xfer(struct json_writer *jw, const struct xfer_stats *x)
 
 	json_u64(jw, "cloned_bytes", x->bytes_cloned);
 	json_u64(jw, "copied_bytes", x->bytes_copied);
+	json_u64(jw, "direct_bytes", x->bytes_direct);
+	json_u64(jw, "hole_bytes", x->bytes_holes);
 	json_u64(jw, "clone_call_count", x->clone_calls);
 	json_u64(jw, "copy_range_count", x->copy_ranges);
 	json_array_begin(jw, "clone_refused");
@@ -70,6 +72,10 @@ static void print_xfer(const struct xfer_stats *x)
 	       x->clone_calls == 1 ? "" : "s",
 	       format_size(x->bytes_copied, b, sizeof(b)), x->copy_ranges,
 	       x->copy_ranges == 1 ? "" : "s");
+	if (x->bytes_direct || x->bytes_holes)
+		printf("  of the copy: %s bypassed the page cache, %s were holes\n",
+		       format_size(x->bytes_direct, a, sizeof(a)),
+		       format_size(x->bytes_holes, b, sizeof(b)));
 	for (i = 0; i < REFUSED_NR; i++)
 		if (x->refusals[i])
 			printf("  cloning refused for %" PRIu64 " range%s (%s): %s\n",

@@ -152,6 +152,7 @@ static int add_data(struct batch *b, struct layer *l, uint64_t file_off,
 		    uint64_t off, uint64_t len, struct dmc_err *err)
 {
 	struct xfer_file src = { l->fd, l->path }, dst;
+	struct xfer_opts xo = { XFER_AUTO, true, NULL, &b->res->xfer };
 	char name[32];
 	int fd, ret;
 
@@ -164,7 +165,7 @@ static int add_data(struct batch *b, struct layer *l, uint64_t file_off,
 	dst.path = name;
 	ret = ftruncate(fd, (off_t)len) ? dmc_err_errno(err, errno, "%s/%s: cannot size",
 							b->scratch, name) :
-	      xfer_range(&src, file_off, &dst, 0, len, XFER_AUTO, true, &b->res->xfer, err);
+	      xfer_range(&src, file_off, &dst, 0, len, &xo, err);
 	close(fd);
 	if (ret)
 		return -1;

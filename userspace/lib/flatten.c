@@ -19,18 +19,21 @@ static double now_seconds(void)
 }
 
 /* Copy every DATA run of the view made of layers [first, nr) into OUT. */
-static int fill(const struct flatten_request *rq, struct chain *c,
-		unsigned int first, int out_fd, struct flatten_result *res,
-		struct dmc_err *err)
+static int fill_runs(const struct flatten_request *rq, struct chain *c,
+		     unsigned int first, int out_fd, struct xfer_pipe *pipe,
+		     struct flatten_result *res, struct dmc_err *err)
 {
 	struct plan_source src[DMC_MAX_LAYERS];
 	struct xfer_file dst = { out_fd, rq->out }, s;
+	struct xfer_opts xo = { rq->mode, true, pipe, &res->xfer }, tail_o;
 	unsigned int nr = c->nr - first, i;
 	uint32_t shift = c->block_shift;
 	struct plan_totals totals;
 	struct plan_run run;
 	uint64_t pos = 0, done = 0, off, len, max_run;
 
+	tail_o = xo;
+	tail_o.mode = XFER_COPY;	/* a raw base's partial last block */
 	for (i = 0; i < nr; i++)
 		src[i].map = c->layers[first + i]->is_raw ? NULL :
 			     c->layers[first + i]->map;
@@ -53,13 +56,12 @@ static int fill(const struct flatten_request *rq, struct chain *c,
 		if (l->is_raw && len & ((1ULL << shift) - 1)) {
 			uint64_t tail = len & ((1ULL << shift) - 1);
 
-			if (xfer_range(&s, off, &dst, off, len - tail, rq->mode, true,
-				       &res->xfer, err) ||
+			if (xfer_range(&s, off, &dst, off, len - tail, &xo, err) ||
 			    xfer_range(&s, off + len - tail, &dst, off + len - tail,
-				       tail, XFER_COPY, true, &res->xfer, err))
+				       tail, &tail_o, err))
 				return -1;
 		} else if (xfer_range(&s, layer_block_offset(l, run.start, shift),
-				      &dst, off, len, rq->mode, true, &res->xfer, err)) {
+				      &dst, off, len, &xo, err)) {
 			return -1;
 		}
 		res->data_runs++;
@@ -68,6 +70,23 @@ static int fill(const struct flatten_request *rq, struct chain *c,
 			rq->progress(done, totals.data_blocks, rq->progress_arg);
 	}
 	return 0;
+}
+
+/* fill_runs() through a copy pipe, drained before OUT is synced. */
+static int fill(const struct flatten_request *rq, struct chain *c,
+		unsigned int first, int out_fd, struct flatten_result *res,
+		struct dmc_err *err)
+{
+	struct xfer_pipe *pipe = xfer_pipe_new(err);
+	int r;
+
+	if (!pipe)
+		return -1;
+	r = fill_runs(rq, c, first, out_fd, pipe, res, err);
+	if (!r)
+		r = xfer_pipe_drain(pipe, err);
+	xfer_pipe_free(pipe);
+	return r;
 }
 
 int flatten_run(const struct flatten_request *rq, struct flatten_result *res,

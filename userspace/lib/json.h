@@ -40,7 +40,7 @@
  * change to a document's members (a rename, a removal, an addition, a
  * changed type or meaning) bumps it, and docs/json/ changes with it.
  */
-#define DMC_JSON_VERSION 8
+#define DMC_JSON_VERSION 9
 
 struct json_object;
 

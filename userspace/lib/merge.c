@@ -68,6 +68,7 @@ struct merge_ctx {
 	uint8_t target_uuid[DMC_UUID_SIZE];
 	bool target_raw;
 	char *swap_holder;		/* a swap merge's journal found: finish it */
+	struct xfer_pipe *pipe;		/* the data phase's copies in flight */
 };
 
 /*
@@ -329,7 +330,8 @@ static int open_for_writing(struct merge_ctx *m, struct dmc_err *err)
 static int commit(struct merge_ctx *m, uint64_t dirty_first, uint64_t dirty_end,
 		  uint64_t cursor, struct dmc_err *err)
 {
-	if (layer_commit_blocks(m->target, dirty_first,
+	if (xfer_pipe_drain(m->pipe, err) ||
+	    layer_commit_blocks(m->target, dirty_first,
 				dirty_end > dirty_first ? dirty_end - dirty_first : 0,
 				err))
 		return -1;
@@ -353,6 +355,7 @@ static int apply_run(struct merge_ctx *m, const struct plan_run *run,
 	uint64_t off = run->start << m->shift, len = run->count << m->shift;
 	uint64_t vsize = m->chain.virtual_size, tail = 0;
 	struct xfer_file dst = { t->fd, t->path }, src;
+	struct xfer_opts xo = { m->req->mode, false, m->pipe, &m->res->xfer };
 
 	if (t->is_raw && off + len > vsize) {
 		len = vsize - off;	/* a raw image ends inside its last block */
@@ -369,20 +372,20 @@ static int apply_run(struct merge_ctx *m, const struct plan_run *run,
 	src.fd = s->fd;
 	src.path = s->path;
 	if (xfer_range(&src, layer_block_offset(s, run->start, m->shift), &dst,
-		       layer_block_offset(t, run->start, m->shift), len,
-		       m->req->mode, false, &m->res->xfer, err))
+		       layer_block_offset(t, run->start, m->shift), len, &xo, err))
 		return -1;
 	/* The partial tail of a raw target is never clonable: copy it. */
+	xo.mode = XFER_COPY;
 	if (tail && xfer_range(&src, layer_block_offset(s, run->start, m->shift) + len,
 			       &dst, layer_block_offset(t, run->start, m->shift) + len,
-			       tail, XFER_COPY, false, &m->res->xfer, err))
+			       tail, &xo, err))
 		return -1;
 	if (!t->is_raw)
 		set_map(t, run, DMC_BLOCK_DATA);
 	return 0;
 }
 
-static int data_phase(struct merge_ctx *m, struct dmc_err *err)
+static int move_runs(struct merge_ctx *m, struct dmc_err *err)
 {
 	struct plan_source src[DMC_MAX_LAYERS];
 	uint64_t batch = m->req->batch_runs ? m->req->batch_runs : UINT64_MAX;
@@ -457,6 +460,8 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 		 * source merged-away and ends the journal (step 4), so the
 		 * RETIRING state is skipped; a crash before it re-runs the
 		 * data phase from the cursor. */
+		if (xfer_pipe_drain(m->pipe, err))
+			return -1;
 		if (fdatasync(m->target->fd))
 			return dmc_err_errno(err, errno, "%s: cannot sync data",
 					     m->target->path);
@@ -470,6 +475,21 @@ static int data_phase(struct merge_ctx *m, struct dmc_err *err)
 	if (m->req->stop_at == MERGE_STOP_AFTER_BATCH)
 		return 1;
 	return 0;
+}
+
+/* The data phase, its copies going through a pipe that it drains (every
+ * commit does) and frees on every way out. */
+static int data_phase(struct merge_ctx *m, struct dmc_err *err)
+{
+	int r;
+
+	m->pipe = xfer_pipe_new(err);
+	if (!m->pipe)
+		return -1;
+	r = move_runs(m, err);
+	xfer_pipe_free(m->pipe);
+	m->pipe = NULL;
+	return r;
 }
 
 /*

@@ -34,6 +34,7 @@ struct swap_ctx {
 	struct layer_journal j;		/* as T holds it */
 	uint32_t shift;
 	uint64_t nr_blocks;
+	struct xfer_pipe *pipe;		/* the data phase's copies in flight */
 };
 
 static double now_seconds(void)
@@ -121,7 +122,8 @@ static int write_target_journal(struct swap_ctx *c, struct dmc_err *err)
 static int commit(struct swap_ctx *c, uint64_t first, uint64_t end,
 		  uint64_t cursor, struct dmc_err *err)
 {
-	if (layer_commit_blocks(c->s, first, end > first ? end - first : 0, err))
+	if (xfer_pipe_drain(c->pipe, err) ||
+	    layer_commit_blocks(c->s, first, end > first ? end - first : 0, err))
 		return -1;
 	c->j.cursor = cursor;
 	return write_target_journal(c, err);
@@ -133,6 +135,7 @@ static int move_up(struct swap_ctx *c, const struct plan_run *run,
 {
 	struct layer *s = c->s, *t = c->t;
 	struct xfer_file dst = { s->fd, s->path }, src = { t->fd, t->path };
+	struct xfer_opts xo = { c->rq->mode, false, c->pipe, &c->res->xfer };
 	uint64_t len = run->count << c->shift, b;
 	unsigned int st = run->kind == PLAN_DATA ? DMC_BLOCK_DATA : DMC_BLOCK_ZERO;
 	int r;
@@ -143,7 +146,7 @@ static int move_up(struct swap_ctx *c, const struct plan_run *run,
 	else
 		r = xfer_range(&src, layer_block_offset(t, run->start, c->shift), &dst,
 			       layer_block_offset(s, run->start, c->shift), len,
-			       c->rq->mode, false, &c->res->xfer, err);
+			       &xo, err);
 	if (r)
 		return -1;
 	for (b = run->start; b < run->start + run->count; b++)
@@ -163,7 +166,7 @@ static int move_up(struct swap_ctx *c, const struct plan_run *run,
  * same), so re-running from any cursor is idempotent.  The last commit
  * enters RETIRING.
  */
-static int data_phase(struct swap_ctx *c, struct dmc_err *err)
+static int move_up_runs(struct swap_ctx *c, struct dmc_err *err)
 {
 	struct plan_source both[2] = { { c->s->map }, { c->t->map } };
 	uint64_t batch = c->rq->batch_runs ? c->rq->batch_runs : UINT64_MAX;
@@ -212,6 +215,21 @@ static int data_phase(struct swap_ctx *c, struct dmc_err *err)
 	    c->rq->stop_at == MERGE_STOP_AFTER_DATA)
 		return 1;
 	return 0;
+}
+
+/* The data phase, its copies going through a pipe that every commit
+ * drains, freed on every way out. */
+static int data_phase(struct swap_ctx *c, struct dmc_err *err)
+{
+	int r;
+
+	c->pipe = xfer_pipe_new(err);
+	if (!c->pipe)
+		return -1;
+	r = move_up_runs(c, err);
+	xfer_pipe_free(c->pipe);
+	c->pipe = NULL;
+	return r;
 }
 
 /*

@@ -145,7 +145,7 @@ void merge_report(const struct merge_result *r, bool json)
 static const char merge_help[] =
 	"Usage: chainctl layer merge [--depth N | --into LAYER [--from TOP]]\n"
 	"                            [--mode auto|clone|copy] [--side SIDE]\n"
-	"                            [-p] [--delete]\n"
+	"                            [--rate MIB_PER_S] [-p] [--delete]\n"
 	"                            [--above-deleted] [-j] LEAF\n"
 	"\n"
 	"Merge the top N layers of the chain ending at LEAF (LEAF is depth 1)\n"
@@ -185,6 +185,8 @@ static const char merge_help[] =
 	"                      and a merged-away marker takes its path; both in\n"
 	"                      one directory) or auto (the side with less to\n"
 	"                      move)\n"
+	"  -r, --rate MIB_PER_S  move data at most this fast (0: unlimited, the\n"
+	"                      default), to leave the disk to others\n"
 	"  -p, --progress      progress bar on a terminal\n"
 	"  -D, --delete        delete the merged layers afterwards\n"
 	"  --above-deleted     finishing a range merge: the layer above the range\n"
@@ -200,6 +202,7 @@ int layer_cmd_merge(int argc, char **argv)
 		{ "from", required_argument, NULL, 'F' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "side", required_argument, NULL, 's' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "delete", no_argument, NULL, 'D' },
 		{ "above-deleted", no_argument, NULL, 'A' },
@@ -210,12 +213,13 @@ int layer_cmd_merge(int argc, char **argv)
 	struct merge_request req = { 0 };
 	struct merge_result res;
 	bool json = g_opts.json, want_progress = false;
+	uint64_t rate;
 	struct progress bar;
 	struct dmc_err err;
 	int c, ret;
 
 	optind = 0;
-	while ((c = cli_getopt("layer merge", argc, argv, "d:i:F:m:s:pDjh", opts)) != -1) {
+	while ((c = cli_getopt("layer merge", argc, argv, "d:i:F:m:s:r:pDjh", opts)) != -1) {
 		switch (c) {
 		case 'd':
 			if (parse_count(optarg, &req.depth))
@@ -230,6 +234,12 @@ int layer_cmd_merge(int argc, char **argv)
 		case 's':
 			if (parse_side(optarg, &req.side))
 				return layer_usage_error("merge", "bad side '%s' (target, source or auto)", optarg);
+			break;
+		case 'r':
+			if (parse_uint(optarg, 1U << 20, &rate))
+				return layer_usage_error("merge", "bad rate '%s' (MiB/s, 0 for unlimited)",
+							 optarg);
+			req.rate_bytes_per_s = rate << 20;
 			break;
 		case 'p': want_progress = true; break;
 		case 'D': req.delete_sources = true; break;

@@ -20,7 +20,7 @@ _chainctl_opts_layer_create='-s= --size= -b= --block= --parent= --raw-parent= -h
 _chainctl_opts_layer_info='-j --json -c --chain --raw -h --help'
 _chainctl_opts_layer_check='-r --repair --above-deleted -j --json -h --help'
 _chainctl_opts_layer_map='-j --json -h --help'
-_chainctl_opts_layer_merge='-d= --depth= -i= --into= -F= --from= -m= --mode= -s= --side= -p --progress -D --delete --above-deleted -j --json -h --help'
+_chainctl_opts_layer_merge='-d= --depth= -i= --into= -F= --from= -m= --mode= -s= --side= -r= --rate= -p --progress -D --delete --above-deleted -j --json -h --help'
 _chainctl_opts_layer_flatten='-d= --depth= -m= --mode= -p --progress -j --json -h --help'
 _chainctl_opts_layer_write='--zero -h --help'
 _chainctl_opts_layer_import='-f= --format= -b= --block= -p --progress -h --help'

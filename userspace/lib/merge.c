@@ -21,6 +21,7 @@
 #include "merge_plan.h"
 #include "merge_swap.h"
 #include "paths.h"
+#include "rate_limit.h"
 
 /*
  * A durable commit (data sync, map, journal) bounds the work redone after a
@@ -395,9 +396,11 @@ static int move_runs(struct merge_ctx *m, struct dmc_err *err)
 	double last_commit = now_seconds(), interval = BATCH_SECONDS, t0;
 	bool due;
 	struct plan_totals totals;
+	struct rate_limit rl;
 	struct plan_run run;
 	unsigned int i;
 
+	rate_limit_start(&rl, m->req->rate_bytes_per_s);
 	for (i = 0; i < m->t; i++)
 		src[i].map = m->chain.layers[i]->map;
 	/* The totals only feed the progress callback: without one, the map
@@ -441,6 +444,7 @@ static int move_runs(struct merge_ctx *m, struct dmc_err *err)
 		if (run.kind == PLAN_DATA) {
 			m->res->data_blocks += run.count;
 			m->res->data_runs++;
+			rate_limit_account(&rl, run.count << m->shift);
 		} else {
 			m->res->zero_blocks += run.count;
 		}

@@ -71,6 +71,7 @@ struct merge_request {
 	 */
 	bool above_deleted;
 	uint64_t batch_runs;		/* runs per durable commit (tests); 0: by time */
+	uint64_t rate_bytes_per_s;	/* data moved at most this fast; 0: no limit */
 	merge_progress_fn progress;
 	void *progress_arg;
 	enum merge_stop_point stop_at;

@@ -19,6 +19,7 @@
 #include "merge_plan.h"
 #include "merge_swap.h"
 #include "paths.h"
+#include "rate_limit.h"
 
 /* Durable commits: every second of work or GiB moved (as merge.c). */
 #define SWAP_BATCH_BYTES	(1ULL << 30)
@@ -175,9 +176,11 @@ static int move_up_runs(struct swap_ctx *c, struct dmc_err *err)
 	uint64_t done = 0, max_run;
 	double last = now_seconds();
 	struct swap_cost left = { 0 };
+	struct rate_limit rl;
 	struct plan_run run;
 	bool due;
 
+	rate_limit_start(&rl, c->rq->rate_bytes_per_s);
 	max_run = plan_max_run(c->rq->progress, c->shift);
 	if (c->rq->progress)	/* the work left, for the bar */
 		swap_cost_count(c->s->map, c->t->map, c->nr_blocks, pos, &left);
@@ -199,6 +202,8 @@ static int move_up_runs(struct swap_ctx *c, struct dmc_err *err)
 		}
 		if (move_up(c, &run, err))
 			return -1;
+		if (run.kind == PLAN_DATA)
+			rate_limit_account(&rl, run.count << c->shift);
 		if (run.start < first)
 			first = run.start;
 		end = run.start + run.count;

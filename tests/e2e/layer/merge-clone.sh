@@ -167,9 +167,10 @@ check_kill_landed() {
 	fi
 }
 
-# Copy mode over 128 runs of 2 MiB keeps the merge busy for seconds, so it
-# is killed before its first commit (at fixed delays) and after one (once
-# the journal's cursor has moved: commits come about every second).
+# Copy mode over 128 runs of 2 MiB at --rate 32 (MiB/s) keeps the merge
+# busy for seconds however fast the disk copies, so it is killed before
+# its first commit (at fixed delays) and after one (once the journal's
+# cursor has moved: commits come about every second).
 dir=$mnt/kill
 mkdir -p "$dir"
 "$CHAINCTL" layer create -s 256M "$dir/base.dmc"
@@ -195,7 +196,8 @@ for when in journal+0.2 journal+0.6 commit; do
 	for ((try = 1; try <= 3; try++)); do
 		rm -rf "$dir"
 		cp -a --reflink=always "$dir.orig" "$dir"
-		"$CHAINCTL" layer merge --mode copy --depth 2 "$dir/top.dmc" > /dev/null 2>&1 &
+		"$CHAINCTL" layer merge --mode copy --rate 32 --depth 2 "$dir/top.dmc" \
+			> /dev/null 2>&1 &
 		kill_merge $! "$dir/base.dmc" "$when"
 		state=$(journal_of "$dir/base.dmc")
 		top_state=$("$CHAINCTL" layer info -j "$dir/top.dmc" | jq -r .state)
@@ -236,6 +238,18 @@ for when in journal+0.2 journal+0.6 commit; do
 		same_as_ref "$dir/base.dmc" "$dir/ref.img"
 	check "killed $at: check clean" "$CHAINCTL" layer check "$dir/base.dmc"
 done
+# --rate paces the whole merge: never faster than the limit (a lower
+# bound only: a slow machine may take longer).
+rm -rf "$dir"
+cp -a --reflink=always "$dir.orig" "$dir"
+t0=$(date +%s.%N)
+out=$("$CHAINCTL" layer merge -j --mode copy --rate 64 --depth 2 "$dir/top.dmc")
+t1=$(date +%s.%N)
+diag "merge at --rate 64: $(jq -c '{copied_bytes, direct_bytes, elapsed_seconds}' <<< "$out"), $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
+check_eq "--rate 64: the merge took at least its bytes at 64 MiB/s" yes \
+	"$(awk -v a="$t0" -v b="$t1" -v n="$(jq .copied_bytes <<< "$out")" \
+		'BEGIN { print (n > 0 && b - a >= 0.95 * n / (64 * 1048576)) ? "yes" : "no: " n " bytes in " b - a " s" }')"
+check "--rate 64: the target reads as the reference" same_as_ref "$dir/base.dmc" "$dir/ref.img"
 rm -rf "$dir" "$dir.orig"
 
 # One source into a raw base writes its journal only at its first commit
@@ -248,9 +262,10 @@ mkdir -p "$dir"
 head -c 256M /dev/urandom > "$dir/base.img"
 cp "$dir/base.img" "$dir/ref.img"
 "$CHAINCTL" layer create --parent "$dir/base.img" "$dir/top.dmc"
-# 224 MiB to copy: the merge must outlast its first commit (about 1 s in)
-# by more than a poll of `layer info` takes, also on two guest CPUs (with
-# 128 MiB the merge ended before three polls in a row saw the journal).
+# 224 MiB to copy at --rate 32: the merge must outlast its first commit
+# (about 1 s in) by more than a poll of `layer info` takes, also on two
+# guest CPUs (with 128 MiB and no limit the merge ended before three polls
+# in a row saw the journal; direct I/O now copies that in well under 1 s).
 for ((i = 0; i < 16; i++)); do layer_put "$dir/top.dmc" "$dir/ref.img" $((i * 256 + 16)) 224 || break; done
 rm -rf "$dir.orig"
 cp -a --reflink=always "$dir" "$dir.orig"
@@ -261,7 +276,7 @@ for when in 0.6 journal; do
 	for ((try = 1; try <= 3; try++)); do
 		rm -rf "$dir"
 		cp -a --reflink=always "$dir.orig" "$dir"
-		"$CHAINCTL" layer merge --mode copy "$dir/top.dmc" > /dev/null 2>&1 &
+		"$CHAINCTL" layer merge --mode copy --rate 32 "$dir/top.dmc" > /dev/null 2>&1 &
 		kill_merge $! "$dir/top.dmc" "$delay"
 		info=$("$CHAINCTL" layer info -j "$dir/top.dmc")
 		state=$(journal_state <<< "$info")

@@ -111,7 +111,7 @@ check_fail_code "range into raw: issued again, it exits 9" 9 "already merged int
 rm -rf "$d"
 
 # --- killed in its data phase, then issued again ----------------------------------
-# 128 MiB copied (--mode copy) keeps the merge busy for seconds; it is
+# 128 MiB copied (--mode copy --rate 32) keeps the merge busy for seconds; it is
 # killed shortly after the target's journal appears.  The layer above was
 # relinked right after the journal, so check says the merge is
 # interrupted (6) and the same command finishes it.
@@ -132,7 +132,7 @@ cp -a --reflink=auto "$d" "$d.orig"
 for ((try = 1; try <= 3; try++)); do
 	rm -rf "$d"
 	cp -a --reflink=auto "$d.orig" "$d"
-	"$CHAINCTL" layer merge --mode copy "$d/leaf.dmc" --into "$d/base.dmc" \
+	"$CHAINCTL" layer merge --mode copy --rate 32 "$d/leaf.dmc" --into "$d/base.dmc" \
 		--from "$d/top.dmc" > /dev/null 2>&1 &
 	pid=$!
 	for ((t = 0; t < 400; t++)); do

@@ -529,6 +529,7 @@ setup_workload() {
 # when its COW store could not be built (setup_workload said why).
 run_contender() {
 	local w=$1 rep=$2 name=$3 fs=$4 sweep=${5:-} d t0 secs= out tool_secs= cloned=null copied=null
+	local direct=null
 	local ok=true why=
 	d=$MNT/$fs/$w
 	[ "$name" = snapshot-merge ] && [ ! -f "$d/cow.pristine" ] && return 0
@@ -551,6 +552,9 @@ run_contender() {
 		chainctl-clone) out=$("$CHAINCTL" layer merge -j "$d/child.img") ;;
 		chainctl-copy)  out=$("$CHAINCTL" layer merge -j --mode copy "$d/child.img") ;;
 		qemu-commit) out=$(cd "$d" && qemu-img commit -q -d overlay.qcow2) ;;
+		seq-write) out=$(fio --name=seq --filename="$d/seq.img" --rw=write --bs=1M \
+				--size=$((WL_COUNT[$w] * WL_LEN[$w])) --direct=1 --ioengine=psync \
+				--fallocate=none --end_fsync=1 --output-format=terse --terse-version=3) ;;
 		*) die "unknown contender $name" ;;
 		esac 2> "$DMC_TMP/err" || die "$name on $fs ($w, repeat $rep) failed: $out $(cat "$DMC_TMP/err")"
 		secs=$(host_secs_since "$t0")
@@ -561,19 +565,28 @@ run_contender() {
 		tool_secs=$(jq -r .elapsed_seconds <<< "$out")
 		cloned=$(jq -r .cloned_bytes <<< "$out")
 		copied=$(jq -r .copied_bytes <<< "$out")
+		direct=$(jq -r .direct_bytes <<< "$out")
 		if [ "$name" = chainctl-clone ] && [ "$copied" != 0 ]; then
 			say "  WARNING: chainctl-clone copied $copied bytes (clone refused: $(jq -c .clone_refused <<< "$out"))"
 		fi ;;
 	esac
-	if $ok && ! "$BD" verify "$d/base.raw" 0 "$DMC_TMP/$w.sample" $(( $(wseed "$w") + 10 )) > /dev/null; then
+	if [ "$name" = seq-write ]; then
+		# The reference, no merge: fio wrote every byte, without error.
+		rm -f "$d/seq.img"
+		if [ "$(awk -F';' '{print $5 " " $47 * 1024}' <<< "$out")" != "0 $((WL_COUNT[$w] * WL_LEN[$w]))" ]; then
+			ok=false
+			why="fio did not write the workload's bytes: $out"
+			say "  FAILED: $name on $fs ($w): $why"
+		fi
+	elif $ok && ! "$BD" verify "$d/base.raw" 0 "$DMC_TMP/$w.sample" $(( $(wseed "$w") + 10 )) > /dev/null; then
 		ok=false
 		why="merged base does not hold the child's data"
 		say "  FAILED: $name on $fs ($w): $why"
 	fi
 	emitj --arg w "$w" --arg rep "$rep" --arg name "$name" --arg fs "$fs" \
 		--arg secs "$secs" --arg tool "${tool_secs:-null}" --arg cl "$cloned" \
-		--arg cp "$copied" --argjson ok "$ok" --arg why "$why" --arg sweep "$sweep" \
-		--arg runs "${WL_COUNT[$w]}" --arg len "${WL_LEN[$w]}" \
+		--arg cp "$copied" --arg dr "$direct" --argjson ok "$ok" --arg why "$why" \
+		--arg sweep "$sweep" --arg runs "${WL_COUNT[$w]}" --arg len "${WL_LEN[$w]}" \
 		'{section: (if $sweep == "" then "merge" else "sweep" end),
 		  sweep: (if $sweep == "" then null else $sweep end),
 		  workload: $w, rep: ($rep | num), contender: $name,
@@ -581,7 +594,7 @@ run_contender() {
 		  changed_bytes: (($runs | num) * ($len | num)),
 		  seconds: ($secs | num), tool_seconds: ($tool | num),
 		  bytes_cloned: ($cl | num), bytes_copied: ($cp | num),
-		  verified: $ok, error: (if $why == "" then null else $why end)}'
+		  bytes_direct: ($dr | num), verified: $ok, error: (if $why == "" then null else $why end)}'
 	say "  $w rep $rep  $(printf '%-15s %-5s %9s s' "$name" "$fs" "$secs")$([ $ok = true ] || echo '  FAILED')"
 	$ok
 }
@@ -592,7 +605,7 @@ run_contender() {
 CONTENDERS=(
 	"bare-clone xfs" "chainctl-clone xfs" "rw-loop xfs" "chainctl-copy xfs"
 	"qemu-commit xfs" "snapshot-merge xfs" "rw-loop ext4" "chainctl-copy ext4"
-	"qemu-commit ext4"
+	"qemu-commit ext4" "seq-write xfs" "seq-write ext4"
 )
 merge_fail=0
 if want merge; then

@@ -199,7 +199,8 @@ struct xfer_pipe *xfer_pipe_new(struct dmc_err *err)
 
 	if (!p || posix_memalign(&bufs, DIRECT_ALIGN, (size_t)PIPE_SLOTS * PIPE_CHUNK)) {
 		free(p);
-		dmc_err_errno(err, ENOMEM, "cannot allocate copy buffers");
+		if (err)
+			dmc_err_errno(err, ENOMEM, "cannot allocate copy buffers");
 		return NULL;
 	}
 	p->bufs = bufs;
@@ -215,7 +216,8 @@ struct xfer_pipe *xfer_pipe_new(struct dmc_err *err)
 		pthread_mutex_destroy(&p->lock);
 		free(p->bufs);
 		free(p);
-		dmc_err_errno(err, e, "cannot start the copy writer");
+		if (err)
+			dmc_err_errno(err, e, "cannot start the copy writer");
 		return NULL;
 	}
 	return p;

@@ -77,7 +77,8 @@ int xfer_range(const struct xfer_file *src, uint64_t src_off,
 
 /*
  * A pipe, its writer thread and buffers.  The files handed to it must stay
- * open, as the same files, until it is freed.  Returns NULL with ERR set.
+ * open, as the same files, until it is freed.  Returns NULL with ERR set
+ * (unless ERR is NULL): the caller may go on without a pipe.
  */
 struct xfer_pipe *xfer_pipe_new(struct dmc_err *err);
 

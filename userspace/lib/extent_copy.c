@@ -54,6 +54,8 @@ struct xfer_pipe {
 	 * where it is. */
 	struct pipe_job jobs[PIPE_SLOTS];
 	unsigned int head, count;
+	bool started;			/* bufs and writer made (pipe_start) */
+	bool unusable;			/* they could not be: copy unpiped */
 	bool stop;
 	int error;			/* errno of the first failed write */
 	char error_path[512];
@@ -193,34 +195,45 @@ static void *pipe_writer(void *arg)
 struct xfer_pipe *xfer_pipe_new(struct dmc_err *err)
 {
 	struct xfer_pipe *p = calloc(1, sizeof(*p));
-	sigset_t all, old;
-	void *bufs = NULL;
-	int e;
 
-	if (!p || posix_memalign(&bufs, DIRECT_ALIGN, (size_t)PIPE_SLOTS * PIPE_CHUNK)) {
-		free(p);
+	if (!p) {
 		if (err)
-			dmc_err_errno(err, ENOMEM, "cannot allocate copy buffers");
+			dmc_err_errno(err, ENOMEM, "cannot allocate a copy pipe");
 		return NULL;
 	}
-	p->bufs = bufs;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
+	return p;
+}
+
+/*
+ * The buffers and the writer, made at the first copy (a merge that only
+ * clones never needs them).  False when they cannot be had: the caller
+ * then copies unpiped.
+ */
+static bool pipe_start(struct xfer_pipe *p)
+{
+	sigset_t all, old;
+	void *bufs = NULL;
+
+	if (p->started || p->unusable)
+		return p->started;
+	if (posix_memalign(&bufs, DIRECT_ALIGN, (size_t)PIPE_SLOTS * PIPE_CHUNK)) {
+		p->unusable = true;
+		return false;
+	}
+	p->bufs = bufs;
 	/* Signals (a stop request) are the calling thread's to take. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&p->writer, NULL, pipe_writer, p);
+	p->started = !pthread_create(&p->writer, NULL, pipe_writer, p);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e) {
-		pthread_cond_destroy(&p->cond);
-		pthread_mutex_destroy(&p->lock);
+	if (!p->started) {
 		free(p->bufs);
-		free(p);
-		if (err)
-			dmc_err_errno(err, e, "cannot start the copy writer");
-		return NULL;
+		p->bufs = NULL;
+		p->unusable = true;
 	}
-	return p;
+	return p->started;
 }
 
 /* The pipe's first write error into ERR: -1, else 0. */
@@ -253,11 +266,13 @@ void xfer_pipe_free(struct xfer_pipe *p)
 
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->writer, NULL);
+	if (p->started) {
+		pthread_mutex_lock(&p->lock);
+		p->stop = true;
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->writer, NULL);
+	}
 	for (i = 0; i < p->nr_files; i++)
 		if (p->files[i].dfd >= 0)
 			close(p->files[i].dfd);
@@ -509,7 +524,7 @@ int xfer_range(const struct xfer_file *src, uint64_t src_off,
 				       dst->path, src->path,
 				       clone_refusal_str((enum clone_refusal)why));
 	}
-	if (o->pipe)
+	if (o->pipe && pipe_start(o->pipe))
 		return pipe_copy(src, src_off, dst, dst_off, len, o, err);
 	return copy_range(src, src_off, dst, dst_off, len, o->skip_zeroes, st, err);
 }

@@ -76,9 +76,11 @@ int xfer_range(const struct xfer_file *src, uint64_t src_off,
 	       const struct xfer_opts *o, struct dmc_err *err);
 
 /*
- * A pipe, its writer thread and buffers.  The files handed to it must stay
- * open, as the same files, until it is freed.  Returns NULL with ERR set
- * (unless ERR is NULL): the caller may go on without a pipe.
+ * A pipe.  Its writer thread and buffers are made at its first copy (a
+ * merge that only clones never starts them; where they cannot be had, the
+ * copies are made unpiped).  The files handed to it must stay open, as
+ * the same files, until it is freed.  Returns NULL with ERR set (unless
+ * ERR is NULL): the caller may go on without a pipe.
  */
 struct xfer_pipe *xfer_pipe_new(struct dmc_err *err);
 

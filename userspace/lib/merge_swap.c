@@ -223,8 +223,7 @@ static int move_up_runs(struct swap_ctx *c, struct dmc_err *err)
 }
 
 /* The data phase, its copies going through a pipe that every commit
- * drains, freed on every way out; without one (no memory or thread for
- * it) they are made unpiped. */
+ * drains, freed on every way out; without one they are made unpiped. */
 static int data_phase(struct swap_ctx *c, struct dmc_err *err)
 {
 	int r;

@@ -99,48 +99,6 @@ static unsigned char *copy_buffer(void)
 	return buf;
 }
 
-static int copy_range(const struct xfer_file *src, uint64_t src_off,
-		      const struct xfer_file *dst, uint64_t dst_off, uint64_t len,
-		      bool skip_zeroes, struct xfer_stats *st, struct dmc_err *err)
-{
-	unsigned char *buf = copy_buffer();
-	uint64_t done = 0;
-	ssize_t n, w;
-	size_t want, wdone;
-
-	if (!buf)
-		return dmc_err_errno(err, ENOMEM, "%s", dst->path);
-	while (done < len) {
-		want = len - done > COPY_CHUNK ? COPY_CHUNK : (size_t)(len - done);
-		n = pread(src->fd, buf, want, (off_t)(src_off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dmc_err_errno(err, errno, "%s: read failed", src->path);
-		if (n == 0)
-			return dmc_err(err, DMC_ERR_CORRUPT,
-				       "%s: ends inside a data block (truncated?)",
-				       src->path);
-		if (!(skip_zeroes && all_zero(buf, (size_t)n))) {
-			for (wdone = 0; wdone < (size_t)n; wdone += (size_t)w) {
-				w = pwrite(dst->fd, buf + wdone, (size_t)n - wdone,
-					   (off_t)(dst_off + done + wdone));
-				if (w < 0 && errno == EINTR) {
-					w = 0;
-					continue;
-				}
-				if (w < 0)
-					return dmc_err_errno(err, errno,
-							     "%s: write failed", dst->path);
-			}
-		}
-		done += (uint64_t)n;
-	}
-	st->bytes_copied += len;
-	st->copy_ranges++;
-	return 0;
-}
-
 /* Write all of BUF at OFF: 0, or the errno. */
 static int write_all(int fd, const unsigned char *buf, size_t len, uint64_t off)
 {
@@ -157,6 +115,41 @@ static int write_all(int fd, const unsigned char *buf, size_t len, uint64_t off)
 			return EIO;
 		done += (size_t)w;
 	}
+	return 0;
+}
+
+static int copy_range(const struct xfer_file *src, uint64_t src_off,
+		      const struct xfer_file *dst, uint64_t dst_off, uint64_t len,
+		      bool skip_zeroes, struct xfer_stats *st, struct dmc_err *err)
+{
+	unsigned char *buf = copy_buffer();
+	uint64_t done = 0;
+	size_t want;
+	ssize_t n;
+	int e;
+
+	if (!buf)
+		return dmc_err_errno(err, ENOMEM, "%s", dst->path);
+	while (done < len) {
+		want = len - done > COPY_CHUNK ? COPY_CHUNK : (size_t)(len - done);
+		n = pread(src->fd, buf, want, (off_t)(src_off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dmc_err_errno(err, errno, "%s: read failed", src->path);
+		if (n == 0)
+			return dmc_err(err, DMC_ERR_CORRUPT,
+				       "%s: ends inside a data block (truncated?)",
+				       src->path);
+		if (!(skip_zeroes && all_zero(buf, (size_t)n))) {
+			e = write_all(dst->fd, buf, (size_t)n, dst_off + done);
+			if (e)
+				return dmc_err_errno(err, e, "%s: write failed", dst->path);
+		}
+		done += (uint64_t)n;
+	}
+	st->bytes_copied += len;
+	st->copy_ranges++;
 	return 0;
 }
 

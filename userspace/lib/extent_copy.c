@@ -37,6 +37,7 @@ struct pipe_file {
 
 struct pipe_job {
 	int fd;
+	int buffered_fd;		/* the caller's: where direct I/O refuses */
 	const char *path;		/* the caller's, for messages */
 	uint64_t off;
 	size_t len;
@@ -158,7 +159,7 @@ static void *pipe_writer(void *arg)
 	struct xfer_pipe *p = arg;
 	struct pipe_job job;
 	unsigned char *buf;
-	int e;
+	int e, failed;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -168,10 +169,16 @@ static void *pipe_writer(void *arg)
 			break;
 		job = p->jobs[p->head];
 		buf = p->bufs + (size_t)p->head * PIPE_CHUNK;
-		e = p->error;	/* after a failure the rest is dropped */
+		failed = p->error;	/* after a failure the rest is dropped */
 		pthread_mutex_unlock(&p->lock);
-		if (!e)
+		e = 0;
+		if (!failed) {
 			e = write_all(job.fd, buf, job.len, job.off);
+			/* A device that wants more alignment than 4 KiB:
+			 * the page cache takes any. */
+			if (e == EINVAL && job.fd != job.buffered_fd)
+				e = write_all(job.buffered_fd, buf, job.len, job.off);
+		}
 		pthread_mutex_lock(&p->lock);
 		if (e && !p->error) {
 			p->error = e;
@@ -426,7 +433,7 @@ static int pipe_copy(const struct xfer_file *src, uint64_t src_off,
 	struct xfer_pipe *p = o->pipe;
 	struct pipe_file *sf = pipe_file(p, src->fd, false), *df = NULL;
 	bool direct = len >= DIRECT_MIN && aligned(src_off, dst_off, len);
-	struct pipe_job job = { .path = dst->path };
+	struct pipe_job job = { .buffered_fd = dst->fd, .path = dst->path };
 	uint64_t done = 0, pos, end, n;
 	unsigned char *buf;
 	bool read_direct;

@@ -41,7 +41,6 @@ struct pipe_job {
 	const char *path;		/* the caller's, for messages */
 	uint64_t off;
 	size_t len;
-	bool direct;
 };
 
 struct xfer_pipe {
@@ -119,35 +118,65 @@ static int write_all(int fd, const unsigned char *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * Read N bytes at POS into BUF, through the O_DIRECT descriptor DFD when
+ * >= 0 (the rest through FD should it read short or refuse).  0, or -1
+ * with ERR set; *DIRECT says whether all of it came through DFD.
+ */
+static int read_chunk(const struct xfer_file *src, int dfd, unsigned char *buf,
+		      size_t n, uint64_t pos, bool *direct, struct dmc_err *err)
+{
+	size_t got = 0;
+	ssize_t r;
+	int fd = dfd >= 0 ? dfd : src->fd;
+
+	*direct = dfd >= 0;
+	while (got < n) {
+		r = pread(fd, buf + got, n - got, (off_t)(pos + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EINVAL && fd != src->fd) {
+			fd = src->fd;
+			*direct = false;
+			continue;
+		}
+		if (r < 0)
+			return dmc_err_errno(err, errno, "%s: read failed", src->path);
+		if (r == 0)
+			return dmc_err(err, DMC_ERR_CORRUPT,
+				       "%s: ends inside a data block (truncated?)",
+				       src->path);
+		got += (size_t)r;
+		if (got < n && fd != src->fd) {
+			fd = src->fd;	/* a short direct read: the end is near */
+			*direct = false;
+		}
+	}
+	return 0;
+}
+
 static int copy_range(const struct xfer_file *src, uint64_t src_off,
 		      const struct xfer_file *dst, uint64_t dst_off, uint64_t len,
 		      bool skip_zeroes, struct xfer_stats *st, struct dmc_err *err)
 {
 	unsigned char *buf = copy_buffer();
 	uint64_t done = 0;
-	size_t want;
-	ssize_t n;
+	bool direct;
+	size_t n;
 	int e;
 
 	if (!buf)
 		return dmc_err_errno(err, ENOMEM, "%s", dst->path);
 	while (done < len) {
-		want = len - done > COPY_CHUNK ? COPY_CHUNK : (size_t)(len - done);
-		n = pread(src->fd, buf, want, (off_t)(src_off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dmc_err_errno(err, errno, "%s: read failed", src->path);
-		if (n == 0)
-			return dmc_err(err, DMC_ERR_CORRUPT,
-				       "%s: ends inside a data block (truncated?)",
-				       src->path);
-		if (!(skip_zeroes && all_zero(buf, (size_t)n))) {
-			e = write_all(dst->fd, buf, (size_t)n, dst_off + done);
+		n = len - done > COPY_CHUNK ? COPY_CHUNK : (size_t)(len - done);
+		if (read_chunk(src, -1, buf, n, src_off + done, &direct, err))
+			return -1;
+		if (!(skip_zeroes && all_zero(buf, n))) {
+			e = write_all(dst->fd, buf, n, dst_off + done);
 			if (e)
 				return dmc_err_errno(err, e, "%s: write failed", dst->path);
 		}
-		done += (uint64_t)n;
+		done += n;
 	}
 	st->bytes_copied += len;
 	st->copy_ranges++;
@@ -388,43 +417,6 @@ static bool aligned(uint64_t a, uint64_t b, uint64_t c)
 	return !((a | b | c) & (DIRECT_ALIGN - 1));
 }
 
-/*
- * Read N bytes at POS into BUF, through the O_DIRECT descriptor DFD when
- * >= 0 (the rest through FD should it read short or refuse).  0, or -1
- * with ERR set; *DIRECT says whether all of it came through DFD.
- */
-static int read_chunk(const struct xfer_file *src, int dfd, unsigned char *buf,
-		      size_t n, uint64_t pos, bool *direct, struct dmc_err *err)
-{
-	size_t got = 0;
-	ssize_t r;
-	int fd = dfd >= 0 ? dfd : src->fd;
-
-	*direct = dfd >= 0;
-	while (got < n) {
-		r = pread(fd, buf + got, n - got, (off_t)(pos + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EINVAL && fd != src->fd) {
-			fd = src->fd;
-			*direct = false;
-			continue;
-		}
-		if (r < 0)
-			return dmc_err_errno(err, errno, "%s: read failed", src->path);
-		if (r == 0)
-			return dmc_err(err, DMC_ERR_CORRUPT,
-				       "%s: ends inside a data block (truncated?)",
-				       src->path);
-		got += (size_t)r;
-		if (got < n && fd != src->fd) {
-			fd = src->fd;	/* a short direct read: the end is near */
-			*direct = false;
-		}
-	}
-	return 0;
-}
-
 /* The copy path through a pipe: see extent_copy.h. */
 static int pipe_copy(const struct xfer_file *src, uint64_t src_off,
 		     const struct xfer_file *dst, uint64_t dst_off, uint64_t len,
@@ -436,7 +428,7 @@ static int pipe_copy(const struct xfer_file *src, uint64_t src_off,
 	struct pipe_job job = { .buffered_fd = dst->fd, .path = dst->path };
 	uint64_t done = 0, pos, end, n;
 	unsigned char *buf;
-	bool read_direct;
+	bool chunk_direct, read_direct;
 
 	if (direct) {
 		df = pipe_file(p, dst->fd, true);
@@ -449,9 +441,7 @@ static int pipe_copy(const struct xfer_file *src, uint64_t src_off,
 			/* A hole in the source: a hole in the destination. */
 			end = hole_end(sf, pos);
 			n = end > pos ? end - pos : 0;
-			if (!n)
-				end = UINT64_MAX;	/* cannot tell: read it */
-			else {
+			if (n) {
 				if (n > len - done)
 					n = len - done;
 				if (!o->skip_zeroes &&
@@ -461,6 +451,7 @@ static int pipe_copy(const struct xfer_file *src, uint64_t src_off,
 				done += n;
 				continue;
 			}
+			end = UINT64_MAX;	/* cannot tell: read it */
 		}
 		n = len - done;
 		if (n > PIPE_CHUNK)
@@ -470,17 +461,17 @@ static int pipe_copy(const struct xfer_file *src, uint64_t src_off,
 		buf = pipe_slot(p);
 		if (!buf)
 			return pipe_error(p, err);
-		job.direct = direct && aligned(pos, n, dst_off + done);
-		if (read_chunk(src, job.direct ? sf->dfd : -1, buf, (size_t)n, pos,
+		chunk_direct = direct && aligned(pos, n, dst_off + done);
+		if (read_chunk(src, chunk_direct ? sf->dfd : -1, buf, (size_t)n, pos,
 			       &read_direct, err))
 			return -1;
-		job.direct = job.direct && read_direct;
+		chunk_direct = chunk_direct && read_direct;
 		if (!(o->skip_zeroes && all_zero(buf, (size_t)n))) {
-			job.fd = job.direct ? df->dfd : dst->fd;
+			job.fd = chunk_direct ? df->dfd : dst->fd;
 			job.off = dst_off + done;
 			job.len = (size_t)n;
 			pipe_queue(p, &job);
-			if (job.direct)
+			if (chunk_direct)
 				o->st->bytes_direct += n;
 		}
 		done += n;

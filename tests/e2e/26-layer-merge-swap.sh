@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Swap merges ("merge by the smaller side", docs/format.md "Swap merge"): a
-# leaf covering 93 % of its parent merged offline with --side auto moves
-# the parent's few uncovered blocks up (cloned on XFS, copied on ext4), its
-# file takes the parent's place and a merged-away marker the leaf's; the
-# kernel loads the result.  Then a
+# leaf covering 93 % of its parent merged offline with --side auto (ext4:
+# the default side) moves the parent's few uncovered blocks up (cloned on
+# XFS, copied on ext4), its file takes the parent's place and a merged-away
+# marker the leaf's; the kernel loads the result.  The default merges down
+# instead where a swap would change what the target's path shows (mode,
+# owner, a hard link).  Then a
 # swap interrupted by a full filesystem: the kernel refuses the layers
 # while the journal is there, check says resumable (6), and the plain
 # merge command finishes it once space is back.  Last, the refusals.
@@ -42,14 +44,15 @@ covering_chain() {
 
 layer_field() { "$CHAINCTL" layer info -j "$1" | jq -r ".$2"; }
 
-# swap_on FS DIR: a covering chain in DIR merged with --side auto; the
-# report (kept in OUT) and the files after it.
+# swap_on FS DIR [ARG..]: a covering chain in DIR merged with ARGs (a
+# side, or none: the default); the report (kept in OUT) and the files after.
 swap_on() {
 	local fs=$1 d=$2 gen uuid moved
+	shift 2
 	covering_chain "$d" || fail "$fs: build the chain"
 	gen=$(layer_field "$d/base.dmc" generation)
 	uuid=$(layer_field "$d/base.dmc" uuid)
-	out=$("$CHAINCTL" layer merge -j --side auto "$d/top.dmc" 2>&1) ||
+	out=$("$CHAINCTL" layer merge -j "$@" "$d/top.dmc" 2>&1) ||
 		fail "$fs: swap merge" "$out"
 	check_json "$fs: the swap side was chosen, with both sides' work" "$out" \
 		'.side == "source" and (.side_reason | test("source 950 blocks in 50 runs, target.s unshadowed 74 blocks in 50 runs"))'
@@ -70,7 +73,7 @@ swap_on() {
 
 # --- XFS: clone up, rename over -------------------------------------------------
 d=$xfs/swap
-swap_on xfs "$d"
+swap_on xfs "$d" --side auto
 json_valid "xfs: the report is valid against its schema" layer-merge "$out"
 check_json "xfs: the uncovered blocks were cloned, nothing copied" "$out" \
 	'.copied_bytes == 0 and .clone_call_count == 50'
@@ -89,6 +92,40 @@ swap_on ext4 "$d"
 check_json "ext4: the uncovered blocks were copied (no reflink)" "$out" \
 	'.cloned_bytes == 0 and (.clone_refused[0].reason | test("EOPNOTSUPP"))'
 rm -rf "$d"
+
+# --- the default keeps what the target's path shows ---------------------------
+# down_on WHAT: a covering chain changed by the command after WHAT, merged
+# with the default side: down, not swapped, saying why; the target keeps its
+# inode (and so its mode, owner, links).
+down_on() {
+	local what=$1 why=$2 ino
+	shift 2
+	d=$xfs/keep
+	covering_chain "$d" || fail "$what: build the chain"
+	"$@" || fail "$what: set up"
+	ino=$(stat -c %i "$d/base.dmc")
+	out=$("$CHAINCTL" layer merge -j "$d/top.dmc" 2>&1) || fail "$what: merge" "$out"
+	check_json "$what: the default merged down, saying why" "$out" --arg w "$why" \
+		'.side == "target" and (.side_reason | startswith("no swap: " + $w))'
+	check_eq "$what: the target is the same file" "$ino" "$(stat -c %i "$d/base.dmc")"
+	check "$what: the target reads as the chain did" same_as_ref "$d/base.dmc" "$d/ref.img"
+}
+down_on "target mode 0600" "the target's permissions 0600 differ from the source's 0644" \
+	chmod 0600 "$xfs/keep/base.dmc"
+check_eq "target mode 0600: kept" 600 "$(stat -c %a "$d/base.dmc")"
+rm -rf "$d"
+down_on "source owned by another user" "the target's owner 0:0 differs from the source's 1:1" \
+	chown 1:1 "$xfs/keep/top.dmc"
+rm -rf "$d"
+down_on "target with a second link" "a file has another hard link" \
+	ln "$xfs/keep/base.dmc" "$xfs/keep/base-link.dmc"
+check "second link: both names still one file, merged" \
+	same_as_ref "$d/base-link.dmc" "$d/ref.img"
+covering_chain "$xfs/keep2" && chmod 0640 "$xfs/keep2/top.dmc"
+check_fail_code "--side source with the modes apart: refused, names why" 1 \
+	"permissions 0644 differ from the source's 0640" \
+	"$CHAINCTL" layer merge --side source "$xfs/keep2/top.dmc"
+rm -rf "$d" "$xfs/keep2"
 
 # --- interrupted by a full filesystem -------------------------------------------
 # A 400 MiB XFS (its smallest is 300 MiB): the chain, then a filler up to

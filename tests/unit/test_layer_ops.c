@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -2056,7 +2057,8 @@ static void test_swap_side_choice(void **state)
 	assert_int_equal(t->hdr.state, DMC_STATE_MERGED_AWAY);
 	layer_close(t);
 	assert_chain_is_ref("base.dmc");
-	/* The default side is the target, whatever the cost. */
+	/* The library's default side (a zeroed request) is the target,
+	 * whatever the cost; chainctl asks for auto. */
 	create("top2.dmc", "base.dmc");
 	write_blocks("top2.dmc", 0, 64);
 	must(merge_side("top2.dmc", MERGE_SIDE_TARGET, MERGE_STOP_NONE, &res, &err), &err);
@@ -2150,6 +2152,57 @@ static void test_swap_refusals(void **state)
 	assert_false(res.swapped);
 	assert_non_null(strstr(res.side_why, "no swap: "));
 	assert_chain_is_ref("e.dmc");
+}
+
+/* A forced swap of base <- top refused, naming WHAT; nothing changed. */
+static void assert_swap_refused(const char *what)
+{
+	struct merge_result res;
+	struct dmc_err err;
+
+	assert_int_equal(merge_side("top.dmc", MERGE_SIDE_SOURCE, MERGE_STOP_NONE, &res, &err), -1);
+	assert_int_equal(err.kind, DMC_ERR_USAGE);
+	if (!strstr(err.msg, what))
+		fail_msg("expected \"%s\" in: %s", what, err.msg);
+	assert_chain_is_ref("top.dmc");
+}
+
+/*
+ * The swap puts the source's file at the target's path: it is refused
+ * (and auto merges down) where that would change the path's owner,
+ * permissions or extended attributes, or leave a hard link on the old file.
+ */
+static void test_swap_keeps_what_the_path_shows(void **state)
+{
+	struct merge_result res;
+	struct dmc_err err;
+	struct stat st;
+
+	(void)state;
+	build_covering();
+	assert_int_equal(stat(path("base.dmc"), &st), 0);
+	assert_int_equal(chmod(path("base.dmc"), 0600), 0);
+	assert_swap_refused("the target's permissions 0600 differ from the source's");
+	assert_int_equal(chmod(path("base.dmc"), st.st_mode & 07777), 0);
+	assert_int_equal(link(path("base.dmc"), path("base-link.dmc")), 0);
+	assert_swap_refused("another hard link");
+	assert_int_equal(unlink(path("base-link.dmc")), 0);
+	if (setxattr(path("top.dmc"), "user.dmc-test", "1", 1, 0) && errno == ENOTSUP) {
+		print_message("no user extended attributes in %s: that part not run\n", fx->dir);
+	} else {
+		assert_swap_refused("different extended attributes");
+		assert_int_equal(setxattr(path("base.dmc"), "user.dmc-test", "2", 1, 0), 0);
+		assert_swap_refused("the extended attribute user.dmc-test differs");
+		assert_int_equal(setxattr(path("base.dmc"), "user.dmc-test", "1", 1, 0), 0);
+	}
+	/* Auto with the permissions apart: the classic merge, saying why. */
+	assert_int_equal(chmod(path("base.dmc"), 0600), 0);
+	must(merge_side("top.dmc", MERGE_SIDE_AUTO, MERGE_STOP_NONE, &res, &err), &err);
+	assert_false(res.swapped);
+	assert_non_null(strstr(res.side_why, "no swap: the target's permissions"));
+	assert_chain_is_ref("base.dmc");
+	assert_int_equal(stat(path("base.dmc"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
 }
 
 /* Stop a swap at STOP, then finish it the FINISHER way (0 merge the
@@ -2528,6 +2581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_swap_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_side_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swap_keeps_what_the_path_shows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_interrupted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_mid_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_files_gone, setup, teardown),

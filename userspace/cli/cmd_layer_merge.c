@@ -178,13 +178,14 @@ static const char merge_help[] =
 	"                      above TOP is relinked to LAYER, LEAF stays the leaf\n"
 	"  -m, --mode MODE     auto (clone, copy where refused), clone (fail if\n"
 	"                      refused), copy (never share extents)\n"
-	"  -s, --side SIDE     one source into a layer: target (move the source's\n"
-	"                      blocks down; the default), source (move the\n"
-	"                      target's blocks the source lacks up into it, then\n"
-	"                      the source's file becomes the target by rename\n"
-	"                      and a merged-away marker takes its path; both in\n"
-	"                      one directory) or auto (the side with less to\n"
-	"                      move)\n"
+	"  -s, --side SIDE     one source into a layer: auto (the side with less\n"
+	"                      to move; the default), target (move the source's\n"
+	"                      blocks down) or source (move the target's blocks\n"
+	"                      the source lacks up into it, then the source's\n"
+	"                      file becomes the target by rename and a\n"
+	"                      merged-away marker takes its path; only for two\n"
+	"                      files in one directory with the same owner,\n"
+	"                      permissions and extended attributes)\n"
 	"  -r, --rate MIB_PER_S  move data at most this fast (0: unlimited, the\n"
 	"                      default), to leave the disk to others\n"
 	"  -p, --progress      progress bar on a terminal\n"
@@ -210,7 +211,7 @@ int layer_cmd_merge(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct merge_request req = { 0 };
+	struct merge_request req = { .side = MERGE_SIDE_AUTO };
 	struct merge_result res;
 	bool json = g_opts.json, want_progress = false;
 	uint64_t rate;

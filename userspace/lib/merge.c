@@ -847,6 +847,7 @@ static int choose_side(struct merge_ctx *m, struct dmc_err *err)
 {
 	struct layer *s = m->chain.layers[0];
 	const char *no;
+	char because[160];
 	struct swap_cost c;
 	char *why = m->res->side_why;
 	size_t len = sizeof(m->res->side_why);
@@ -854,7 +855,7 @@ static int choose_side(struct merge_ctx *m, struct dmc_err *err)
 	if (m->req->side == MERGE_SIDE_TARGET)
 		return 0;
 	no = m->t != 1 ? "more than one source" : m->above ? "a range merge" :
-	     swap_refusal(m->target, s);
+	     swap_refusal(m->target, s, because, sizeof(because));
 	if (no) {
 		if (m->req->side == MERGE_SIDE_SOURCE)
 			return dmc_err(err, DMC_ERR_USAGE,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "extent_list.h"
 #include "layer_create.h"
@@ -99,15 +100,114 @@ static bool same_dir(const char *a, const char *b)
 	return same;
 }
 
-const char *swap_refusal(const struct layer *t, const struct layer *s)
+/* FD's extended attribute names ("a\0b\0"), NULL with *N = 0 for none. */
+static char *xattr_names(int fd, ssize_t *n)
 {
+	char *names = NULL;
+	ssize_t size;
+
+	for (;;) {
+		size = flistxattr(fd, NULL, 0);
+		if (size <= 0) {
+			/* No support for them counts as none; other errors
+			 * as something we cannot compare. */
+			*n = size < 0 && errno != ENOTSUP ? -1 : 0;
+			return NULL;
+		}
+		names = malloc(size);
+		if (!names) {
+			*n = -1;
+			return NULL;
+		}
+		*n = flistxattr(fd, names, size);
+		if (*n >= 0)
+			return names;
+		free(names);
+		if (errno != ERANGE) {	/* ERANGE: one was added meanwhile */
+			*n = -1;
+			return NULL;
+		}
+	}
+}
+
+/* NAME has the same value on A and B (both must have it). */
+static bool xattr_same(int a, int b, const char *name)
+{
+	ssize_t na = fgetxattr(a, name, NULL, 0), nb = fgetxattr(b, name, NULL, 0);
+	char *va, *vb;
+	bool same;
+
+	if (na < 0 || nb < 0 || na != nb)
+		return false;
+	if (!na)
+		return true;
+	va = malloc(na);
+	vb = malloc(nb);
+	same = va && vb && fgetxattr(a, name, va, na) == na &&
+	       fgetxattr(b, name, vb, nb) == nb && !memcmp(va, vb, na);
+	free(va);
+	free(vb);
+	return same;
+}
+
+/* The first extended attribute in which T and S differ, in BUF; NULL if none. */
+static const char *xattr_differs(int t, int s, char *buf, size_t len)
+{
+	ssize_t nt, ns, i;
+	char *lt = xattr_names(t, &nt), *ls = xattr_names(s, &ns);
+	const char *why = NULL;
+
+	if (nt < 0 || ns < 0) {
+		why = "the extended attributes (ACLs, labels) of the two files cannot be read";
+	} else if (nt != ns) {
+		why = "the two files have different extended attributes (ACLs, labels)";
+	} else {
+		for (i = 0; i < nt; i += strlen(lt + i) + 1) {
+			if (!xattr_same(t, s, lt + i)) {
+				snprintf(buf, len, "the extended attribute %s differs between the two files",
+					 lt + i);
+				why = buf;
+				break;
+			}
+		}
+	}
+	free(lt);
+	free(ls);
+	return why;
+}
+
+const char *swap_refusal(const struct layer *t, const struct layer *s,
+			 char *buf, size_t len)
+{
+	struct stat ts, ss;
+
 	if (t->is_raw)
 		return "the target is a raw image (it has no header to hand over)";
 	if (s->is_raw || s->hdr.parent_kind != DMC_PARENT_LAYER)
 		return "the source is not a layer on the target";
 	if (t->dev != s->dev || !same_dir(t->path, s->path))
 		return "the source and the target are not in one directory (the swap renames one over the other)";
-	return NULL;
+	/*
+	 * The swap puts the source's file at the target's path: whatever
+	 * the path shows besides data (owner, permissions, ACLs, labels)
+	 * must already be the same, and no other name may hold the target.
+	 */
+	if (fstat(t->fd, &ts) || fstat(s->fd, &ss))
+		return "the two files cannot be examined";
+	if (ts.st_nlink != 1 || ss.st_nlink != 1)
+		return "a file has another hard link (it would keep the old file)";
+	if (ts.st_uid != ss.st_uid || ts.st_gid != ss.st_gid) {
+		snprintf(buf, len, "the target's owner %u:%u differs from the source's %u:%u",
+			 (unsigned int)ts.st_uid, (unsigned int)ts.st_gid,
+			 (unsigned int)ss.st_uid, (unsigned int)ss.st_gid);
+		return buf;
+	}
+	if ((ts.st_mode & 07777) != (ss.st_mode & 07777)) {
+		snprintf(buf, len, "the target's permissions %04o differ from the source's %04o",
+			 (unsigned int)(ts.st_mode & 07777), (unsigned int)(ss.st_mode & 07777));
+		return buf;
+	}
+	return xattr_differs(t->fd, s->fd, buf, len);
 }
 
 /* Write the journal into T (the other slot, synced). */

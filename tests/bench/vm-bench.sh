@@ -1621,7 +1621,45 @@ bigchain_section() {
 			  kmem_delta_kib: (try (($m1 | num) - ($m0 | num)) catch null)}'
 		say "  rep $rep: device create $create s (table load $load s, resume $resume s), maps $(jq '[.layers[]?.map_bytes // 0] | add / 1048576 | floor' "$js") MiB, index $(jq '(.index_bytes // 0) / 1048576 | floor' "$js") MiB"
 	done
+	bigchain_reads "$d" "$leaf" ||
+		emitj --arg why "$BIG_WHY" '{section: "bigchain-read-not-run", why: $why}'
 	rm -rf "$d"
+}
+
+# bigchain_reads DIR LEAF: 4 KiB random reads (fio, iodepth 32) over the
+# whole disk of the deep chain at LEAF against a 2-layer chain whose base
+# holds as many scattered one-block extents as all the deep chain's
+# layers together, its leaf empty: the same share of the disk resolves to
+# a layer's data (a hole in its file) and the rest to zeros, so only the
+# depth differs.  Both read-only; repeats alternate which goes first.
+# Samples: "bigchain-read".
+bigchain_reads() {
+	local d=$1 leaf=$2 flat rep which l r bw iops lat fbw fiops p99
+	"$CHAINCTL" layer create -s "$BIG_SIZE" -b 64K "$d/f0.dmc" > /dev/null ||
+		{ BIG_WHY="layer create f0.dmc failed"; return 1; }
+	flat=$("$MKCHAIN" --scatter $(((BIG_DEPTH - 1) * BIG_EXTENTS)) 23 "$d/f0.dmc" 1 "$d/f%u.dmc" \
+		2> "$DMC_TMP/err") || { BIG_WHY="mkchain (2 layers): $(tail -n 2 "$DMC_TMP/err")"; return 1; }
+	for rep in $(seq 1 "$REPEATS"); do
+		for which in $(rotated "$rep" deep flat); do
+			if [ "$which" = deep ]; then l=$leaf; else l=$flat; fi
+			drop_caches
+			chain_create bbig "$l" --read-only ||
+				{ BIG_WHY="reads: chain device ($which): $CHAIN_WHY"; return 1; }
+			r=$(FIO_SIZE=$BIG_SIZE fio_run /dev/mapper/bbig randread 4k 32) || r=
+			chain_remove bbig
+			[ -n "$r" ] || { BIG_WHY="fio randread ($which): $(tail -n 3 "$DMC_TMP/fio.err")"; return 1; }
+			read -r bw iops lat fbw fiops p99 <<< "$r"
+			emitj --arg rep "$rep" --arg which "$which" --arg iops "$iops" --arg lat "$lat" \
+				--arg p99 "$p99" --arg fiops "$fiops" \
+				--arg depth "$([ "$which" = deep ] && echo "$BIG_DEPTH" || echo 2)" \
+				'{section: "bigchain-read", rep: ($rep | num), chain: $which,
+				  depth: ($depth | num), job: "randread-4k", iodepth: 32,
+				  iops: ($iops | num), lat_us: ($lat | num), lat_p99_us: ($p99 | num),
+				  fio_iops: ($fiops | num)}'
+			say "  randread-4k rep $rep $(printf '%-5s depth %-5s %9.0f IOPS %8.1f us' "$which" \
+				"$([ "$which" = deep ] && echo "$BIG_DEPTH" || echo 2)" "$iops" "$lat")"
+		done
+	done
 }
 BIG_WHY=
 if ! want bigchain; then

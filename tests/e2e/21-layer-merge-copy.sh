@@ -66,7 +66,7 @@ check_fail_msg "cross-fs --mode clone: refused up front" \
 	"another filesystem" "$CHAINCTL" layer merge --mode clone "$xfs/up/a.dmc"
 check_eq "cross-fs --mode clone: target untouched" "$seq_before" \
 	"$("$CHAINCTL" layer info -j "$ext/down/base.dmc" | jq -r .sequence)"
-out=$("$CHAINCTL" layer merge -j "$xfs/up/a.dmc")
+out=$("$CHAINCTL" layer merge --side target -j "$xfs/up/a.dmc")
 check "cross-fs merge: refusal reported as EXDEV" \
 	jq -e '.cloned_bytes == 0 and (.clone_refused[0].reason | test("EXDEV"))' <<< "$out"
 check "cross-fs merge: same data" same_as_ref "$ext/down/base.dmc" "$ext/down/ref.img"
@@ -82,7 +82,7 @@ truncate -s 64M "$ext/full-ref.img"
 for ((i = 0; i < 20; i++)); do layer_put "$small/top.dmc" "$ext/full-ref.img" $((i * 40)) 16; done
 head -c 20M /dev/zero > "$small/filler" 2> /dev/null
 check_fail_msg "full tmpfs: merge fails with a clear message" \
-	"No space left on device" "$CHAINCTL" layer merge "$small/top.dmc"
+	"No space left on device" "$CHAINCTL" layer merge --side target "$small/top.dmc"
 check_rc "full tmpfs: check says the merge is interrupted and resumable (6)" 6 \
 	"$CHAINCTL" layer check "$small/base.dmc"
 check "full tmpfs: check names the command that resumes it" sh -c \
@@ -91,7 +91,7 @@ check "full tmpfs: the chain still reads the same" \
 	same_as_ref "$small/top.dmc" "$ext/full-ref.img"
 rm -f "$small/filler"
 check "full tmpfs: re-run after freeing space finishes" \
-	"$CHAINCTL" layer merge "$small/top.dmc"
+	"$CHAINCTL" layer merge --side target "$small/top.dmc"
 check "full tmpfs: merged data correct" \
 	same_as_ref "$small/base.dmc" "$ext/full-ref.img"
 check_rc "full tmpfs: check on the target afterwards: clean (0)" 0 \
@@ -112,7 +112,7 @@ head -c 256M /dev/urandom > "$d/data"
 	"$CHAINCTL" layer create --parent "$d/base.dmc" "$d/top.dmc" &&
 	"$CHAINCTL" layer write "$d/top.dmc" 0 $((256 << 20)) < "$d/data" ||
 	fail "bar: make a 256 MiB layer"
-script -qec "'$CHAINCTL' layer merge -p --rate 64 '$d/top.dmc'" "$DMC_TMP/bar.typescript" \
+script -qec "'$CHAINCTL' layer merge --side target -p --rate 64 '$d/top.dmc'" "$DMC_TMP/bar.typescript" \
 	> /dev/null 2>&1
 check_eq "bar: the merge on a terminal succeeds" 0 "$?"
 check "bar: the merged base holds the data" bash -c \
@@ -135,7 +135,7 @@ check_rc "check missing file: 4" 4 "$CHAINCTL" layer check "$d/none.dmc"
 
 chattr +i "$d/base.dmc"
 check_fail_msg "immutable target: merge refused, names the file" \
-	"base.dmc: cannot open for writing" "$CHAINCTL" layer merge "$d/child.dmc"
+	"base.dmc: cannot open for writing" "$CHAINCTL" layer merge --side target "$d/child.dmc"
 check_eq "immutable target: child untouched" valid \
 	"$("$CHAINCTL" layer info -j "$d/child.dmc" | jq -r .state)"
 chattr -i "$d/base.dmc"
@@ -143,10 +143,10 @@ chattr -i "$d/base.dmc"
 exec 9< "$d/base.dmc"
 flock -s 9
 check_fail_msg "layer held by a live device (flock): merge refused" \
-	"base.dmc: in use" "$CHAINCTL" layer merge "$d/child.dmc"
+	"base.dmc: in use" "$CHAINCTL" layer merge --side target "$d/child.dmc"
 exec 9<&-
 
-check "merge child into base" "$CHAINCTL" layer merge "$d/child.dmc"
+check "merge child into base" "$CHAINCTL" layer merge --side target "$d/child.dmc"
 check_fail_msg "sibling made before the merge: refused, says why" \
 	"generation .* modified \(merged into\)" "$CHAINCTL" layer map "$d/sib.dmc"
 check_rc "check on the stale sibling: 3" 3 "$CHAINCTL" layer check "$d/sib.dmc"

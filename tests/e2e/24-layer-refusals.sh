@@ -58,7 +58,7 @@ printf '\x55' | dd of="$d/top.dmc" bs=1 seek=$((8192 + 1)) conv=notrunc status=n
 check_eq "the source was not marked merged away" valid \
 	"$($C layer info -j "$d/top.dmc" | jq -r .state)"
 check "the source is byte for byte as before" cmp "$d/top.dmc" "$d/top.orig"
-check "with the map intact the merge runs" $C layer merge "$d/top.dmc"
+check "with the map intact the merge runs" $C layer merge --side target "$d/top.dmc"
 "$C" layer check "$d/top.dmc" > "$d/check.out" 2>&1
 check_eq "check on the merged-away source: done, not corrupt (9)" 9 "$?"
 check "check says where it went" grep -q "merged away into .*base.dmc" "$d/check.out"

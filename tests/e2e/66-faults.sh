@@ -277,10 +277,10 @@ cell() {
 		m=auto
 		[ "$fault" != full ] || m=copy
 		expect "$id" "layer merge --mode $m (offline)" "$err|failed" \
-			"$C" layer merge --mode $m "$mnt/leaf"
+			"$C" layer merge --side target --mode $m "$mnt/leaf"
 		recover "$id" "$fault"
 		[ "$fault" = slow ] || check "$id: the re-run merge completes" \
-			"$C" layer merge --mode $m "$mnt/leaf"
+			"$C" layer merge --side target --mode $m "$mnt/leaf"
 		check "$id: the base alone is the device" "$C" device create "$name" "$mnt/base"
 		;;
 	read)

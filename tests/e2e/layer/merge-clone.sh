@@ -36,7 +36,7 @@ for depth in ${LAYER_DEPTHS:-$default_depths}; do
 		dir=$mnt/m$depth-$n
 		cp -a --reflink=always "$src" "$dir"
 		target=$(chain_target "$dir" "$depth" "$n")
-		out=$("$CHAINCTL" layer merge -j --depth "$n" "$dir/l$depth.dmc" 2>&1)
+		out=$("$CHAINCTL" layer merge --side target -j --depth "$n" "$dir/l$depth.dmc" 2>&1)
 		if [ $? -ne 0 ]; then
 			fail "depth $depth, merge $n: merge" "$out"
 			continue
@@ -63,7 +63,7 @@ head -c 256M /dev/urandom > "$DMC_TMP/big"
 rm -f "$DMC_TMP/big"
 sync
 free_before=$(df --output=avail -B1M "$mnt" | tail -1)
-out=$("$CHAINCTL" layer merge -j "$dir/child.dmc")
+out=$("$CHAINCTL" layer merge --side target -j "$dir/child.dmc")
 sync
 free_after=$(df --output=avail -B1M "$mnt" | tail -1)
 diag "merge of 256 MiB: $(jq -c '{cloned_bytes,copied_bytes,clone_call_count,elapsed_seconds}' <<< "$out")"
@@ -276,7 +276,7 @@ for when in 0.6 journal; do
 	for ((try = 1; try <= 3; try++)); do
 		rm -rf "$dir"
 		cp -a --reflink=always "$dir.orig" "$dir"
-		"$CHAINCTL" layer merge --mode copy --rate 32 "$dir/top.dmc" > /dev/null 2>&1 &
+		"$CHAINCTL" layer merge --side target --mode copy --rate 32 "$dir/top.dmc" > /dev/null 2>&1 &
 		kill_merge $! "$dir/top.dmc" "$delay"
 		info=$("$CHAINCTL" layer info -j "$dir/top.dmc")
 		state=$(journal_state <<< "$info")
@@ -300,7 +300,7 @@ for when in 0.6 journal; do
 	if [ "$(jq -r .state <<< "$info")" = valid ]; then
 		check "raw base, killed $at: the chain still reads the same" \
 			same_as_ref "$dir/top.dmc" "$dir/ref.img"
-		out=$("$CHAINCTL" layer merge -j "$dir/top.dmc" 2>&1)
+		out=$("$CHAINCTL" layer merge --side target -j "$dir/top.dmc" 2>&1)
 		check_eq "raw base, killed $at: the re-run $([ "${state%% *}" = none ] && echo "starts over" || echo resumes)" \
 			"$([ "${state%% *}" = none ] && echo false || echo true)" "$(jq -r .resumed <<< "$out" 2>&1)"
 	fi

@@ -1634,14 +1634,14 @@ bigchain_section() {
 # depth differs.  Both read-only; repeats alternate which goes first.
 # Samples: "bigchain-read".
 bigchain_reads() {
-	local d=$1 leaf=$2 flat rep which l r bw iops lat fbw fiops p99
+	local d=$1 leaf=$2 flat rep which l depth r bw iops lat fbw fiops p99
 	"$CHAINCTL" layer create -s "$BIG_SIZE" -b 64K "$d/f0.dmc" > /dev/null ||
 		{ BIG_WHY="layer create f0.dmc failed"; return 1; }
 	flat=$("$MKCHAIN" --scatter $(((BIG_DEPTH - 1) * BIG_EXTENTS)) 23 "$d/f0.dmc" 1 "$d/f%u.dmc" \
 		2> "$DMC_TMP/err") || { BIG_WHY="mkchain (2 layers): $(tail -n 2 "$DMC_TMP/err")"; return 1; }
 	for rep in $(seq 1 "$REPEATS"); do
 		for which in $(rotated "$rep" deep flat); do
-			if [ "$which" = deep ]; then l=$leaf; else l=$flat; fi
+			if [ "$which" = deep ]; then l=$leaf depth=$BIG_DEPTH; else l=$flat depth=2; fi
 			drop_caches
 			chain_create bbig "$l" --read-only ||
 				{ BIG_WHY="reads: chain device ($which): $CHAIN_WHY"; return 1; }
@@ -1651,13 +1651,13 @@ bigchain_reads() {
 			read -r bw iops lat fbw fiops p99 <<< "$r"
 			emitj --arg rep "$rep" --arg which "$which" --arg iops "$iops" --arg lat "$lat" \
 				--arg p99 "$p99" --arg fiops "$fiops" \
-				--arg depth "$([ "$which" = deep ] && echo "$BIG_DEPTH" || echo 2)" \
+				--arg depth "$depth" \
 				'{section: "bigchain-read", rep: ($rep | num), chain: $which,
 				  depth: ($depth | num), job: "randread-4k", iodepth: 32,
 				  iops: ($iops | num), lat_us: ($lat | num), lat_p99_us: ($p99 | num),
 				  fio_iops: ($fiops | num)}'
 			say "  randread-4k rep $rep $(printf '%-5s depth %-5s %9.0f IOPS %8.1f us' "$which" \
-				"$([ "$which" = deep ] && echo "$BIG_DEPTH" || echo 2)" "$iops" "$lat")"
+				"$depth" "$iops" "$lat")"
 		done
 	done
 }

@@ -2,7 +2,11 @@
 /*
  * The shared layer format validator: see layer_verify.h.  Compiled as is
  * by the kernel module and by chainctl, so it calls nothing outside this
- * file: no memcpy, no le64_to_cpu, no crc32c() from either side.
+ * file: no memcpy, no le64_to_cpu, no crc32c() from either side.  The one
+ * exception is opt-in: a side that defines DMC_CRC32C_ELSEWHERE supplies
+ * dmc_crc32c() itself (the module: the kernel's crc32c(), which uses the
+ * CPU's CRC instruction where there is one; a deep chain's load checks
+ * tens of MiB of extent lists).
  */
 #include <dm-chain/layer_verify.h>
 
@@ -134,7 +138,7 @@ static const __u32 dmc_crc32c_table[256] = {
 	0xbe2da0a5U, 0x4c4623a6U, 0x5f16d052U, 0xad7d5351U,
 };
 
-__u32 dmc_crc32c(__u32 crc, const void *buf, size_t len)
+__u32 dmc_crc32c_portable(__u32 crc, const void *buf, size_t len)
 {
 	const __u8 *p = buf;
 
@@ -142,6 +146,13 @@ __u32 dmc_crc32c(__u32 crc, const void *buf, size_t len)
 		crc = dmc_crc32c_table[(crc ^ *p++) & 0xffU] ^ (crc >> 8);
 	return crc;
 }
+
+#ifndef DMC_CRC32C_ELSEWHERE
+__u32 dmc_crc32c(__u32 crc, const void *buf, size_t len)
+{
+	return dmc_crc32c_portable(crc, buf, len);
+}
+#endif
 
 static __u32 ld32(const __u8 *p)
 {

@@ -129,8 +129,13 @@ enum dmc_verify_reason {
 /* The fixed text of @r ("Layer ..."), never NULL. */
 const char *dmc_verify_reason_str(enum dmc_verify_reason r);
 
-/* CRC32C update with no pre/post inversion (the kernel's crc32c()). */
+/*
+ * CRC32C update with no pre/post inversion (the kernel's crc32c()).  The
+ * module's is the kernel's crc32c() (layer_verify.c, DMC_CRC32C_ELSEWHERE);
+ * everywhere else it is dmc_crc32c_portable(), a byte-wise table.
+ */
 __u32 dmc_crc32c(__u32 crc, const void *buf, size_t len);
+__u32 dmc_crc32c_portable(__u32 crc, const void *buf, size_t len);
 
 /* CRC32C of a DMC_SLOT_SIZE slot with its checksum field taken as zero. */
 __u32 dmc_verify_slot_crc(const void *slot);

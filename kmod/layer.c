@@ -6,6 +6,7 @@
  */
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
+#include <linux/fadvise.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -187,6 +188,23 @@ static int set_flock(struct file *file, unsigned char type)
 }
 
 /*
+ * Read the header slots of a file of @size bytes (at least one slot) into
+ * @slots (two slots long) and pick the current one (dmc_header_pick()).
+ */
+static int read_slots(struct file *file, u64 size, u8 *slots, int *cur)
+{
+	bool two = size >= 2 * DMC_SLOT_SIZE;
+	int r;
+
+	r = read_exact(file, slots, two ? 2 * DMC_SLOT_SIZE : DMC_SLOT_SIZE,
+		       0);
+	if (!r)
+		*cur = dmc_header_pick(slots, two ? slots + DMC_SLOT_SIZE :
+						    NULL);
+	return r;
+}
+
+/*
  * A raw image (declared so by the table) is never read here: its bytes are
  * the guest's, whatever they look like.  Anything else must carry a valid
  * dm-chain header; there is no fallback to raw.
@@ -214,15 +232,11 @@ static int load_header(struct dmc_layer *l, const char **why)
 		*why = "Cannot allocate header buffer";
 		return -ENOMEM;
 	}
-	r = read_exact(l->file, slots,
-		       size >= 2 * DMC_SLOT_SIZE ? 2 * DMC_SLOT_SIZE :
-						   DMC_SLOT_SIZE, 0);
+	r = read_slots(l->file, size, slots, &cur);
 	if (r) {
 		*why = "Cannot read layer header";
 		goto out;
 	}
-	cur = dmc_header_pick(slots, size >= 2 * DMC_SLOT_SIZE ?
-				     slots + DMC_SLOT_SIZE : NULL);
 	if (cur == -ENODATA) {
 		*why = "Not a dm-chain layer (no header); declare raw images with raw_base";
 		r = -EINVAL;
@@ -456,10 +470,9 @@ static const char *open_error(int r, bool writable)
  * checked on the path first; the open is non-blocking and checked again,
  * for a path that changed in between.
  */
-static int open_file(struct dmc_layer *l, const char *path, bool writable,
-		     const char **why)
+static struct file *open_regular(const char *path, bool writable,
+				 const char **why)
 {
-	struct block_device *bdev;
 	struct file *file;
 	struct path p;
 	int r;
@@ -467,32 +480,44 @@ static int open_file(struct dmc_layer *l, const char *path, bool writable,
 	r = kern_path(path, LOOKUP_FOLLOW, &p);
 	if (r) {
 		*why = open_error(r, writable);
-		return r;
+		return ERR_PTR(r);
 	}
 	r = d_is_reg(p.dentry) ? 0 : d_is_dir(p.dentry) ? -EISDIR : -EINVAL;
 	path_put(&p);
 	if (r) {
 		*why = r == -EISDIR ? open_error(r, writable) :
 				      "Layer is not a regular file";
-		return r;
+		return ERR_PTR(r);
 	}
 	file = filp_open(path, (writable ? O_RDWR : O_RDONLY) | O_LARGEFILE |
 			 O_NONBLOCK, 0);
 	if (IS_ERR(file)) {
-		r = PTR_ERR(file);
-		*why = open_error(r, writable);
-		return r;
+		*why = open_error(PTR_ERR(file), writable);
+		return file;
 	}
-	l->file = file;
-	l->inode = file_inode(file);
-	if (!S_ISREG(l->inode->i_mode)) {
+	if (!S_ISREG(file_inode(file)->i_mode)) {
+		fput(file);
 		*why = "Layer is not a regular file";
-		return -EINVAL;
+		return ERR_PTR(-EINVAL);
 	}
 	/* O_NONBLOCK was for the open only (as fcntl(F_SETFL) clears it). */
 	spin_lock(&file->f_lock);
 	file->f_flags &= ~O_NONBLOCK;
 	spin_unlock(&file->f_lock);
+	return file;
+}
+
+static int open_file(struct dmc_layer *l, const char *path, bool writable,
+		     const char **why)
+{
+	struct block_device *bdev;
+	struct file *file;
+
+	file = open_regular(path, writable, why);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	l->file = file;
+	l->inode = file_inode(file);
 	l->can_dio = !!(file->f_mode & FMODE_CAN_ODIRECT);
 	bdev = l->inode->i_sb->s_bdev;
 	l->dio_align = bdev ? bdev_logical_block_size(bdev) : SECTOR_SIZE;
@@ -579,6 +604,86 @@ int dmc_layer_get_raw(const char *path, bool writable, const void *owner,
 		      const char **why)
 {
 	return layer_get(path, writable, true, owner, owner_name, out, why);
+}
+
+/*
+ * Ask for the header slots of @files[i] and, once they are in, for the
+ * extent list they describe: page cache readahead, not waited for.
+ */
+static void prefetch_headers(struct file **files, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (files[i])
+			vfs_fadvise(files[i], 0, 2 * DMC_SLOT_SIZE,
+				    POSIX_FADV_WILLNEED);
+}
+
+static void prefetch_lists(struct file **files, unsigned int nr, u8 *slots)
+{
+	enum dmc_verify_reason vwhy;
+	const char *why;
+	struct dmc_hdr h;
+	unsigned int i;
+	u64 size;
+	int cur;
+
+	for (i = 0; i < nr; i++) {
+		if (!files[i])
+			continue;
+		size = i_size_read(file_inode(files[i]));
+		if (size < DMC_SLOT_SIZE ||
+		    read_slots(files[i], size, slots, &cur) || cur < 0 ||
+		    dmc_header_decode_max(slots + cur * DMC_SLOT_SIZE, size,
+					  file_inode(files[i])->i_sb->s_maxbytes,
+					  &h, &why) ||
+		    !h.x_count ||
+		    dmc_verify_extent_list_place(&h, size,
+				file_inode(files[i])->i_sb->s_maxbytes,
+				&vwhy) != DMC_XLIST_CURRENT)
+			continue;
+		vfs_fadvise(files[i], h.x_offset, h.x_count * DMC_EXTENT_SIZE,
+			    POSIX_FADV_WILLNEED);
+	}
+}
+
+/*
+ * Read ahead what loading the layer files @paths[@first..@nr) will read:
+ * their header slots, then the extent lists those describe.  With a cold
+ * cache, a deep chain's table load is otherwise thousands of small reads,
+ * each waited for before the next is asked (1023 layers of a few thousand
+ * runs: about 1.3 s of a 2 s load under emulation).  Advisory only: any
+ * file it cannot open or read is skipped, and the load meets and reports
+ * the same problem.  Nothing is locked or registered here.
+ */
+void dmc_layer_prefetch(char *const *paths, unsigned int first,
+			unsigned int nr)
+{
+	struct file **files;
+	const char *why;
+	unsigned int i;
+	u8 *slots;
+
+	if (nr <= first + 1)
+		return;
+	files = kvcalloc(nr, sizeof(*files), GFP_KERNEL);
+	slots = kvmalloc(2 * DMC_SLOT_SIZE, GFP_KERNEL);
+	if (!files || !slots)
+		goto out;
+	for (i = first; i < nr; i++) {
+		files[i] = open_regular(paths[i], false, &why);
+		if (IS_ERR(files[i]))
+			files[i] = NULL;
+	}
+	prefetch_headers(files, nr);
+	prefetch_lists(files, nr, slots);
+	for (i = 0; i < nr; i++)
+		if (files[i])
+			fput(files[i]);
+out:
+	kvfree(slots);
+	kvfree(files);
 }
 
 void dmc_layer_put(struct dmc_layer *l)

@@ -22,6 +22,15 @@ struct dmc_hdr;
 struct file;
 
 /*
+ * Read ahead, without waiting, what opening the layer files @paths[@first]
+ * to @paths[@nr - 1] will read (their headers and extent lists), so that a
+ * deep chain's table load does not wait for each small read in turn.
+ * Advisory: errors are left for dmc_layer_get() to meet and report.
+ */
+void dmc_layer_prefetch(char *const *paths, unsigned int first,
+			unsigned int nr);
+
+/*
  * Open (or share) the layer file at @path for @owner (an opaque cookie,
  * the dm device; @owner_name for messages).  @writable opens it read-write
  * and exclusively.  The file must be a regular file with a valid dm-chain

@@ -385,6 +385,10 @@ static int open_layers(struct dmc_chain *dc, char **error)
 	const char *why;
 	int r;
 
+	/* A raw base's bytes are the guest's: never read as a header. */
+	dmc_layer_prefetch(dc->paths,
+			   dc->features & DMC_FEATURE_RAW_BASE ? 1 : 0,
+			   dc->nr_layers);
 	for (i = 0; i < dc->nr_layers; i++) {
 		bool writable = !dc->read_only && i == dc->nr_layers - 1;
 

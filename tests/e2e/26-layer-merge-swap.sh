@@ -6,7 +6,7 @@
 # XFS, copied on ext4), its file takes the parent's place and a merged-away
 # marker the leaf's; the kernel loads the result.  The default merges down
 # instead where a swap would change what the target's path shows (mode,
-# owner, a hard link).  Then a
+# owner, chattr flags, project ID, a hard link).  Then a
 # swap interrupted by a full filesystem: the kernel refuses the layers
 # while the journal is there, check says resumable (6), and the plain
 # merge command finishes it once space is back.  Last, the refusals.
@@ -116,6 +116,15 @@ check_eq "target mode 0600: kept" 600 "$(stat -c %a "$d/base.dmc")"
 rm -rf "$d"
 down_on "source owned by another user" "the target's owner 0:0 differs from the source's 1:1" \
 	chown 1:1 "$xfs/keep/top.dmc"
+rm -rf "$d"
+down_on "target marked no-dump (chattr +d)" \
+	"the target's inode flags (chattr) 0x40 differ from the source's 0x0" \
+	chattr +d "$xfs/keep/base.dmc"
+check_eq "no-dump: the target keeps its flag" d \
+	"$(lsattr -l "$d/base.dmc" | grep -q 'No_Dump' && echo d)"
+rm -rf "$d"
+down_on "source in project 7" "the target's project ID 0 differs from the source's 7" \
+	xfs_io -c "chproj 7" "$xfs/keep/top.dmc"
 rm -rf "$d"
 down_on "target with a second link" "a file has another hard link" \
 	ln "$xfs/keep/base.dmc" "$xfs/keep/base-link.dmc"

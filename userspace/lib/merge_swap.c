@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -176,9 +178,59 @@ static const char *xattr_differs(int t, int s, char *buf, size_t len)
 	return why;
 }
 
+/*
+ * The inode flags a user sets with chattr that change how the path's file
+ * behaves (append-only, immutable, no copy-on-write, compression,
+ * synchronous writes, no atime, no dump), and its project ID (project
+ * quotas).  A file system with neither counts as having none of them.
+ */
+#define SWAP_FLAGS	(FS_APPEND_FL | FS_IMMUTABLE_FL | FS_NOCOW_FL | \
+			 FS_COMPR_FL | FS_NOCOMP_FL | FS_SYNC_FL | \
+			 FS_NOATIME_FL | FS_NODUMP_FL | FS_DAX_FL | \
+			 FS_PROJINHERIT_FL)
+
+static int inode_flags(int fd, unsigned int *flags, unsigned int *projid)
+{
+	struct fsxattr fsx;
+	int f = 0;
+
+	*flags = *projid = 0;
+	if (!ioctl(fd, FS_IOC_GETFLAGS, &f))
+		*flags = (unsigned int)f & SWAP_FLAGS;
+	else if (errno != ENOTTY && errno != EOPNOTSUPP && errno != EINVAL)
+		return -1;
+	if (!ioctl(fd, FS_IOC_FSGETXATTR, &fsx))
+		*projid = fsx.fsx_projid;
+	else if (errno != ENOTTY && errno != EOPNOTSUPP && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+/* The inode flags or project ID in which T and S differ, in BUF; NULL if none. */
+static const char *flags_differ(int t, int s, char *buf, size_t len)
+{
+	unsigned int tf, tp, sf, sp;
+
+	if (inode_flags(t, &tf, &tp) || inode_flags(s, &sf, &sp))
+		return "the inode flags (chattr) of the two files cannot be read";
+	if (tf != sf) {
+		snprintf(buf, len, "the target's inode flags (chattr) 0x%x differ from the source's 0x%x",
+			 tf, sf);
+		return buf;
+	}
+	if (tp != sp) {
+		snprintf(buf, len, "the target's project ID %u differs from the source's %u",
+			 tp, sp);
+		return buf;
+	}
+	return NULL;
+}
+
 const char *swap_refusal(const struct layer *t, const struct layer *s,
 			 char *buf, size_t len)
 {
+	const char *why;
+
 	struct stat ts, ss;
 
 	if (t->is_raw)
@@ -189,8 +241,9 @@ const char *swap_refusal(const struct layer *t, const struct layer *s,
 		return "the source and the target are not in one directory (the swap renames one over the other)";
 	/*
 	 * The swap puts the source's file at the target's path: whatever
-	 * the path shows besides data (owner, permissions, ACLs, labels)
-	 * must already be the same, and no other name may hold the target.
+	 * the path shows besides data (owner, permissions, ACLs, labels,
+	 * inode flags, project) must already be the same, and no other name
+	 * may hold the target.
 	 */
 	if (fstat(t->fd, &ts) || fstat(s->fd, &ss))
 		return "the two files cannot be examined";
@@ -207,7 +260,8 @@ const char *swap_refusal(const struct layer *t, const struct layer *s,
 			 (unsigned int)(ts.st_mode & 07777), (unsigned int)(ss.st_mode & 07777));
 		return buf;
 	}
-	return xattr_differs(t->fd, s->fd, buf, len);
+	why = flags_differ(t->fd, s->fd, buf, len);
+	return why ? why : xattr_differs(t->fd, s->fd, buf, len);
 }
 
 /* Write the journal into T (the other slot, synced). */

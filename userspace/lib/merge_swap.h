@@ -40,7 +40,8 @@ bool swap_cheaper(const struct swap_cost *c, uint32_t block_shift);
  * Why S cannot be swapped into T (a sentence, static or in BUF), or NULL
  * when it can: besides where the files are, the swap must not change what
  * the target's path shows (owner, permissions, extended attributes such
- * as ACLs and security labels) nor leave a hard link on the old file.
+ * as ACLs and security labels, chattr flags, project ID) nor leave a hard
+ * link on the old file.
  */
 const char *swap_refusal(const struct layer *t, const struct layer *s,
 			 char *buf, size_t len);

@@ -68,7 +68,7 @@ static void header_crc_convention(struct kunit *test)
 }
 
 /*
- * The module's dmc_crc32c() is the kernel's crc32c(); the shared format
+ * The module's dmc_crc32c() is the kernel's __crc32c_le(); the shared format
  * code, chainctl and the files it writes use the byte-wise table.  Both
  * must give the same value for any length and alignment, and for a
  * running CRC fed in pieces.

@@ -4,9 +4,8 @@
  * by the kernel module and by chainctl, so it calls nothing outside this
  * file: no memcpy, no le64_to_cpu, no crc32c() from either side.  The one
  * exception is opt-in: a side that defines DMC_CRC32C_ELSEWHERE supplies
- * dmc_crc32c() itself (the module: the kernel's crc32c(), which uses the
- * CPU's CRC instruction where there is one; a deep chain's load checks
- * tens of MiB of extent lists).
+ * dmc_crc32c() itself (the module: the kernel's slice-by-8 __crc32c_le();
+ * a deep chain's load checks tens of MiB of extent lists).
  */
 #include <dm-chain/layer_verify.h>
 

@@ -131,7 +131,8 @@ const char *dmc_verify_reason_str(enum dmc_verify_reason r);
 
 /*
  * CRC32C update with no pre/post inversion (the kernel's crc32c()).  The
- * module's is the kernel's crc32c() (layer_verify.c, DMC_CRC32C_ELSEWHERE);
+ * module's is the kernel's __crc32c_le() (kmod/layer_verify.c,
+ * DMC_CRC32C_ELSEWHERE);
  * everywhere else it is dmc_crc32c_portable(), a byte-wise table.
  */
 __u32 dmc_crc32c(__u32 crc, const void *buf, size_t len);

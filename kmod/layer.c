@@ -626,22 +626,22 @@ static void prefetch_lists(struct file **files, unsigned int nr, u8 *slots)
 	const char *why;
 	struct dmc_hdr h;
 	unsigned int i;
-	u64 size;
+	u64 size, max;
 	int cur;
 
 	for (i = 0; i < nr; i++) {
 		if (!files[i])
 			continue;
 		size = i_size_read(file_inode(files[i]));
+		max = file_inode(files[i])->i_sb->s_maxbytes;
+		/* (no list: a length of 0 would ask for the whole file) */
 		if (size < DMC_SLOT_SIZE ||
 		    read_slots(files[i], size, slots, &cur) || cur < 0 ||
 		    dmc_header_decode_max(slots + cur * DMC_SLOT_SIZE, size,
-					  file_inode(files[i])->i_sb->s_maxbytes,
-					  &h, &why) ||
+					  max, &h, &why) ||
 		    !h.x_count ||
-		    dmc_verify_extent_list_place(&h, size,
-				file_inode(files[i])->i_sb->s_maxbytes,
-				&vwhy) != DMC_XLIST_CURRENT)
+		    dmc_verify_extent_list_place(&h, size, max, &vwhy) !=
+		    DMC_XLIST_CURRENT)
 			continue;
 		vfs_fadvise(files[i], h.x_offset, h.x_count * DMC_EXTENT_SIZE,
 			    POSIX_FADV_WILLNEED);

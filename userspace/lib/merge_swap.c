@@ -229,9 +229,8 @@ static const char *flags_differ(int t, int s, char *buf, size_t len)
 const char *swap_refusal(const struct layer *t, const struct layer *s,
 			 char *buf, size_t len)
 {
-	const char *why;
-
 	struct stat ts, ss;
+	const char *why;
 
 	if (t->is_raw)
 		return "the target is a raw image (it has no header to hand over)";

@@ -38,7 +38,8 @@
 #  device (issue 4), when the chain target works: fio on a 1-layer chain vs
 #    a loop device (direct I/O) on the same file and dm-linear over it;
 #    4 KiB random read at depth 1, 8, 64, 256, 1024 and 4096 (the most layers a chain
-#    may have); kernel memory per layer.
+#    may have), then depth 1 and 1024 back to back in pairs (the graded
+#    ratio); kernel memory per layer.
 #
 # --scale N divides every amount of changed data by N (same disk, same run
 # lengths); --quick uses a 512 MiB disk and 1/16 of the sizes.
@@ -127,6 +128,10 @@ GENTLE_SAT_REPEATS=$(( REPEATS > 5 ? REPEATS : 5 ))
 # four runs of the same read code at 3 or 5 repeats; within one of those
 # runs depth 1 alone spread from 9182 to 11193 IOPS.
 DEPTH_REPEATS=$(( REPEATS > 5 ? REPEATS : 5 ))
+# The graded ratio's own pairs (depth_compare): depth 1 and DEPTH_GRADED
+# back to back, 10 times.
+DEPTH_GRADED=1024
+DEPTH_PAIRS=10
 SNAP_CHUNK=128	# dm-snapshot chunk, sectors: 64 KiB (the chain's blocks, qcow2's clusters)
 CHANGED=$((WA_COUNT * 65536))
 MNT=$DMC_TMP/mnt
@@ -204,6 +209,7 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	--arg cs "$(clocksource)" --arg accel "${DMC_VM_ACCEL:-}" --arg vmem "${DMC_VM_MEM:-}" \
 	--arg vcpus "${DMC_VM_CPUS:-}" \
 	--arg gqd "$GENTLE_QD" --arg gidle "$GENTLE_IDLE" \
+	--arg dreps "$DEPTH_REPEATS" --arg dgraded "$DEPTH_GRADED" --arg dpairs "$DEPTH_PAIRS" \
 	'{section: "meta", quick: ($quick == "1"), virtual_size: $vsize,
 	  vsize_bytes: ($vbytes | num),
 	  scale: ($scale | num), changed_bytes: ($changed | num),
@@ -217,6 +223,7 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	  versions: {chainctl: $chainctl, kernel: $kernel,
 	  qemu_img: $qemu_img, fio: $fio, xfsprogs: $xfs, e2fsprogs: $e2fs},
 	  gentle_iodepth: ($gqd | num), gentle_idle_seconds: ($gidle | num),
+	  depth_repeats: ($dreps | num), depth_graded: ($dgraded | num), depth_pairs: ($dpairs | num),
 	  contender_order: "rotated", verified_runs: "all",
 	  vm: {cpu: $cpu, cpus: ($ncpu | num), mem_bytes: ($mem | num), clocksource: $cs,
 	       qemu_accel: (if $accel == "" then null else $accel end),
@@ -1364,13 +1371,43 @@ deep_create() {
 	return 1
 }
 
+# depth_read D REP SECTION: 4 KiB random reads (fio, iodepth 32) on the
+# read-only chain of D layers (deep_create), as a SECTION sample; on
+# failure says so (depth_not_run) and returns 1.  Uses depth_compare's
+# leaf and layers.
+depth_read() {
+	local D=$1 rep=$2 sec=$3 r bw iops lat fbw fiops p99
+	if ! deep_create "$D"; then
+		depth_not_run "$D" "chain device of $D layers ($sec $rep): $CHAIN_WHY"
+		return 1
+	fi
+	r=$(fio_run /dev/mapper/bdeep randread 4k 32) || r=
+	chain_remove bdeep
+	if [ -z "$r" ]; then
+		depth_not_run "$D" "fio randread ($sec $rep): $(tail -n 3 "$DMC_TMP/fio.err")"
+		return 1
+	fi
+	read -r bw iops lat fbw fiops p99 <<< "$r"
+	emitj --arg rep "$rep" --arg bw "$bw" --arg iops "$iops" --arg p99 "$p99" \
+		--arg lat "$lat" --arg depth "$D" --arg fbw "$fbw" --arg fiops "$fiops" \
+		--arg how "${DEEP_HOW[$D]:-}" --arg sec "$sec" \
+		'{section: $sec, rep: ($rep | num), job: "randread-4k",
+		  device: "depth\($depth)", depth: ($depth | num), iodepth: 32,
+		  created_by: $how,
+		  bw_bytes: ($bw | num), iops: ($iops | num),
+		  lat_us: ($lat | num), lat_p99_us: ($p99 | num),
+		  lat_host_us: (try (32 / ($iops | num) * 1e6) catch null),
+		  fio_bw_bytes: ($fbw | num), fio_iops: ($fiops | num)}'
+	say "  randread-4k $sec $rep $(printf '%-9s %9.0f IOPS %8.1f us' "depth$D" "$iops" "$lat")"
+}
+
 # depth_compare DIR: for each depth D of DEPTHS, a chain of D layers over
 # dev.img (D-1 children, child k holding every block whose index is k mod
 # D, so reads come from every layer); kernel memory per chain; then 4 KiB
 # random reads, iodepth 32, on each, interleaved (each repeat starting
-# at another depth), DEPTH_REPEATS times.
+# at another depth), DEPTH_REPEATS times; then the graded pair.
 depth_compare() {
-	local d=$1 D prev k bsz nblk t0 m0 m1 rep r bw iops lat fbw fiops p99 bad
+	local d=$1 D prev k bsz nblk t0 m0 m1 rep bad
 	local -A leaf=([1]="$d/dev.img") layers=([1]="$d/dev.img")
 	bsz=$(layer_field "$d/dev.img" block_size)
 	nblk=$(( $(numfmt --from=iec "$FIO_SIZE") / bsz ))
@@ -1433,32 +1470,20 @@ depth_compare() {
 		# shellcheck disable=SC2086
 		for D in $(rotated "$rep" $DEPTHS); do
 			[ -n "${leaf[$D]:-}" ] || continue
-			if ! deep_create "$D"; then
-				depth_not_run "$D" "chain device of $D layers (rep $rep): $CHAIN_WHY"
-				unset "leaf[$D]"
-				continue
-			fi
-			r=$(fio_run /dev/mapper/bdeep randread 4k 32) || r=
-			chain_remove bdeep
-			if [ -z "$r" ]; then
-				depth_not_run "$D" "fio randread: $(tail -n 3 "$DMC_TMP/fio.err")"
-				unset "leaf[$D]"
-				continue
-			fi
-			read -r bw iops lat fbw fiops p99 <<< "$r"
-			emitj --arg rep "$rep" --arg bw "$bw" --arg iops "$iops" --arg p99 "$p99" \
-				--arg lat "$lat" --arg depth "$D" --arg fbw "$fbw" --arg fiops "$fiops" \
-				--arg how "${DEEP_HOW[$D]:-}" \
-				'{section: "depth", rep: ($rep | num), job: "randread-4k",
-				  device: "depth\($depth)", depth: ($depth | num), iodepth: 32,
-				  created_by: $how,
-				  bw_bytes: ($bw | num), iops: ($iops | num),
-				  lat_us: ($lat | num), lat_p99_us: ($p99 | num),
-				  lat_host_us: (try (32 / ($iops | num) * 1e6) catch null),
-				  fio_bw_bytes: ($fbw | num), fio_iops: ($fiops | num)}'
-			say "  randread-4k rep $rep $(printf '%-9s %9.0f IOPS %8.1f us' "depth$D" "$iops" "$lat")"
+			depth_read "$D" "$rep" depth || unset "leaf[$D]"
 		done
 	done
+	# The graded pair back to back: depth 1 and depth DEPTH_GRADED, which
+	# goes first alternating, DEPTH_PAIRS times.  The report grades the
+	# median of the pairs' ratios, which a slow stretch of the host moves
+	# far less than the ratio of two medians taken minutes apart.
+	if [ -n "${leaf[1]:-}" ] && [ -n "${leaf[$DEPTH_GRADED]:-}" ]; then
+		for rep in $(seq 1 "$DEPTH_PAIRS"); do
+			for D in $(rotated "$rep" 1 "$DEPTH_GRADED"); do
+				depth_read "$D" "$rep" depth-pair || break 2
+			done
+		done
+	fi
 	rm -f "$d"/d*-c*.img
 }
 

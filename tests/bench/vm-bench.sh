@@ -224,7 +224,7 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	  qemu_img: $qemu_img, fio: $fio, xfsprogs: $xfs, e2fsprogs: $e2fs},
 	  gentle_iodepth: ($gqd | num), gentle_idle_seconds: ($gidle | num),
 	  depth_repeats: ($dreps | num), depth_graded: ($dgraded | num), depth_pairs: ($dpairs | num),
-	  contender_order: "rotated", verified_runs: "all",
+	  contender_order: "rotated", verified_runs: "all", stopwatch: "stamps",
 	  vm: {cpu: $cpu, cpus: ($ncpu | num), mem_bytes: ($mem | num), clocksource: $cs,
 	       qemu_accel: (if $accel == "" then null else $accel end),
 	       qemu_smp: (if $vcpus == "" then null else ($vcpus | num) end),
@@ -428,7 +428,7 @@ snap_merge() {
 		return 1
 	fi
 	[ -b /dev/mapper/bdms ] || dmsetup mknodes bdms > /dev/null 2>&1
-	t0=$(hostnow)
+	watch_start snapmerge
 	if ! { dmsetup suspend bdms &&
 	       dmsetup reload bdms --table "0 $sectors snapshot-merge $SNAP_LO $SNAP_LC P $SNAP_CHUNK" &&
 	       dmsetup resume --noudevsync bdms; } 2> "$DMC_TMP/err"; then
@@ -458,7 +458,8 @@ snap_merge() {
 		snap_teardown bdms
 		return 1
 	fi
-	SNAP_SECS=$(host_secs_since "$t0")
+	watch_stop snapmerge
+	SNAP_SECS=$(watch_secs snapmerge)
 	snap_teardown bdms
 }
 
@@ -557,7 +558,7 @@ run_contender() {
 			say "  FAILED: snapshot-merge on $fs ($w, repeat $rep): $SNAP_WHY"
 		fi
 	else
-		t0=$(hostnow)
+		watch_start merge
 		case "$name" in
 		bare-clone) out=$("$CL" clone "$d/child.img" "$DOFF" "$d/base.raw" 0 "$DMC_TMP/$w.runs") ;;
 		rw-loop)    out=$("$CL" copy "$d/child.img" "$DOFF" "$d/base.raw" 0 "$DMC_TMP/$w.runs") ;;
@@ -569,7 +570,8 @@ run_contender() {
 				--fallocate=none --end_fsync=1 --output-format=terse --terse-version=3) ;;
 		*) die "unknown contender $name" ;;
 		esac 2> "$DMC_TMP/err" || die "$name on $fs ($w, repeat $rep) failed: $out $(cat "$DMC_TMP/err")"
-		secs=$(host_secs_since "$t0")
+		watch_stop merge
+		secs=$(watch_secs merge)
 	fi
 	case "$name" in
 	bare-*|rw-*) tool_secs=$(sed 's/.*seconds=//' <<< "$out") ;;
@@ -702,7 +704,7 @@ swap_contender() {
 	local rep=$1 name=$2 fs=$3 d=$MNT/$3/swap t0 secs out= tool=null cloned=null copied=null
 	local side=null why= ok=true
 	swap_reset "$d"
-	t0=$(hostnow)
+	watch_start swap
 	case "$name" in
 	bare-clone) out=$("$CL" clone "$d/child.dmc" "$(layer_field "$d/child.dmc" data_offset)" \
 			"$d/base.dmc" "$(layer_field "$d/base.dmc" data_offset)" "$DMC_TMP/swap90.runs") ;;
@@ -714,7 +716,8 @@ swap_contender() {
 			$([ "$fs" = ext4 ] && echo --mode copy) "$d/child.dmc") ;;
 	*) die "unknown swap contender $name" ;;
 	esac 2> "$DMC_TMP/err" || die "swap: $name on $fs (repeat $rep) failed: $out $(cat "$DMC_TMP/err")"
-	secs=$(host_secs_since "$t0")
+	watch_stop swap
+	secs=$(watch_secs swap)
 	case "$name" in
 	bare-clone) tool=$(sed 's/.*seconds=//' <<< "$out") ;;
 	*)	tool=$(jq -r .elapsed_seconds <<< "$out")
@@ -836,9 +839,10 @@ live_contender() {
 	live_reset "$w" || return 1
 	case "$name" in
 	offline-clone)
-		t0=$(hostnow)
+		watch_start live
 		out=$("$CHAINCTL" layer merge -j "$d/child.dmc" 2> "$DMC_TMP/err") || ok=false
-		secs=$(host_secs_since "$t0")
+		watch_stop live
+		secs=$(watch_secs live)
 		;;
 	live-*)
 		case "$name" in
@@ -853,10 +857,11 @@ live_contender() {
 			return 1
 		fi
 		[ -b /dev/mapper/blive ] || dmsetup mknodes blive > /dev/null 2>&1
-		t0=$(hostnow)
+		watch_start live
 		out=$("$CHAINCTL" device merge blive "${args[@]}" --new-leaf "$d/new.dmc" -j \
 			2> "$DMC_TMP/err") || ok=false
-		secs=$(host_secs_since "$t0")
+		watch_stop live
+		secs=$(watch_secs live)
 		# The device now reads base + new leaf: it must show the child's data.
 		if $ok && ! "$BD" verify /dev/mapper/blive 0 "$DMC_TMP/$w.sample" $seed > /dev/null; then
 			ok=false
@@ -932,14 +937,15 @@ snapshot_pause() {
 			chain_remove bsnap
 			return 1
 		fi
-		t0=$(hostnow)
+		watch_start snapshot
 		if ! out=$("$CHAINCTL" device snapshot bsnap "$d/s$i.dmc" -j 2> "$DMC_TMP/err"); then
 			LIVE_WHY="chainctl device snapshot: $(tail -n 2 "$DMC_TMP/err")"
 			kill -INT "$fiopid" 2>/dev/null; wait "$fiopid" 2>/dev/null
 			chain_remove bsnap
 			return 1
 		fi
-		secs=$(host_secs_since "$t0")
+		watch_stop snapshot
+		secs=$(watch_secs snapshot)
 		emitj --arg i "$i" --arg secs "$secs" --arg out "$out" \
 			'($out | fromjson? // {}) as $o
 			 | {section: "snapshot", rep: ($i | num), pause_ns: ($o.pause_ns // null),
@@ -1039,23 +1045,25 @@ gentle_fio_start() {
 		--randrepeat=0 --norandommap --percentile_list=50:99:99.9 \
 		--output-format=json > "$DMC_TMP/gfio.json" 2> "$DMC_TMP/gfio.err" &
 	GENTLE_FIO=$!
-	GENTLE_T0=$(hostnow)
+	watch_start gentle_fio
 }
 
 # gentle_fio_stop: stop fio; GENTLE_FIO_SECS the host seconds it ran.
 gentle_fio_stop() {
 	fio_stop "$GENTLE_FIO"
-	GENTLE_FIO_SECS=$(host_secs_since "$GENTLE_T0")
+	watch_stop gentle_fio
+	GENTLE_FIO_SECS=$(watch_secs gentle_fio)
 }
 
 # gentle_merge MODE: the range merge, waited for (GENTLE_OUT, GENTLE_SECS).
 gentle_merge() {
-	local args=() t0
+	local args=()
 	[ "$1" = copy ] && args=(--mode copy)
-	t0=$(hostnow)
+	watch_start gentle_merge
 	GENTLE_OUT=$("$CHAINCTL" device merge blive --into 0 --from 1 "${args[@]}" -j \
 		2> "$DMC_TMP/err") || GENTLE_OUT=
-	GENTLE_SECS=$(host_secs_since "$t0")
+	watch_stop gentle_merge
+	GENTLE_SECS=$(watch_secs gentle_merge)
 	jq -e '.state == "done"' <<< "$GENTLE_OUT" > /dev/null 2>&1
 }
 
@@ -1291,14 +1299,15 @@ fi
 # the run took, fio's start-up included, the same for every device); the
 # rest as fio measured them with the guest's clock.
 fio_run() {
-	local dev=$1 rw=$2 bs=$3 qd=$4 dir t0 secs
+	local dev=$1 rw=$2 bs=$3 qd=$4 dir secs
 	case "$rw" in *read) dir=read ;; *) dir=write ;; esac
-	t0=$(hostnow)
+	watch_start fio
 	fio --name=b --filename="$dev" --direct=1 --ioengine=libaio --iodepth="$qd" \
 		--rw="$rw" --bs="$bs" --size="$FIO_SIZE" --runtime="$FIO_RUNTIME" \
 		--time_based --randrepeat=0 --norandommap \
 		--output-format=json > "$DMC_TMP/fio.json" 2> "$DMC_TMP/fio.err" || return 1
-	secs=$(host_secs_since "$t0")
+	watch_stop fio
+	secs=$(watch_secs fio)
 	jq -r --arg s "$secs" ".jobs[0].$dir | \"\(.io_bytes / (\$s | tonumber)) \(.total_ios / (\$s | tonumber)) \(.clat_ns.mean / 1000) \(.bw_bytes) \(.iops) \((.clat_ns.percentile[\"99.000000\"] // 0) / 1000)\"" "$DMC_TMP/fio.json"
 }
 
@@ -1616,10 +1625,11 @@ bigchain_section() {
 	say "  built in $(host_secs_since "$t0") s ($(du -sh "$d" | cut -f1) on disk)"
 	for rep in $(seq 1 "$REPEATS"); do
 		drop_caches; m0=$(kmem_kb)
-		t0=$(hostnow)
+		watch_start big_create
 		chain_create bbig "$leaf" --read-only ||
 			{ BIG_WHY="chain device of $D layers: $CHAIN_WHY"; return 1; }
-		create=$(host_secs_since "$t0")
+		watch_stop big_create
+		create=$(watch_secs big_create)
 		sync; m1=$(kmem_kb)
 		# (a file: at 1024 layers the document is past an argument's limit)
 		"$CHAINCTL" device status -j bbig > "$DMC_TMP/big-status.json" ||
@@ -1629,13 +1639,15 @@ bigchain_section() {
 		chain_remove bbig
 		drop_caches
 		dmsetup create --noudevsync --notable bbig > /dev/null || die "bigchain: dmsetup create"
-		t0=$(hostnow)
+		watch_start big_load
 		dmsetup load bbig --table "$table" > /dev/null 2> "$DMC_TMP/err" ||
 			{ BIG_WHY="dmsetup load: $(tail -n 2 "$DMC_TMP/err")"; dmsetup remove bbig; return 1; }
-		load=$(host_secs_since "$t0")
-		t0=$(hostnow)
+		watch_stop big_load
+		load=$(watch_secs big_load)
+		watch_start big_resume
 		dmsetup resume --noudevsync bbig > /dev/null || die "bigchain: dmsetup resume"
-		resume=$(host_secs_since "$t0")
+		watch_stop big_resume
+		resume=$(watch_secs big_resume)
 		dmsetup remove bbig > /dev/null 2>&1 || chain_remove bbig
 		emitj --arg rep "$rep" --arg depth "$D" --arg ext "$BIG_EXTENTS" \
 			--arg size "$(numfmt --from=iec "$BIG_SIZE")" --arg create "$create" \

@@ -419,7 +419,7 @@ snap_cow_build() {
 # sectors), and a final fsync of the origin device.  SNAP_SECS: host
 # seconds.  Returns 1 (SNAP_WHY).
 snap_merge() {
-	local d=$1 sectors t0 alloc meta
+	local d=$1 sectors alloc meta
 	snap_loops "$d" || return 1
 	sectors=$(blockdev --getsz "$SNAP_LO")
 	if ! dmsetup create --noudevsync bdms --table "0 $sectors snapshot-origin $SNAP_LO" 2> "$DMC_TMP/err"; then
@@ -541,7 +541,7 @@ setup_workload() {
 # merge failed or did not verify.  snapshot-merge is skipped (return 0)
 # when its COW store could not be built (setup_workload said why).
 run_contender() {
-	local w=$1 rep=$2 name=$3 fs=$4 sweep=${5:-} d t0 secs= out tool_secs= cloned=null copied=null
+	local w=$1 rep=$2 name=$3 fs=$4 sweep=${5:-} d secs= out tool_secs= cloned=null copied=null
 	local direct=null
 	local ok=true why=
 	d=$MNT/$fs/$w
@@ -701,7 +701,7 @@ swap_reset() {
 }
 # swap_contender REP NAME FS
 swap_contender() {
-	local rep=$1 name=$2 fs=$3 d=$MNT/$3/swap t0 secs out= tool=null cloned=null copied=null
+	local rep=$1 name=$2 fs=$3 d=$MNT/$3/swap secs out= tool=null cloned=null copied=null
 	local side=null why= ok=true
 	swap_reset "$d"
 	watch_start swap
@@ -833,7 +833,7 @@ live_setup() {
 # live_setup, not recorded).  Returns 1 when the section cannot go on
 # (LIVE_WHY), 2 when this merge failed or did not verify.
 live_contender() {
-	local w=$1 rep=$2 name=$3 sweep=${4:-} d seed t0 secs out= ok=true rate=null args=() st
+	local w=$1 rep=$2 name=$3 sweep=${4:-} d seed secs out= ok=true rate=null args=() st
 	d=$MNT/xfs/live-$w
 	seed=$(( $(wseed "$w") + 10 ))
 	live_reset "$w" || return 1
@@ -914,7 +914,7 @@ live_contender() {
 
 # snapshot_pause: SNAPS snapshots of a device under 4 KiB random writes.
 snapshot_pause() {
-	local d=$MNT/xfs/snap i out t0 secs fiopid clk
+	local d=$MNT/xfs/snap i out secs fiopid clk
 	rm -rf "$d"; mkdir -p "$d"
 	"$CHAINCTL" layer create -s "$FIO_SIZE" "$d/s0.dmc" > /dev/null ||
 		{ LIVE_WHY="snapshot: layer create"; return 1; }

@@ -88,10 +88,11 @@ demo_merge() {
 	R[$fs.leaf]=base.img
 	if grep -q '^dm_chain ' /proc/modules && chain_create demo child.img; then
 		say "[$fs] merging child.img into base.img live, under /dev/mapper/demo: chainctl device merge demo"
-		t0=$(hostnow)
+		watch_start demo_merge
 		json=$("$CHAINCTL" device merge demo -j 2> "$DMC_TMP/err") ||
 			die "[$fs] chainctl device merge failed (exit $?): $(cat "$DMC_TMP/err")"
-		R[$fs.wall]=$(host_secs_since "$t0")
+		watch_stop demo_merge
+		R[$fs.wall]=$(watch_secs demo_merge)
 		R[$fs.how]="live"
 		R[$fs.cloned]=$(jq -r .cloned_bytes <<< "$json")
 		R[$fs.copied]=$(jq -r .copied_bytes <<< "$json")
@@ -102,10 +103,11 @@ demo_merge() {
 	else
 		say "  WARNING: no chain device (${CHAIN_WHY:-$MODULE_WHY}): merging offline"
 		say "[$fs] merging child.img into base.img offline: chainctl layer merge child.img"
-		t0=$(hostnow)
+		watch_start demo_merge
 		json=$("$CHAINCTL" layer merge -j child.img 2> "$DMC_TMP/err") ||
 			die "[$fs] chainctl layer merge failed (exit $?): $(cat "$DMC_TMP/err")"
-		R[$fs.wall]=$(host_secs_since "$t0")
+		watch_stop demo_merge
+		R[$fs.wall]=$(watch_secs demo_merge)
 		R[$fs.how]="offline"
 		R[$fs.cloned]=$(jq -r .cloned_bytes <<< "$json")
 		R[$fs.copied]=$(jq -r .copied_bytes <<< "$json")

@@ -225,6 +225,7 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	  gentle_iodepth: ($gqd | num), gentle_idle_seconds: ($gidle | num),
 	  depth_repeats: ($dreps | num), depth_graded: ($dgraded | num), depth_pairs: ($dpairs | num),
 	  contender_order: "rotated", verified_runs: "all", stopwatch: "stamps",
+	  live_offline_side: "target",
 	  vm: {cpu: $cpu, cpus: ($ncpu | num), mem_bytes: ($mem | num), clocksource: $cs,
 	       qemu_accel: (if $accel == "" then null else $accel end),
 	       qemu_smp: (if $vcpus == "" then null else ($vcpus | num) end),
@@ -770,8 +771,8 @@ fi
 # Live merge (issue 6).  A live merge goes into a layer, never into a raw
 # base, so the chain here is a layer base (VSIZE, 64 KiB blocks, the same
 # base content) with the same child as above, on XFS; the offline
-# contender is `chainctl layer merge` of that same chain, so the two merge
-# identical files.  Each rep: offline-clone and live-clone (auto mode, the
+# contender is `chainctl layer merge --side target` of that same chain, so
+# the two merge identical files the same way.  Each rep: offline-clone and live-clone (auto mode, the
 # clone path on XFS), alternating which goes first; for workload b also a
 # live --mode copy merge, unlimited, with --rate $LIVE_RATE MiB/s and with
 # --rate $LIVE_RATE_LOW MiB/s.
@@ -839,8 +840,11 @@ live_contender() {
 	live_reset "$w" || return 1
 	case "$name" in
 	offline-clone)
+		# Into the base's file, as the live merge does: the default side
+		# (auto) would swap here, where the child covers more than the
+		# base, and leave a child.dmc that live_reset cannot restore.
 		watch_start live
-		out=$("$CHAINCTL" layer merge -j "$d/child.dmc" 2> "$DMC_TMP/err") || ok=false
+		out=$("$CHAINCTL" layer merge -j --side target "$d/child.dmc" 2> "$DMC_TMP/err") || ok=false
 		watch_stop live
 		secs=$(watch_secs live)
 		;;

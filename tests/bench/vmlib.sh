@@ -77,8 +77,8 @@ host_secs_since() { awk -v a="$1" -v b="$(hostnow)" 'BEGIN { printf "%.3f", b - 
 # on the results share (a builtin redirection: no fork, no program start)
 # and watch_secs NAME reads both stamps afterwards.  hostnow itself cannot
 # do that: the stat that reads its stamp, and the subshell that captures
-# it, run inside the interval, and under a saturating guest load a program
-# start costs half a second here (issue 18's notes).  Falls back to the
+# it, run inside the interval, and under a saturating guest load each
+# program start costs several hundred milliseconds here (issue 18's notes).  Falls back to the
 # guest's clock ($EPOCHREALTIME, also fork-free).  NAME: a shell word.
 HOSTCLOCK_DIR=/run/results/.stopwatch
 watch_mark() {

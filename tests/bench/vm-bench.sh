@@ -772,10 +772,10 @@ fi
 # base, so the chain here is a layer base (VSIZE, 64 KiB blocks, the same
 # base content) with the same child as above, on XFS; the offline
 # contender is `chainctl layer merge --side target` of that same chain, so
-# the two merge identical files the same way.  Each rep: offline-clone and live-clone (auto mode, the
-# clone path on XFS), alternating which goes first; for workload b also a
-# live --mode copy merge, unlimited, with --rate $LIVE_RATE MiB/s and with
-# --rate $LIVE_RATE_LOW MiB/s.
+# the two merge identical files the same way.  Each rep: offline-clone and
+# live-clone (auto mode, the clone path on XFS), alternating which goes
+# first; for workload b also a live --mode copy merge, unlimited, with
+# --rate $LIVE_RATE MiB/s and with --rate $LIVE_RATE_LOW MiB/s.
 # Every merge starts from a fresh copy of the base with caches dropped;
 # the live device is created (`chainctl device create`) before the timer
 # starts and removed after it stops.  Then the snapshot pause: SNAPS

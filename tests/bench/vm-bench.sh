@@ -790,9 +790,10 @@ live_reset() {
 	if dmsetup info blive > /dev/null 2>&1; then
 		chain_remove blive > /dev/null 2>&1 || { LIVE_WHY="cannot remove device blive"; return 1; }
 	fi
-	# A merge that swapped (layer merge --side auto) would have made the
-	# child's file the base: the header alone cannot bring it back.
-	[ "$(stat -c %s "$d/child.dmc" 2> /dev/null)" = "$(cat "$d/child.size")" ] ||
+	# A merge that swapped (layer merge --side auto) would have renamed the
+	# child's file over the base: the header alone cannot bring it back.
+	# (Its size is no identity: an extent list may grow it.)
+	[ "$(stat -c %i "$d/child.dmc" 2> /dev/null)" = "$(cat "$d/child.ino")" ] ||
 		{ LIVE_WHY="reset live-$1: child.dmc is not the file live_setup made (a swap merge consumed it?)"; return 1; }
 	rm -f "$d/new.dmc" "$d/lbase.dmc"
 	cp --sparse=always --reflink=never "$d/lbase.pristine" "$d/lbase.dmc" ||
@@ -821,7 +822,7 @@ live_setup() {
 	"$CHAINCTL" layer check "$d/child.dmc" > /dev/null 2>&1 ||
 		{ LIVE_WHY="child.dmc ($w) does not check clean"; return 1; }
 	dd if="$d/child.dmc" of="$d/child.hdr" bs=8192 count=1 status=none
-	stat -c %s "$d/child.dmc" > "$d/child.size"
+	stat -c %i "$d/child.dmc" > "$d/child.ino"
 	cp --sparse=always --reflink=never "$d/lbase.dmc" "$d/lbase.pristine" ||
 		{ LIVE_WHY="cp lbase.pristine ($w)"; return 1; }
 	sync

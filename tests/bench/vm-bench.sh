@@ -225,7 +225,7 @@ emitj --arg quick "$QUICK" --arg vsize "$VSIZE" --arg reps "$REPEATS" \
 	  gentle_iodepth: ($gqd | num), gentle_idle_seconds: ($gidle | num),
 	  depth_repeats: ($dreps | num), depth_graded: ($dgraded | num), depth_pairs: ($dpairs | num),
 	  contender_order: "rotated", verified_runs: "all", stopwatch: "stamps",
-	  live_offline_side: "target",
+	  live_offline_side: "target", gentle_window: "merge",
 	  vm: {cpu: $cpu, cpus: ($ncpu | num), mem_bytes: ($mem | num), clocksource: $cs,
 	       qemu_accel: (if $accel == "" then null else $accel end),
 	       qemu_smp: (if $vcpus == "" then null else ($vcpus | num) end),
@@ -1026,12 +1026,16 @@ fi
 # random write; fio, libaio, direct, iodepth GENTLE_QD, over the whole
 # device): no merge for GENTLE_IDLE s, a live clone merge, a live copy
 # merge with the default rate policy (no --rate); fio starts 1 s before
-# the merge and stops at its end.  Then the saturating-writes check: the
-# same clone merge with no guest I/O and under fio 4 KiB random writes
-# at iodepth 32 (host clock).  The guest's clock is the TSC
-# (tests/bench/run boots with tsc=reliable), so fio's percentiles are
-# fine-grained and run at the host's pace; IOPS is also taken by the host
-# clock (I/Os / the host seconds fio ran).
+# the merge and stops at its end.  The graded figures ("window") count
+# the I/Os that completed while the merge ran (with no merge: after the
+# same 1 s lead-in), from fio's per-I/O latency log (lat_window), so that
+# neither fio's start nor the second before the merge counts as "during";
+# fio's whole-run figures are kept beside them, with IOPS by the host
+# clock (I/Os / the host seconds fio ran).  Then the saturating-writes
+# check: the same clone merge with no guest I/O and under fio 4 KiB
+# random writes at iodepth 32 (host clock).  The guest's clock is the TSC
+# (tests/bench/run boots with tsc=reliable), so fio's stamps and
+# percentiles are fine-grained and run at the host's pace.
 GENTLE_WHY=
 
 # gentle_device: workload a's chain reset, an empty leaf on the child,
@@ -1050,9 +1054,11 @@ gentle_device() {
 
 # gentle_fio_start RW QD: fio on blive in the background (GENTLE_FIO pid).
 gentle_fio_start() {
+	rm -f "$DMC_TMP"/glat_*.log
 	fio --name=g --filename=/dev/mapper/blive --direct=1 --ioengine=libaio \
 		--iodepth="$2" --rw="$1" --bs=4k --runtime=3600 --time_based \
 		--randrepeat=0 --norandommap --percentile_list=50:99:99.9 \
+		--write_lat_log="$DMC_TMP/glat" --log_avg_msec=0 --log_unix_epoch=1 \
 		--output-format=json > "$DMC_TMP/gfio.json" 2> "$DMC_TMP/gfio.err" &
 	GENTLE_FIO=$!
 	watch_start gentle_fio
@@ -1065,13 +1071,16 @@ gentle_fio_stop() {
 	GENTLE_FIO_SECS=$(watch_secs gentle_fio)
 }
 
-# gentle_merge MODE: the range merge, waited for (GENTLE_OUT, GENTLE_SECS).
+# gentle_merge MODE: the range merge, waited for (GENTLE_OUT, GENTLE_SECS;
+# GENTLE_W0 and GENTLE_W1 its start and end by the guest's clock).
 gentle_merge() {
 	local args=()
 	[ "$1" = copy ] && args=(--mode copy)
 	watch_start gentle_merge
+	GENTLE_W0=$EPOCHREALTIME
 	GENTLE_OUT=$("$CHAINCTL" device merge blive --into 0 --from 1 "${args[@]}" -j \
 		2> "$DMC_TMP/err") || GENTLE_OUT=
+	GENTLE_W1=$EPOCHREALTIME
 	watch_stop gentle_merge
 	GENTLE_SECS=$(watch_secs gentle_merge)
 	jq -e '.state == "done"' <<< "$GENTLE_OUT" > /dev/null 2>&1
@@ -1086,13 +1095,15 @@ gentle_verify() {
 # gentle_one REP JOB MODE: one fio run (JOB randread|randwrite) with MODE
 # none (GENTLE_IDLE s)|clone|copy; emits a "gentle" sample.
 gentle_one() {
-	local rep=$1 job=$2 mode=$3 ok=true merge_secs=null out='{}' dir
+	local rep=$1 job=$2 mode=$3 ok=true merge_secs=null out='{}' dir win
 	gentle_device || return 1
 	drop_caches
 	gentle_fio_start "$job" "$GENTLE_QD"
 	sleep 1
 	if [ "$mode" = none ]; then
+		GENTLE_W0=$EPOCHREALTIME
 		sleep "$GENTLE_IDLE"
+		GENTLE_W1=$EPOCHREALTIME
 	else
 		gentle_merge "$mode" || { ok=false; say "  FAILED: $mode merge under $job: $(jq -r '.message // .state // ""' <<< "$GENTLE_OUT" 2>/dev/null) $(tail -n 2 "$DMC_TMP/err")"; }
 		merge_secs=$GENTLE_SECS
@@ -1109,8 +1120,14 @@ gentle_one() {
 		say "  FAILED: fio $job ($mode): no result: $(tail -n 3 "$DMC_TMP/gfio.err")"
 		return 2
 	fi
+	if ! win=$(lat_window "$DMC_TMP/glat_clat.1.log" "$GENTLE_W0" "$GENTLE_W1"); then
+		say "  FAILED: fio $job ($mode): no completion logged during the $([ "$mode" = none ] && echo "window" || echo merge)"
+		return 2
+	fi
+	rm -f "$DMC_TMP"/glat_*.log
 	emitj --arg rep "$rep" --arg job "$job" --arg mode "$mode" --arg secs "$GENTLE_FIO_SECS" \
 		--arg msecs "$merge_secs" --argjson ok "$ok" --argjson out "$out" --arg qd "$GENTLE_QD" \
+		--argjson win "$win" \
 		--argjson fio "$(sed -n '/^{/,$p' "$DMC_TMP/gfio.json" | jq -c --arg d "$dir" '.jobs[0][$d]
 			| {ios: .total_ios, iops: .iops, mean_ns: .clat_ns.mean, max_ns: .clat_ns.max,
 			   p50_ns: .clat_ns.percentile["50.000000"], p99_ns: .clat_ns.percentile["99.000000"],
@@ -1122,8 +1139,8 @@ gentle_one() {
 		  mean_us: ($fio.mean_ns / 1000), merge_seconds: ($msecs | num),
 		  bytes_cloned: ($out.cloned_bytes // $out.bytes_cloned),
 		  bytes_copied: ($out.copied_bytes // $out.bytes_copied),
-		  pause_ns: $out.pause_ns, verified: $ok}'
-	say "  rep $rep $(printf '%-9s %-5s' "$job" "$mode") $(jq -r 'select(.section == "gentle") | "\(.iops_host | round) IOPS (host clock), p50 \(.p50_us) us, p99 \(.p99_us) us, max \(.max_us | round) us"' <<< "$(tail -n 1 "$SAMPLES")")$([ "$merge_secs" = null ] || echo ", merge $merge_secs s")$($ok || echo '  FAILED')"
+		  pause_ns: $out.pause_ns, window: $win, verified: $ok}'
+	say "  rep $rep $(printf '%-9s %-5s' "$job" "$mode") $(jq -r 'select(.section == "gentle") | "\(.window.iops | round) IOPS, p50 \(.window.p50_us) us, p99 \(.window.p99_us) us, max \(.window.max_us | round) us (whole fio run: \(.iops_host | round) IOPS by the host clock, max \(.max_us | round) us)"' <<< "$(tail -n 1 "$SAMPLES")")$([ "$merge_secs" = null ] || echo ", merge $merge_secs s")$($ok || echo '  FAILED')"
 	$ok || return 2
 }
 

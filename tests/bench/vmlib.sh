@@ -113,6 +113,26 @@ clocksource() {
 	cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null
 }
 
+# lat_window LOG T0 T1: the completions of a fio latency log (written with
+# --write_lat_log --log_avg_msec=0 --log_unix_epoch=1: one line per I/O,
+# "epoch ms, latency ns, ...") stamped within [T0, T1] (epoch seconds, as
+# $EPOCHREALTIME gives them), as JSON: seconds, ios, iops and completion
+# latency mean, p50, p99, p99.9 and max in us (nearest rank).  Fails when
+# no completion falls in the window.  The log's stamps have 1 ms steps.
+lat_window() {
+	awk -F', *' -v t0="$2" -v t1="$3" '
+		$1 >= t0 * 1000 && $1 <= t1 * 1000 { print $2 }' "$1" | sort -n |
+	awk -v secs="$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.6f", b - a }')" '
+		{ v[NR] = $1; sum += $1 }
+		function rank(p,   i) { i = int(p * NR + 0.999999); return v[i < 1 ? 1 : i] }
+		END {
+			if (NR == 0 || secs <= 0) exit 1
+			printf "{\"seconds\": %.6f, \"ios\": %d, \"iops\": %.3f, \"mean_us\": %.3f, \"p50_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, \"max_us\": %.3f}\n",
+				secs, NR, NR / secs, sum / NR / 1000, rank(0.5) / 1000,
+				rank(0.99) / 1000, rank(0.999) / 1000, v[NR] / 1000
+		}'
+}
+
 # fio_stop PID: end a time-based fio run (SIGINT: it writes its report),
 # killed if it has not stopped within a minute.
 fio_stop() {

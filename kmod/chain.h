@@ -47,9 +47,10 @@ struct dmc_cells {
  * again.  This is how the layer list changes under a live device.
  */
 struct dmc_gate {
-	spinlock_t lock;		/* guards @closed, @inflight, @limit */
+	spinlock_t lock;		/* guards all below but @wait */
 	bool closed;
 	unsigned long inflight;
+	unsigned long writes;		/* of @inflight: bios that write */
 	unsigned long limit;		/* most bios in flight; 0: any */
 	wait_queue_head_t wait;
 };
@@ -217,6 +218,7 @@ void dmc_chain_release_io(struct dmc_chain *dc, unsigned int noio,
 void dmc_chain_limit_io(struct dmc_chain *dc, unsigned long limit);
 /* The bios in flight now (a snapshot, unlocked). */
 unsigned long dmc_chain_inflight(struct dmc_chain *dc);
+unsigned long dmc_chain_inflight_writes(struct dmc_chain *dc);
 /* No other table (loaded or live) of the same device exists. */
 bool dmc_chain_sole_table(struct dmc_chain *dc);
 /*

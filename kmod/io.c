@@ -157,6 +157,7 @@ void dmc_gate_init(struct dmc_gate *g)
 	init_waitqueue_head(&g->wait);
 	g->closed = false;
 	g->inflight = 0;
+	g->writes = 0;
 	g->limit = 0;
 }
 
@@ -176,7 +177,7 @@ static bool gate_admits_locked(struct dmc_gate *g)
 	return r;
 }
 
-static void gate_enter(struct dmc_gate *g)
+static void gate_enter(struct dmc_gate *g, bool write)
 {
 	spin_lock_irq(&g->lock);
 	while (unlikely(!gate_admits(g))) {
@@ -185,16 +186,18 @@ static void gate_enter(struct dmc_gate *g)
 		spin_lock_irq(&g->lock);
 	}
 	g->inflight++;
+	g->writes += write;
 	spin_unlock_irq(&g->lock);
 }
 
-static void gate_exit(struct dmc_gate *g)
+static void gate_exit(struct dmc_gate *g, bool write)
 {
 	unsigned long flags;
 	bool wake;
 
 	spin_lock_irqsave(&g->lock, flags);
 	--g->inflight;
+	g->writes -= write;
 	wake = (!g->inflight && g->closed) ||
 	       (g->limit && g->inflight + 1 == g->limit);
 	spin_unlock_irqrestore(&g->lock, flags);
@@ -246,7 +249,7 @@ static void end_io(struct dmc_io *io, blk_status_t status)
 {
 	struct bio *bio = io->bio;
 
-	gate_exit(&io->dc->gate);
+	gate_exit(&io->dc->gate, op_is_write(bio_op(bio)));
 	bio->bi_status = status;
 	bio_endio(bio);
 }
@@ -454,12 +457,13 @@ static int map_bio(struct dmc_chain *dc, struct dmc_io *io, struct bio *bio);
 int dmc_map(struct dmc_chain *dc, struct bio *bio)
 {
 	struct dmc_io *io = dm_per_bio_data(bio, sizeof(struct dmc_io));
+	bool write = op_is_write(bio_op(bio));
 	int r;
 
-	gate_enter(&dc->gate);
+	gate_enter(&dc->gate, write);
 	r = map_bio(dc, io, bio);
 	if (r == DM_MAPIO_KILL)
-		gate_exit(&dc->gate);
+		gate_exit(&dc->gate, write);
 	return r;
 }
 

@@ -280,6 +280,11 @@ unsigned long dmc_chain_inflight(struct dmc_chain *dc)
 	return data_race(READ_ONCE(dc->gate.inflight));
 }
 
+unsigned long dmc_chain_inflight_writes(struct dmc_chain *dc)
+{
+	return data_race(READ_ONCE(dc->gate.writes));
+}
+
 int dmc_chain_switch(struct dmc_chain *dc, struct dmc_layer **layers,
 		     char **paths, unsigned int nr, u64 *pause_ns)
 {

@@ -218,6 +218,7 @@ void dmc_chain_release_io(struct dmc_chain *dc, unsigned int noio,
 void dmc_chain_limit_io(struct dmc_chain *dc, unsigned long limit);
 /* The bios in flight now (a snapshot, unlocked). */
 unsigned long dmc_chain_inflight(struct dmc_chain *dc);
+/* Of those, the ones that write (the same kind of snapshot). */
 unsigned long dmc_chain_inflight_writes(struct dmc_chain *dc);
 /* No other table (loaded or live) of the same device exists. */
 bool dmc_chain_sole_table(struct dmc_chain *dc);

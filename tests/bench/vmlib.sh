@@ -122,7 +122,8 @@ clocksource() {
 lat_window() {
 	awk -F', *' -v t0="$2" -v t1="$3" '
 		$1 >= t0 * 1000 && $1 <= t1 * 1000 { print $2 }' "$1" | sort -n |
-	awk -v secs="$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.6f", b - a }')" '
+	awk -v t0="$2" -v t1="$3" '
+		BEGIN { secs = t1 - t0 }
 		{ v[NR] = $1; sum += $1 }
 		function rank(p,   i) { i = int(p * NR + 0.999999); return v[i < 1 ? 1 : i] }
 		END {

@@ -1124,7 +1124,6 @@ gentle_one() {
 		say "  FAILED: fio $job ($mode): no completion logged during the $([ "$mode" = none ] && echo "window" || echo merge)"
 		return 2
 	fi
-	rm -f "$DMC_TMP"/glat_*.log
 	emitj --arg rep "$rep" --arg job "$job" --arg mode "$mode" --arg secs "$GENTLE_FIO_SECS" \
 		--arg msecs "$merge_secs" --argjson ok "$ok" --argjson out "$out" --arg qd "$GENTLE_QD" \
 		--argjson win "$win" \
